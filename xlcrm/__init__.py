@@ -1,0 +1,3 @@
+"""xlcrm — a customer-information system whose user interface is an Excel workbook."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,65 @@
+"""The Settings sheet as a validated model (defaults and labels live in `schema.SETTINGS`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .schema import SETTING_DEFAULTS
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+
+    cadence_a: int = Field(SETTING_DEFAULTS["cadence_a"], ge=1, le=3660)
+    cadence_b: int = Field(SETTING_DEFAULTS["cadence_b"], ge=1, le=3660)
+    cadence_c: int = Field(SETTING_DEFAULTS["cadence_c"], ge=1, le=3660)
+    cadence_d: int = Field(SETTING_DEFAULTS["cadence_d"], ge=1, le=3660)
+    cadence_e: int = Field(SETTING_DEFAULTS["cadence_e"], ge=1, le=3660)
+    window_a: int = Field(SETTING_DEFAULTS["window_a"], ge=1)
+    window_b: int = Field(SETTING_DEFAULTS["window_b"], ge=1)
+    window_c: int = Field(SETTING_DEFAULTS["window_c"], ge=1)
+    abc_cut_a: float = Field(SETTING_DEFAULTS["abc_cut_a"], gt=0, lt=1)
+    abc_cut_b: float = Field(SETTING_DEFAULTS["abc_cut_b"], gt=0, le=1)
+    stale_days: int = Field(SETTING_DEFAULTS["stale_days"], ge=1)
+    phone_region: str = SETTING_DEFAULTS["phone_region"]
+    language: Literal["zh-CN", "en"] = SETTING_DEFAULTS["language"]
+    id_prefix: str = SETTING_DEFAULTS["id_prefix"]
+    id_digits: int = Field(SETTING_DEFAULTS["id_digits"], ge=1, le=12)
+    dedupe_threshold: float = Field(SETTING_DEFAULTS["dedupe_threshold"], gt=0, le=1)
+    dedupe_keys: str = SETTING_DEFAULTS["dedupe_keys"]
+    backup_keep: int = Field(SETTING_DEFAULTS["backup_keep"], ge=0, le=1000)
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _lang(cls, v: object) -> str:
+        s = str(v or "").strip().lower().replace("_", "-")
+        return "en" if s.startswith("en") or s == "english" else "zh-CN"
+
+    @field_validator("phone_region", mode="before")
+    @classmethod
+    def _region(cls, v: object) -> str:
+        return (str(v or "CN").strip().upper() or "CN")[:2]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Settings":
+        if not self.window_a <= self.window_b <= self.window_c:
+            raise ValueError("window_a ≤ window_b ≤ window_c")
+        if self.abc_cut_a > self.abc_cut_b:
+            raise ValueError("abc_cut_a ≤ abc_cut_b")
+        return self
+
+    def cadence(self, grade: str | None) -> int:
+        """Days between follow-ups for a grade (unknown grade: D's cadence)."""
+        return {
+            "A": self.cadence_a,
+            "B": self.cadence_b,
+            "C": self.cadence_c,
+            "D": self.cadence_d,
+            "E": self.cadence_e,
+        }.get(grade or "", self.cadence_d)
+
+    @property
+    def dedupe_key_list(self) -> list[str]:
+        return [k.strip() for k in self.dedupe_keys.replace("，", ",").split(",") if k.strip()]

@@ -1,0 +1,1 @@
+"""Everything that touches workbook bytes or Excel lives in this package."""

@@ -1,0 +1,72 @@
+"""`CrmBook`: what the reader hands to the operations — three DataFrames and where they came from.
+
+DataFrame conventions (every reader and adapter produces exactly these):
+- one column per schema key of the sheet, always present (a column the user's sheet lacks is all
+  missing), typed by `schema.Kind`: text kinds are `object` str or None (IDs, phones and postcodes
+  keep their leading zeros), DATE is `datetime64[ns]` (NaT when blank or unreadable), MONEY and
+  NUMBER are float64 (NaN when blank or unreadable), CHOICE/BOOL hold the choice *code*
+  (e.g. "negotiating", "yes") or None; the text the user typed is kept in `raw` below;
+- column `_row`: the 1-based sheet row number Excel shows (int64) — how every finding and every
+  write is located;
+- the user's unknown columns, under their header text as found, values as read (kept, never lost).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import Problem
+from ..settings import Settings
+
+ROW = "_row"
+
+
+@dataclass
+class SheetInfo:
+    """Where one data sheet's records are, so results can be written back beside them."""
+
+    key: str  # schema sheet key
+    name: str  # the sheet's name in the workbook
+    header_row: int  # 1-based row of the header
+    columns: dict[str, int]  # schema key → 1-based column index, for columns the sheet has
+    headers: dict[str, str]  # schema key → header text as the user sees it
+    extra_columns: dict[str, int] = field(default_factory=dict)  # unknown header → column index
+    last_column: int = 0  # 1-based index of the last used column
+    last_row: int = 0  # 1-based index of the last non-blank row
+    table: str | None = None  # Excel Table (ListObject) name holding the data, if any
+
+    @property
+    def first_data_row(self) -> int:
+        return self.header_row + 1
+
+    def header_of(self, key: str, fallback: str | None = None) -> str:
+        return self.headers.get(key) or fallback or key
+
+
+@dataclass
+class CrmBook:
+    customers: pd.DataFrame
+    followups: pd.DataFrame
+    purchases: pd.DataFrame
+    settings: Settings = field(default_factory=Settings)
+    lang: str = "zh-CN"
+    sheets: dict[str, SheetInfo] = field(default_factory=dict)  # schema key → SheetInfo (data sheets found)
+    sheet_names: list[str] = field(default_factory=list)  # every sheet of the workbook, in order
+    tool_sheets: dict[str, str] = field(default_factory=dict)  # tool sheet key → its name in this workbook
+    problems: list[Problem] = field(default_factory=list)  # found while reading (unreadable dates, …)
+    raw: dict[str, pd.DataFrame] = field(default_factory=dict)  # sheet key → typed-as-text values, same index
+    path: Path | None = None
+
+    def frame(self, key: str) -> pd.DataFrame:
+        return {"customers": self.customers, "followups": self.followups, "purchases": self.purchases}[key]
+
+    def sheet_name_for(self, key: str) -> str:
+        """The name of a (data or tool) sheet in this workbook, or the schema name in its language."""
+        from ..schema import sheet_name
+
+        if key in self.sheets:
+            return self.sheets[key].name
+        return self.tool_sheets.get(key) or sheet_name(key, self.lang)

@@ -1,0 +1,28 @@
+"""The workbook port: the only way commands touch a workbook (a file, or live Excel via xlwings)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import pandas as pd
+
+from .book import CrmBook
+from .edits import EditPlan
+
+
+class WorkbookPort(Protocol):
+    def read(self) -> CrmBook:
+        """Read the three data sheets and the settings (once per command)."""
+        ...
+
+    def read_sheet(self, name: str) -> pd.DataFrame | None:
+        """A tool-owned sheet as a DataFrame (header in row 1, values as text), or None if absent."""
+        ...
+
+    def apply(self, plan: EditPlan) -> None:
+        """Make every edit of the plan; all or nothing."""
+        ...
+
+    def notify(self, message: str) -> None:
+        """Tell the user something (a console line, or an alert in Excel)."""
+        ...
