@@ -1,0 +1,140 @@
+"""Decide whether a file can be read, and written, safely — before anything touches it."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+from ..errors import FileRefused
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # compound file: .xls, or an encrypted .xlsx
+ZIP_MAGIC = b"PK\x03\x04"
+STRICT_NS = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
+WRITABLE_SUFFIXES = {".xlsx", ".xlsm", ".xlam", ".xltx", ".xltm"}
+
+
+def lock_file(path: Path) -> Path:
+    """Excel's owner file for an open workbook: `~$name.xlsx` beside it."""
+    return path.with_name("~$" + path.name)
+
+
+def _zip_workbook_part(zf: zipfile.ZipFile) -> str | None:
+    names = set(zf.namelist())
+    for candidate in ("xl/workbook.xml", "xl/workbook.bin"):
+        if candidate in names:
+            return candidate
+    return None
+
+
+def detect(path: Path) -> str:
+    """What the file is: ooxml, strict, xlsb, xls, encrypted, csv, ods, not_workbook, missing."""
+    path = Path(path)
+    if not path.exists():
+        return "missing"
+    if path.suffix.lower() in {".csv", ".txt", ".tsv"}:
+        return "csv"
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head.startswith(OLE_MAGIC):
+        # A password-protected .xlsx is an OLE container holding "EncryptedPackage".
+        with path.open("rb") as fh:
+            blob = fh.read(1 << 20)
+        if "EncryptedPackage".encode("utf-16-le") in blob:
+            return "encrypted"
+        return "xls"
+    if not head.startswith(ZIP_MAGIC):
+        return "not_workbook"
+    try:
+        with zipfile.ZipFile(path) as zf:
+            if "mimetype" in zf.namelist() and b"opendocument" in zf.read("mimetype"):
+                return "ods"
+            part = _zip_workbook_part(zf)
+            if part is None:
+                return "not_workbook"
+            if part.endswith(".bin"):
+                return "xlsb"
+            with zf.open(part) as fh:
+                start = fh.read(4096)
+            if STRICT_NS in start:
+                return "strict"
+    except zipfile.BadZipFile:
+        return "not_workbook"
+    return "ooxml"
+
+
+def _refuse(kind: str, path: Path, writing: bool) -> FileRefused:
+    name = path.name
+    messages = {
+        "missing": ("找不到文件：{name}", "File not found: {name}"),
+        "encrypted": (
+            "“{name}”设有打开密码，xlcrm 无法读取。请在 Excel 中取消密码（文件 → 信息 → 保护工作簿）后再试。",
+            "'{name}' is password-protected; xlcrm cannot read it. Remove the password in Excel "
+            "(File → Info → Protect Workbook) and try again.",
+        ),
+        "xls": (
+            "“{name}”是旧版 .xls 格式。请在 Excel 中“另存为”.xlsx 后再试。",
+            "'{name}' is an old .xls workbook. Save it as .xlsx in Excel and try again.",
+        ),
+        "xlsb": (
+            "“{name}”是二进制 .xlsb 格式，xlcrm 不写入这种格式。请另存为 .xlsx 或 .xlsm。",
+            "'{name}' is a binary .xlsb workbook, which xlcrm does not write. Save it as .xlsx or .xlsm.",
+        ),
+        "strict": (
+            "“{name}”以“Strict Open XML”格式保存，xlcrm 为保护数据不写入此格式。请另存为普通的 Excel 工作簿 (.xlsx)。",
+            "'{name}' is saved as Strict Open XML; to keep your data safe xlcrm does not write it. "
+            "Save it as a normal Excel Workbook (.xlsx).",
+        ),
+        "ods": (
+            "“{name}”是 OpenDocument 表格。请另存为 .xlsx 后再试。",
+            "'{name}' is an OpenDocument spreadsheet. Save it as .xlsx and try again.",
+        ),
+        "not_workbook": (
+            "“{name}”不是 Excel 工作簿（文件已损坏或格式不对）。",
+            "'{name}' is not an Excel workbook (the file is damaged or of another kind).",
+        ),
+        "csv": (
+            "“{name}”是 CSV 文本，xlcrm 只能读取它，不能把结果写回。请先用 `xlcrm new` 建立工作簿再导入。",
+            "'{name}' is a CSV text file: xlcrm can read it but not write results into it. "
+            "Create a workbook with `xlcrm new` and import it.",
+        ),
+    }
+    zh, en = messages[kind]
+    return FileRefused(zh, en, name=name)
+
+
+def ensure_readable(path: Path) -> str:
+    """Raise FileRefused unless xlcrm can read the file; return its kind ("ooxml", "strict" or "csv")."""
+    path = Path(path)
+    kind = detect(path)
+    if kind in {"ooxml", "csv", "strict"}:
+        return kind
+    raise _refuse(kind, path, writing=False)
+
+
+def ensure_writable(path: Path) -> None:
+    """Raise FileRefused unless xlcrm may write the workbook in place right now."""
+    path = Path(path)
+    kind = detect(path)
+    if kind != "ooxml":
+        raise _refuse(kind, path, writing=True)
+    if path.suffix.lower() not in WRITABLE_SUFFIXES:
+        raise FileRefused(
+            "“{name}”的扩展名不是 .xlsx/.xlsm/.xlam，xlcrm 不写入。",
+            "'{name}' does not end in .xlsx/.xlsm/.xlam; xlcrm will not write it.",
+            name=path.name,
+        )
+    if lock_file(path).exists():
+        raise FileRefused(
+            "“{name}”正在 Excel（或 WPS）中打开。请先保存并关闭它，或在 Excel 中使用 xlcrm 功能区按钮。",
+            "'{name}' is open in Excel (or WPS). Save and close it first, or use the xlcrm ribbon inside Excel.",
+            name=path.name,
+        )
+
+
+    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+        raise FileRefused(
+            "“{name}”是只读的（或所在文件夹不可写），xlcrm 无法保存结果。",
+            "'{name}' is read-only (or its folder is), so xlcrm cannot save results.",
+            name=path.name,
+        )
