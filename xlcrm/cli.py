@@ -1,0 +1,231 @@
+"""`xlcrm` on the command line: every ribbon button as a subcommand on a workbook file.
+
+Thin by design: parse options, build a `Context`, run the registered command over the file
+adapter, print its result. Expected problems print a bilingual message and exit non-zero
+without a traceback; the workbook is never left half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import XlcrmError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    help="xlcrm — 以 Excel 工作簿为界面的客户管理 / a CRM whose user interface is an Excel workbook.",
+)
+template_app = typer.Typer(no_args_is_help=True, help="模板 / Template workbooks.")
+app.add_typer(template_app, name="template")
+
+console = Console()
+err_console = Console(stderr=True)
+
+# Options shared by the workbook commands.
+PathArg = typer.Argument(..., exists=False, help="工作簿 / Workbook (.xlsx/.xlsm)")
+TodayOpt = typer.Option(None, "--today", help="视为“今天”的日期 / Date to use as today (YYYY-MM-DD)")
+OwnerOpt = typer.Option(None, "--owner", help="只处理这位负责人 / Only this salesperson")
+DryRunOpt = typer.Option(False, "--dry-run", help="只显示结果，不写入 / Show results, write nothing")
+LangOpt = typer.Option(None, "--lang", help="zh-CN 或 en（默认：工作簿的语言）/ zh-CN or en (default: the workbook's)")
+
+
+def _lang_or_default(lang: str | None) -> str:
+    return lang or "zh-CN"
+
+
+def _parse_today(value: str | None) -> dt.date:
+    if not value:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"日期格式应为 YYYY-MM-DD / expected YYYY-MM-DD: {value}") from None
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers / services
+        return ""
+
+
+def fail(exc: XlcrmError, lang: str | None) -> None:
+    """Print an expected problem in both languages (the chosen one first) and exit."""
+    first = _lang_or_default(lang)
+    second = "en" if first != "en" else "zh-CN"
+    err_console.print(f"[bold red]✗[/] {exc.render(first)}", highlight=False)
+    err_console.print(f"  {exc.render(second)}", style="dim", highlight=False)
+    raise typer.Exit(exc.exit_code)
+
+
+def run_command(tag: str, path: Path, *, today: str | None, owner: str | None, dry_run: bool, lang: str | None,
+                output: str = "text", **options) -> None:
+    """Run a registered command on a workbook file and print its result."""
+    from .commands import run
+    from .commands.base import Context
+    from .workbook.file_adapter import FileWorkbook
+
+    ctx = Context(today=_parse_today(today), lang=lang, dry_run=dry_run, owner=owner, user=_os_user(), options=options)
+    try:
+        port = FileWorkbook(path, progress=_progress_printer() if output == "text" else None)
+        result = run(tag, port, ctx)
+    except XlcrmError as exc:
+        fail(exc, lang)
+        return
+    shown = lang or port.lang
+    if output == "json":
+        print(json.dumps({"command": tag, "written": result.written, "counts": result.counts, **result.data},
+                         ensure_ascii=False, indent=2, default=str))
+        return
+    if output == "md":
+        print(result.data.get("markdown") or result.text(shown))
+        return
+    mark = "[green]✓[/]" if result.written else ("[yellow]•[/]" if dry_run else "[green]✓[/]")
+    console.print(f"{mark} {result.text(shown)}", highlight=False)
+    if dry_run:
+        console.print("（试运行：未写入任何内容）" if shown != "en" else "(dry run: nothing was written)", style="dim")
+
+
+def _progress_printer():
+    """A callback for long reads: prints which sheet is being read (only on a terminal)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(stage: str, fraction: float) -> None:
+        err_console.print(f"[dim]… {stage} {fraction:.0%}[/]", highlight=False)
+
+    return show
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"xlcrm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True, help="版本 / Version"),
+) -> None:
+    """xlcrm — 以 Excel 工作簿为界面的客户管理 / a CRM whose user interface is an Excel workbook."""
+
+
+@app.command("new")
+def new_cmd(
+    path: Path = typer.Argument(..., help="新工作簿路径 / Path of the new workbook (.xlsx)"),
+    lang: str = typer.Option("zh-CN", "--lang", help="zh-CN 或 en / zh-CN or en"),
+) -> None:
+    """新建一个可直接使用的客户管理工作簿 / Create a ready-to-use CRM workbook."""
+    from .template import new_workbook
+
+    try:
+        new_workbook(path, lang=lang)
+    except XlcrmError as exc:
+        fail(exc, lang)
+    console.print(f"[green]✓[/] {'已创建' if lang != 'en' else 'Created'} {path}", highlight=False)
+
+
+@template_app.command("build")
+def template_build_cmd(
+    out: Path = typer.Option(Path("templates"), "--out", help="输出文件夹 / Output folder"),
+) -> None:
+    """重新生成 templates/ 中的模板（可重现）/ Rebuild the committed templates (reproducible)."""
+    from .template import build_all_templates
+
+    for written in build_all_templates(out):
+        console.print(f"[green]✓[/] {written}", highlight=False)
+
+
+@app.command("info")
+def info_cmd(
+    path: Path = typer.Argument(..., help="工作簿或 CSV / Workbook or CSV"),
+    lang: Optional[str] = LangOpt,
+    output: str = typer.Option("text", "--format", help="text | json"),
+) -> None:
+    """读取工作簿并报告工作表、表头对应、行数和问题 / Report sheets, header mapping, row counts and problems."""
+    from .workbook.reader import read_book
+
+    try:
+        book = read_book(path, progress=_progress_printer())
+    except XlcrmError as exc:
+        fail(exc, lang)
+        return
+    shown = lang or book.lang
+    en = shown == "en"
+    if output == "json":
+        print(json.dumps(_info_dict(book), ensure_ascii=False, indent=2, default=str))
+        return
+    console.print(f"[bold]{path}[/]  ({'language' if en else '语言'}: {book.lang})", highlight=False)
+    console.print(("Sheets: " if en else "工作表：") + ", ".join(book.sheet_names), highlight=False)
+    for key, info in book.sheets.items():
+        frame = book.frame(key)
+        table = Table(title=f"{info.name} — {len(frame)} {'rows' if en else '行'}, "
+                            f"{'header row' if en else '表头在第'} {info.header_row}{'' if en else ' 行'}"
+                            + (f", table {info.table}" if info.table else ""), title_justify="left")
+        table.add_column("列 Column")
+        table.add_column("表头 Header")
+        table.add_column("字段 Field")
+        for k, col in sorted(info.columns.items(), key=lambda kv: kv[1]):
+            table.add_row(_col_letter(col), info.headers.get(k, ""), k)
+        for header, col in sorted(info.extra_columns.items(), key=lambda kv: kv[1]):
+            table.add_row(_col_letter(col), header, "[dim](kept / 保留)[/]")
+        console.print(table)
+    if book.problems:
+        console.print(("Problems found while reading:" if en else "读取时发现的问题：") + f" {len(book.problems)}")
+        for p in book.problems[:20]:
+            console.print(f"  • {p.location().describe(shown)}: {p.message.text(shown)}", highlight=False)
+        if len(book.problems) > 20:
+            console.print(f"  … +{len(book.problems) - 20}")
+    else:
+        console.print("[green]No problems found while reading.[/]" if en else "[green]读取时未发现问题。[/]")
+
+
+def _info_dict(book) -> dict:
+    return {
+        "language": book.lang,
+        "sheets": book.sheet_names,
+        "data_sheets": {
+            k: {
+                "name": i.name,
+                "header_row": i.header_row,
+                "rows": len(book.frame(k)),
+                "columns": {key: i.headers.get(key) for key in i.columns},
+                "kept_columns": list(i.extra_columns),
+                "table": i.table,
+            }
+            for k, i in book.sheets.items()
+        },
+        "problems": [
+            {"sheet": p.sheet, "row": p.row, "column": p.column, "value": p.value, "code": p.code,
+             "zh": p.message.text("zh-CN"), "en": p.message.text("en")}
+            for p in book.problems
+        ],
+    }
+
+
+def _col_letter(index: int) -> str:
+    letters = ""
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""What every command shares: its context, its result, and the registry the front ends use.
+
+A command is registered once here and is then a CLI subcommand, a ribbon button (its tag) and a
+Python function, all running the same code over a `WorkbookPort`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..errors import Msg
+from ..workbook.book import CrmBook
+from ..workbook.edits import EditPlan
+from ..workbook.port import WorkbookPort
+
+
+@dataclass
+class Context:
+    """Options every command understands; command-specific ones go in `options`."""
+
+    today: dt.date = field(default_factory=dt.date.today)
+    lang: str | None = None  # None: the workbook's own language
+    dry_run: bool = False
+    owner: str | None = None
+    user: str = ""  # who ran it (OS user), for the Change Log
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def language(self, book: CrmBook) -> str:
+        return self.lang or book.lang
+
+
+@dataclass
+class CommandResult:
+    command: str
+    message: Msg  # what was done, counts, where to look — both languages
+    counts: dict[str, int | float] = field(default_factory=dict)
+    written: bool = False
+    data: dict[str, Any] = field(default_factory=dict)  # machine-readable results (e.g. KPIs)
+
+    def text(self, lang: str) -> str:
+        return self.message.text(lang)
+
+
+@dataclass
+class Planned:
+    """A command's work before anything is written: the edits, the result, the book as it will be."""
+
+    plan: EditPlan
+    result: CommandResult
+    book: CrmBook
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    tag: str  # CLI name and ribbon button tag
+    zh: str  # button label
+    en: str
+    help_zh: str
+    help_en: str
+    func: Callable[[WorkbookPort, Context], CommandResult]
+    writes: bool = True
+
+    def label(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+
+REGISTRY: dict[str, CommandSpec] = {}
+
+
+def command(tag: str, zh: str, en: str, help_zh: str, help_en: str, *, writes: bool = True):
+    """Register a function `(port, ctx) -> CommandResult` as the command `tag`."""
+
+    def register(func: Callable[[WorkbookPort, Context], CommandResult]):
+        if tag in REGISTRY:
+            raise ValueError(f"command {tag!r} registered twice")
+        REGISTRY[tag] = CommandSpec(tag, zh, en, help_zh, help_en, func, writes)
+        return func
+
+    return register
+
+
+def apply_planned(port: WorkbookPort, planned: Planned, ctx: Context) -> CommandResult:
+    """Write a planned command's edits (unless dry-run) and return its result."""
+    if planned.plan and not ctx.dry_run:
+        port.apply(planned.plan)
+        planned.result.written = True
+    return planned.result
