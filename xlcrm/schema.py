@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from enum import Enum
-from functools import lru_cache
-from typing import Iterable
+from functools import cache
 
 LANGS = ("zh-CN", "en")
 DEFAULT_LANG = "zh-CN"
@@ -310,16 +310,62 @@ SETTINGS_SHEET = SheetSpec(
 DATA_SHEETS = (CUSTOMERS, FOLLOWUPS, PURCHASES)
 
 
-def _tool(key: str, zh: str, en: str, tw: str, *syn: str, hidden: bool = False) -> SheetSpec:
-    return SheetSpec(key=key, zh=zh, en=en, tw=tw, synonyms=syn, tool_owned=True, hidden=hidden)
+def _tool(key: str, zh: str, en: str, tw: str, *syn: str, hidden: bool = False,
+          columns: tuple[Column, ...] = ()) -> SheetSpec:
+    return SheetSpec(key=key, zh=zh, en=en, tw=tw, synonyms=syn, tool_owned=True, hidden=hidden, columns=columns)
+
+
+def _ref(sheet: SheetSpec, key: str, **changes) -> Column:
+    """A data-sheet column reused on a tool sheet (same headers), optionally with other settings."""
+    return replace(sheet.column(key), required=False, computed=False, **changes)
 
 
 # Sheets xlcrm owns and regenerates. Users read them; edits there are not kept (except the
 # decision columns of Duplicates, which are read back before the sheet is rebuilt).
-ISSUES = _tool("issues", "问题", "Issues", "問題", "Problems")
-CHANGE_LOG = _tool("change_log", "变更记录", "Change Log", "變更記錄", "Changes")
-DUE_TODAY = _tool("due_today", "今日跟进", "Due Today", "今日跟進", "今日需跟进客户")
-STALE = _tool("stale", "久未跟进", "Stale", "久未跟進", "Stale Customers")
+ISSUES = _tool("issues", "问题", "Issues", "問題", "Problems", columns=(
+    _col("severity", "级别", "Severity", "級別", width=7),
+    _col("sheet", "工作表", "Sheet", "工作表", width=11),
+    _col("row", "行号", "Row", "行號", kind=Kind.NUMBER, width=6),
+    _col("column", "列", "Column", "欄", width=14),
+    _col("value", "当前值", "Value", "目前值", width=22),
+    _col("problem", "问题", "Problem", "問題", width=40),
+    _col("suggestion", "建议", "Suggestion", "建議", width=40),
+    _col("code", "代码", "Code", "代碼", width=14),
+))
+CHANGE_LOG = _tool("change_log", "变更记录", "Change Log", "變更記錄", "Changes", columns=(
+    _col("time", "时间", "Time", "時間", kind=Kind.DATE, width=17),
+    _col("user", "操作人", "User", "操作人", width=10),
+    _col("operation", "操作", "Operation", "操作", width=10),
+    _col("customer_id", "客户编号", "Customer ID", "客戶編號", kind=Kind.ID, width=11),
+    _col("field", "字段", "Field", "欄位", width=14),
+    _col("old", "原值", "Old", "原值", width=16),
+    _col("new", "新值", "New", "新值", width=16),
+))
+DUE_TODAY = _tool("due_today", "今日跟进", "Due Today", "今日跟進", "今日需跟进客户", columns=(
+    _ref(CUSTOMERS, "grade"),
+    _col("days_overdue", "逾期天数", "Days Overdue", "逾期天數", kind=Kind.NUMBER, width=9),
+    _ref(CUSTOMERS, "customer_id"),
+    _col("customer", "客户", "Customer", "客戶", width=28),
+    _ref(CUSTOMERS, "contact"),
+    _ref(CUSTOMERS, "mobile"),
+    _ref(CUSTOMERS, "owner"),
+    _ref(CUSTOMERS, "last_contact"),
+    _col("last_summary", "上次跟进内容", "Last Summary", "上次跟進內容", width=36),
+    _ref(CUSTOMERS, "next_follow_up"),
+    _col("next_step", "下一步", "Next Step", "下一步", width=24),
+    _col("_row", "客户资料行号", "Basic Info Row", "客戶資料行號", kind=Kind.NUMBER, width=8),
+))
+STALE = _tool("stale", "久未跟进", "Stale", "久未跟進", "Stale Customers", columns=(
+    _ref(CUSTOMERS, "customer_id"),
+    _col("customer", "客户", "Customer", "客戶", width=28),
+    _ref(CUSTOMERS, "contact"),
+    _ref(CUSTOMERS, "owner"),
+    _ref(CUSTOMERS, "grade"),
+    _ref(CUSTOMERS, "last_contact"),
+    _col("days_since", "未跟进天数", "Days Since Contact", "未跟進天數", kind=Kind.NUMBER, width=10),
+    _ref(CUSTOMERS, "created"),
+    _col("_row", "客户资料行号", "Basic Info Row", "客戶資料行號", kind=Kind.NUMBER, width=8),
+))
 SUMMARY = _tool("summary", "汇总", "Summary", "匯總", "统计", "Dashboard")
 RECEIVABLES = _tool("receivables", "应收", "Receivables", "應收", "应收账款")
 DUPLICATES = _tool("duplicates", "查重", "Duplicates", "查重", "重复客户")
@@ -380,7 +426,7 @@ def normalize_name(text: object) -> str:
     return _STRIP.sub("", s)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _to_simplified():
     """OpenCC Traditional→Simplified converter, or None where OpenCC is unavailable (e.g. Pyodide)."""
     try:
@@ -396,7 +442,7 @@ def simplified(text: str) -> str:
     return conv.convert(text) if conv else text
 
 
-@lru_cache(maxsize=None)
+@cache
 def header_index(sheet_key: str) -> dict[str, str]:
     """Normalised header text → column key, for every name a column is known by."""
     index: dict[str, str] = {}
@@ -424,7 +470,7 @@ def match_header(sheet_key: str, header: object) -> str | None:
     return index.get(alt)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sheet_index() -> dict[str, str]:
     index: dict[str, str] = {}
     for s in ALL_SHEETS:
@@ -445,7 +491,7 @@ def match_sheet(name: object) -> str | None:
     return index.get(normalize_name(simplified(str(name))))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _choice_index(choices: tuple[Choice, ...]) -> dict[str, str]:
     index: dict[str, str] = {}
     for ch in choices:

@@ -43,7 +43,7 @@ class Settings(BaseModel):
         return (str(v or "CN").strip().upper() or "CN")[:2]
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Settings":
+    def _ordered(self) -> Settings:
         if not self.window_a <= self.window_b <= self.window_c:
             raise ValueError("window_a ≤ window_b ≤ window_c")
         if self.abc_cut_a > self.abc_cut_b:

@@ -171,11 +171,11 @@ class EditPlan:
     edits: list[Edit] = field(default_factory=list)
     operation: str = ""  # "check", "regrade", … (for the backup name and logs)
 
-    def add(self, edit: Edit) -> "EditPlan":
+    def add(self, edit: Edit) -> EditPlan:
         self.edits.append(edit)
         return self
 
-    def extend(self, other: "EditPlan") -> "EditPlan":
+    def extend(self, other: EditPlan) -> EditPlan:
         self.edits.extend(other.edits)
         return self
 
