@@ -1,0 +1,106 @@
+"""Per-field normalisers used by duplicate matching."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from xlcrm.ops import dedupe_normalize as dn
+
+
+@pytest.mark.parametrize(
+    ("raw", "core", "region"),
+    [
+        ("（北京）华为技术有限公司", "华为技术", "北京"),
+        ("北京华为技术有限公司", "华为技术", "北京"),
+        ("華為技術股份有限公司", "华为技术", ""),  # Traditional → Simplified, legal suffix
+        ("华为技术有限公司深圳分公司", "华为技术", "深圳"),  # branch suffix and trailing city
+        ("深圳市腾讯计算机系统有限公司", "腾讯计算机系统", "深圳"),
+        ("阿里巴巴（中国）网络技术有限公司", "阿里巴巴网络技术", ""),  # 中国 is no branch region
+        ("Acme Trading Co., Ltd.", "acmetrading", ""),
+        ("ＡＣＭＥ  Inc.", "acme", ""),  # full width, case
+        ("上海", "上海", ""),  # a bare region is a name, not stripped to nothing
+        (None, "", ""),
+    ],
+)
+def test_split_company(raw, core, region):
+    assert dn.split_company(raw) == (core, region)
+
+
+def test_companies_frame_matches_scalar():
+    s = pd.Series(["（上海）麦当劳餐饮有限公司", None, "麦当劳餐饮（北京）有限公司", "（上海）麦当劳餐饮有限公司"], index=[5, 6, 7, 8])
+    f = dn.companies_frame(s)
+    assert list(f.index) == [5, 6, 7, 8]
+    assert f["company"].tolist() == ["麦当劳餐饮", "", "麦当劳餐饮", "麦当劳餐饮"]
+    assert f["company_region"].tolist() == ["上海", "", "北京", "上海"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("王 伟先生", "王伟"), ("張偉", "张伟"), ("王总", "王总"), ("Wang Wei", "wang wei"), ("wei  WANG", "wang wei"),
+     ("Mr. John Smith", "john smith"), ("", "")],
+)
+def test_normalize_person(raw, expected):
+    assert dn.normalize_person(raw) == expected
+
+
+def test_pinyin_and_initials():
+    names = pd.Series(["王伟", "张 三", "smith john", None])
+    folded = dn.persons_series(names)
+    assert dn.pinyin_series(folded).tolist() == ["wang wei", "zhang san", "john smith", ""]
+    assert dn.pinyin_series(folded, initials=True).tolist() == ["ww", "zs", "js", ""]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("+86 138 0013 8000", "+8613800138000"), ("0086-13800138000", "+8613800138000"),
+     ("138-0013-8000", "+8613800138000"), ("１３８００１３８０００", "+8613800138000"),
+     ("010-62345678", "+861062345678"), ("abc", ""), (None, "")],
+)
+def test_normalize_phone(raw, expected):
+    assert dn.normalize_phone(raw) == expected
+
+
+def test_phone_other_region():
+    assert dn.normalize_phone("(02) 9876 5432", "AU") == "+61298765432"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [(" Zhang.San@Example.COM ", "zhang.san@example.com"), ("li＠qq.com", "li@qq.com"), ("not an email", ""),
+     ("mailto:a@b.cn", "a@b.cn")],
+)
+def test_normalize_email(raw, expected):
+    assert dn.normalize_email(raw) == expected
+
+
+def test_split_address():
+    assert dn.split_address("广东省深圳市南山区科技园南区8栋") == ("广东", "深圳", "南山", "科技园南区8栋")
+    assert dn.split_address("北京市海淀区中关村大街27号") == ("北京", "北京", "海淀", "中关村大街27号")
+    assert dn.split_address("廣東省廣州市天河區體育西路1號") == ("广东", "广州", "天河", "体育西路1号")
+    assert dn.split_address("44 Forbes Street, Wintersloe") == ("", "", "", "44 forbes st wintersloe")
+
+
+def test_places():
+    assert dn.places_series(pd.Series(["深圳市", "廣東省", "Sydney", None])).tolist() == ["深圳", "广东", "sydney", ""]
+
+
+def test_credit_code_checksum():
+    good = "91350100M000100Y43"  # the example printed in GB 32100-2015
+    assert dn.credit_code_valid(good)
+    assert dn.normalize_credit_code(" 91350100-m000100y43 ") == good
+    assert not dn.credit_code_valid("91350100M000100Y44")  # wrong check character
+    assert dn.normalize_credit_code("91350100M000100Y44") == ""
+    assert dn.normalize_credit_code("12345") == ""
+    # every generated code validates, and changing any one character breaks it
+    body = "91110108MA01ABCD2"
+    code = body + dn.credit_check_char(body)
+    assert dn.credit_code_valid(code)
+    for i in range(17):
+        alt = dn.CREDIT_ALPHABET[(dn.CREDIT_ALPHABET.index(code[i]) + 1) % 31]
+        assert not dn.credit_code_valid(code[:i] + alt + code[i + 1:])
+
+
+def test_postcode_and_ids():
+    assert dn.postcodes_series(pd.Series(["518000", "0518000", "2602.0", None])).tolist() == ["518000", "0518000", "2602", ""]
+    assert dn.normalize_id(" 110-101 1990 ") == "1101011990"

@@ -1,0 +1,461 @@
+"""Per-field normalisers for duplicate matching (company, person, phone, e-mail, address, credit code).
+
+Data arrives from several departments in different formats: full/half width, Traditional and
+Simplified characters, brackets, legal suffixes, "+86 138 0013 8000" vs "13800138000". Each
+normaliser folds those differences away so that records are compared on what they mean.
+
+Everything works on whole Series and does the Python-level work once per *distinct* value, so a
+million rows with repeated values stay cheap. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+
+import pandas as pd
+
+from ..schema import simplified
+
+# --------------------------------------------------------------------------- shared helpers
+
+_PUNCT = re.compile(r"[\W_]+", re.UNICODE)  # anything but letters/digits (CJK counts as letters)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_SPACES = re.compile(r"\s+")
+
+
+def _blank(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        if pd.isna(value):
+            return True
+    except (TypeError, ValueError):
+        pass
+    return not str(value).strip()
+
+
+def fold(text: object) -> str:
+    """Width (NFKC), Traditional → Simplified, case. Blank → ""."""
+    if _blank(text):
+        return ""
+    s = unicodedata.normalize("NFKC", str(text)).strip()
+    if _CJK.search(s):
+        s = simplified(s)
+    return s.casefold()
+
+
+def _unique_map(series: pd.Series, func) -> pd.Series:
+    """Apply `func` once per distinct value and broadcast back (keeps the index)."""
+    values = series.astype(object).where(series.notna(), None)
+    uniques = pd.unique(values.to_numpy())
+    mapping = {u: func(u) for u in uniques}
+    return pd.Series([mapping[v] for v in values.to_numpy()], index=series.index, dtype=object)
+
+
+def _fold_many(values: list[str]) -> list[str]:
+    """`fold` for many values at once: one OpenCC call over the joined text (much faster)."""
+    nfkc = [unicodedata.normalize("NFKC", v).strip() for v in values]
+    need = [i for i, v in enumerate(nfkc) if _CJK.search(v)]
+    if need:
+        joined = "\n".join(nfkc[i].replace("\n", " ") for i in need)
+        converted = simplified(joined).split("\n")
+        if len(converted) == len(need):
+            for i, c in zip(need, converted, strict=True):
+                nfkc[i] = c
+        else:  # pragma: no cover - a converter that changes line structure: convert one by one
+            for i in need:
+                nfkc[i] = simplified(nfkc[i])
+    return [v.casefold() for v in nfkc]
+
+
+def fold_series(series: pd.Series) -> pd.Series:
+    """`fold` over a Series, once per distinct non-blank value."""
+    values = series.astype(object).where(series.notna(), None)
+    uniques = [u for u in pd.unique(values.to_numpy()) if u is not None and str(u).strip()]
+    folded = dict(zip(uniques, _fold_many([str(u) for u in uniques]), strict=True))
+    return pd.Series([folded.get(v, "") if v is not None else "" for v in values.to_numpy()],
+                     index=series.index, dtype=object)
+
+
+# --------------------------------------------------------------------------- regions
+
+PROVINCES = (
+    "北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽", "福建", "江西",
+    "山东", "河南", "湖北", "湖南", "广东", "海南", "四川", "贵州", "云南", "陕西", "甘肃", "青海", "台湾", "内蒙古",
+    "广西", "西藏", "宁夏", "新疆", "香港", "澳门",
+)
+CITIES = (
+    "广州", "深圳", "珠海", "汕头", "佛山", "东莞", "中山", "惠州", "江门", "湛江", "茂名", "肇庆", "梅州", "汕尾",
+    "河源", "阳江", "清远", "潮州", "揭阳", "云浮", "韶关", "南京", "苏州", "无锡", "常州", "南通", "扬州", "镇江",
+    "泰州", "徐州", "盐城", "淮安", "连云港", "宿迁", "昆山", "江阴", "杭州", "宁波", "温州", "嘉兴", "湖州", "绍兴",
+    "金华", "衢州", "舟山", "台州", "丽水", "义乌", "合肥", "芜湖", "蚌埠", "马鞍山", "安庆", "福州", "厦门", "泉州",
+    "漳州", "莆田", "济南", "青岛", "烟台", "潍坊", "淄博", "威海", "临沂", "济宁", "郑州", "洛阳", "开封", "武汉",
+    "宜昌", "襄阳", "长沙", "株洲", "湘潭", "成都", "绵阳", "西安", "昆明", "贵阳", "南宁", "桂林", "柳州", "海口",
+    "三亚", "石家庄", "唐山", "保定", "廊坊", "太原", "大同", "沈阳", "大连", "鞍山", "长春", "哈尔滨", "大庆", "南昌",
+    "赣州", "兰州", "西宁", "银川", "乌鲁木齐", "拉萨", "呼和浩特", "包头", "台北", "高雄", "台中",
+)
+# Not a place that tells branches apart ("阿里巴巴（中国）" is the same company as "阿里巴巴").
+GENERIC_REGIONS = ("中国", "china", "中华", "全国", "国际", "亚太", "asia", "international")
+REGIONS = PROVINCES + CITIES
+_REGION_SUFFIX = r"(?:省|市|自治区|特别行政区|壮族自治区|回族自治区|维吾尔自治区)?"
+_REGION_ALT = "|".join(sorted(REGIONS, key=len, reverse=True))
+_LEADING_REGION = re.compile(rf"^({_REGION_ALT}){_REGION_SUFFIX}")
+_TRAILING_REGION = re.compile(rf"({_REGION_ALT}){_REGION_SUFFIX}$")
+_BRACKETED = re.compile(r"[(\[【〔]([^()\[\]【】〔〕]*)[)\]】〕]")
+
+
+def region_of(text: str) -> str:
+    """The region a bracket or prefix names ("北京市" → "北京"), "" for none, "*" for a generic one."""
+    t = _PUNCT.sub("", text)
+    if not t:
+        return ""
+    if t in GENERIC_REGIONS:
+        return "*"
+    m = re.fullmatch(rf"({_REGION_ALT}){_REGION_SUFFIX}", t)
+    return m.group(1) if m else ""
+
+
+# --------------------------------------------------------------------------- companies
+
+# Longest first, so "股份有限公司" is removed whole and never leaves "股份".
+_CN_SUFFIXES = tuple(sorted((
+    "股份有限公司", "有限责任公司", "有限公司", "集团股份有限公司", "集团有限公司", "集团公司", "集团", "分公司",
+    "总公司", "公司", "有限合伙", "合伙企业", "股份公司", "责任公司", "办事处", "分店", "总店", "总部",
+), key=len, reverse=True))
+_EN_SUFFIX = re.compile(
+    r"(?:\b(?:co|company|ltd|limited|inc|incorporated|corp|corporation|llc|plc|gmbh|group|holdings?|pte|pty|sa|ag)\b[\s.,&]*)+$"
+)
+
+
+def split_company(name: object) -> tuple[str, str]:
+    """(core name, region) of a company name.
+
+    "（北京）华为技术有限公司" → ("华为技术", "北京"); "華為技術股份有限公司" → ("华为技术", "").
+    The region is kept apart so that branches of a chain in different cities ("麦当劳（北京）" vs
+    "麦当劳（上海）") can be told apart while "北京华为" and "华为" still meet.
+    """
+    s = fold(name)
+    if not s:
+        return "", ""
+    return _split_folded(s)
+
+
+def _split_folded(s: str) -> tuple[str, str]:
+    region = ""
+
+    def bracket(m: re.Match) -> str:
+        nonlocal region
+        r = region_of(m.group(1))
+        if r:
+            if r != "*" and not region:
+                region = r
+            return " "
+        return " " + m.group(1) + " "  # other bracketed words are part of the name
+
+    s = _BRACKETED.sub(bracket, s)
+    s = _EN_SUFFIX.sub("", _SPACES.sub(" ", s).strip())
+    compact = _PUNCT.sub("", s)
+    for _ in range(4):  # suffixes and trailing regions nest: "…有限公司深圳分公司"
+        before = compact
+        for suf in _CN_SUFFIXES:
+            if compact.endswith(suf) and len(compact) - len(suf) >= 2:
+                compact = compact[: -len(suf)]
+                break
+        m = _TRAILING_REGION.search(compact)
+        if m and m.start() >= 2:
+            region = region or m.group(1)
+            compact = compact[: m.start()]
+        if compact == before:
+            break
+    m = _LEADING_REGION.match(compact)
+    if m and len(compact) - len(m.group(0)) >= 2:
+        region = region or m.group(1)
+        compact = compact[m.end():]
+    return compact, region
+
+
+def normalize_company(name: object) -> str:
+    return split_company(name)[0]
+
+
+def companies_frame(series: pd.Series) -> pd.DataFrame:
+    """Columns `company` (core) and `company_region` for a Series of company names."""
+    folded = fold_series(series)
+    cache_: dict[str, tuple[str, str]] = {}
+    cores, regions = [], []
+    for v in folded.to_numpy():
+        if v not in cache_:
+            cache_[v] = _split_folded(v) if v else ("", "")
+        c, r = cache_[v]
+        cores.append(c)
+        regions.append(r)
+    return pd.DataFrame({"company": cores, "company_region": regions}, index=series.index, dtype=object)
+
+
+# --------------------------------------------------------------------------- people
+
+_HONORIFICS_CN = re.compile(r"(先生|女士|小姐|太太|老板|总经理|经理|总监|主任|老师|教授|博士|总|工|sir)$")
+_HONORIFICS_EN = re.compile(r"^(?:mr|mrs|ms|miss|dr|prof)\.?\s+")
+
+
+def normalize_person(name: object) -> str:
+    """A person's name folded for comparison.
+
+    Chinese names: no spaces, honorifics dropped ("王 伟先生" → "王伟"); Latin names: lower case,
+    tokens sorted so "Wang Wei" and "Wei Wang" (surname first or last) agree.
+    """
+    s = fold(name)
+    if not s:
+        return ""
+    return _person_folded(s)
+
+
+def _person_folded(s: str) -> str:
+    if _CJK.search(s):
+        s = _PUNCT.sub("", s)
+        if len(s) > 2:
+            s = _HONORIFICS_CN.sub("", s) or s
+        return s
+    s = _HONORIFICS_EN.sub("", s)
+    tokens = [t for t in _PUNCT.split(s) if t]
+    return " ".join(sorted(tokens))
+
+
+def persons_series(series: pd.Series) -> pd.Series:
+    folded = fold_series(series)
+    return _unique_map(folded, lambda v: _person_folded(v) if v else "")
+
+
+@cache
+def _pinyin_of(char: str) -> str:
+    from pypinyin import Style, lazy_pinyin
+
+    return "".join(lazy_pinyin(char, style=Style.NORMAL, errors="ignore")) or char
+
+
+def _pinyin_table(values: list[str], initials: bool) -> dict[int, str]:
+    chars = {ch for v in values for ch in v if _CJK.match(ch)}
+    table: dict[int, str] = {}
+    for ch in chars:
+        p = _pinyin_of(ch)
+        table[ord(ch)] = (p[:1] if initials else p + " ")
+    return table
+
+
+def pinyin_series(series: pd.Series, initials: bool = False) -> pd.Series:
+    """Pinyin (or initials) of already-folded names: "王伟" → "wang wei" / "ww"; Latin stays as is.
+
+    One `str.translate` per value over a per-character table, so a million names cost seconds.
+    """
+    values = series.fillna("").astype(str)
+    table = _pinyin_table(list(pd.unique(values.to_numpy())), initials)
+
+    def conv(v: str) -> str:
+        if not v:
+            return ""
+        out = v.translate(table)
+        if initials:
+            if _CJK.search(v):
+                return _PUNCT.sub("", out)
+            return "".join(t[:1] for t in v.split())
+        return _SPACES.sub(" ", out).strip()
+
+    return _unique_map(values, conv)
+
+
+# --------------------------------------------------------------------------- phones and e-mails
+
+_CN_MOBILE = re.compile(r"^(?:0086|86)?(1[3-9]\d{9})$")
+
+
+def normalize_phone(value: object, region: str = "CN") -> str:
+    """E.164 form ("+8613800138000") of a phone number, "" when blank or not a number."""
+    if _blank(value):
+        return ""
+    s = unicodedata.normalize("NFKC", str(value)).strip()
+    digits = re.sub(r"\D", "", s)
+    m = _CN_MOBILE.match(digits)
+    if m and (region == "CN" or s.startswith(("+86", "0086", "86"))):
+        return "+86" + m.group(1)
+    try:
+        import phonenumbers
+
+        num = phonenumbers.parse(s, region or "CN")
+        if phonenumbers.is_possible_number(num):
+            return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+    except Exception:  # phonenumbers raises NumberParseException for junk
+        pass
+    return ""
+
+
+def phones_series(series: pd.Series, region: str = "CN") -> pd.Series:
+    return _unique_map(series, lambda v: normalize_phone(v, region))
+
+
+def normalize_email(value: object) -> str:
+    """Lower case, no spaces, full-width "＠" folded; "" unless it looks like name@domain."""
+    if _blank(value):
+        return ""
+    s = unicodedata.normalize("NFKC", str(value))
+    s = _SPACES.sub("", s).casefold().strip(".;,<>")
+    if s.startswith("mailto:"):
+        s = s[7:]
+    if s.count("@") != 1 or "." not in s.split("@")[1]:
+        return ""
+    return s
+
+
+def emails_series(series: pd.Series) -> pd.Series:
+    return _unique_map(series, normalize_email)
+
+
+# --------------------------------------------------------------------------- addresses
+
+_PROVINCE_TOKEN = re.compile(rf"^({_REGION_ALT}|[\u4e00-\u9fff]{{2,3}}?(?=省|自治区))(?:省|市|自治区|特别行政区|壮族自治区|回族自治区|维吾尔自治区)?")
+_CITY_TOKEN = re.compile(r"^([\u4e00-\u9fff]{2,4}?)(?:市|自治州|地区|盟)")
+_DISTRICT_TOKEN = re.compile(r"^([\u4e00-\u9fff]{1,4}?)(?:区|县|旗|市)")
+_ADDRESS_WORDS = (
+    (re.compile(r"\bstreet\b"), "st"), (re.compile(r"\broad\b"), "rd"), (re.compile(r"\bavenue\b"), "ave"),
+    (re.compile(r"\bplace\b"), "pl"), (re.compile(r"\bcrescent\b"), "cres"), (re.compile(r"\bdrive\b"), "dr"),
+    (re.compile(r"\bcourt\b"), "ct"), (re.compile(r"\bclose\b"), "cl"), (re.compile(r"\bterrace\b"), "tce"),
+)
+
+
+def split_address(value: object) -> tuple[str, str, str, str]:
+    """(province, city, district, rest) of an address; tokens without their 省/市/区 suffix.
+
+    "广东省深圳市南山区科技园南区8栋" → ("广东", "深圳", "南山", "科技园南区8栋").
+    "北京市海淀区中关村大街27号" → ("北京", "北京", "海淀", "中关村大街27号").
+    """
+    s = fold(value)
+    if not s:
+        return "", "", "", ""
+    return _split_address_folded(s)
+
+
+def _split_address_folded(s: str) -> tuple[str, str, str, str]:
+    if not _CJK.search(s):
+        rest = s
+        for pattern, short in _ADDRESS_WORDS:
+            rest = pattern.sub(short, rest)
+        return "", "", "", _SPACES.sub(" ", _PUNCT.sub(" ", rest)).strip()
+    s = _PUNCT.sub("", s)
+    province = city = district = ""
+    m = _PROVINCE_TOKEN.match(s)
+    if m:
+        province = m.group(1)
+        s = s[m.end():]
+        if province in ("北京", "天津", "上海", "重庆"):
+            city = province
+    if not city:
+        m = _LEADING_REGION.match(s)
+        if m and m.group(1) in CITIES:
+            city = m.group(1)
+            s = s[m.end():]
+        else:
+            m = _CITY_TOKEN.match(s)
+            if m:
+                city = m.group(1)
+                s = s[m.end():]
+    m = _DISTRICT_TOKEN.match(s)
+    if m and len(s) > m.end():
+        district = m.group(1)
+        s = s[m.end():]
+    return province, city, district, s
+
+
+def addresses_frame(series: pd.Series) -> pd.DataFrame:
+    """Columns addr_province, addr_city, addr_district, address (the rest) for a Series."""
+    folded = fold_series(series)
+    cache_: dict[str, tuple[str, str, str, str]] = {}
+    rows = []
+    for v in folded.to_numpy():
+        if v not in cache_:
+            cache_[v] = _split_address_folded(v) if v else ("", "", "", "")
+        rows.append(cache_[v])
+    return pd.DataFrame(rows, index=series.index, columns=["addr_province", "addr_city", "addr_district", "address"],
+                        dtype=object)
+
+
+def normalize_place(value: object) -> str:
+    """A province or city cell folded: "深圳市" → "深圳", "廣東省" → "广东", "Sydney" → "sydney"."""
+    s = _PUNCT.sub("", fold(value))
+    m = re.fullmatch(r"(.{2,}?)(?:省|市|自治区|特别行政区|壮族自治区|回族自治区|维吾尔自治区|自治州|地区)", s)
+    return m.group(1) if m else s
+
+
+def places_series(series: pd.Series) -> pd.Series:
+    folded = fold_series(series)
+    return _unique_map(folded, normalize_place)
+
+
+# --------------------------------------------------------------------------- credit code
+
+# GB 32100-2015: 18 characters over this alphabet (no I, O, S, V, Z); the last is a check character.
+CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_CREDIT_SHAPE = re.compile(rf"^[{CREDIT_ALPHABET}]{{18}}$")
+
+
+def credit_check_char(first17: str) -> str:
+    """The check character for the first 17 characters of a unified social credit code."""
+    total = sum(CREDIT_ALPHABET.index(ch) * w for ch, w in zip(first17[:17], _CREDIT_WEIGHTS, strict=True))
+    return CREDIT_ALPHABET[(31 - total % 31) % 31]
+
+
+def credit_code_valid(code: object) -> bool:
+    """True when `code` is an 18-character unified social credit code whose check character fits."""
+    s = _credit_folded(code)
+    return bool(_CREDIT_SHAPE.match(s)) and credit_check_char(s[:17]) == s[17]
+
+
+def _credit_folded(code: object) -> str:
+    if _blank(code):
+        return ""
+    return re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", str(code))).upper()
+
+
+def normalize_credit_code(code: object) -> str:
+    """The code upper-cased without spaces if its checksum is right, else "" (never a key)."""
+    s = _credit_folded(code)
+    return s if _CREDIT_SHAPE.match(s) and credit_check_char(s[:17]) == s[17] else ""
+
+
+def credit_codes_series(series: pd.Series) -> pd.Series:
+    return _unique_map(series, normalize_credit_code)
+
+
+# --------------------------------------------------------------------------- other keys
+
+
+def normalize_id(value: object) -> str:
+    """An identifier used as an exact key (e.g. an ID-card or social-security number): no spaces/punct."""
+    return _PUNCT.sub("", fold(value))
+
+
+def ids_series(series: pd.Series) -> pd.Series:
+    return _unique_map(series, normalize_id)
+
+
+def normalize_postcode(value: object) -> str:
+    if _blank(value):
+        return ""
+    s = unicodedata.normalize("NFKC", str(value)).strip()
+    if re.fullmatch(r"\d+\.0", s):  # a postcode read as a float
+        s = s[:-2]
+    return re.sub(r"\s+", "", s).upper()
+
+
+def postcodes_series(series: pd.Series) -> pd.Series:
+    return _unique_map(series, normalize_postcode)
+
+
+__all__ = [
+    "CITIES", "CREDIT_ALPHABET", "PROVINCES", "addresses_frame", "companies_frame", "credit_check_char",
+    "credit_code_valid", "credit_codes_series", "emails_series", "fold", "fold_series", "ids_series",
+    "normalize_company", "normalize_credit_code", "normalize_email", "normalize_id", "normalize_person",
+    "normalize_phone", "normalize_place", "normalize_postcode", "persons_series", "phones_series", "pinyin_series",
+    "places_series", "postcodes_series", "region_of", "split_address", "split_company",
+]
