@@ -12,7 +12,6 @@ import getpass
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -117,7 +116,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_callback(
-    version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True, help="版本 / Version"),
+    version: bool | None = typer.Option(None, "--version", callback=_version, is_eager=True, help="版本 / Version"),
 ) -> None:
     """xlcrm — 以 Excel 工作簿为界面的客户管理 / a CRM whose user interface is an Excel workbook."""
 
@@ -151,7 +150,7 @@ def template_build_cmd(
 @app.command("info")
 def info_cmd(
     path: Path = typer.Argument(..., help="工作簿或 CSV / Workbook or CSV"),
-    lang: Optional[str] = LangOpt,
+    lang: str | None = LangOpt,
     output: str = typer.Option("text", "--format", help="text | json"),
 ) -> None:
     """读取工作簿并报告工作表、表头对应、行数和问题 / Report sheets, header mapping, row counts and problems."""

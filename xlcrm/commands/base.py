@@ -7,8 +7,9 @@ Python function, all running the same code over a `WorkbookPort`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import Msg
 from ..workbook.book import CrmBook

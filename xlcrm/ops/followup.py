@@ -1,0 +1,99 @@
+"""Follow-up cadence (客户追踪志): last contact, next follow-up, today's list and stale customers.
+
+next_follow_up = the latest follow-up's own "next date" when it has one, else last contact +
+cadence(grade) (A 1, B 7, C 15, D 30, E 365 days by default). A customer never contacted is due
+from the day the card was created. Follow-ups dated after today are plans, not contacts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from ..settings import Settings
+from .grade import GRADE_RANK
+
+
+def latest_contacts(followups: pd.DataFrame, today: dt.date) -> pd.DataFrame:
+    """Per customer ID: the latest follow-up on or before today (date, next_date, summary, outcome, by)."""
+    done = followups.loc[followups["customer_id"].notna() & followups["date"].notna()
+                         & (followups["date"] <= pd.Timestamp(today))]
+    if done.empty:
+        return pd.DataFrame(columns=["date", "next_date", "summary", "outcome", "by", "channel"]).rename_axis(
+            "customer_id")
+    last = done.sort_values(["customer_id", "date", "_row"]).drop_duplicates("customer_id", keep="last")
+    return last.set_index("customer_id")[["date", "next_date", "summary", "outcome", "by", "channel"]]
+
+
+def schedule(customers: pd.DataFrame, followups: pd.DataFrame, grades: pd.Series, settings: Settings,
+             today: dt.date) -> pd.DataFrame:
+    """Per customer row: last_contact, next_follow_up, and the latest follow-up's summary/outcome."""
+    last = latest_contacts(followups, today)
+    ids = customers["customer_id"]
+    out = pd.DataFrame(index=customers.index)
+    out["last_contact"] = pd.to_datetime(ids.map(last["date"]) if len(last) else pd.NaT)
+    explicit = pd.to_datetime(ids.map(last["next_date"]) if len(last) else pd.NaT)
+    cadence_days = grades.map(settings.cadence).astype("int64")
+    by_cadence = out["last_contact"] + pd.to_timedelta(cadence_days, unit="D")
+    never = out["last_contact"].isna()
+    created = customers["created"].where(customers["created"].notna(), pd.Timestamp(today))
+    out["next_follow_up"] = explicit.where(explicit.notna(), by_cadence).where(~never, created)
+    for col in ("summary", "outcome", "by"):
+        out[f"last_{col}"] = ids.map(last[col]) if len(last) else None
+    return out
+
+
+def due_list(customers: pd.DataFrame, computed: pd.DataFrame, today: dt.date, *, owner: str | None = None) -> pd.DataFrame:
+    """Customers whose next follow-up is today or earlier, most overdue first, then by grade.
+
+    `computed` holds grade, last_contact, next_follow_up, last_summary, last_outcome for the same rows.
+    """
+    nxt = computed["next_follow_up"]
+    mask = nxt.notna() & (nxt <= pd.Timestamp(today))
+    if owner:
+        mask &= customers["owner"].fillna("").str.strip() == owner.strip()
+    rows = customers.loc[mask]
+    c = computed.loc[mask]
+    out = pd.DataFrame({
+        "grade": c["grade"],
+        "days_overdue": (pd.Timestamp(today) - nxt[mask]).dt.days.astype("int64"),
+        "customer_id": rows["customer_id"],
+        "customer": rows["company"].where(rows["company"].notna(), rows["contact"]),
+        "contact": rows["contact"],
+        "mobile": rows["mobile"].where(rows["mobile"].notna(), rows["phone"]),
+        "owner": rows["owner"],
+        "last_contact": c["last_contact"],
+        "last_summary": c["last_summary"],
+        "next_follow_up": nxt[mask],
+        "next_step": c["last_outcome"],
+        "_row": rows["_row"],
+    })
+    out["_rank"] = out["grade"].map(GRADE_RANK).fillna(9)
+    out = out.sort_values(["days_overdue", "_rank", "_row"], ascending=[False, True, True], kind="stable")
+    return out.drop(columns="_rank").reset_index(drop=True)
+
+
+def stale_list(customers: pd.DataFrame, computed: pd.DataFrame, settings: Settings, today: dt.date, *,
+               owner: str | None = None) -> pd.DataFrame:
+    """Customers with no follow-up for `stale_days` (never-contacted ones counted from creation),
+    excluding grade E — the list a manager uses to reassign customers."""
+    since = computed["last_contact"].where(computed["last_contact"].notna(), customers["created"])
+    days = (pd.Timestamp(today) - since).dt.days
+    mask = days.notna() & (days >= settings.stale_days) & (computed["grade"] != "E")
+    if owner:
+        mask &= customers["owner"].fillna("").str.strip() == owner.strip()
+    rows = customers.loc[mask]
+    out = pd.DataFrame({
+        "customer_id": rows["customer_id"],
+        "customer": rows["company"].where(rows["company"].notna(), rows["contact"]),
+        "contact": rows["contact"],
+        "owner": rows["owner"],
+        "grade": computed.loc[mask, "grade"],
+        "last_contact": computed.loc[mask, "last_contact"],
+        "days_since": days[mask].astype("int64"),
+        "created": rows["created"],
+        "_row": rows["_row"],
+    })
+    return out.sort_values(["days_since", "_row"], ascending=[False, True], kind="stable").reset_index(drop=True)
+

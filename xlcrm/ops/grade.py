@@ -1,0 +1,88 @@
+"""A–E customer grades (客户等级), from demand and expected close date.
+
+The rule (DESIGN.md, from the seed articles):
+  A  clear need, deal expected within 1 month        (≤ window_a days, default 30)
+  B  clear need, deal expected within 3 months       (≤ window_b, default 90)
+  C  clear need, deal expected within 6 months       (≤ window_c, default 180)
+  D  latent need, or clear need but more than 6 months away (or with no date yet)
+  E  no need / no chance (死亡客户)
+The user's `grade_override` always wins. Demand and expected close come from the newest source:
+the latest Follow-up row that sets them, else the Basic Info row. A clear need whose expected
+close date has already passed stays A: the deal is due now (Check flags the stale date).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from ..settings import Settings
+
+GRADE_ORDER = ("A", "B", "C", "D", "E")
+GRADE_RANK = {g: i for i, g in enumerate(GRADE_ORDER)}
+
+
+def latest_set_value(followups: pd.DataFrame, field: str) -> pd.DataFrame:
+    """Per customer: the value of `field` on the latest follow-up that sets it, and that row's date."""
+    rows = followups.loc[followups[field].notna() & followups["customer_id"].notna() & followups["date"].notna(),
+                         ["customer_id", "date", "_row", field]]
+    if rows.empty:
+        return pd.DataFrame(columns=[field, "date"]).rename_axis("customer_id")
+    # Same date: the row further down the sheet was typed later.
+    rows = rows.sort_values(["customer_id", "date", "_row"])
+    last = rows.drop_duplicates("customer_id", keep="last").set_index("customer_id")
+    return last[[field, "date"]]
+
+
+def effective_demand(customers: pd.DataFrame, followups: pd.DataFrame) -> pd.DataFrame:
+    """Demand and expected close per customer row, taking a later follow-up over Basic Info."""
+    out = pd.DataFrame(index=customers.index)
+    ids = customers["customer_id"]
+    created = customers["created"]
+    for field in ("demand", "expected_close"):
+        latest = latest_set_value(followups, field)
+        from_fu = ids.map(latest[field]) if len(latest) else pd.Series(np.nan, index=customers.index)
+        fu_date = ids.map(latest["date"]) if len(latest) else pd.Series(pd.NaT, index=customers.index)
+        # A follow-up counts as newer unless it predates the card itself.
+        newer = from_fu.notna() & (created.isna() | (pd.to_datetime(fu_date) >= created))
+        base = customers[field]
+        out[field] = base.where(~newer, from_fu)
+        if field == "expected_close":
+            out[field] = pd.to_datetime(out[field])
+    return out
+
+
+def grade_customers(customers: pd.DataFrame, followups: pd.DataFrame, settings: Settings,
+                    today: dt.date) -> pd.DataFrame:
+    """Columns `grade` (what is written), `grade_auto` (the rule's grade), `demand`, `expected_close`,
+    `reason` (a short code: override, no_need, window_a … latent, no_date, unknown)."""
+    eff = effective_demand(customers, followups)
+    days = (eff["expected_close"] - pd.Timestamp(today)).dt.days
+    demand = eff["demand"]
+    has_date = days.notna()
+    target = (demand == "target") | (demand.isna() & has_date)
+
+    conditions = [
+        demand == "none",
+        target & has_date & (days <= settings.window_a),
+        target & has_date & (days <= settings.window_b),
+        target & has_date & (days <= settings.window_c),
+        target & has_date,
+        target,  # clear need, no date yet
+        demand == "latent",
+    ]
+    grades = ["E", "A", "B", "C", "D", "D", "D"]
+    reasons = ["no_need", "window_a", "window_b", "window_c", "beyond_c", "no_date", "latent"]
+    auto = np.select(conditions, grades, default="D")
+    reason = np.select(conditions, reasons, default="unknown")
+
+    override = customers["grade_override"]
+    out = pd.DataFrame(index=customers.index)
+    out["grade_auto"] = auto
+    out["grade"] = override.where(override.notna(), out["grade_auto"])
+    out["reason"] = np.where(override.notna(), "override", reason)
+    out["demand"] = demand
+    out["expected_close"] = eff["expected_close"]
+    return out

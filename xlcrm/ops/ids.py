@@ -1,0 +1,58 @@
+"""Customer IDs (客户编号): assign the missing ones in the workbook's own pattern, find duplicates."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+import pandas as pd
+
+from ..settings import Settings
+
+_PATTERN = r"^(?P<prefix>\D*?)(?P<number>\d+)$"
+
+
+def id_pattern(ids: Iterable[str], settings: Settings) -> tuple[str, int, int]:
+    """(prefix, digits, highest number) of the IDs in use: the most common prefix wins.
+
+    With no usable IDs yet, the Settings' prefix and digit count are used, starting from 0.
+    """
+    s = pd.Series([i for i in ids if isinstance(i, str) and i.strip()], dtype=object).str.strip()
+    parts = s.str.extract(_PATTERN).dropna()
+    if parts.empty:
+        return settings.id_prefix, settings.id_digits, 0
+    prefix = Counter(parts["prefix"]).most_common(1)[0][0]
+    same = parts[parts["prefix"] == prefix]["number"]
+    digits = Counter(same.str.len()).most_common(1)[0][0]
+    return prefix, int(digits), int(same.astype("int64").max())
+
+
+def assign_missing_ids(customers: pd.DataFrame, settings: Settings, *, reserved: Iterable[str] = ()) -> pd.Series:
+    """New IDs for the rows without one, keyed by the customers' index (empty if none is missing).
+
+    Numbers continue after the highest ID in use — on the sheet, in the Archive, or referenced by
+    follow-ups/purchases (`reserved`) — so an archived or orphaned ID is never handed out again.
+    Existing IDs are never changed.
+    """
+    missing = customers.index[customers["customer_id"].isna()]
+    if len(missing) == 0:
+        return pd.Series(dtype=object)
+    used = [*customers["customer_id"].dropna().tolist(), *[r for r in reserved if isinstance(r, str)]]
+    prefix, digits, highest = id_pattern(used, settings)
+    taken = set(used)
+    new_ids, number = [], highest
+    for _ in missing:
+        number += 1
+        candidate = f"{prefix}{number:0{digits}d}"
+        while candidate in taken:  # an odd-prefixed ID could still collide; skip it
+            number += 1
+            candidate = f"{prefix}{number:0{digits}d}"
+        new_ids.append(candidate)
+        taken.add(candidate)
+    return pd.Series(new_ids, index=missing, dtype=object)
+
+
+def duplicated_ids(customers: pd.DataFrame) -> pd.Series:
+    """True for every row whose ID also appears on another row (case and spaces folded)."""
+    key = customers["customer_id"].astype("string").str.strip().str.upper()
+    return key.notna() & key.duplicated(keep=False)
