@@ -14,7 +14,7 @@ from ..workbook.port import WorkbookPort
 from .base import REGISTRY, CommandResult, CommandSpec, Context, command
 
 # Importing a command module registers its commands.
-# (command modules are imported below this line)
+from . import daily  # noqa: E402,F401  check, regrade, due, run
 
 __all__ = ["REGISTRY", "CommandResult", "CommandSpec", "Context", "command", "run"]
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 import pandas as pd
 
 from ..errors import Msg, Problem, Severity
-from ..schema import SHEETS_BY_KEY, Kind, choice_label
+from ..schema import SHEETS_BY_KEY, Kind
 from ..settings import Settings
 from .ids import duplicated_ids
 
@@ -148,7 +148,7 @@ def _id_key(s: pd.Series) -> pd.Series:
 
 
 def check_book(customers: pd.DataFrame, followups: pd.DataFrame, purchases: pd.DataFrame, *, sheets: dict,
-               raw: dict, settings: Settings, today: dt.date, lang: str) -> list[Problem]:
+               raw: dict, settings: Settings, today: dt.date) -> list[Problem]:
     """All problems of the three data sheets (reader problems such as unreadable dates not included)."""
     f = Findings(sheets, raw)
     T = pd.Timestamp(today)
@@ -164,8 +164,8 @@ def check_book(customers: pd.DataFrame, followups: pd.DataFrame, purchases: pd.D
             if col.kind in (Kind.CHOICE, Kind.BOOL) and key in raw and col.key in raw[key]:
                 typed = raw[key][col.key].reindex(frame.index)
                 unknown = typed.notna() & (typed.astype("string").str.strip() != "") & frame[col.key].isna()
-                allowed = "、".join(choice_label(col.choices, c.code, "zh-CN") for c in col.choices)
-                allowed_en = ", ".join(choice_label(col.choices, c.code, "en") for c in col.choices)
+                allowed = "、".join(c.zh for c in col.choices)
+                allowed_en = ", ".join(c.en for c in col.choices)
                 f.add(key, frame, unknown, col.key, "bad_choice", E, Msg("不是允许的取值", "Not an allowed value"),
                       Msg("请选择：{a}", "Choose one of: {b}", {"a": allowed, "b": allowed_en}))
 

@@ -1,0 +1,70 @@
+"""Order balances, overdue receivables, ABC classes and customer-ID assignment."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from frames import frame
+
+from xlcrm.ops.ids import assign_missing_ids, duplicated_ids, id_pattern
+from xlcrm.ops.purchases import abc_classes, customer_money, order_balances
+from xlcrm.settings import Settings
+
+TODAY = dt.date(2026, 11, 23)
+
+
+def values(s: pd.Series) -> list:
+    return [None if pd.isna(v) else v for v in s]
+
+
+def test_order_balances_and_overdue():
+    p = frame("purchases", [
+        {"customer_id": "C1", "date": "2026-09-01", "amount": 1000, "paid_amount": 400, "payment_due": "2026-10-01"},
+        {"customer_id": "C1", "date": "2026-11-01", "amount": 500, "paid_amount": 0, "payment_due": "2026-12-01"},
+        {"customer_id": "C2", "date": "2026-08-01", "amount": 300, "status": "paid", "payment_due": "2026-09-01"},
+        {"customer_id": "C2", "date": "2026-08-01", "amount": 900, "status": "cancelled", "payment_due": "2026-09-01"},
+    ])
+    b = order_balances(p, TODAY)
+    assert len(b) == 3  # the cancelled order is neither revenue nor receivable
+    assert list(b["open"]) == [600, 500, 0]
+    assert list(b["overdue"]) == [600, 0, 0]
+    assert b["days_overdue"].iloc[0] == 53 and pd.isna(b["days_overdue"].iloc[1])
+
+
+def test_abc_cutoffs_and_crossing_customer():
+    rev = pd.Series([500, 300, 100, 60, 40, 0], index=list("abcdef"), dtype=float)
+    cls = abc_classes(rev, 0.7, 0.9)
+    # cumulative before: a 0, b .5, c .8, d .9, e .96 → A A B C C, f no class
+    assert values(cls) == ["A", "A", "B", "C", "C", None]
+    assert values(abc_classes(pd.Series([0.0, 0.0]), 0.7, 0.9)) == [None, None]
+
+
+def test_customer_money_uses_last_12_months_for_abc():
+    c = frame("customers", [{"customer_id": "C1"}, {"customer_id": "C2"}, {"customer_id": "C3"}])
+    p = frame("purchases", [
+        {"customer_id": "C1", "date": "2024-01-01", "amount": 100000, "paid_amount": 100000},  # old: lifetime only
+        {"customer_id": "C2", "date": "2026-06-01", "amount": 800, "paid_amount": 0, "payment_due": "2026-07-01"},
+        {"customer_id": "C3", "date": "2026-06-01", "amount": 200, "paid_amount": 200},
+    ])
+    m = customer_money(c, p, Settings(), TODAY)
+    assert list(m["total_purchases"]) == [100000, 800, 200]
+    assert list(m["outstanding"]) == [0, 800, 0]
+    assert values(m["abc_class"]) == [None, "A", "B"]
+
+
+def test_id_pattern_and_assignment_never_reuses():
+    s = Settings()
+    assert id_pattern(["C000001", "C000010", "K9"], s) == ("C", 6, 10)
+    assert id_pattern([], s) == ("C", 6, 0)
+    c = frame("customers", [{"customer_id": "C000001"}, {"customer_id": None}, {"customer_id": "C000003"},
+                            {"customer_id": None}])
+    new = assign_missing_ids(c, s, reserved=["C000007"])  # archived or orphan ID: skipped
+    assert list(new) == ["C000008", "C000009"] and list(new.index) == [1, 3]
+    assert assign_missing_ids(frame("customers", [{"customer_id": "X1"}]), s).empty
+
+
+def test_duplicate_ids_case_and_space_folded():
+    c = frame("customers", [{"customer_id": "c001 "}, {"customer_id": "C001"}, {"customer_id": "C002"},
+                            {"customer_id": None}, {"customer_id": None}])
+    assert list(duplicated_ids(c)) == [True, True, False, False, False]

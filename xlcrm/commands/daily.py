@@ -1,0 +1,337 @@
+"""The salesperson's daily loop: Check (校验), Regrade (评级), Due Today (今日跟进), and Run all.
+
+Each `plan_*` function is pure: a CrmBook in, a `Planned` (edits + result + the book as it will
+be) out, so `run` can chain check → regrade → due over one read and one write.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pandas as pd
+
+from ..errors import Msg, Problem, Severity
+from ..ops.changelog import LOG_COLUMNS, change_rows
+from ..ops.followup import due_list, schedule, stale_list
+from ..ops.grade import grade_customers
+from ..ops.ids import assign_missing_ids
+from ..ops.purchases import customer_money
+from ..ops.validate import check_book, sort_problems
+from ..schema import CHANGE_LOG, CUSTOMERS, DUE_TODAY, ISSUES, STALE, Kind, SheetSpec, match_header
+from ..workbook.book import CrmBook
+from ..workbook.edits import (
+    FILL_HEADER,
+    FILL_OVERDUE,
+    FMT_DATE,
+    FMT_DATETIME,
+    FMT_MONEY,
+    AppendRows,
+    Block,
+    CellMark,
+    CellStyle,
+    ColumnWrite,
+    EditPlan,
+    MarkCells,
+    SheetReplace,
+)
+from ..workbook.port import WorkbookPort
+from .base import CommandResult, Context, Planned, apply_planned, command
+
+COMPUTED = ("grade", "last_contact", "next_follow_up", "abc_class", "total_purchases", "outstanding")
+LOGGED = ("grade", "abc_class", "outstanding")  # computed values a manager cares about
+FORMATS = {Kind.DATE: FMT_DATE, Kind.MONEY: FMT_MONEY, Kind.NUMBER: "0"}
+
+
+# --------------------------------------------------------------------------- shared pieces
+
+
+def tool_frame(spec: SheetSpec, df: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, dict[str, str], dict[str, float]]:
+    """A tool sheet's rows with the headers in `lang`, plus number formats and widths by header."""
+    cols = [c for c in spec.columns if c.key in df.columns]
+    out = df[[c.key for c in cols]].copy()
+    out.columns = [c.header(lang) for c in cols]
+    formats = {c.header(lang): FMT_DATETIME if c.key == "time" else FORMATS[c.kind] for c in cols if c.kind in FORMATS}
+    widths = {c.header(lang): c.width for c in cols}
+    return out, formats, widths
+
+
+def after_data_sheets(book: CrmBook) -> str | None:
+    for key in ("purchases", "followups", "customers"):
+        if key in book.sheets:
+            return book.sheets[key].name
+    return None
+
+
+def change_log_edit(book: CrmBook, rows: pd.DataFrame, lang: str) -> AppendRows | None:
+    if rows.empty:
+        return None
+    df, formats, widths = tool_frame(CHANGE_LOG, rows, lang)
+    return AppendRows(book.sheet_name_for("change_log"), df, after=None, number_formats=formats, widths=widths)
+
+
+def _count(problems: list[Problem], severity: Severity) -> int:
+    return sum(p.severity == severity for p in problems)
+
+
+# --------------------------------------------------------------------------- check
+
+
+def plan_check(book: CrmBook, ctx: Context, *, reserved_ids: tuple[str, ...] = ()) -> Planned:
+    """Assign missing IDs, find every problem, mark the cells and list them on the Issues sheet."""
+    lang = ctx.language(book)
+    plan = EditPlan(operation="check")
+    info = book.sheets["customers"]
+
+    reserved = (*reserved_ids, *book.followups["customer_id"].dropna(), *book.purchases["customer_id"].dropna())
+    new_ids = assign_missing_ids(book.customers, book.settings, reserved=reserved)
+    customers = book.customers
+    if len(new_ids):
+        customers = customers.copy()
+        customers.loc[new_ids.index, "customer_id"] = new_ids
+        rows = customers.loc[new_ids.index, "_row"]
+        plan.add(ColumnWrite(info.name, info.header_of("customer_id", CUSTOMERS.column("customer_id").header(lang)),
+                             info.header_row, dict(zip(rows.astype(int), new_ids)), col=info.columns.get("customer_id"),
+                             style=CellStyle(number_format="@")))
+    checked = dataclasses.replace(book, customers=customers)
+
+    problems = sort_problems(
+        [*book.problems, *check_book(customers, book.followups, book.purchases, sheets=book.sheets, raw=book.raw,
+                                     settings=book.settings, today=ctx.today)], book.sheets)
+    for key, sheet in book.sheets.items():
+        plan.add(MarkCells(sheet.name, _marks(problems, key, sheet, lang)))
+    plan.add(_issues_sheet(book, problems, ctx, lang))
+
+    if len(new_ids):
+        log = pd.DataFrame({"customer_id": new_ids.to_numpy(), "field": info.header_of("customer_id"), "old": "",
+                            "new": new_ids.to_numpy()})
+        log.insert(0, "operation", _op_label("check", lang))
+        log.insert(0, "user", ctx.user)
+        log.insert(0, "time", pd.Timestamp(dt.datetime.now()).floor("s"))
+        plan.add(change_log_edit(book, log[list(LOG_COLUMNS)], lang))
+
+    errors, warnings = _count(problems, Severity.ERROR), _count(problems, Severity.WARNING)
+    issues = book.sheet_name_for("issues")
+    msg = Msg("校验完成：{e} 个错误，{w} 个警告{ids}。问题单元格已标色并加批注，清单见“{sheet}”工作表。",
+              "Check done: {e} errors, {w} warnings{ids_en}. Problem cells are coloured and noted; the list is on "
+              "the '{sheet}' sheet.",
+              {"e": errors, "w": warnings, "sheet": issues,
+               "ids": f"；新编号 {len(new_ids)} 个" if len(new_ids) else "",
+               "ids_en": f"; {len(new_ids)} new customer IDs" if len(new_ids) else ""})
+    result = CommandResult("check", msg, {"errors": errors, "warnings": warnings, "new_ids": len(new_ids),
+                                          "problems": len(problems)},
+                           data={"problems": [_problem_dict(p) for p in problems]})
+    return Planned(plan, result, checked)
+
+
+def _marks(problems: list[Problem], key: str, sheet, lang: str) -> list[CellMark]:
+    """One mark per cell; several problems on one cell share one note, the worst severity wins."""
+    notes: dict[tuple[int, int], list[str]] = {}
+    worst: dict[tuple[int, int], str] = {}
+    for p in problems:
+        if p.sheet_key != key or p.severity == Severity.INFO:
+            continue
+        col = sheet.columns.get(p.column_key or "customer_id")
+        if not col:
+            continue
+        cell = (p.row, col)
+        text = p.message.text(lang) + (f"（{p.suggestion.text(lang)}）" if p.suggestion and lang != "en"
+                                       else f" ({p.suggestion.text(lang)})" if p.suggestion else "")
+        notes.setdefault(cell, []).append(text)
+        if p.severity == Severity.ERROR or cell not in worst:
+            worst[cell] = p.severity.value
+    return [CellMark(r, c, "\n".join(notes[(r, c)]), worst[(r, c)]) for (r, c) in sorted(notes)]
+
+
+def _issues_sheet(book: CrmBook, problems: list[Problem], ctx: Context, lang: str) -> SheetReplace:
+    df = pd.DataFrame([{
+        "severity": p.severity.label(lang),
+        "sheet": p.sheet,
+        "row": p.row,
+        "column": p.column,
+        "value": "" if p.value is None else (p.value.strftime("%Y-%m-%d") if hasattr(p.value, "strftime") else str(p.value)),
+        "problem": p.message.text(lang),
+        "suggestion": p.suggestion.text(lang) if p.suggestion else "",
+        "code": p.code,
+    } for p in problems], columns=[c.key for c in ISSUES.columns])
+    frame, formats, widths = tool_frame(ISSUES, df, lang)
+    e, w = _count(problems, Severity.ERROR), _count(problems, Severity.WARNING)
+    title = (f"Check of {ctx.today:%Y-%m-%d}: {e} errors, {w} warnings" if lang == "en"
+             else f"校验结果 {ctx.today:%Y-%m-%d}：{e} 个错误，{w} 个警告")
+    if not problems:
+        title += " — no problems found ✓" if lang == "en" else " — 没有发现问题 ✓"
+    return SheetReplace(book.sheet_name_for("issues"), [Block(frame, title=title, number_formats=formats,
+                                                              widths=widths, autofilter=True)],
+                        after=after_data_sheets(book))
+
+
+def _problem_dict(p: Problem) -> dict:
+    return {"sheet": p.sheet, "row": p.row, "column": p.column, "value": p.value, "code": p.code,
+            "severity": p.severity.value, "zh": p.message.text("zh-CN"), "en": p.message.text("en")}
+
+
+# --------------------------------------------------------------------------- regrade
+
+
+def compute_columns(book: CrmBook, today: dt.date) -> pd.DataFrame:
+    """Every computed Basic Info column, plus what Due Today shows, for each customer row."""
+    grades = grade_customers(book.customers, book.followups, book.settings, today)
+    money = customer_money(book.customers, book.purchases, book.settings, today)
+    sched = schedule(book.customers, book.followups, grades["grade"], book.settings, today)
+    return pd.concat([grades, money, sched], axis=1)
+
+
+def plan_regrade(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = None) -> Planned:
+    """Write grade, last/next contact, ABC class, totals and overdue receivables; log what changed."""
+    lang = ctx.language(book)
+    computed = compute_columns(book, ctx.today) if computed is None else computed
+    info = book.sheets["customers"]
+    plan = EditPlan(operation="regrade")
+    rows = book.customers["_row"].astype(int).to_numpy()
+    header_style = CellStyle(bold=True, fill=FILL_HEADER)
+    for key in COMPUTED:
+        col = CUSTOMERS.column(key)
+        values = computed[key].astype(object).where(computed[key].notna(), None)
+        if col.kind == Kind.MONEY:
+            values = computed[key].round(2).astype(object)
+        plan.add(ColumnWrite(info.name, info.header_of(key, col.header(lang)), info.header_row,
+                             dict(zip(rows, _plain(values))), col=info.columns.get(key),
+                             style=CellStyle(number_format=FORMATS.get(col.kind, "@")), header_style=header_style,
+                             width=col.width))
+
+    labels = {k: info.header_of(k, CUSTOMERS.column(k).header(lang)) for k in LOGGED}
+    log = change_rows(book.customers["customer_id"], book.customers, computed, LOGGED, labels=labels,
+                      operation=_op_label("regrade", lang), user=ctx.user, now=dt.datetime.now())
+    edit = change_log_edit(book, log, lang)
+    if edit:
+        plan.add(edit)
+
+    grade_counts = computed["grade"].value_counts().reindex(["A", "B", "C", "D", "E"], fill_value=0)
+    changed = int((log["field"] == labels["grade"]).sum()) if len(log) else 0
+    dist = " ".join(f"{g}:{n}" for g, n in grade_counts.items())
+    msg = Msg("评级完成：{n} 位客户（{dist}），{c} 位等级有变化，已记入“{log}”。",
+              "Regrade done: {n} customers ({dist}); {c} grades changed, recorded on '{log}'.",
+              {"n": len(computed), "dist": dist, "c": changed, "log": book.sheet_name_for("change_log")})
+    updated = book.customers.copy()
+    for key in COMPUTED:
+        updated[key] = computed[key]
+    result = CommandResult("regrade", msg, {"customers": len(computed), "grade_changes": changed,
+                                            **{f"grade_{g}": int(n) for g, n in grade_counts.items()}})
+    return Planned(plan, result, dataclasses.replace(book, customers=updated))
+
+
+def _plain(values: pd.Series) -> list:
+    """Python values the writer understands: Timestamp → datetime, NaN/NaT → None."""
+    out = []
+    for v in values:
+        if v is None or v is pd.NaT or (isinstance(v, float) and v != v):
+            out.append(None)
+        elif isinstance(v, pd.Timestamp):
+            out.append(v.to_pydatetime())
+        else:
+            out.append(v)
+    return out
+
+
+# --------------------------------------------------------------------------- due today
+
+
+def plan_due(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = None) -> Planned:
+    """Fill Due Today (今日跟进) and Stale (久未跟进) for everyone, or for one salesperson."""
+    lang = ctx.language(book)
+    computed = compute_columns(book, ctx.today) if computed is None else computed
+    due = due_list(book.customers, computed, ctx.today, owner=ctx.owner)
+    stale = stale_list(book.customers, computed, book.settings, ctx.today, owner=ctx.owner)
+    overdue = int((due["days_overdue"] > 0).sum())
+    who = f" · {ctx.owner}" if ctx.owner else ""
+
+    frame, formats, widths = tool_frame(DUE_TODAY, due, lang)
+    title = (f"Due today {ctx.today:%Y-%m-%d}{who}: {len(due)} customers, {overdue} overdue" if lang == "en"
+             else f"今日需跟进客户 {ctx.today:%Y-%m-%d}{who}：共 {len(due)} 位，其中逾期 {overdue} 位")
+    fills = {i: FILL_OVERDUE for i in range(len(due)) if due["days_overdue"].iat[i] > 0}
+    due_sheet = SheetReplace(book.sheet_name_for("due_today"),
+                             [Block(frame, title=title, number_formats=formats, widths=widths, row_fills=fills,
+                                    autofilter=True)], after=book.sheets["customers"].name)
+
+    sframe, sformats, swidths = tool_frame(STALE, stale, lang)
+    stitle = (f"No follow-up for {book.settings.stale_days}+ days ({ctx.today:%Y-%m-%d}{who}): {len(stale)} customers"
+              if lang == "en" else
+              f"超过 {book.settings.stale_days} 天未跟进 {ctx.today:%Y-%m-%d}{who}：共 {len(stale)} 位（可考虑重新分配）")
+    stale_sheet = SheetReplace(book.sheet_name_for("stale"),
+                               [Block(sframe, title=stitle, number_formats=sformats, widths=swidths, autofilter=True)],
+                               after=book.sheet_name_for("due_today"))
+    plan = EditPlan([due_sheet, stale_sheet], operation="due")
+    msg = Msg("今日需跟进 {n} 位客户（逾期 {o} 位），见“{sheet}”；{s} 位超过 {d} 天未跟进，见“{stale}”。",
+              "{n} customers are due today ({o} overdue): see '{sheet}'; {s} have had no follow-up for {d}+ days: "
+              "see '{stale}'.",
+              {"n": len(due), "o": overdue, "sheet": due_sheet.name, "s": len(stale), "d": book.settings.stale_days,
+               "stale": stale_sheet.name})
+    result = CommandResult("due", msg, {"due": len(due), "overdue": overdue, "stale": len(stale)})
+    return Planned(plan, result, book)
+
+
+# --------------------------------------------------------------------------- registered commands
+
+_OPS = {"check": ("校验", "Check"), "regrade": ("评级", "Regrade"), "due": ("今日跟进", "Due Today"),
+        "run": ("全部运行", "Run all")}
+
+
+def _op_label(tag: str, lang: str) -> str:
+    zh, en = _OPS[tag]
+    return en if lang == "en" else zh
+
+
+def _archived_ids(port: WorkbookPort, book: CrmBook) -> tuple[str, ...]:
+    """IDs on the Archive sheet (merged customers): never handed out again."""
+    archive = port.read_sheet(book.sheet_name_for("archive"))
+    if archive is None or archive.empty:
+        return ()
+    ids: list[str] = []
+    for col in archive.columns:
+        if match_header("customers", col) == "customer_id":
+            ids.extend(v for v in archive[col].dropna().astype(str) if v.strip())
+    return tuple(ids)
+
+
+@command("check", "校验", "Check", "检查数据、补客户编号、标出问题单元格并列出清单",
+         "Check rows, assign missing IDs, mark problem cells and list them")
+def check(port: WorkbookPort, ctx: Context) -> CommandResult:
+    book = port.read()
+    return apply_planned(port, plan_check(book, ctx, reserved_ids=_archived_ids(port, book)), ctx)
+
+
+@command("regrade", "评级", "Regrade", "按需求和预计成交日期评 A–E 级，更新计算列",
+         "Grade customers A–E and update the computed columns")
+def regrade(port: WorkbookPort, ctx: Context) -> CommandResult:
+    return apply_planned(port, plan_regrade(port.read(), ctx), ctx)
+
+
+@command("due", "今日跟进", "Due Today", "生成今日需跟进客户清单和久未跟进客户清单",
+         "List the customers to follow up today and the stale ones")
+def due(port: WorkbookPort, ctx: Context) -> CommandResult:
+    return apply_planned(port, plan_due(port.read(), ctx), ctx)
+
+
+@command("run", "全部运行", "Run all", "依次校验、评级、生成今日跟进（一次读取，一次保存）",
+         "Check, regrade and fill Due Today in one go (one read, one save)")
+def run_all(port: WorkbookPort, ctx: Context) -> CommandResult:
+    book = port.read()
+    checked = plan_check(book, ctx, reserved_ids=_archived_ids(port, book))
+    computed = compute_columns(checked.book, ctx.today)
+    graded = plan_regrade(checked.book, ctx, computed)
+    due_plan = plan_due(graded.book, ctx, computed)
+    plan = EditPlan(operation="run")
+    logs = []
+    for part in (checked.plan, graded.plan, due_plan.plan):
+        for edit in part.edits:
+            if isinstance(edit, AppendRows) and edit.name == book.sheet_name_for("change_log"):
+                logs.append(edit)  # one Change Log append for the whole run
+            else:
+                plan.add(edit)
+    if logs:
+        plan.add(dataclasses.replace(logs[0], df=pd.concat([e.df for e in logs], ignore_index=True)))
+    parts = (checked.result, graded.result, due_plan.result)
+    msg = Msg("\n".join(r.text("zh-CN") for r in parts), "\n".join(r.text("en") for r in parts))
+    counts = {**checked.result.counts, **graded.result.counts, **due_plan.result.counts}
+    result = CommandResult("run", msg, counts, data={"problems": checked.result.data["problems"]})
+    return apply_planned(port, Planned(plan, result, due_plan.book), ctx)
