@@ -116,7 +116,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_callback(
-    version: bool | None = typer.Option(None, "--version", callback=_version, is_eager=True, help="版本 / Version"),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="版本 / Version"),
 ) -> None:
     """xlcrm — 以 Excel 工作簿为界面的客户管理 / a CRM whose user interface is an Excel workbook."""
 
@@ -189,6 +189,38 @@ def info_cmd(
             console.print(f"  … +{len(book.problems) - 20}")
     else:
         console.print("[green]No problems found while reading.[/]" if en else "[green]读取时未发现问题。[/]")
+
+
+@app.command("check")
+def check_cmd(path: Path = PathArg, today: str | None = TodayOpt, owner: str | None = OwnerOpt,
+              dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
+              output: str = typer.Option("text", "--format", help="text | json")) -> None:
+    """校验：补客户编号、检查每一行、标出问题单元格并列在“问题”表 / Check rows, assign IDs, mark and list problems."""
+    run_command("check", path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output)
+
+
+@app.command("regrade")
+def regrade_cmd(path: Path = PathArg, today: str | None = TodayOpt, owner: str | None = OwnerOpt,
+                dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
+                output: str = typer.Option("text", "--format", help="text | json")) -> None:
+    """评级：A–E 等级、最近/下次跟进、ABC、累计购买、逾期应收 / Grade A–E and update the computed columns."""
+    run_command("regrade", path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output)
+
+
+@app.command("due")
+def due_cmd(path: Path = PathArg, today: str | None = TodayOpt, owner: str | None = OwnerOpt,
+            dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
+            output: str = typer.Option("text", "--format", help="text | json")) -> None:
+    """今日跟进：今天该跟进的客户和久未跟进的客户 / Fill Due Today and the stale-customer list."""
+    run_command("due", path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output)
+
+
+@app.command("run")
+def run_cmd(path: Path = PathArg, today: str | None = TodayOpt, owner: str | None = OwnerOpt,
+            dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
+            output: str = typer.Option("text", "--format", help="text | json")) -> None:
+    """全部运行：校验 → 评级 → 今日跟进，一次读取、一次保存 / Check → regrade → due, one read and one save."""
+    run_command("run", path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output)
 
 
 def _info_dict(book) -> dict:
