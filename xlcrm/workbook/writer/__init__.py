@@ -1,0 +1,134 @@
+"""The part-preserving workbook writer: every command's results reach a workbook file through here.
+
+    apply_plan(path, plan) -> WriteResult
+
+Opens the package, refuses files it must not write (`guard.ensure_writable`), applies every edit
+of the plan in memory, rewrites only the parts that must change (copying all others byte for
+byte, still compressed), verifies the result, keeps a backup and replaces the file atomically.
+All or nothing: on any error the original file is untouched.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ...errors import FileRefused, WriteFailed, XlcrmError
+from ..edits import EditPlan
+from ..guard import ensure_writable
+from .editor import Editor
+from .package import Package
+from .save import (
+    checkpoint,
+    clean_stale_temps,
+    default_backup_dir,
+    fsync_dir,
+    make_backup,
+    temp_path,
+)
+from .verify import verify_output
+
+__all__ = ["WriteResult", "apply_plan", "plan_to_bytes"]
+
+
+@dataclass
+class WriteResult:
+    path: Path
+    parts_changed: list[str] = field(default_factory=list)  # input parts rewritten or removed
+    parts_added: list[str] = field(default_factory=list)
+    sheets_created: list[str] = field(default_factory=list)
+    backup: Path | None = None
+    bytes_written: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self, lang: str = "zh-CN") -> str:
+        if lang == "en":
+            return (f"Saved {self.path.name}: {len(self.parts_changed) + len(self.parts_added)} parts written, "
+                    f"{len(self.sheets_created)} sheets created, {self.seconds:.1f} s"
+                    + (f"; backup {self.backup}" if self.backup else ""))
+        return (f"已保存 {self.path.name}：写入 {len(self.parts_changed) + len(self.parts_added)} 个部件，"
+                f"新建 {len(self.sheets_created)} 个工作表，用时 {self.seconds:.1f} 秒"
+                + (f"；备份：{self.backup}" if self.backup else ""))
+
+
+def plan_to_bytes(blob: bytes, plan: EditPlan, lang: str = "zh-CN") -> tuple[bytes, Package, Editor]:
+    """Apply a plan to a package held in memory; return the verified new package bytes."""
+    try:
+        pkg = Package(blob)
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise FileRefused("文件不是可写入的 Excel 工作簿（{err}）。", "The file is not a workbook xlcrm can write "
+                          "({err}).", err=exc) from exc
+    editor = Editor(pkg, lang)
+    for edit in plan.edits:
+        editor.apply(edit)
+    editor.finish()
+    checkpoint("after_edit")
+    out = io.BytesIO()
+    pkg.build(out, checkpoint)
+    data = out.getvalue()
+    verify_output(pkg, data)
+    return data, pkg, editor
+
+
+def apply_plan(path: Path, plan: EditPlan, *, backup_dir: Path | None = None, backup_keep: int = 10,
+               lang: str = "zh-CN") -> WriteResult:
+    """Make every edit of `plan` in the workbook at `path`; all or nothing (see module doc)."""
+    import warnings
+
+    started = time.perf_counter()
+    path = Path(path)
+    ensure_writable(path)
+    clean_stale_temps(path)
+    result = WriteResult(path=path)
+    if not plan:
+        return result
+    blob = path.read_bytes()
+    stat = os.stat(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            data, pkg, editor = plan_to_bytes(blob, plan, lang)
+        except XlcrmError:
+            raise
+        except (KeyError, ValueError, OverflowError) as exc:  # a package we cannot handle: say so, write nothing
+            raise WriteFailed("无法写入工作簿：{err}", "Cannot write the workbook: {err}", err=exc) from exc
+    result.warnings = [str(w.message) for w in caught]
+    tmp = temp_path(path)
+    try:
+        with open(tmp, "wb") as fh:
+            half = len(data) // 2
+            fh.write(data[:half])
+            fh.flush()
+            checkpoint("temp_half_written")
+            fh.write(data[half:])
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, stat.st_mode & 0o7777)
+        if tmp.read_bytes() != data:
+            raise WriteFailed("临时文件写入不完整，原文件未改动。", "The temporary file was not written completely; "
+                              "the original is untouched.")
+        checkpoint("temp_written")
+        now = os.stat(path)
+        if (now.st_mtime_ns, now.st_size) != (stat.st_mtime_ns, stat.st_size):
+            raise WriteFailed("写入期间文件被其他程序修改，原文件未改动；请重试。",
+                              "The file was changed by another program while xlcrm worked; it is untouched. "
+                              "Please try again.")
+        result.backup = make_backup(path, backup_dir or default_backup_dir(path), backup_keep, plan.operation)
+        checkpoint("backup_made")
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+        checkpoint("replaced")
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    result.parts_changed = sorted(n for n in pkg.touched() if n in pkg.infos)
+    result.parts_added = sorted(n for n in pkg.changed if n not in pkg.infos)
+    result.sheets_created = list(editor.created)
+    result.bytes_written = len(data)
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,308 @@
+"""Apply the edits of an `EditPlan` to an opened package, in memory."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import deque
+
+import pandas as pd
+
+from ...errors import Location, XlcrmError
+from ..edits import (
+    FMT_DATE,
+    FMT_DATETIME,
+    FMT_TEXT,
+    AppendRows,
+    Block,
+    CellStyle,
+    CellWrite,
+    ColumnWrite,
+    DeleteRows,
+    MarkCells,
+    SheetReplace,
+)
+from .cells import col_letter, encode, escape_text, quote_sheet
+from .charts import DRAWING_REL, add_charts, new_drawing_part
+from .package import Package, rels_path
+from .readback import SharedStrings, cell_text
+from .sheets import SheetEntry, Workbook
+from .sheetxml import CellSpec, SheetXml
+from .styles import StyleBook
+from .tables import SheetTables
+from .toolsheet import build_tool_sheet
+
+CALC_CHAIN_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/calcChain"
+FILTER_NAME = "_xlnm._FilterDatabase"
+
+
+def normalise_header(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text))).casefold()
+
+
+class Editor:
+    def __init__(self, pkg: Package, lang: str = "zh-CN"):
+        self.pkg = pkg
+        self.lang = lang
+        self.wb = Workbook(pkg)
+        self.styles = StyleBook.open(pkg)
+        self.sst = SharedStrings(pkg, self.wb.part)
+        self.sheet_xmls: dict[str, SheetXml] = {}
+        self._original_frame: dict[str, tuple[str, str]] = {}
+        self.tables: dict[str, SheetTables] = {}
+        self.created: list[str] = []
+        self.formula_changed = False
+        self._resolved: dict[tuple, int | None] = {}
+        self.marks = None  # comments.MarkBook, created on first MarkCells
+
+    # -- access --------------------------------------------------------------------------------
+    def sheet(self, name: str) -> tuple[SheetEntry, SheetXml]:
+        entry = self.wb.require(name)
+        if entry.part not in self.sheet_xmls:
+            sx = SheetXml(self.pkg.read(entry.part), entry.name)
+            self.sheet_xmls[entry.part] = sx
+            self._original_frame[entry.part] = (sx.head, sx.tail)
+        return entry, self.sheet_xmls[entry.part]
+
+    def sheet_tables(self, part: str) -> SheetTables:
+        if part not in self.tables:
+            self.tables[part] = SheetTables(self.pkg, part)
+        return self.tables[part]
+
+    def row_texts(self, sx: SheetXml, row: int) -> dict[int, str]:
+        text = sx.row_xml(row)
+        if text is None:
+            return {}
+        return {c.col: cell_text(c.xml, self.sst) for c in sx.parse_cells(text)}
+
+    # -- styles --------------------------------------------------------------------------------
+    def resolve(self, base: int | None, is_new: bool, kind: str, style: object) -> int | None:
+        key = (base, is_new, kind, style)
+        if key in self._resolved:
+            return self._resolved[key]
+        s = base
+        date_fmt = FMT_DATE if kind == "d" else FMT_DATETIME
+        if isinstance(style, CellStyle):
+            if kind in "dt" and style.number_format is None:
+                style = CellStyle(date_fmt, style.bold, style.fill, style.font_color, style.wrap, style.align)
+            elif kind == "s" and is_new and style.number_format is None:
+                style = CellStyle(FMT_TEXT, style.bold, style.fill, style.font_color, style.wrap, style.align)
+            s = self.styles.derive(base, style)
+        elif kind in ("d", "t"):
+            if not self.styles.is_date(base):
+                s = self.styles.derive(base, CellStyle(number_format=date_fmt))
+        elif kind == "s" and is_new and self.styles.number_format(base) != FMT_TEXT:
+            s = self.styles.derive(base, CellStyle(number_format=FMT_TEXT))
+        self._resolved[key] = s
+        return s
+
+    # -- edits ---------------------------------------------------------------------------------
+    def apply(self, edit) -> None:
+        if isinstance(edit, ColumnWrite):
+            self.column_write(edit)
+        elif isinstance(edit, CellWrite):
+            self.cell_write(edit)
+        elif isinstance(edit, SheetReplace):
+            self.sheet_replace(edit)
+        elif isinstance(edit, AppendRows):
+            self.append_rows(edit)
+        elif isinstance(edit, MarkCells):
+            from .comments import MarkBook
+
+            if self.marks is None:
+                self.marks = MarkBook(self)
+            self.marks.apply(edit)
+        elif isinstance(edit, DeleteRows):
+            from .delete import delete_rows
+
+            delete_rows(self, edit)
+        else:
+            raise TypeError(f"unknown edit {type(edit).__name__}")
+
+    def find_or_add_column(self, entry: SheetEntry, sx: SheetXml, header: str, header_row: int,
+                           header_style: CellStyle | None, width: float | None) -> int:
+        headers = self.row_texts(sx, header_row)
+        pending = sx.edits.get(header_row, {})
+        for col, spec in pending.items():
+            if spec.kind == "s":
+                headers[col] = spec.text
+        wanted = normalise_header(header)
+        for col in sorted(headers):
+            if normalise_header(headers[col]) == wanted:
+                return col
+        tables = self.sheet_tables(entry.part)
+        table = tables.with_header_row(header_row)
+        last = max([c for c, t in headers.items() if t.strip()], default=0)
+        if table is not None:
+            last = max(last, table.bounds[3])
+        col = last + 1
+        name = header
+        if table is not None and table.bounds[3] == last:
+            name = table.add_column(header)
+        sx.set_cell(header_row, col, CellSpec("s", escape_text(name), header_style))
+        if width:
+            sx.set_col_width(col, width)
+        return col
+
+    def column_write(self, edit: ColumnWrite) -> None:
+        entry, sx = self.sheet(edit.sheet)
+        col = edit.col or self.find_or_add_column(entry, sx, edit.header, edit.header_row, edit.header_style, edit.width)
+        style = edit.style
+        for row, value in edit.values.items():
+            if row < 1 or row > 1_048_576:
+                raise XlcrmError("行号 {row} 超出 Excel 的范围。", "Row {row} is outside Excel's range.",
+                                 location=Location(edit.sheet, None, edit.header), row=row)
+            kind, text = encode(value)
+            sx.set_cell(int(row), col, CellSpec(kind, text, style))
+
+    def cell_write(self, edit: CellWrite) -> None:
+        entry, sx = self.sheet(edit.sheet)
+        kind, text = encode(edit.value)
+        sx.set_cell(edit.row, edit.col, CellSpec(kind, text, edit.style))
+        table = self.sheet_tables(entry.part).containing(edit.row, edit.col)
+        if table is not None and table.header_row == edit.row:
+            if kind != "s":
+                text = escape_text(str(edit.value if edit.value is not None else ""))
+                sx.set_cell(edit.row, edit.col, CellSpec("s", text, edit.style))
+            table.rename_column(edit.col - table.bounds[1], "" if edit.value is None else str(edit.value))
+
+    # -- tool sheets ---------------------------------------------------------------------------
+    def exclusive_parts(self, part: str) -> set[str]:
+        """Parts reachable from `part` through relationships and from nothing else."""
+        edges: dict[str, list[str]] = {}
+        for name in self.pkg.names():
+            if name.endswith(".rels"):
+                folder = name.rsplit("_rels/", 1)[0]
+                source = folder + name.rsplit("/", 1)[-1][: -len(".rels")] if name != "_rels/.rels" else ""
+                edges[source] = list(self.pkg.rel_targets(source).values())
+
+        def reach(starts: list[str], skip: str | None) -> set[str]:
+            seen, todo = set(), deque(starts)
+            while todo:
+                node = todo.popleft()
+                if node in seen or node == skip:
+                    continue
+                seen.add(node)
+                todo.extend(edges.get(node, []))
+            return seen
+
+        return reach([part], None) - reach([""], part) - {part}
+
+    def _check_blocks(self, edit: SheetReplace) -> None:
+        for chart in edit.charts:
+            if not 0 <= chart.block < len(edit.blocks):
+                raise XlcrmError("图表“{title}”引用了不存在的数据块。", "Chart '{title}' refers to a block that "
+                                 "does not exist.", title=chart.title)
+            cols = {str(c) for c in edit.blocks[chart.block].df.columns}
+            for column in [chart.categories, *chart.series]:
+                if column not in cols:
+                    raise XlcrmError("图表“{title}”引用的列“{column}”不在数据中。", "Chart '{title}' refers to "
+                                     "column '{column}', which is not in its data.", title=chart.title, column=column)
+
+    def sheet_replace(self, edit: SheetReplace) -> None:
+        self._check_blocks(edit)
+        entry = self.wb.find(edit.name)
+        code_name = None
+        state = edit.hidden or "visible"
+        if entry is not None:
+            if entry.part in self.sheet_xmls:
+                del self.sheet_xmls[entry.part]
+            old = self.pkg.read(entry.part)
+            m = re.search(rb'<(?:\w+:)?sheetPr\b[^>]*\bcodeName="([^"]*)"', old)
+            code_name = m.group(1).decode("utf-8") if m else None
+            if b"<f" in old or b":f>" in old:
+                self.formula_changed = True
+            for part in self.exclusive_parts(entry.part):
+                self.pkg.remove_part(part)
+            if self.pkg.exists(rels_path(entry.part)):
+                self.pkg.delete(rels_path(entry.part))
+            self.wb.set_state(entry.name, state)
+            name = entry.name
+        else:
+            entry = self.wb.add_sheet(edit.name, b"", edit.after, state)
+            self.created.append(edit.name)
+            name = edit.name
+        drawing_rid = None
+        drawing = None
+        if edit.charts:
+            drawing = new_drawing_part(self.pkg)
+            drawing_rid = self.pkg.add_rel(entry.part, DRAWING_REL, drawing)
+        built = build_tool_sheet(edit, self.styles, code_name=code_name, drawing_rid=drawing_rid)
+        self.pkg.write(entry.part, built.xml)
+        if drawing:
+            add_charts(self.pkg, drawing, name, edit.charts, built.places, [b.df for b in edit.blocks])
+        index = self.wb.find(name).index
+        if built.autofilter:
+            a, _, b = built.autofilter.partition(":")
+            abs_ref = "$" + re.sub(r"(\d+)", r"$\1", a) + (":$" + re.sub(r"(\d+)", r"$\1", b) if b else "")
+            self.wb.set_defined_name(FILTER_NAME, index, f"{quote_sheet(name)}!{abs_ref}")
+        else:
+            self._remove_defined_name(FILTER_NAME, index)
+
+    def _remove_defined_name(self, name: str, index: int) -> None:
+        for dn in self.wb.defined_names():
+            if dn.get("name") == name and dn.get("localSheetId") == str(index):
+                dn.getparent().remove(dn)
+                self.wb.dirty = True
+
+    def append_rows(self, edit: AppendRows) -> None:
+        entry = self.wb.find(edit.name)
+        if entry is None:
+            block = Block(df=edit.df, number_formats=edit.number_formats, widths=edit.widths)
+            self.sheet_replace(SheetReplace(edit.name, [block], after=edit.after, hidden=edit.hidden))
+            return
+        entry, sx = self.sheet(edit.name)
+        headers = {normalise_header(t): c for c, t in self.row_texts(sx, 1).items() if t.strip()}
+        columns: list[int] = []
+        for name in edit.df.columns:
+            col = headers.get(normalise_header(str(name)))
+            if col is None:
+                col = self.find_or_add_column(entry, sx, str(name), 1, CellStyle(bold=True), edit.widths.get(str(name)))
+                headers[normalise_header(str(name))] = col
+            columns.append(col)
+        pending_last = max((r for r, cells in sx.edits.items() if any(s.kind != "e" for s in cells.values())), default=0)
+        start = max(sx.last_row, pending_last, 1) + 1
+        for j, name in enumerate(edit.df.columns):
+            fmt = edit.number_formats.get(str(name))
+            style = CellStyle(number_format=fmt) if fmt else None
+            for i, value in enumerate(edit.df.iloc[:, j].tolist()):
+                kind, text = encode(value)
+                sx.set_cell(start + i, columns[j], CellSpec(kind, text, style))
+        end = start + len(edit.df) - 1
+        for table in self.sheet_tables(entry.part).tables:
+            r1, c1, r2, c2 = table.bounds
+            if r2 == start - 1 and table.totals_rows == 0 and len(edit.df):
+                table.set_ref(r1, c1, end, max(c2, max(columns, default=c2)))
+
+    # -- finishing -----------------------------------------------------------------------------
+    def finish(self) -> None:
+        if self.marks is not None:
+            self.marks.finish()
+        for part, sx in self.sheet_xmls.items():
+            if sx.edits or (sx.head, sx.tail) != self._original_frame[part] or getattr(sx, "body_changed", False):
+                self.pkg.write(part, sx.render(self.resolve))
+                self.formula_changed |= sx.formula_overwritten
+        for tables in self.tables.values():
+            tables.save()
+        self.styles.save()
+        if self.formula_changed:
+            self._drop_calc_chain()
+        self.wb.save()
+
+    def _drop_calc_chain(self) -> None:
+        """calcChain.xml lists formula cells; a stale one makes Excel 'repair' the file. Excel rebuilds it."""
+        for rel in self.pkg.rels(self.wb.part):
+            if rel.type == CALC_CHAIN_REL:
+                from .package import resolve_target
+
+                part = resolve_target(self.wb.part, rel.target)
+                self.pkg.remove_part(part)
+                self.pkg.remove_rel(self.wb.part, rel.id)
+
+
+def column_label(col: int) -> str:
+    return col_letter(col)
+
+
+def frame_of(value) -> pd.DataFrame:  # pragma: no cover - convenience for callers
+    return value if isinstance(value, pd.DataFrame) else pd.DataFrame(value)

@@ -1,0 +1,272 @@
+"""The workbook as a zip package: read parts, replace a few, write the rest back byte for byte.
+
+Untouched parts are copied as their *raw compressed bytes* (no inflate/deflate), edited parts are
+deflated at level 1. That keeps every feature xlcrm does not understand (ribbons, VBA, form
+controls, x14 extensions, printer settings, cached formula values …) exactly as Excel wrote it,
+and makes the cost of a write scale with the edited parts, not with the book.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass
+
+from lxml import etree
+
+CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+DOC_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+_LOCAL = struct.Struct("<4s2B4HL2L2H")
+_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
+_END = struct.Struct("<4s4H2LH")
+_NEW_PART_TIME = (1980, 1, 1, 0, 0, 0)
+ZIP32_LIMIT = 0xFFFFFFFF
+
+XML_PARSER = etree.XMLParser(remove_blank_text=False, huge_tree=True, resolve_entities=False)
+
+
+def parse_xml(data: bytes) -> etree._Element:
+    return etree.fromstring(data, XML_PARSER)
+
+
+def serialize_xml(root: etree._Element) -> bytes:
+    """lxml keeps every prefix and mc:Ignorable exactly; never use ElementTree for this."""
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+@dataclass
+class Rel:
+    id: str
+    type: str
+    target: str
+    external: bool
+
+
+def rels_path(part: str) -> str:
+    """`xl/worksheets/sheet1.xml` → `xl/worksheets/_rels/sheet1.xml.rels`."""
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def resolve_target(source_part: str, target: str) -> str:
+    """A relationship target, relative to its source part (or absolute with a leading '/')."""
+    if target.startswith("/"):
+        return posixpath.normpath(target.lstrip("/"))
+    return posixpath.normpath(posixpath.join(posixpath.dirname(source_part), target))
+
+
+def relative_target(source_part: str, part: str) -> str:
+    return posixpath.relpath(part, posixpath.dirname(source_part) or ".")
+
+
+class Package:
+    """An OOXML package opened from bytes; edits are kept in memory until `build`."""
+
+    def __init__(self, blob: bytes):
+        self.blob = blob
+        self._zip = zipfile.ZipFile(io.BytesIO(blob))
+        self.infos: dict[str, zipfile.ZipInfo] = {}
+        self.order: list[str] = []
+        for info in self._zip.infolist():
+            if info.is_dir():
+                continue
+            if info.flag_bits & 0x1:
+                raise ValueError(f"encrypted zip member {info.filename}")
+            self.infos[info.filename] = info
+            self.order.append(info.filename)
+        self.changed: dict[str, bytes] = {}
+        self.deleted: set[str] = set()
+        self._cache: dict[str, bytes] = {}
+
+    # -- reading -------------------------------------------------------------------------------
+    def exists(self, name: str) -> bool:
+        return name in self.changed or (name in self.infos and name not in self.deleted)
+
+    def names(self) -> list[str]:
+        kept = [n for n in self.order if n not in self.deleted]
+        return kept + [n for n in self.changed if n not in self.infos]
+
+    def read(self, name: str) -> bytes:
+        if name in self.changed:
+            return self.changed[name]
+        if name in self.deleted or name not in self.infos:
+            raise KeyError(name)
+        if name not in self._cache:
+            self._cache[name] = self._zip.read(name)
+        return self._cache[name]
+
+    def raw(self, name: str) -> memoryview:
+        """The member's compressed bytes exactly as stored in the input."""
+        info = self.infos[name]
+        off = info.header_offset
+        header = _LOCAL.unpack_from(self.blob, off)
+        if header[0] != b"PK\x03\x04":
+            raise ValueError(f"bad local header for {name}")
+        start = off + _LOCAL.size + header[10] + header[11]
+        return memoryview(self.blob)[start : start + info.compress_size]
+
+    # -- editing -------------------------------------------------------------------------------
+    def write(self, name: str, data: bytes) -> None:
+        self.changed[name] = data
+        self.deleted.discard(name)
+        self._cache.pop(name, None)
+
+    def delete(self, name: str) -> None:
+        self.changed.pop(name, None)
+        self._cache.pop(name, None)
+        if name in self.infos:
+            self.deleted.add(name)
+
+    def touched(self) -> set[str]:
+        """Input parts whose bytes will differ in the output (changed or deleted)."""
+        out = set(self.deleted)
+        for name, data in self.changed.items():
+            if name not in self.infos or self._original_bytes(name) != data:
+                out.add(name)
+        return out
+
+    def _original_bytes(self, name: str) -> bytes:
+        return self._zip.read(name)
+
+    def is_modified(self, name: str) -> bool:
+        return name in self.deleted or (name in self.changed and (
+            name not in self.infos or self._original_bytes(name) != self.changed[name]))
+
+    # -- relationships and content types ---------------------------------------------------------
+    def rels(self, part: str) -> list[Rel]:
+        path = rels_path(part) if part else "_rels/.rels"
+        if not self.exists(path):
+            return []
+        root = parse_xml(self.read(path))
+        out = []
+        for el in root:
+            if not isinstance(el.tag, str):
+                continue
+            out.append(Rel(el.get("Id", ""), el.get("Type", ""), el.get("Target", ""),
+                           el.get("TargetMode") == "External"))
+        return out
+
+    def rel_targets(self, part: str) -> dict[str, str]:
+        """rId → resolved part name, internal relationships only."""
+        return {r.id: resolve_target(part, r.target) for r in self.rels(part) if not r.external}
+
+    def add_rel(self, part: str, rel_type: str, target_part: str) -> str:
+        """Add a relationship from `part` to `target_part`; return its new rId."""
+        path = rels_path(part)
+        if self.exists(path):
+            root = parse_xml(self.read(path))
+        else:
+            root = etree.Element(f"{{{REL_NS}}}Relationships", nsmap={None: REL_NS})
+        used = {el.get("Id") for el in root}
+        n = len(used) + 1
+        while f"rId{n}" in used:
+            n += 1
+        rid = f"rId{n}"
+        el = etree.SubElement(root, f"{{{REL_NS}}}Relationship")
+        el.set("Id", rid)
+        el.set("Type", rel_type)
+        el.set("Target", relative_target(part, target_part))
+        self.write(path, serialize_xml(root))
+        return rid
+
+    def remove_rel(self, part: str, rid: str) -> None:
+        path = rels_path(part)
+        if not self.exists(path):
+            return
+        root = parse_xml(self.read(path))
+        for el in list(root):
+            if el.get("Id") == rid:
+                root.remove(el)
+        self.write(path, serialize_xml(root))
+
+    def content_types(self) -> etree._Element:
+        return parse_xml(self.read("[Content_Types].xml"))
+
+    def set_override(self, part: str, content_type: str | None) -> None:
+        """Add (or, with None, remove) the content-type override of a part."""
+        root = self.content_types()
+        name = "/" + part
+        for el in list(root):
+            if el.get("PartName") == name:
+                root.remove(el)
+        if content_type:
+            el = etree.SubElement(root, f"{{{CT_NS}}}Override")
+            el.set("PartName", name)
+            el.set("ContentType", content_type)
+        self.write("[Content_Types].xml", serialize_xml(root))
+
+    def ensure_default(self, extension: str, content_type: str) -> None:
+        root = self.content_types()
+        if any(el.get("Extension", "").lower() == extension for el in root):
+            return
+        el = etree.Element(f"{{{CT_NS}}}Default")
+        el.set("Extension", extension)
+        el.set("ContentType", content_type)
+        root.insert(0, el)
+        self.write("[Content_Types].xml", serialize_xml(root))
+
+    def remove_part(self, part: str) -> None:
+        """Delete a part, its own rels and its content-type override."""
+        self.delete(part)
+        if self.exists(rels_path(part)):
+            self.delete(rels_path(part))
+        self.set_override(part, None)
+
+    def unique_name(self, pattern: str) -> str:
+        """The first free part name for a pattern like `xl/charts/chart{}.xml`."""
+        n = 1
+        while self.exists(pattern.format(n)) or pattern.format(n) in self.infos:
+            n += 1
+        return pattern.format(n)
+
+    # -- writing -------------------------------------------------------------------------------
+    def build(self, out: io.RawIOBase, checkpoint=lambda name: None) -> dict[str, int]:
+        """Write the new package to `out`; return {part: crc} of the edited parts."""
+        central: list[bytes] = []
+        offset = 0
+        crcs: dict[str, int] = {}
+        names = self.names()
+        half = len(names) // 2
+        for i, name in enumerate(names):
+            if i == half:
+                checkpoint("mid_write")
+            fname = name.encode("utf-8")
+            utf8_flag = 0x800 if not name.isascii() else 0
+            if name in self.changed:
+                data = self.changed[name]
+                crc = zlib.crc32(data)
+                comp = zlib.compressobj(1, zlib.DEFLATED, -15)
+                payload = comp.compress(data) + comp.flush()
+                method, usize = zipfile.ZIP_DEFLATED, len(data)
+                info = self.infos.get(name)
+                date_time = info.date_time if info else _NEW_PART_TIME
+                crcs[name] = crc
+            else:
+                info = self.infos[name]
+                payload = self.raw(name)
+                crc, method, usize, date_time = info.CRC, info.compress_type, info.file_size, info.date_time
+            csize = len(payload)
+            if max(csize, usize, offset) >= ZIP32_LIMIT:
+                raise OverflowError("workbook larger than 4 GB")
+            dostime = date_time[3] << 11 | date_time[4] << 5 | (date_time[5] // 2)
+            dosdate = (date_time[0] - 1980) << 9 | date_time[1] << 5 | date_time[2]
+            flags = utf8_flag
+            version = 20
+            out.write(_LOCAL.pack(b"PK\x03\x04", version, 0, flags, method, dostime, dosdate,
+                                  crc, csize, usize, len(fname), 0))
+            out.write(fname)
+            out.write(payload)
+            central.append(_CENTRAL.pack(b"PK\x01\x02", version, 0, version, 0, flags, method, dostime,
+                                         dosdate, crc, csize, usize, len(fname), 0, 0, 0, 0, 0, offset) + fname)
+            offset += _LOCAL.size + len(fname) + csize
+        cd = b"".join(central)
+        out.write(cd)
+        if len(central) > 0xFFFF or offset >= ZIP32_LIMIT:
+            raise OverflowError("too many parts")
+        out.write(_END.pack(b"PK\x05\x06", 0, 0, len(central), len(central), len(cd), offset, 0))
+        return crcs

@@ -1,0 +1,355 @@
+"""Edit the cells of one worksheet part without building a DOM.
+
+The part is split into head (before `<sheetData>`), the rows, and tail. Rows are located once
+with a byte-level scan; only rows that receive a value are decoded and rewritten, every other
+byte is copied as is. That is what makes writing a column into a 100 MB sheet take about a
+second. Rows or cells without `r=` get explicit references when their row is rewritten.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ...errors import Location, WriteFailed
+from .cells import cell_ref, cell_xml, col_index, col_letter, parse_range, range_ref
+
+# (existing style or None, is the cell new, value kind, requested style) → style index to write
+StyleResolver = Callable[[int | None, bool, str, object], int | None]
+
+_ROOT = re.compile(rb"<(\w+:)?worksheet\b")
+_ATTR_R = re.compile(r'\br="([A-Za-z]*)(\d*)"')
+_ATTR_S = re.compile(r'\bs="(\d+)"')
+
+
+@dataclass
+class CellSpec:
+    kind: str  # see cells.encode
+    text: str
+    style: object = None  # CellStyle or None
+
+
+@dataclass
+class ParsedCell:
+    col: int
+    xml: str
+    style: int | None
+    has_formula: bool
+
+
+class SheetXml:
+    def __init__(self, data: bytes, name: str = ""):
+        self.name = name
+        m = _ROOT.search(data, 0, 2000)
+        self.p = (m.group(1) or b"").decode() if m else ""
+        p = self.p.encode()
+        self._row_start_re = re.compile(rb"<" + p + rb"row\b([^>]*?)(/?)>")
+        self._row_close = b"</" + p + b"row>"
+        start = data.find(b"<" + p + b"sheetData")
+        if start < 0:
+            raise WriteFailed("工作表结构无法识别（缺少 sheetData）", "the sheet's structure is not recognised "
+                              "(no sheetData)", location=Location(sheet=name))
+        tag_end = data.find(b">", start) + 1
+        self.head = data[:start].decode("utf-8")
+        if data[tag_end - 2 : tag_end] == b"/>":
+            self.body = b""
+            self.tail = data[tag_end:].decode("utf-8")
+        else:
+            close = data.find(b"</" + p + b"sheetData>", tag_end)
+            self.body = data[tag_end:close]
+            self.tail = data[close + len(b"</" + p + b"sheetData>") :].decode("utf-8")
+        self.rows: list[int] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.rows_without_r = False
+        self._index_rows()
+        self.edits: dict[int, dict[int, CellSpec]] = {}
+        self.formula_overwritten = False
+        self.max_col_written = 0
+
+    # -- reading -------------------------------------------------------------------------------
+    def _index_rows(self) -> None:
+        body = self.body
+        prev = 0
+        close = self._row_close
+        for m in self._row_start_re.finditer(body):
+            attrs = m.group(1)
+            i = attrs.find(b' r="')
+            if i < 0:
+                i = attrs.find(b"\tr=\"")
+            if i >= 0:
+                j = attrs.find(b'"', i + 4)
+                num = int(attrs[i + 4 : j])
+            else:
+                num = prev + 1
+                self.rows_without_r = True
+            if num <= prev:
+                raise WriteFailed("工作表的行顺序异常（第 {row} 行）", "rows are out of order (row {row})",
+                                  location=Location(sheet=self.name), row=num)
+            end = m.end() if m.group(2) else body.find(close, m.end()) + len(close)
+            self.rows.append(num)
+            self.starts.append(m.start())
+            self.ends.append(end)
+            prev = num
+
+    @property
+    def last_row(self) -> int:
+        """The last row holding a cell with a value (rows with only formatting do not count)."""
+        for k in range(len(self.rows) - 1, -1, -1):
+            chunk = self.body[self.starts[k] : self.ends[k]]
+            if b"<" + self.p.encode() + b"v>" in chunk or b"t=\"inlineStr\"" in chunk or b"<" + self.p.encode() + b"f" in chunk:
+                return self.rows[k]
+        return 0
+
+    def row_xml(self, row: int) -> str | None:
+        k = bisect.bisect_left(self.rows, row)
+        if k < len(self.rows) and self.rows[k] == row:
+            return self.body[self.starts[k] : self.ends[k]].decode("utf-8")
+        return None
+
+    def parse_cells(self, row_text: str) -> list[ParsedCell]:
+        p = self.p
+        pattern = re.compile(rf"<{p}c\b([^>]*?)(?:/>|>(.*?)</{p}c>)", re.S)
+        out: list[ParsedCell] = []
+        col = 0
+        for m in pattern.finditer(row_text):
+            attrs = m.group(1)
+            rm = _ATTR_R.search(attrs)
+            col = col_index(rm.group(1)) if rm and rm.group(1) else col + 1
+            sm = _ATTR_S.search(attrs)
+            out.append(ParsedCell(col, m.group(0), int(sm.group(1)) if sm else None,
+                                  f"<{p}f" in (m.group(2) or "")))
+        return out
+
+    def row_style(self, row_text: str | None) -> int | None:
+        if not row_text:
+            return None
+        tag = row_text[: row_text.find(">")]
+        if 'customFormat="1"' in tag or "customFormat=\"true\"" in tag:
+            sm = _ATTR_S.search(tag)
+            return int(sm.group(1)) if sm else None
+        return None
+
+    def col_styles(self) -> dict[int, int]:
+        """Column default styles from `<cols>` (used for new cells, as Excel does)."""
+        out = {}
+        for m in re.finditer(rf"<{self.p}col\b([^>]*)/?>", self.head):
+            attrs = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+            if "style" in attrs and "min" in attrs:
+                for c in range(int(attrs["min"]), min(int(attrs.get("max", attrs["min"])), 16384) + 1):
+                    out[c] = int(attrs["style"])
+        return out
+
+    def dimension(self) -> tuple[int, int, int, int] | None:
+        m = re.search(rf'<{self.p}dimension ref="([^"]+)"', self.head)
+        if not m:
+            return None
+        try:
+            return parse_range(m.group(1))
+        except ValueError:
+            return None
+
+    # -- editing -------------------------------------------------------------------------------
+    def set_cell(self, row: int, col: int, spec: CellSpec) -> None:
+        self.edits.setdefault(row, {})[col] = spec
+        self.max_col_written = max(self.max_col_written, col)
+
+    def set_col_width(self, col: int, width: float) -> None:
+        """Give a column a width unless a `<col>` entry already covers it."""
+        p = self.p
+        entries = [(m, dict(re.findall(r'(\w+)="([^"]*)"', m.group(1))))
+                   for m in re.finditer(rf"<{p}col\b([^>]*?)/>", self.head)]
+        for _, attrs in entries:
+            if int(attrs.get("min", 0)) <= col <= int(attrs.get("max", 0)):
+                return
+        new = f'<{p}col min="{col}" max="{col}" width="{width:g}" customWidth="1"/>'
+        later = [m for m, attrs in entries if int(attrs.get("min", 0)) > col]
+        if later:
+            at = later[0].start()
+            self.head = self.head[:at] + new + self.head[at:]
+        elif entries:
+            at = self.head.find(f"</{p}cols>")
+            self.head = self.head[:at] + new + self.head[at:]
+        else:
+            self.head = self.head + f"<{p}cols>{new}</{p}cols>"
+
+    def _new_row(self, row: int, cells: dict[int, CellSpec], resolve: StyleResolver, col_styles: dict[int, int]) -> str:
+        parts = []
+        for col in sorted(cells):
+            spec = cells[col]
+            s = resolve(col_styles.get(col), True, spec.kind, spec.style)
+            if spec.kind == "e" and not s:
+                continue
+            parts.append(cell_xml(self.p, cell_ref(row, col), s, spec.kind, spec.text))
+        if not parts:
+            return ""
+        return f'<{self.p}row r="{row}">' + "".join(parts) + f"</{self.p}row>"
+
+    def _edit_row(self, text: str, row: int, cells: dict[int, CellSpec], resolve: StyleResolver,
+                  col_styles: dict[int, int]) -> str:
+        p = self.p
+        tag_end = text.find(">")
+        tag = text[: tag_end + 1]
+        if ' spans="' in tag:
+            tag = re.sub(r'\sspans="[^"]*"', "", tag)
+        if self.rows_without_r and not _ATTR_R.search(tag):
+            tag = tag.replace(f"<{p}row", f'<{p}row r="{row}"', 1)
+        if tag.endswith("/>"):
+            inner = ""
+            tag = tag[:-2].rstrip() + ">"
+        else:
+            inner = text[tag_end + 1 : -len(f"</{p}row>")]
+        row_default = self.row_style(text)
+        n_open = inner.count(f"<{p}c ") + inner.count(f"<{p}c>")
+        if n_open == inner.count(f'<{p}c r="'):
+            inner = self._edit_fast(inner, row, cells, resolve, col_styles, row_default)
+        else:
+            inner = self._edit_slow(inner, row, cells, resolve, col_styles, row_default)
+        return tag + inner + f"</{p}row>"
+
+    def _new_cell(self, row, col, spec, base, is_new, resolve) -> str:
+        s = resolve(base, is_new, spec.kind, spec.style)
+        if spec.kind == "e" and not s and is_new:
+            return ""
+        return cell_xml(self.p, cell_ref(row, col), s, spec.kind, spec.text)
+
+    def _edit_fast(self, inner, row, cells, resolve, col_styles, row_default) -> str:
+        p = self.p
+        close = f"</{p}c>"
+        for col in sorted(cells):
+            spec = cells[col]
+            needle = f'<{p}c r="{col_letter(col)}{row}"'
+            i = inner.find(needle)
+            if i >= 0:
+                te = inner.find(">", i)
+                end = te + 1 if inner[te - 1] == "/" else inner.find(close, te) + len(close)
+                old = inner[i:end]
+                sm = _ATTR_S.search(old[: te - i])
+                if f"<{p}f" in old:
+                    self._formula_cell(old, row, col)
+                new = self._new_cell(row, col, spec, int(sm.group(1)) if sm else None, False, resolve)
+                inner = inner[:i] + new + inner[end:]
+                continue
+            base = row_default if row_default is not None else col_styles.get(col)
+            new = self._new_cell(row, col, spec, base, True, resolve)
+            if not new:
+                continue
+            j = inner.rfind(f'<{p}c r="')
+            if j < 0 or col_index(_letters(inner, j + len(p) + 6)) < col:
+                inner = inner + new
+                continue
+            for m in re.finditer(rf'<{p}c r="([A-Z]+)', inner):
+                if col_index(m.group(1)) > col:
+                    inner = inner[: m.start()] + new + inner[m.start() :]
+                    break
+        return inner
+
+    def _edit_slow(self, inner, row, cells, resolve, col_styles, row_default) -> str:
+        parsed = self.parse_cells(inner)
+        by_col: dict[int, str] = {}
+        for cell in parsed:
+            xml = cell.xml
+            if not _ATTR_R.search(xml[: xml.find(">")]):
+                xml = xml.replace(f"<{self.p}c", f'<{self.p}c r="{cell_ref(row, cell.col)}"', 1)
+            by_col[cell.col] = xml
+        styles = {c.col: c.style for c in parsed}
+        for col, spec in cells.items():
+            if col in by_col:
+                if f"<{self.p}f" in by_col[col]:
+                    self._formula_cell(by_col[col], row, col)
+                by_col[col] = self._new_cell(row, col, spec, styles.get(col), False, resolve)
+            else:
+                base = row_default if row_default is not None else col_styles.get(col)
+                by_col[col] = self._new_cell(row, col, spec, base, True, resolve)
+        return "".join(by_col[c] for c in sorted(by_col))
+
+    def _formula_cell(self, old: str, row: int, col: int) -> None:
+        """A formula cell is being overwritten: calcChain must go, shared/array masters refused."""
+        self.formula_overwritten = True
+        if 't="shared"' in old and " ref=" in old or 't="array"' in old:
+            raise WriteFailed(
+                "单元格 {cell} 是共享/数组公式的起点，其他单元格依赖它；xlcrm 不覆盖它。请换一列写入或先删除该公式。",
+                "cell {cell} starts a shared/array formula other cells depend on; xlcrm will not overwrite it. "
+                "Write to another column or remove that formula first.",
+                location=Location(sheet=self.name, row=row, column=col_letter(col)), cell=cell_ref(row, col))
+
+    def _check_array_ranges(self) -> None:
+        if b't="array"' not in self.body:
+            return
+        for m in re.finditer(rb'<' + self.p.encode() + rb'c r="([A-Z]+\d+)"[^>]*>(?:(?!</' + self.p.encode()
+                             + rb'c>).)*?t="array"[^>]*ref="([^"]+)"', self.body, re.S):
+            r1, c1, r2, c2 = parse_range(m.group(2).decode())
+            for row, cols in self.edits.items():
+                if r1 <= row <= r2 and any(c1 <= c <= c2 for c in cols) and (row, min(cols)) != (r1, c1):
+                    raise WriteFailed("第 {row} 行在数组公式 {ref} 的范围内，xlcrm 不覆盖它。",
+                                      "row {row} lies inside the array formula {ref}; xlcrm will not overwrite it.",
+                                      location=Location(sheet=self.name, row=row), row=row, ref=m.group(2).decode())
+
+    def render(self, resolve: StyleResolver) -> bytes:
+        """The whole part with every pending edit applied."""
+        self._check_array_ranges()
+        col_styles = self.col_styles()
+        body = self.body
+        out: list[bytes] = []
+        pos = 0
+        for row in sorted(self.edits):
+            cells = self.edits[row]
+            k = bisect.bisect_left(self.rows, row)
+            if k < len(self.rows) and self.rows[k] == row:
+                start, end = self.starts[k], self.ends[k]
+                out.append(body[pos:start])
+                text = body[start:end].decode("utf-8")
+                out.append(self._edit_row(text, row, cells, resolve, col_styles).encode("utf-8"))
+                pos = end
+            else:
+                at = self.starts[k] if k < len(self.rows) else len(body)
+                out.append(body[pos:at])
+                out.append(self._new_row(row, cells, resolve, col_styles).encode("utf-8"))
+                pos = at
+        out.append(body[pos:])
+        new_body = b"".join(out)
+        if self.rows_without_r:
+            new_body = self._number_rows(new_body)
+        self._update_dimension()
+        p = self.p
+        return (self.head.encode("utf-8") + f"<{p}sheetData>".encode() + new_body + f"</{p}sheetData>".encode()
+                + self.tail.encode("utf-8"))
+
+    def _number_rows(self, body: bytes) -> bytes:
+        """Give every row an explicit r= so inserted rows cannot shift positional ones."""
+        counter = [0]
+
+        def fix(m: re.Match) -> bytes:
+            attrs = m.group(1)
+            rm = re.search(rb'\br="(\d+)"', attrs)
+            counter[0] = int(rm.group(1)) if rm else counter[0] + 1
+            if rm:
+                return m.group(0)
+            return b"<" + self.p.encode() + b'row r="' + str(counter[0]).encode() + b'"' + attrs + m.group(2) + b">"
+
+        return self._row_start_re.sub(fix, body)
+
+    def _update_dimension(self) -> None:
+        if not self.edits:
+            return
+        rows = list(self.edits)
+        cols = [c for cells in self.edits.values() for c in cells]
+        r1, c1, r2, c2 = min(rows), min(cols), max(rows), max(cols)
+        dim = self.dimension()
+        if dim:
+            r1, c1, r2, c2 = min(r1, dim[0]), min(c1, dim[1]), max(r2, dim[2]), max(c2, dim[3])
+        if self.rows:
+            r1, r2 = min(r1, self.rows[0]), max(r2, self.rows[-1])
+        ref = range_ref(r1, c1, r2, c2)
+        pattern = re.compile(rf'(<{self.p}dimension ref=")[^"]*(")')
+        if pattern.search(self.head):
+            self.head = pattern.sub(lambda m: m.group(1) + ref + m.group(2), self.head, count=1)
+
+
+def _letters(text: str, at: int) -> str:
+    end = at
+    while end < len(text) and "A" <= text[end] <= "Z":
+        end += 1
+    return text[at:end]

@@ -1,0 +1,114 @@
+"""Check a freshly written package against its input before it may replace the user's file."""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import zipfile
+from xml.parsers import expat
+
+from lxml import etree
+
+from ...errors import WriteFailed
+from .package import Package, parse_xml, resolve_target
+
+XML_SUFFIXES = (".xml", ".rels")
+
+
+def well_formed(data: bytes) -> str | None:
+    """None if `data` is well-formed XML, else the parser's complaint (expat: fast, no tree)."""
+    parser = expat.ParserCreate()
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as exc:
+        return str(exc)
+    return None
+
+
+def _dangling(pkg_names: set[str], read) -> set[tuple[str, str]]:
+    """(rels part, target) pairs whose internal target does not exist."""
+    out = set()
+    for rels in pkg_names:
+        if not rels.endswith(".rels"):
+            continue
+        folder = posixpath.dirname(posixpath.dirname(rels))
+        source = posixpath.join(folder, posixpath.basename(rels)[: -len(".rels")])
+        try:
+            root = parse_xml(read(rels))
+        except etree.XMLSyntaxError:
+            out.add((rels, "<unparseable>"))
+            continue
+        for el in root:
+            if not isinstance(el.tag, str) or el.get("TargetMode") == "External":
+                continue
+            target = el.get("Target", "")
+            resolved = resolve_target(source if rels != "_rels/.rels" else "", target)
+            if resolved not in pkg_names:
+                out.add((rels, target))
+    return out
+
+
+def _uncovered(pkg_names: set[str], ct_xml: bytes) -> set[str]:
+    root = parse_xml(ct_xml)
+    defaults = {el.get("Extension", "").lower() for el in root if el.get("Extension")}
+    overrides = {el.get("PartName", "").lstrip("/") for el in root if el.get("PartName")}
+    out = set()
+    for name in pkg_names:
+        if name == "[Content_Types].xml" or name in overrides:
+            continue
+        ext = name.rsplit(".", 1)[-1].lower() if "." in posixpath.basename(name) else ""
+        if ext not in defaults:
+            out.add(name)
+    return out
+
+
+def _fail(zh: str, en: str, **args) -> WriteFailed:
+    return WriteFailed("写入的文件未通过校验，原文件未改动：" + zh, "The written file failed verification; "
+                       "the original is untouched: " + en, **args)
+
+
+def verify_output(pkg: Package, written: bytes) -> None:
+    """Raise WriteFailed unless `written` is exactly the intended package (see module doc)."""
+    try:
+        out = zipfile.ZipFile(io.BytesIO(written))
+    except zipfile.BadZipFile as exc:
+        raise _fail("不是有效的 zip（{err}）", "not a valid zip ({err})", err=exc) from exc
+    out_names = [i.filename for i in out.infolist()]
+    if out_names != pkg.names():
+        raise _fail("部件列表不符", "the list of parts differs from the plan")
+    out_pkg = Package(written)
+    for name in out_names:
+        if name in pkg.changed:
+            try:
+                data = out.read(name)  # checks the CRC
+            except (zipfile.BadZipFile, zlib_error) as exc:
+                raise _fail("部件 {part} 损坏", "part {part} is damaged", part=name) from exc
+            if data != pkg.changed[name]:
+                raise _fail("部件 {part} 内容不符", "part {part} differs from what was meant", part=name)
+            if name.endswith(XML_SUFFIXES):
+                problem = well_formed(data)
+                if problem:
+                    raise _fail("部件 {part} 不是合法 XML（{err}）", "part {part} is not well-formed XML ({err})",
+                                part=name, err=problem)
+        else:
+            a, b = pkg.infos[name], out_pkg.infos[name]
+            if a.CRC != b.CRC or a.file_size != b.file_size or pkg.raw(name) != out_pkg.raw(name):
+                raise _fail("未修改的部件 {part} 发生了变化", "untouched part {part} changed", part=name)
+    names_in, names_out = set(pkg.infos), set(out_names)
+    before = _dangling(names_in, pkg._zip.read)
+    after = _dangling(names_out, out.read)
+    new_dangling = after - before
+    if new_dangling:
+        rels, target = sorted(new_dangling)[0]
+        raise _fail("{rels} 中的关系指向不存在的部件 {target}", "a relationship in {rels} points to missing {target}",
+                    rels=rels, target=target)
+    new_uncovered = _uncovered(names_out, out.read("[Content_Types].xml")) - _uncovered(
+        names_in, pkg._zip.read("[Content_Types].xml"))
+    if new_uncovered:
+        raise _fail("部件 {part} 没有内容类型", "part {part} has no content type", part=sorted(new_uncovered)[0])
+
+
+try:  # zlib.error is what a damaged deflate stream raises
+    from zlib import error as zlib_error
+except ImportError:  # pragma: no cover
+    zlib_error = Exception
