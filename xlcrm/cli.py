@@ -223,6 +223,51 @@ def run_cmd(path: Path = PathArg, today: str | None = TodayOpt, owner: str | Non
     run_command("run", path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output)
 
 
+@app.command("summary")
+def summary_cmd(path: Path = PathArg, today: str | None = TodayOpt, owner: str | None = OwnerOpt,
+                dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
+                output: str = typer.Option("text", "--format", help="text | md | json")) -> None:
+    """汇总：经理用的 KPI、等级/省份/ABC/月度销售表、应收和图表 / The manager's Summary sheet with charts."""
+    run_command("summary", path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output)
+
+
+@app.command("receivables")
+def receivables_cmd(path: Path = PathArg, today: str | None = TodayOpt, owner: str | None = OwnerOpt,
+                    dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
+                    output: str = typer.Option("text", "--format", help="text | json")) -> None:
+    """应收：按客户和负责人的未收款、逾期应收和账龄 / Receivables per customer and salesperson, with ageing."""
+    run_command("receivables", path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output)
+
+
+@app.command("export")
+def export_cmd(
+    path: Path = PathArg, today: str | None = TodayOpt, owner: str | None = OwnerOpt, dry_run: bool = DryRunOpt,
+    lang: str | None = LangOpt,
+    to: Path | None = typer.Option(None, "--to", help="输出 .csv 或 .xlsx；不填则写入“导出”工作表 / "
+                                                         "Output .csv or .xlsx; without it, the Export sheet"),
+    sheet: bool = typer.Option(False, "--sheet", help="同时写入“导出”工作表 / Also fill the Export sheet"),
+    grade: str | None = typer.Option(None, "--grade", help="等级，如 A,B / Grades, e.g. A,B"),
+    province: str | None = typer.Option(None, "--province", help="省份 / Province(s)"),
+    city: str | None = typer.Option(None, "--city", help="城市 / City(ies)"),
+    tag: str | None = typer.Option(None, "--tag", help="标签 / Tag(s)"),
+    deal_status: str | None = typer.Option(None, "--deal-status", help="成交状态 / Deal status(es)"),
+    has: str | None = typer.Option(None, "--has", help="必须有：email,address,mobile / Must have"),
+    birthday_month: int | None = typer.Option(None, "--birthday-month", help="生日月份 1–12 / Birthday month"),
+    not_contacted_days: int | None = typer.Option(None, "--not-contacted-days",
+                                                     help="超过 N 天未联系 / Not contacted for N days"),
+    dedupe_address: bool = typer.Option(False, "--dedupe-address", help="同公司同地址只寄一封 / One letter per address"),
+    encoding: str = typer.Option("utf-8", "--encoding", help="CSV 编码：utf-8（带 BOM）或 gb18030 / CSV encoding"),
+    password: str | None = typer.Option(None, "--password", help="加密 .xlsx 的密码 / Encrypt the .xlsx"),
+    output: str = typer.Option("text", "--format", help="text | json"),
+) -> None:
+    """导出：按条件生成邮件合并名单（只含同意营销的客户）/ Mail-merge list of consenting customers."""
+    run_command("export", path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output,
+                to=str(to) if to else None, sheet=sheet, grade=grade, province=province, city=city, tag=tag,
+                deal_status=deal_status, has=has, birthday_month=birthday_month,
+                not_contacted_days=not_contacted_days, dedupe_address=dedupe_address, encoding=encoding,
+                password=password)
+
+
 def _info_dict(book) -> dict:
     return {
         "language": book.lang,

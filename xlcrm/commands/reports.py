@@ -1,0 +1,359 @@
+"""What managers open and what salespeople send: Summary (汇总), Receivables (应收), Export (导出).
+
+Pure `plan_*` functions (CrmBook in, `Planned` out) plus the registered commands over the port.
+The numbers come from `ops.summary`, `ops.receivables` and `ops.export`; this module only labels
+them in the workbook's language and lays them out as blocks and native charts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import Msg
+from ..export_file import write_export
+from ..ops.export import ExportFilter, export_message, merge_list, select_customers
+from ..ops.grade import GRADE_ORDER, grade_customers
+from ..ops.receivables import AGEING, customer_receivables, owner_receivables, receivable_totals, with_total
+from ..ops.summary import SummaryData, compute_summary
+from ..schema import CREDIT_RATINGS, DEAL_STATUSES, choice_label
+from ..workbook.book import CrmBook
+from ..workbook.edits import FMT_DATE, FMT_INT, FMT_MONEY, FMT_PERCENT, Block, Chart, EditPlan, SheetReplace
+from ..workbook.port import WorkbookPort
+from .base import CommandResult, Context, Planned, apply_planned, command
+
+TAB_SUMMARY = "FF1F4E78"
+TAB_RECEIVABLES = "FFC65911"
+TAB_EXPORT = "FF548235"
+GAP = 2  # blank rows between sections
+CHART_ROWS = 16
+
+
+def _t(lang: str, zh: str, en: str) -> str:
+    return en if lang == "en" else zh
+
+
+def _after(book: CrmBook) -> str | None:
+    for key in ("purchases", "followups", "customers"):
+        if key in book.sheets:
+            return book.sheets[key].name
+    return None
+
+
+def _relabel(df: pd.DataFrame, labels: dict[str, tuple[str, str]], lang: str) -> pd.DataFrame:
+    """Rename internal columns to the user's language (columns not in `labels` keep their name)."""
+    return df.rename(columns={k: _t(lang, *v) for k, v in labels.items() if k in df.columns})
+
+
+def _formats(df: pd.DataFrame, formats: dict[str, str]) -> dict[str, str]:
+    return {c: f for c, f in formats.items() if c in df.columns}
+
+
+# --------------------------------------------------------------------------- labels
+
+COMMON = {
+    "owner": ("负责人", "Owner"), "customer_id": ("客户编号", "Customer ID"), "company": ("客户", "Customer"),
+    "grade": ("等级", "Grade"), "total": ("合计", "Total"), "customers": ("客户数", "Customers"),
+    "province": ("省份", "Province"), "month": ("月份", "Month"), "abc_class": ("ABC分类", "ABC Class"),
+    "credit_rating": ("信用等级", "Credit"), "revenue_12m": ("近12个月销售额", "Revenue (12 mo)"),
+    "total_purchases": ("累计购买", "Total Purchases"), "overdue": ("逾期应收", "Overdue"),
+    "outstanding": ("未收款", "Outstanding"), "days_overdue": ("逾期天数", "Days Overdue"),
+    "reasons": ("关注原因", "Why"), "invoiced": ("开票/订单额", "Invoiced"), "paid": ("已收款", "Paid"),
+    "orders": ("订单数", "Orders"), "oldest_due": ("最早到期日", "Oldest Due"),
+    "overdue_customers": ("逾期客户数", "Overdue Customers"), "max_days_overdue": ("最长逾期天数", "Max Days Overdue"),
+    "overdue_1_30": ("逾期1-30天", "1–30 days"), "overdue_31_60": ("逾期31-60天", "31–60 days"),
+    "overdue_61_90": ("逾期61-90天", "61–90 days"), "overdue_over_90": ("逾期90天以上", "Over 90 days"),
+}
+KPI_LABELS: dict[str, tuple[str, str]] = {
+    "customers": ("客户总数", "Customers"),
+    **{f"grade_{g}": (f"{g}级客户", f"Grade {g} customers") for g in GRADE_ORDER},
+    "new_this_month": ("本月新增客户", "New customers this month"),
+    "followups_7d": ("近7天跟进次数", "Follow-ups, last 7 days"),
+    "followups_30d": ("近30天跟进次数", "Follow-ups, last 30 days"),
+    "overdue_followup_customers": ("逾期未跟进客户", "Customers overdue for follow-up"),
+    "overdue_customers": ("有逾期应收的客户", "Customers with overdue receivables"),
+    "at_risk_customers": ("需关注客户", "Customers at risk"),
+    "first_orders_30d": ("近30天首单客户", "First orders, last 30 days"),
+}
+MONEY_KPIS = {
+    "outstanding": ("未收款合计", "Outstanding (all unpaid)"),
+    "overdue_receivables": ("逾期应收合计", "Overdue receivables"),
+}
+PERIODS = {"month": ("本月", "This month"), "quarter": ("本季度", "This quarter"), "year": ("本年", "This year")}
+PERIOD_COLS = {"period": ("期间", "Period"), "start": ("起始日", "From"), "sales": ("销售额", "Sales"),
+               "collected": ("已回款", "Collected"), "open": ("未回款", "Unpaid"),
+               "collection_rate": ("回款率", "Collection rate")}
+ACTIVITY_COLS = {"followups_7d": ("近7天跟进", "Follow-ups 7d"), "followups_30d": ("近30天跟进", "Follow-ups 30d"),
+                 "overdue_followup": ("逾期未跟进", "Overdue follow-up")}
+ABC_COLS = {"customers": ("客户数", "Customers"), "customer_share": ("客户占比", "Share of customers"),
+            "revenue_12m": ("近12个月销售额", "Revenue (12 mo)"), "revenue_share": ("销售额占比", "Share of revenue")}
+PIPE_COLS = {"stage": ("成交状态", "Stage"), "customers": ("当前客户数", "Customers now"),
+             "new_in_period": ("近30天新建", "New (30 d)"),
+             "followed_up_in_period": ("近30天有跟进", "Followed up (30 d)"),
+             "first_order_in_period": ("近30天首单", "First order (30 d)")}
+
+
+def _kpi_blocks(s: SummaryData, lang: str) -> tuple[Block, Block, Block]:
+    counts = pd.DataFrame({_t(lang, "指标", "Measure"): [_t(lang, *v) for v in KPI_LABELS.values()],
+                           _t(lang, "数值", "Value"): [int(s.kpis[k]) for k in KPI_LABELS]})
+    title = _t(lang, f"客户管理汇总 · 截至 {s.today:%Y-%m-%d}", f"CRM summary · as of {s.today:%Y-%m-%d}")
+    kpi = Block(counts, title=title, at=(1, 1), number_formats={counts.columns[1]: FMT_INT})
+
+    periods = s.periods.assign(period=[_t(lang, *PERIODS[p]) for p in s.periods["period"]])
+    periods = _relabel(periods, PERIOD_COLS, lang)
+    money_fmt = {_t(lang, *PERIOD_COLS[k]): FMT_MONEY for k in ("sales", "collected", "open")}
+    sales = Block(periods, title=_t(lang, "销售与回款（按订单日期）", "Sales and collections (by order date)"),
+                  at=(1, 4), number_formats={**money_fmt, _t(lang, *PERIOD_COLS["start"]): FMT_DATE,
+                                             _t(lang, *PERIOD_COLS["collection_rate"]): FMT_PERCENT})
+    recv = pd.DataFrame({_t(lang, "应收", "Receivables"): [_t(lang, *v) for v in MONEY_KPIS.values()],
+                         _t(lang, "金额", "Amount"): [float(s.kpis[k]) for k in MONEY_KPIS]})
+    receivables = Block(recv, title=_t(lang, "应收账款", "Receivables"), at=(1 + sales.height + 1, 4),
+                        number_formats={recv.columns[1]: FMT_MONEY})
+    return kpi, sales, receivables
+
+
+def _money_formats(df: pd.DataFrame, money: list[str], ints: list[str] = (), pct: list[str] = ()) -> dict[str, str]:
+    out = {c: FMT_MONEY for c in money if c in df.columns}
+    out.update({c: FMT_INT for c in ints if c in df.columns})
+    out.update({c: FMT_PERCENT for c in pct if c in df.columns})
+    return out
+
+
+def summary_sheet(s: SummaryData, name: str, lang: str, after: str | None = None) -> SheetReplace:
+    """The Summary sheet: KPI blocks on top, then one section per table, charts beside their tables."""
+    blocks: list[Block] = []
+    charts: list[Chart] = []
+    kpi, sales, recv = _kpi_blocks(s, lang)
+    blocks += [kpi, sales, recv]
+    row = max(kpi.height, sales.height + 1 + recv.height) + 1 + GAP
+
+    def section(block: Block, chart: Chart | None = None) -> None:
+        nonlocal row
+        block.at = (row, 1)
+        blocks.append(block)
+        if chart is not None:
+            chart.block = len(blocks) - 1
+            chart.anchor = (row, len(block.df.columns) + 2)
+            charts.append(chart)
+        row += max(block.height, CHART_ROWS if chart is not None else 0) + GAP
+
+    # Activity and receivables per salesperson.
+    act = _relabel(s.activity_by_owner, {**COMMON, **ACTIVITY_COLS}, lang)
+    money_cols = [_t(lang, *COMMON[k]) for k in ("outstanding", "overdue")]
+    section(Block(act, title=_t(lang, "按负责人：跟进与应收", "By salesperson: follow-ups and receivables"),
+                  number_formats=_money_formats(act, money_cols)))
+
+    # Grade × owner, stacked bar.
+    gbo = _relabel(s.grade_by_owner, COMMON, lang)
+    owner_col = _t(lang, *COMMON["owner"])
+    section(Block(gbo, title=_t(lang, "客户等级 × 负责人", "Grade × salesperson")),
+            Chart("bar", _t(lang, "各负责人客户等级分布", "Customer grades by salesperson"), 0, owner_col,
+                  list(GRADE_ORDER), (0, 0), size=(9, CHART_ROWS - 1), stacked=True))
+
+    # Monthly sales by owner, line.
+    monthly = _relabel(s.monthly_sales, COMMON, lang)
+    month_col, total_col = _t(lang, *COMMON["month"]), _t(lang, *COMMON["total"])
+    owners = [c for c in monthly.columns if c not in (month_col, total_col)]
+    section(Block(monthly, title=_t(lang, "近12个月销售额（按负责人）", "Sales by month and salesperson, last 12 months"),
+                  number_formats={c: FMT_MONEY for c in monthly.columns if c != month_col}, total_row=False),
+            Chart("line", _t(lang, "月度销售额", "Monthly sales"), 0, month_col, [*owners, total_col], (0, 0),
+                  size=(10, CHART_ROWS - 1)))
+
+    # ABC / Pareto, clustered columns: share of customers vs share of revenue.
+    abc = s.abc.assign(abc_class=[_t(lang, "无购买", "No purchases") if c == "-" else c for c in s.abc["abc_class"]])
+    abc = _relabel(abc, {**COMMON, **ABC_COLS}, lang)
+    shares = [_t(lang, *ABC_COLS["customer_share"]), _t(lang, *ABC_COLS["revenue_share"])]
+    section(Block(abc, title=_t(lang, "ABC 分类（帕累托）", "ABC classes (Pareto)"),
+                  number_formats={**{c: FMT_PERCENT for c in shares}, _t(lang, *ABC_COLS["revenue_12m"]): FMT_MONEY,
+                                  _t(lang, *ABC_COLS["customers"]): FMT_INT}),
+            Chart("column", _t(lang, "ABC：客户占比与销售额占比", "ABC: share of customers vs share of revenue"), 0,
+                  _t(lang, *COMMON["abc_class"]), shares, (0, 0), size=(8, CHART_ROWS - 1)))
+
+    # Province × grade.
+    section(Block(_relabel(s.province_by_grade, COMMON, lang), title=_t(lang, "省份 × 客户等级", "Province × grade")))
+
+    # Top 10 and at-risk.
+    money_keys = [_t(lang, *COMMON[k]) for k in ("revenue_12m", "total_purchases", "overdue")]
+    top = _relabel(s.top_customers, COMMON, lang)
+    section(Block(top, title=_t(lang, f"前 {len(top)} 名客户（按累计购买）", f"Top {len(top)} customers by total purchases"),
+                  number_formats=_money_formats(top, money_keys)))
+    risk = s.at_risk.assign(credit_rating=[choice_label(CREDIT_RATINGS, c, lang) if c else "" for c in
+                                           s.at_risk["credit_rating"]])
+    risk = _relabel(risk, COMMON, lang)
+    shown, total = len(risk), int(s.kpis["at_risk_customers"])
+    more = _t(lang, f"（共 {total} 位，显示前 {shown} 位）", f" ({total} in all, first {shown} shown)") \
+        if total > shown else ""
+    section(Block(risk, title=_t(lang, "需关注客户：逾期应收、信用差、大客户转冷", "At risk: overdue, poor credit, big customers "
+                                                                      "gone cold") + more,
+                  number_formats=_money_formats(risk, money_keys, ints=[_t(lang, *COMMON["days_overdue"])])))
+
+    # Pipeline.
+    pipe = s.pipeline.assign(stage=[_t(lang, "（未填）", "(blank)") if st == "-" else choice_label(DEAL_STATUSES, st, lang)
+                                    for st in s.pipeline["stage"]])
+    section(Block(_relabel(pipe, PIPE_COLS, lang),
+                  title=_t(lang, "销售漏斗：潜在 → 谈判中 → 已成交（近30天）",
+                           "Pipeline: potential → negotiating → closed (last 30 days)")))
+
+    # Receivables per salesperson, with ageing.
+    recv_owner = with_total(s.receivables_by_owner, "owner", _t(lang, *COMMON["total"]))
+    recv_owner = _relabel(recv_owner, COMMON, lang)
+    money_cols = [_t(lang, *COMMON[k]) for k in ("invoiced", "paid", "outstanding", "overdue",
+                                                 *(a for a, _, _ in AGEING))]
+    section(Block(recv_owner, title=_t(lang, "应收账龄（按负责人）", "Receivables ageing by salesperson"),
+                  number_formats=_money_formats(recv_owner, money_cols,
+                                                ints=[_t(lang, *COMMON["max_days_overdue"])]),
+                  total_row=True))
+    return SheetReplace(name, blocks, after=after, freeze_header=False, charts=charts, tab_color=TAB_SUMMARY)
+
+
+def summary_markdown(s: SummaryData, lang: str) -> str:
+    """The KPIs as Markdown, for scripts and e-mail."""
+    def money(x: float) -> str:
+        return f"{x:,.2f}"
+
+    lines = [f"# {_t(lang, '客户管理汇总', 'CRM summary')} — {s.today:%Y-%m-%d}", ""]
+    lines += [f"| {_t(lang, '指标', 'Measure')} | {_t(lang, '数值', 'Value')} |", "|---|---:|"]
+    lines += [f"| {_t(lang, *v)} | {int(s.kpis[k]):,} |" for k, v in KPI_LABELS.items()]
+    lines += [f"| {_t(lang, *v)} | {money(s.kpis[k])} |" for k, v in MONEY_KPIS.items()]
+    lines += ["", f"| {' | '.join(_t(lang, *PERIOD_COLS[k]) for k in ('period', 'sales', 'collected', 'collection_rate'))} |",
+              "|---|---:|---:|---:|"]
+    for _, r in s.periods.iterrows():
+        rate = "—" if pd.isna(r["collection_rate"]) else f"{r['collection_rate']:.1%}"
+        lines.append(f"| {_t(lang, *PERIODS[r['period']])} | {money(r['sales'])} | {money(r['collected'])} | {rate} |")
+    cols = ("owner", "customers", "followups_7d", "followups_30d", "overdue_followup", "overdue")
+    labels = {**COMMON, **ACTIVITY_COLS}
+    lines += ["", "| " + " | ".join(_t(lang, *labels[c]) for c in cols) + " |", "|---" + "|---:" * (len(cols) - 1) + "|"]
+    for _, r in s.activity_by_owner.iterrows():
+        lines.append(f"| {r['owner']} | {r['customers']:,} | {r['followups_7d']:,} | {r['followups_30d']:,} | "
+                     f"{r['overdue_followup']:,} | {money(r['overdue'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def plan_summary(book: CrmBook, ctx: Context) -> Planned:
+    lang = ctx.language(book)
+    s = compute_summary(book.customers, book.followups, book.purchases, book.settings, ctx.today, lang)
+    name = book.sheet_name_for("summary")
+    plan = EditPlan(operation="summary").add(summary_sheet(s, name, lang, after=_after(book)))
+    k = s.kpis
+    msg = Msg("汇总已更新（“{sheet}”工作表）：客户 {customers} 位，本月销售额 {sales:,.2f}，逾期应收 {overdue:,.2f}"
+              "（{overdue_customers} 位客户），逾期未跟进 {late} 位。",
+              "Summary updated (sheet '{sheet}'): {customers} customers, sales this month {sales:,.2f}, overdue "
+              "receivables {overdue:,.2f} ({overdue_customers} customers), {late} overdue for follow-up.",
+              {"sheet": name, "customers": k["customers"], "sales": k["sales_month"], "overdue": k["overdue_receivables"],
+               "overdue_customers": k["overdue_customers"], "late": k["overdue_followup_customers"]})
+    by_owner = s.activity_by_owner.to_dict("records")
+    result = CommandResult("summary", msg, counts=dict(k), data={
+        "today": ctx.today.isoformat(), "kpis": dict(k), "by_owner": by_owner,
+        "periods": [{**r, "start": r["start"].date().isoformat(),
+                     "collection_rate": None if pd.isna(r["collection_rate"]) else round(r["collection_rate"], 4)}
+                    for r in s.periods.to_dict("records")],
+        "markdown": summary_markdown(s, lang)})
+    return Planned(plan, result, book)
+
+
+@command("summary", "汇总", "Summary", "生成经理用的汇总表：KPI、分布、月度销售、ABC、应收和图表",
+         "Build the manager's Summary sheet: KPIs, grade and ABC tables, monthly sales, receivables and charts")
+def summary_command(port: WorkbookPort, ctx: Context) -> CommandResult:
+    return apply_planned(port, plan_summary(port.read(), ctx), ctx)
+
+
+# --------------------------------------------------------------------------- receivables
+
+
+def receivables_sheet(per_customer: pd.DataFrame, per_owner: pd.DataFrame, name: str, lang: str, today,
+                      after: str | None = None) -> SheetReplace:
+    money = [_t(lang, *COMMON[k]) for k in ("invoiced", "paid", "outstanding", "overdue", *(a for a, _, _ in AGEING))]
+    owners = _relabel(with_total(per_owner, "owner", _t(lang, *COMMON["total"])), COMMON, lang)
+    top = Block(owners, title=_t(lang, f"应收汇总（按负责人）· 截至 {today:%Y-%m-%d}",
+                                 f"Receivables by salesperson · as of {today:%Y-%m-%d}"),
+                number_formats=_money_formats(owners, money, ints=[_t(lang, *COMMON["max_days_overdue"])]),
+                total_row=True)
+    detail = per_customer.drop(columns=["_row"])
+    detail = _relabel(detail, COMMON, lang)
+    rows = Block(detail, title=_t(lang, "应收明细（按客户，逾期最多的在前）", "By customer, most overdue first"),
+                 at=(top.height + 1 + GAP, 1), autofilter=True,
+                 number_formats={**_money_formats(detail, money, ints=[_t(lang, *COMMON["days_overdue"]),
+                                                                       _t(lang, *COMMON["orders"])]),
+                                 _t(lang, *COMMON["oldest_due"]): FMT_DATE})
+    top.at = (1, 1)
+    return SheetReplace(name, [top, rows], after=after, freeze_header=False, tab_color=TAB_RECEIVABLES)
+
+
+def plan_receivables(book: CrmBook, ctx: Context) -> Planned:
+    lang = ctx.language(book)
+    per_customer = customer_receivables(book.customers, book.purchases, ctx.today)
+    if ctx.owner:
+        per_customer = per_customer[per_customer["owner"].fillna("").str.strip() == ctx.owner.strip()]
+    per_owner = owner_receivables(per_customer, lang)
+    name = book.sheet_name_for("receivables")
+    plan = EditPlan(operation="receivables").add(
+        receivables_sheet(per_customer, per_owner, name, lang, ctx.today, after=_after(book)))
+    totals = receivable_totals(per_customer)
+    msg = Msg("应收已更新（“{sheet}”工作表）：{owing} 位客户未付清，共 {outstanding:,.2f}；其中逾期 {overdue:,.2f}"
+              "（{late} 位客户，最长 {days} 天）。",
+              "Receivables updated (sheet '{sheet}'): {owing} customers owe {outstanding:,.2f}; {overdue:,.2f} is "
+              "overdue ({late} customers, oldest {days} days).",
+              {"sheet": name, "owing": totals["customers_owing"], "outstanding": totals["outstanding"],
+               "overdue": totals["overdue"], "late": totals["customers_overdue"], "days": totals["max_days_overdue"]})
+    by_owner = per_owner.astype(object).where(per_owner.notna(), None).to_dict("records")
+    result = CommandResult("receivables", msg, counts=totals, data={"by_owner": by_owner})
+    return Planned(plan, result, book)
+
+
+@command("receivables", "应收", "Receivables", "按客户和负责人列出未收款、逾期应收和账龄",
+         "List unpaid and overdue receivables with ageing, per customer and per salesperson")
+def receivables_command(port: WorkbookPort, ctx: Context) -> CommandResult:
+    return apply_planned(port, plan_receivables(port.read(), ctx), ctx)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def export_options(ctx: Context) -> dict:
+    """The filter options of an export, with the shared --owner folded in."""
+    options = dict(ctx.options)
+    if ctx.owner and not options.get("owner"):
+        options["owner"] = ctx.owner
+    return options
+
+
+def plan_export(book: CrmBook, ctx: Context) -> Planned:
+    """Select and build the mail-merge list. The plan writes the Export sheet unless the list goes to a
+    file only (`to` set and `sheet` not); the file itself is written by `export_command`."""
+    lang = ctx.language(book)
+    options = export_options(ctx)
+    flt = ExportFilter.from_options(options)
+    grades = grade_customers(book.customers, book.followups, book.settings, ctx.today)["grade"]
+    sel = select_customers(book.customers, book.followups, flt, ctx.today, grades)
+    merged = merge_list(sel.customers, lang)
+    to = options.get("to")
+    name = book.sheet_name_for("export")
+    plan = EditPlan(operation="export")
+    if not to or options.get("sheet"):
+        title = _t(lang, f"邮件合并名单 · {ctx.today:%Y-%m-%d} · {len(merged)} 位客户",
+                   f"Mail-merge list · {ctx.today:%Y-%m-%d} · {len(merged)} customers")
+        if sel.no_consent:
+            title += _t(lang, f"（{sel.no_consent} 位未同意营销，已略过）", f" ({sel.no_consent} without consent left out)")
+        plan.add(SheetReplace(name, [Block(merged, title=title, autofilter=True)], after=_after(book),
+                              tab_color=TAB_EXPORT))
+    where = str(to) if to and not options.get("sheet") else (f"{to} + “{name}”" if to else f"“{name}”")
+    result = CommandResult("export", export_message(sel, len(merged), where),
+                           counts={"exported": len(merged), "matched": sel.matched, "no_consent": sel.no_consent,
+                                   "deduped": sel.deduped},
+                           data={"rows": merged.to_dict("records")})
+    return Planned(plan, result, book)
+
+
+@command("export", "导出", "Export", "按条件导出邮件合并名单（只含同意营销的客户）到文件或“导出”工作表",
+         "Export a mail-merge list (customers with marketing consent only) to a file or the Export sheet")
+def export_command(port: WorkbookPort, ctx: Context) -> CommandResult:
+    planned = plan_export(port.read(), ctx)
+    to = ctx.options.get("to")
+    if to and not ctx.dry_run:
+        lang = ctx.language(planned.book)
+        rows = pd.DataFrame(planned.result.data["rows"], columns=merge_list(planned.book.customers.iloc[:0], lang).columns)
+        write_export(rows, Path(to), encoding=ctx.options.get("encoding") or "utf-8",
+                     password=ctx.options.get("password"), sheet_name=planned.book.sheet_name_for("export"))
+        planned.result.written = True
+    return apply_planned(port, planned, ctx)
