@@ -1,0 +1,619 @@
+"""The fast reader: an .xlsx/.xlsm file (or a CSV of customers) → `CrmBook`.
+
+One pass per sheet: fastexcel (calamine, Rust) reads every cell of the sheet as text, straight
+into Arrow. The header row is then found in the first rows of that grid (title rows, two-row
+headers and columns in any order are fine), blank rows are dropped (their row numbers stay
+gaps), and the known columns are typed by `xlcrm.ops.normalize`. Reading everything as text is
+what keeps "00123" and "13800138000" intact and lets `raw` hold what the user typed; it is also
+no slower than fastexcel's own type inference. Formula cells give their cached values; hidden
+rows are read like any other.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import string
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .. import schema
+from ..errors import FileRefused, Msg, Problem, SchemaError, Severity
+from ..ops import normalize
+from ..settings import Settings
+from .book import ROW, CrmBook, SheetInfo
+from .guard import ensure_readable
+
+Progress = Callable[[str, float], None]
+HEADER_SCAN_ROWS = 30
+DATA_KEYS = tuple(s.key for s in schema.DATA_SHEETS)
+# What the reader hands out for "as text" columns (raw values, unknown columns): Arrow-backed
+# pandas strings with NaN for blank — compact and free to build from fastexcel's output.
+TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+# --------------------------------------------------------------------------- the grid of one sheet
+
+
+@dataclass
+class Grid:
+    """One sheet, every cell as text (null = blank). Row i is Excel row i + 1."""
+
+    name: str
+    batch: pa.RecordBatch
+    col_index: list[int]  # Excel column index (0-based) of each grid column
+
+    @property
+    def n_rows(self) -> int:
+        return self.batch.num_rows
+
+    def head(self, n: int) -> list[list[str | None]]:
+        top = self.batch.slice(0, n)
+        cols = [top.column(i).to_pylist() for i in range(top.num_columns)]
+        return [list(r) for r in zip(*cols, strict=True)] if cols else []
+
+
+def _open(path: Path, kind: str):
+    import fastexcel
+
+    try:
+        return fastexcel.read_excel(str(path))
+    except Exception as exc:  # calamine's errors are not a stable type
+        if kind == "strict":
+            raise FileRefused(
+                "“{name}”以“Strict Open XML”格式保存，xlcrm 无法读取。请在 Excel 中另存为普通的 Excel 工作簿 (.xlsx)。",
+                "'{name}' is saved as Strict Open XML, which xlcrm cannot read. "
+                "Save it as a normal Excel Workbook (.xlsx) in Excel.",
+                name=path.name,
+            ) from exc
+        raise FileRefused(
+            "“{name}”无法读取（文件已损坏或不是 Excel 工作簿）：{reason}",
+            "'{name}' cannot be read (damaged, or not an Excel workbook): {reason}",
+            name=path.name,
+            reason=str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__,
+        ) from exc
+
+
+def _load_grid_fresh(path: Path, kind: str, name: str) -> Grid:
+    """Load one sheet with a reader of its own (fastexcel readers cannot be shared across threads)."""
+    return _load_grid(_open(path, kind), name)
+
+
+class _SheetLoader:
+    """Loads the sheets a read needs, up to `threads` at a time.
+
+    fastexcel releases the GIL while it parses, so on a machine with spare cores the next sheet
+    is read while this one is being typed. With threads=1 (or where threads are unavailable,
+    e.g. Pyodide) sheets are read one after another with a single reader.
+    """
+
+    def __init__(self, path: Path, kind: str, xl, names: list[str], threads: int):
+        self.path, self.kind, self.xl = path, kind, xl
+        self.futures: dict = {}
+        self.pool = None
+        if threads > 1 and len(names) > 1:
+            try:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="xlcrm-read")
+                self.futures = {n: self.pool.submit(_load_grid_fresh, path, kind, n) for n in names}
+            except RuntimeError:  # no threads on this platform
+                self.pool, self.futures = None, {}
+
+    def get(self, name: str) -> Grid:
+        future = self.futures.pop(name, None)
+        if future is not None:
+            return future.result()
+        return _load_grid(self.xl, name)
+
+    def close(self) -> None:
+        for future in self.futures.values():
+            future.cancel()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+
+def _load_grid(xl, name: str) -> Grid:
+    try:
+        sheet = xl.load_sheet(name, header_row=None, skip_rows=0, dtypes="string", whitespace_as_null=True)
+        batch = sheet.to_arrow()
+        columns = sheet.selected_columns
+    except Exception as exc:
+        raise FileRefused(
+            "工作表“{sheet}”无法读取：{reason}",
+            "Sheet '{sheet}' cannot be read: {reason}",
+            sheet=name,
+            reason=str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__,
+        ) from exc
+    return Grid(name=name, batch=batch, col_index=[c.absolute_index for c in columns])
+
+
+def column_letter(index0: int) -> str:
+    """0-based column index → Excel letters (0 → A, 27 → AB)."""
+    letters = ""
+    n = index0 + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = string.ascii_uppercase[rem] + letters
+    return letters
+
+
+# --------------------------------------------------------------------------- header detection
+
+
+@dataclass
+class HeaderMatch:
+    row: int  # 0-based grid row of the (last) header row
+    names: list[str | None]  # header text per grid column ('' / None when blank)
+    keys: list[str | None]  # schema key per grid column (first column wins a key)
+    score: int
+
+
+def _match_row(sheet_key: str, cells: list[str | None]) -> tuple[list[str | None], int]:
+    keys: list[str | None] = []
+    seen: set[str] = set()
+    for cell in cells:
+        key = schema.match_header(sheet_key, cell) if cell else None
+        if key in seen:
+            key = None  # a second column with the same meaning is kept as the user's own column
+        if key:
+            seen.add(key)
+        keys.append(key)
+    return keys, len(seen)
+
+
+def find_header(sheet_key: str, rows: list[list[str | None]]) -> HeaderMatch | None:
+    """The header in the first rows: the row (or pair of rows) naming the most schema columns.
+
+    A pair counts when a merged group title sits above its sub-headers (联系方式 over 手机 | 电话)
+    or a header merged down two rows leaves the lower cell blank; the lower row's text wins.
+    """
+    best: HeaderMatch | None = None
+    for r, cells in enumerate(rows):
+        keys, score = _match_row(sheet_key, cells)
+        candidate = HeaderMatch(r, list(cells), keys, score)
+        if r > 0:
+            upper = rows[r - 1]
+            names = []
+            for low, up in zip(cells, upper, strict=True):
+                low_hit = bool(low) and schema.match_header(sheet_key, low) is not None
+                up_hit = bool(up) and schema.match_header(sheet_key, up) is not None
+                names.append(low if low_hit or (low and not up_hit) else (up or low))
+            pair_keys, pair_score = _match_row(sheet_key, names)
+            _, upper_score = _match_row(sheet_key, upper)
+            if pair_score > score and pair_score > upper_score:
+                candidate = HeaderMatch(r, names, pair_keys, pair_score)
+        if candidate.score > (best.score if best else 0):
+            best = candidate
+    return best
+
+
+# --------------------------------------------------------------------------- one data sheet
+
+
+def _required_missing(sheet_key: str, keys: list[str | None]) -> list[schema.Column]:
+    have = {k for k in keys if k}
+    return [c for c in schema.SHEETS_BY_KEY[sheet_key].columns if c.required and c.key not in have]
+
+
+def _found_headers(match: HeaderMatch | None, rows: list[list[str | None]]) -> str:
+    if match is not None:
+        cells = [n for n in match.names if n]
+    else:
+        cells = [c for row in rows[:5] for c in row if c]
+    return "、".join(cells[:40]) or "—"
+
+
+def _unique_name(name: str, taken: set[str]) -> str:
+    out, n = name, 2
+    while out in taken:
+        out, n = f"{name} ({n})", n + 1
+    taken.add(out)
+    return out
+
+
+def read_data_sheet(grid: Grid, sheet_key: str) -> tuple[pd.DataFrame, pd.DataFrame, SheetInfo, list[Problem]]:
+    """A data sheet's grid → (typed frame, raw frame, SheetInfo, problems)."""
+    spec = schema.SHEETS_BY_KEY[sheet_key]
+    rows = grid.head(HEADER_SCAN_ROWS)
+    match = find_header(sheet_key, rows)
+    if match is None:
+        raise SchemaError(
+            "找不到表头：应包含 {expected_zh} 等列。前几行的内容是：{found}",
+            "No header row found: expected columns such as {expected_en}. The first rows hold: {found}",
+            location=_loc(grid.name),
+            expected_zh=schema.expected_headers(sheet_key, "zh-CN"),
+            expected_en=schema.expected_headers(sheet_key, "en"),
+            found=_found_headers(None, rows),
+        )
+    missing = _required_missing(sheet_key, match.keys)
+    if missing:
+        raise SchemaError(
+            "缺少必需的列：{missing_zh}。找到的表头（第 {row} 行）：{found}",
+            "Required column(s) missing: {missing_en}. Headers found (row {row}): {found}",
+            location=_loc(grid.name),
+            missing_zh="、".join(c.zh for c in missing),
+            missing_en=", ".join(c.en for c in missing),
+            row=match.row + 1,
+            found=_found_headers(match, rows),
+        )
+
+    # Which grid columns become what.
+    known: dict[str, int] = {}  # schema key → grid column
+    extra: dict[str, int] = {}  # unknown header → grid column
+    taken: set[str] = {ROW, *spec.keys}
+    body = grid.batch.slice(match.row + 1)
+    for g, (name, key) in enumerate(zip(match.names, match.keys, strict=True)):
+        if key:
+            known[key] = g
+        elif name:
+            extra[_unique_name(str(name).strip(), taken)] = g
+        elif body.column(g).null_count < body.num_rows:  # data under a blank header: keep it, named by its letter
+            extra[_unique_name(column_letter(grid.col_index[g]), taken)] = g
+
+    # Drop blank rows (rows whose every column is blank).
+    filled = None
+    for g in range(body.num_columns):
+        valid = pc.is_valid(body.column(g))
+        filled = valid if filled is None else pc.or_(filled, valid)
+    first_row = match.row + 2  # Excel row of the first data row
+    if filled is None or body.num_rows == 0:
+        kept = body.slice(0, 0)
+        row_numbers = np.array([], dtype="int64")
+    else:
+        kept = body.filter(filled)
+        row_numbers = np.flatnonzero(filled.to_numpy(zero_copy_only=False)).astype("int64") + first_row
+
+    index = pd.RangeIndex(len(row_numbers))
+    raw_cols: dict[str, pd.Series] = {ROW: pd.Series(row_numbers, index=index)}
+    for key in spec.keys:
+        if key in known:
+            raw_cols[key] = _text_series(kept.column(known[key]), index)
+        else:
+            raw_cols[key] = pd.Series(np.nan, index=index, dtype=TEXT_DTYPE)
+    raw = pd.DataFrame(raw_cols)
+    headers = {key: str(match.names[g]).strip() for key, g in known.items()}
+    typed, problems = normalize.coerce_frame(sheet_key, raw[[ROW, *known]], sheet=grid.name, headers=headers)
+    if extra:
+        typed = pd.concat(
+            [typed, pd.DataFrame({name: _text_series(kept.column(g), index) for name, g in extra.items()})],
+            axis=1,
+        )
+
+    used_cols = [g for g in range(grid.batch.num_columns) if grid.batch.column(g).null_count < grid.n_rows]
+    info = SheetInfo(
+        key=sheet_key,
+        name=grid.name,
+        header_row=match.row + 1,
+        columns={key: grid.col_index[g] + 1 for key, g in known.items()},
+        headers=headers,
+        extra_columns={name: grid.col_index[g] + 1 for name, g in extra.items()},
+        last_column=max((grid.col_index[g] + 1 for g in used_cols), default=0),
+        last_row=int(row_numbers[-1]) if len(row_numbers) else match.row + 1,
+    )
+    return typed, raw, info, problems
+
+
+def _text_series(array: pa.Array, index: pd.Index) -> pd.Series:
+    if pa.types.is_null(array.type):
+        return pd.Series(np.nan, index=index, dtype=TEXT_DTYPE)
+    if not pa.types.is_large_string(array.type):
+        array = array.cast(pa.large_string())
+    return pd.Series(pd.array(array, dtype=TEXT_DTYPE), index=index)
+
+
+def _loc(sheet: str):
+    from ..errors import Location
+
+    return Location(sheet=sheet)
+
+
+# --------------------------------------------------------------------------- Excel Tables
+
+
+def excel_tables(path: Path) -> dict[str, list[tuple[str, str]]]:
+    """Sheet name → [(table name, ref like "A3:K200")], from the package parts (no sheet XML parsed)."""
+    from lxml import etree
+
+    ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    ns_rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    out: dict[str, list[tuple[str, str]]] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if not any(n.startswith("xl/tables/") for n in names):
+                return out
+            workbook = etree.fromstring(zf.read("xl/workbook.xml"))
+            targets = _rels(zf, "xl/_rels/workbook.xml.rels", "xl")
+            for sheet in workbook.iter(f"{ns_main}sheet"):
+                part = targets.get(sheet.get(f"{ns_rel}id") or "")
+                if not part:
+                    continue
+                rels_part = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
+                for target in _rels(zf, rels_part, posixpath.dirname(part)).values():
+                    if target.startswith("xl/tables/") and target in names:
+                        table = etree.fromstring(zf.read(target))
+                        name = table.get("displayName") or table.get("name") or ""
+                        out.setdefault(sheet.get("name") or "", []).append((name, table.get("ref") or ""))
+    except (zipfile.BadZipFile, KeyError, etree.XMLSyntaxError):
+        return {}
+    return out
+
+
+def _rels(zf: zipfile.ZipFile, part: str, base: str) -> dict[str, str]:
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(zf.read(part))
+    except KeyError:
+        return {}
+    out = {}
+    for rel in root:
+        target = rel.get("Target") or ""
+        if rel.get("TargetMode") == "External":
+            continue
+        full = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+        out[rel.get("Id") or ""] = full
+    return out
+
+
+def _ref_bounds(ref: str) -> tuple[int, int, int, int] | None:
+    """Parse a ref like "B3:K200" → (first row, first col, last row, last col), 1-based."""
+    import re
+
+    m = re.fullmatch(r"\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?", ref.upper())
+    if not m:
+        return None
+
+    def col(letters: str) -> int:
+        n = 0
+        for ch in letters:
+            n = n * 26 + ord(ch) - 64
+        return n
+
+    c1, r1 = col(m.group(1)), int(m.group(2))
+    c2, r2 = (col(m.group(3)), int(m.group(4))) if m.group(3) else (c1, r1)
+    return r1, c1, r2, c2
+
+
+def _table_for(info: SheetInfo, tables: list[tuple[str, str]]) -> str | None:
+    cols = list(info.columns.values()) + list(info.extra_columns.values())
+    for name, ref in tables:
+        bounds = _ref_bounds(ref)
+        if bounds and bounds[0] == info.header_row and all(bounds[1] <= c <= bounds[3] for c in cols):
+            return name
+    return None
+
+
+# --------------------------------------------------------------------------- settings, language
+
+
+def read_settings(grid: Grid) -> tuple[Settings, list[Problem], bool]:
+    """The Settings sheet → (Settings, problems, whether it set the language)."""
+    rows = grid.head(HEADER_SCAN_ROWS)
+    match = find_header("settings", rows)
+    key_col, value_col, start = 0, 1, 0
+    key_header, value_header = "", ""
+    if match is not None and "key" in match.keys and "value" in match.keys:
+        key_col, value_col = match.keys.index("key"), match.keys.index("value")
+        key_header, value_header = str(match.names[key_col]), str(match.names[value_col])
+        start = match.row + 1
+    if grid.batch.num_columns <= max(key_col, value_col):
+        return Settings(), [], False
+    keys = grid.batch.column(key_col).to_pylist()[start:]
+    values = grid.batch.column(value_col).to_pylist()[start:]
+    pairs = [(start + i + 1, k, v) for i, (k, v) in enumerate(zip(keys, values, strict=True)) if k]
+    settings, problems = normalize.settings_from_pairs(
+        pairs, sheet=grid.name, key_header=key_header, value_header=value_header
+    )
+    index = normalize._setting_index()
+    has_language = any(index.get(schema.normalize_name(k)) == "language" for _, k, v in pairs if v)
+    return settings, problems, has_language
+
+
+def guess_language(sheet_name: str, headers: list[str]) -> str:
+    """Return "en" when the Basic Info sheet's name and most of its headers are English, else "zh-CN"."""
+
+    def is_ascii(text: str) -> bool:
+        return all(ord(ch) < 128 for ch in text)
+
+    votes = [is_ascii(h) for h in headers if h]
+    if votes and sum(votes) * 2 > len(votes):
+        return "en"
+    if not votes and is_ascii(sheet_name):
+        return "en"
+    return schema.DEFAULT_LANG
+
+
+# --------------------------------------------------------------------------- the book
+
+
+def list_sheets(path: Path) -> list[str]:
+    """Every sheet name of the workbook, in order (a CSV has one: its file name's stem)."""
+    path = Path(path)
+    kind = ensure_readable(path)
+    if kind == "csv":
+        return [path.stem]
+    return list(_open(path, kind).sheet_names)
+
+
+def _sheet_by_headers(xl, candidates: list[str], grids: dict[str, Grid], sheet_key: str) -> str | None:
+    best, best_score = None, 0
+    for name in candidates:
+        if name not in grids:
+            grids[name] = _load_grid(xl, name)
+        match = find_header(sheet_key, grids[name].head(HEADER_SCAN_ROWS))
+        # Two recognised headers at least, so a stray word in an unrelated sheet does not count.
+        if match is not None and match.score >= 2 and match.score > best_score:
+            best, best_score = name, match.score
+    return best
+
+
+def read_book(
+    path: Path, *, lang: str | None = None, progress: Progress | None = None, threads: int | None = None
+) -> CrmBook:
+    """Read a workbook (or a customers CSV) into a `CrmBook`.
+
+    Raises FileRefused for files xlcrm cannot read (see `guard`), SchemaError when Basic Info or
+    a required column is missing (the message lists what was found, in zh-CN and en).
+    `threads`: sheets read at once (default 2 when the machine has several cores; 1 = sequential).
+    """
+    path = Path(path)
+    kind = ensure_readable(path)
+    if kind == "csv":
+        from .csv_input import read_customers_csv
+
+        return read_customers_csv(path, lang=lang)
+    say = progress or (lambda _msg, _frac: None)
+    say("打开工作簿 / Opening the workbook", 0.0)
+    xl = _open(path, kind)
+    names = list(xl.sheet_names)
+
+    by_key: dict[str, str] = {}
+    for name in names:
+        key = schema.match_sheet(name)
+        if key and key not in by_key:
+            by_key[key] = name
+    grids: dict[str, Grid] = {}
+    unclaimed = [n for n in names if schema.match_sheet(n) is None]
+    for key in DATA_KEYS:
+        if key not in by_key and unclaimed:
+            found = _sheet_by_headers(xl, unclaimed, grids, key)
+            if found:
+                by_key[key] = found
+                unclaimed.remove(found)
+    if "customers" not in by_key:
+        raise SchemaError(
+            "找不到“客户资料”工作表（也接受：{names_zh}）。工作簿中的工作表：{found}",
+            "No 'Basic Info' sheet found (also accepted: {names_en}). Sheets in the workbook: {found}",
+            names_zh="、".join(schema.CUSTOMERS.all_names()[:4]),
+            names_en=", ".join(schema.CUSTOMERS.all_names()[:4]),
+            found="、".join(names) or "—",
+        )
+
+    if threads is None:
+        threads = 2 if (os.cpu_count() or 1) > 1 else 1
+    wanted = [by_key[k] for k in (*DATA_KEYS, "settings") if k in by_key and by_key[k] not in grids]
+    loader = _SheetLoader(path, kind, xl, wanted, threads)
+    problems: list[Problem] = []
+    frames: dict[str, pd.DataFrame] = {}
+    raws: dict[str, pd.DataFrame] = {}
+    infos: dict[str, SheetInfo] = {}
+    try:
+        tables = excel_tables(path)
+        for i, key in enumerate(DATA_KEYS):
+            spec = schema.SHEETS_BY_KEY[key]
+            if key not in by_key:
+                frames[key] = normalize.empty_frame(key)
+                raws[key] = empty_raw(key)
+                problems.append(_missing_sheet_problem(spec))
+                continue
+            name = by_key[key]
+            say(f"读取“{name}” / Reading '{name}'", 0.05 + 0.85 * i / len(DATA_KEYS))
+            grid = grids.pop(name, None) or loader.get(name)
+            typed, raw, info, found = read_data_sheet(grid, key)
+            del grid
+            info.table = _table_for(info, tables.get(name, []))
+            frames[key], raws[key], infos[key] = typed, raw, info
+            problems.extend(found)
+
+        settings, has_language = Settings(), False
+        if "settings" in by_key:
+            settings, found, has_language = read_settings(loader.get(by_key["settings"]))
+            problems = found + problems
+    finally:
+        loader.close()
+    if lang is None:
+        if has_language:
+            lang = settings.language
+        else:
+            customers = infos["customers"]
+            lang = guess_language(customers.name, list(customers.headers.values()))
+    tool_sheets = {k: n for k, n in by_key.items() if k not in DATA_KEYS and k != "settings"}
+    say("完成 / Done", 1.0)
+    return CrmBook(
+        customers=frames["customers"],
+        followups=frames["followups"],
+        purchases=frames["purchases"],
+        settings=settings,
+        lang=lang,
+        sheets=infos,
+        sheet_names=names,
+        tool_sheets=tool_sheets,
+        problems=problems,
+        raw=raws,
+        path=path,
+    )
+
+
+def empty_raw(sheet_key: str) -> pd.DataFrame:
+    spec = schema.SHEETS_BY_KEY[sheet_key]
+    data = {ROW: pd.Series([], dtype="int64")}
+    data.update({k: pd.Series([], dtype=TEXT_DTYPE) for k in spec.keys})
+    return pd.DataFrame(data)
+
+
+def _missing_sheet_problem(spec: schema.SheetSpec) -> Problem:
+    return Problem(
+        sheet_key=spec.key,
+        sheet=spec.zh,
+        row=0,
+        column_key=None,
+        column="",
+        value=None,
+        message=Msg(
+            "工作簿中没有“{zh}”工作表，按没有记录处理",
+            "The workbook has no '{en}' sheet; treated as having no records",
+            {"zh": spec.zh, "en": spec.en},
+        ),
+        severity=Severity.WARNING,
+        code="missing_sheet",
+    )
+
+
+def read_tool_sheet(path: Path, name: str) -> pd.DataFrame | None:
+    """A tool-owned sheet (header in row 1, every value as text), or None if the workbook lacks it.
+
+    `name` is the sheet's name; a sheet whose name means the same (another language, a synonym)
+    is also found. Columns are the row-1 headers; values are `object` str or None.
+    """
+    path = Path(path)
+    kind = ensure_readable(path)
+    if kind == "csv":
+        return None
+    xl = _open(path, kind)
+    names = list(xl.sheet_names)
+    chosen = name if name in names else None
+    if chosen is None:
+        wanted = schema.match_sheet(name)
+        chosen = next((n for n in names if wanted and schema.match_sheet(n) == wanted), None)
+    if chosen is None:
+        return None
+    sheet = xl.load_sheet(chosen, header_row=0, dtypes="string")
+    frame = sheet.to_pandas()
+    frame = frame.astype(object).where(frame.notna(), None)
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+__all__ = [
+    "Grid",
+    "HeaderMatch",
+    "column_letter",
+    "excel_tables",
+    "find_header",
+    "guess_language",
+    "list_sheets",
+    "empty_raw",
+    "read_book",
+    "read_data_sheet",
+    "read_settings",
+    "read_tool_sheet",
+]
