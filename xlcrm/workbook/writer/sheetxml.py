@@ -29,6 +29,7 @@ class CellSpec:
     kind: str  # see cells.encode
     text: str
     style: object = None  # CellStyle or None
+    force_s: int | None = None  # an exact style index (marks); kind "keep" = leave the value alone
 
 
 @dataclass
@@ -153,8 +154,33 @@ class SheetXml:
 
     # -- editing -------------------------------------------------------------------------------
     def set_cell(self, row: int, col: int, spec: CellSpec) -> None:
-        self.edits.setdefault(row, {})[col] = spec
+        cells = self.edits.setdefault(row, {})
+        old = cells.get(col)
+        if old is not None and old.force_s is not None and spec.force_s is None and spec.style is None:
+            spec.force_s = old.force_s
+        cells[col] = spec
         self.max_col_written = max(self.max_col_written, col)
+
+    def set_style(self, row: int, col: int, s: int | None) -> None:
+        """Give a cell an exact style index, keeping its value (and any value pending for it)."""
+        cells = self.edits.setdefault(row, {})
+        if col in cells:
+            cells[col].force_s = s
+        else:
+            cells[col] = CellSpec("keep", "", None, s)
+
+    def cell_style(self, row: int, col: int) -> int | None:
+        """The style index a cell has now (pending style edits included)."""
+        spec = self.edits.get(row, {}).get(col)
+        if spec is not None and spec.force_s is not None:
+            return spec.force_s
+        text = self.row_xml(row)
+        if text:
+            for cell in self.parse_cells(text):
+                if cell.col == col:
+                    return cell.style
+            return self.row_style(text)
+        return None
 
     def set_col_width(self, col: int, width: float) -> None:
         """Give a column a width unless a `<col>` entry already covers it."""
@@ -178,11 +204,9 @@ class SheetXml:
     def _new_row(self, row: int, cells: dict[int, CellSpec], resolve: StyleResolver, col_styles: dict[int, int]) -> str:
         parts = []
         for col in sorted(cells):
-            spec = cells[col]
-            s = resolve(col_styles.get(col), True, spec.kind, spec.style)
-            if spec.kind == "e" and not s:
-                continue
-            parts.append(cell_xml(self.p, cell_ref(row, col), s, spec.kind, spec.text))
+            xml = self._new_cell(row, col, cells[col], col_styles.get(col), True, resolve)
+            if xml:
+                parts.append(xml)
         if not parts:
             return ""
         return f'<{self.p}row r="{row}">' + "".join(parts) + f"</{self.p}row>"
@@ -193,7 +217,7 @@ class SheetXml:
         tag_end = text.find(">")
         tag = text[: tag_end + 1]
         if ' spans="' in tag:
-            tag = re.sub(r'\sspans="[^"]*"', "", tag)
+            tag = _widen_spans(tag, min(cells), max(cells))
         if self.rows_without_r and not _ATTR_R.search(tag):
             tag = tag.replace(f"<{p}row", f'<{p}row r="{row}"', 1)
         if tag.endswith("/>"):
@@ -209,8 +233,15 @@ class SheetXml:
             inner = self._edit_slow(inner, row, cells, resolve, col_styles, row_default)
         return tag + inner + f"</{p}row>"
 
-    def _new_cell(self, row, col, spec, base, is_new, resolve) -> str:
-        s = resolve(base, is_new, spec.kind, spec.style)
+    def _new_cell(self, row, col, spec, base, is_new, resolve, old: str = "") -> str:
+        if spec.kind == "keep":
+            if not old:
+                return cell_xml(self.p, cell_ref(row, col), spec.force_s, "e", "") if spec.force_s else ""
+            te = old.find(">")
+            tag = _ATTR_S.sub("", old[:te]).rstrip("/").rstrip()
+            sattr = f' s="{spec.force_s}"' if spec.force_s else ""
+            return tag + sattr + old[te - (1 if old[te - 1] == "/" else 0):]
+        s = spec.force_s if spec.force_s is not None else resolve(base, is_new, spec.kind, spec.style)
         if spec.kind == "e" and not s and is_new:
             return ""
         return cell_xml(self.p, cell_ref(row, col), s, spec.kind, spec.text)
@@ -227,9 +258,9 @@ class SheetXml:
                 end = te + 1 if inner[te - 1] == "/" else inner.find(close, te) + len(close)
                 old = inner[i:end]
                 sm = _ATTR_S.search(old[: te - i])
-                if f"<{p}f" in old:
+                if f"<{p}f" in old and spec.kind != "keep":
                     self._formula_cell(old, row, col)
-                new = self._new_cell(row, col, spec, int(sm.group(1)) if sm else None, False, resolve)
+                new = self._new_cell(row, col, spec, int(sm.group(1)) if sm else None, False, resolve, old)
                 inner = inner[:i] + new + inner[end:]
                 continue
             base = row_default if row_default is not None else col_styles.get(col)
@@ -257,9 +288,9 @@ class SheetXml:
         styles = {c.col: c.style for c in parsed}
         for col, spec in cells.items():
             if col in by_col:
-                if f"<{self.p}f" in by_col[col]:
+                if f"<{self.p}f" in by_col[col] and spec.kind != "keep":
                     self._formula_cell(by_col[col], row, col)
-                by_col[col] = self._new_cell(row, col, spec, styles.get(col), False, resolve)
+                by_col[col] = self._new_cell(row, col, spec, styles.get(col), False, resolve, by_col[col])
             else:
                 base = row_default if row_default is not None else col_styles.get(col)
                 by_col[col] = self._new_cell(row, col, spec, base, True, resolve)
@@ -353,3 +384,14 @@ def _letters(text: str, at: int) -> str:
     while end < len(text) and "A" <= text[end] <= "Z":
         end += 1
     return text[at:end]
+
+
+def _widen_spans(tag: str, lo: int, hi: int) -> str:
+    """Keep a row's `spans` hint (Excel writes it) but make it cover the columns written."""
+    m = re.search(r'\sspans="(\d+):(\d+)"', tag)
+    if not m:
+        return re.sub(r'\sspans="[^"]*"', "", tag)
+    a, b = int(m.group(1)), int(m.group(2))
+    if a <= lo and hi <= b:
+        return tag
+    return tag[: m.start()] + f' spans="{min(a, lo)}:{max(b, hi)}"' + tag[m.end() :]

@@ -1,0 +1,286 @@
+"""Mark cells of a user's sheet (fill + note) and take xlcrm's own marks away again on the next run.
+
+Notes are legacy comments (`commentsN.xml` + a VML shape each), the kind every Excel, WPS and
+LibreOffice shows. Existing comments and VML (the user's notes, form buttons) are kept: xlcrm
+adds its entries and later removes only those.
+
+Mark state lives in a very-hidden sheet, `_xlcrm_marks`: one row per mark (sheet, cell,
+severity, note, the style before, the style set, the fill before, whether a note was added).
+Why a sheet: it survives Excel, WPS and LibreOffice round trips (custom XML parts do not survive
+LibreOffice), the live-Excel adapter can read and write it like any sheet, and the user cannot
+see or break it by accident. A cell whose fill the user changed since is left as the user set it;
+a cell that already had the user's own note keeps that note and gets only the fill.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+from lxml import etree
+
+from ..edits import FILL_ERROR, FILL_WARNING, Block, CellStyle, MarkCells, SheetReplace
+from .cells import cell_ref, split_ref
+from .package import parse_xml, serialize_xml
+from .readback import cell_text
+
+MARK_SHEET = "_xlcrm_marks"
+AUTHOR = "xlcrm"
+COMMENTS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/comments"
+VML_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/vmlDrawing"
+COMMENTS_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
+VML_CT = "application/vnd.openxmlformats-officedocument.vmlDrawing"
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+STATE_COLUMNS = ["sheet", "cell", "severity", "note", "prev_style", "marked_style", "prev_fill", "note_added"]
+FILLS = {"error": FILL_ERROR, "warning": FILL_WARNING}
+SHAPETYPE_202 = (
+    '<v:shapetype id="_x0000_t202" coordsize="21600,21600" o:spt="202" path="m,l,21600r21600,l21600,xe">'
+    '<v:stroke joinstyle="miter"/><v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>'
+)
+# Elements that may follow <legacyDrawing> in a worksheet (schema order).
+_AFTER_LEGACY = ("legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems",
+                 "tableParts", "extLst")
+
+
+@dataclass
+class MarkState:
+    sheet: str
+    cell: str
+    severity: str
+    note: str
+    prev_style: int | None
+    marked_style: int | None
+    prev_fill: str
+    note_added: bool
+
+
+def _int(text: str) -> int | None:
+    try:
+        return int(float(text))
+    except (TypeError, ValueError):
+        return None
+
+
+class MarkBook:
+    def __init__(self, editor):
+        self.ed = editor
+        self.state: list[MarkState] = self._load()
+        self.changed = False
+
+    # -- state ---------------------------------------------------------------------------------
+    def _load(self) -> list[MarkState]:
+        if self.ed.wb.find(MARK_SHEET) is None:
+            return []
+        _, sx = self.ed.sheet(MARK_SHEET)
+        out = []
+        for row in sx.rows[1:]:
+            texts = {c.col: cell_text(c.xml, self.ed.sst) for c in sx.parse_cells(sx.row_xml(row))}
+            values = [texts.get(i + 1, "") for i in range(len(STATE_COLUMNS))]
+            if not values[0] or not values[1]:
+                continue
+            out.append(MarkState(values[0], values[1], values[2], values[3], _int(values[4]), _int(values[5]),
+                                 values[6], values[7].strip().lower() in ("1", "true", "yes")))
+        self.ed.sheet_xmls.pop(self.ed.wb.find(MARK_SHEET).part, None)
+        return out
+
+    def _save_state(self) -> None:
+        df = pd.DataFrame([[m.sheet, m.cell, m.severity, m.note, "" if m.prev_style is None else str(m.prev_style),
+                            "" if m.marked_style is None else str(m.marked_style), m.prev_fill,
+                            "1" if m.note_added else "0"] for m in self.state], columns=STATE_COLUMNS)
+        self.ed.sheet_replace(SheetReplace(MARK_SHEET, [Block(df)], hidden="veryHidden", freeze_header=False))
+
+    # -- marking -------------------------------------------------------------------------------
+    def apply(self, edit: MarkCells) -> None:
+        entry, sx = self.ed.sheet(edit.sheet)
+        styles = self.ed.styles
+        old = [m for m in self.state if m.sheet.casefold() == entry.name.casefold()]
+        if not old and not edit.marks:
+            return
+        notes = Notes(self.ed, entry.part, sx)
+        restored: dict[str, int | None] = {}
+        for m in old:
+            row, col = split_ref(m.cell)
+            current = sx.cell_style(row, col)
+            if current == m.marked_style:
+                target = m.prev_style
+            elif styles.fill_rgb(current) == FILLS.get(m.severity, FILL_ERROR) and m.prev_fill:
+                target = styles.with_fill_xml(current, m.prev_fill.encode("utf-8"))
+            else:
+                target = current  # the user restyled the cell since: leave it as they set it
+            if target != current:
+                sx.set_style(row, col, target)
+            restored[m.cell] = target
+            if m.note_added:
+                notes.remove(m.cell)
+        new_state: list[MarkState] = []
+        for mark in edit.marks:
+            ref = cell_ref(mark.row, mark.col)
+            base = restored[ref] if ref in restored else sx.cell_style(mark.row, mark.col)
+            marked = styles.derive(base, CellStyle(fill=FILLS.get(mark.severity, FILL_ERROR)))
+            sx.set_style(mark.row, mark.col, marked)
+            added = notes.add(ref, mark.note) if mark.note else False
+            new_state.append(MarkState(entry.name, ref, mark.severity, mark.note, base, marked,
+                                       styles.fill_xml(base).decode("utf-8"), added))
+        notes.save()
+        self.state = [m for m in self.state if m.sheet.casefold() != entry.name.casefold()] + new_state
+        self.changed = True
+
+    def finish(self) -> None:
+        if self.changed:
+            self._save_state()
+            self.changed = False
+
+
+class Notes:
+    """The legacy comments + VML of one sheet."""
+
+    def __init__(self, editor, sheet_part: str, sx):
+        self.ed = editor
+        self.pkg = editor.pkg
+        self.sheet_part = sheet_part
+        self.sx = sx
+        self.comments_part = None
+        self.vml_part = None
+        for rel in self.pkg.rels(sheet_part):
+            from .package import resolve_target
+
+            if rel.type == COMMENTS_REL:
+                self.comments_part = resolve_target(sheet_part, rel.target)
+            elif rel.type == VML_REL:
+                m = re.search(rf'<{sx.p}legacyDrawing\b[^>]*r:id="{re.escape(rel.id)}"', sx.tail)
+                if m or self.vml_part is None:
+                    self.vml_part = resolve_target(sheet_part, rel.target)
+        self.root = parse_xml(self.pkg.read(self.comments_part)) if self.comments_part else None
+        self.vml = self.pkg.read(self.vml_part).decode("utf-8", "replace") if self.vml_part else None
+        self.dirty = False
+
+    def _ns(self) -> str:
+        return etree.QName(self.root).namespace
+
+    def _author_id(self, create: bool) -> int | None:
+        authors = self.root.find(f"{{{self._ns()}}}authors")
+        names = [a.text for a in authors]
+        if AUTHOR in names:
+            return names.index(AUTHOR)
+        if not create:
+            return None
+        el = etree.SubElement(authors, f"{{{self._ns()}}}author")
+        el.text = AUTHOR
+        return len(names)
+
+    def _comment_list(self):
+        return self.root.find(f"{{{self._ns()}}}commentList")
+
+    def has_user_note(self, ref: str) -> bool:
+        if self.root is None:
+            return False
+        ours = self._author_id(False)
+        return any(c.get("ref") == ref and c.get("authorId") != str(ours) for c in self._comment_list())
+
+    def remove(self, ref: str) -> None:
+        if self.root is None:
+            return
+        ours = self._author_id(False)
+        for c in list(self._comment_list()):
+            if c.get("ref") == ref and c.get("authorId") == str(ours):
+                self._comment_list().remove(c)
+                self.dirty = True
+                self._remove_shape(ref)
+
+    def _remove_shape(self, ref: str) -> None:
+        if self.vml is None:
+            return
+        row, col = split_ref(ref)
+        pattern = re.compile(r"<v:shape\b(?:(?!</v:shape>).)*?ObjectType=\"Note\"(?:(?!</v:shape>).)*?"
+                             rf"<x:Row>{row - 1}</x:Row>\s*<x:Column>{col - 1}</x:Column>(?:(?!</v:shape>).)*</v:shape>\s*",
+                             re.S)
+        self.vml = pattern.sub("", self.vml, count=1)
+
+    def add(self, ref: str, text: str) -> bool:
+        if self.has_user_note(ref):
+            return False
+        if self.root is None:
+            self.root = parse_xml(f'<comments xmlns="{MAIN_NS}"><authors/><commentList/></comments>'.encode())
+        author = self._author_id(True)
+        ns = self._ns()
+        c = etree.SubElement(self._comment_list(), f"{{{ns}}}comment")
+        c.set("ref", ref)
+        c.set("authorId", str(author))
+        t = etree.SubElement(etree.SubElement(c, f"{{{ns}}}text"), f"{{{ns}}}t")
+        t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+        t.text = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f]", "", text)
+        self._add_shape(ref)
+        self.dirty = True
+        return True
+
+    def _next_shape_id(self) -> int:
+        ids = [int(n) for n in re.findall(r"_x0000_s(\d+)", self.vml)]
+        idmap = re.search(r'<o:idmap\b[^>]*data="(\d+)', self.vml)
+        floor = int(idmap.group(1)) * 1024 if idmap else 1024
+        return max([floor, *ids]) + 1
+
+    def _free_idmap_block(self) -> int:
+        used = set()
+        for name in self.pkg.names():
+            if name.endswith(".vml"):
+                for m in re.finditer(rb'<o:idmap\b[^>]*data="([\d,]+)', self.pkg.read(name)):
+                    used.update(int(x) for x in m.group(1).split(b",") if x)
+        n = 1
+        while n in used:
+            n += 1
+        return n
+
+    def _add_shape(self, ref: str) -> None:
+        if self.vml is None:
+            self.vml = ('<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
+                        'xmlns:x="urn:schemas-microsoft-com:office:excel">'
+                        f'<o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="{self._free_idmap_block()}"/>'
+                        "</o:shapelayout></xml>")
+        if 'id="_x0000_t202"' not in self.vml:
+            at = self.vml.rfind("</xml>")
+            self.vml = self.vml[:at] + SHAPETYPE_202 + self.vml[at:]
+        row, col = split_ref(ref)
+        shape = (
+            f'<v:shape id="_x0000_s{self._next_shape_id()}" type="#_x0000_t202" style="position:absolute;'
+            'margin-left:80pt;margin-top:2pt;width:160pt;height:60pt;z-index:1;visibility:hidden" '
+            'fillcolor="#ffffe1" o:insetmode="auto"><v:fill color2="#ffffe1"/>'
+            '<v:shadow on="t" color="black" obscured="t"/><v:path o:connecttype="none"/>'
+            '<v:textbox style="mso-direction-alt:auto"><div style="text-align:left"></div></v:textbox>'
+            f'<x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
+            f"<x:Anchor>{col}, 15, {max(row - 2, 0)}, 10, {col + 2}, 15, {row + 3}, 4</x:Anchor>"
+            f"<x:AutoFill>False</x:AutoFill><x:Row>{row - 1}</x:Row><x:Column>{col - 1}</x:Column></x:ClientData>"
+            "</v:shape>"
+        )
+        at = self.vml.rfind("</xml>")
+        self.vml = self.vml[:at] + shape + self.vml[at:]
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        pkg = self.pkg
+        if self.comments_part is None:
+            self.comments_part = pkg.unique_name("xl/comments{}.xml")
+            pkg.write(self.comments_part, b"")
+            pkg.set_override(self.comments_part, COMMENTS_CT)
+            pkg.add_rel(self.sheet_part, COMMENTS_REL, self.comments_part)
+        pkg.write(self.comments_part, serialize_xml(self.root))
+        if self.vml_part is None:
+            self.vml_part = pkg.unique_name("xl/drawings/vmlDrawing{}.vml")
+            pkg.write(self.vml_part, b"")
+            pkg.ensure_default("vml", VML_CT)
+            rid = pkg.add_rel(self.sheet_part, VML_REL, self.vml_part)
+            self._add_legacy_drawing(rid)
+        pkg.write(self.vml_part, self.vml.encode("utf-8"))
+
+    def _add_legacy_drawing(self, rid: str) -> None:
+        sx = self.sx
+        p = sx.p
+        element = f'<{p}legacyDrawing r:id="{rid}"/>'
+        tail = sx.tail
+        if not re.search(r"xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\"", sx.head):
+            element = (f'<{p}legacyDrawing xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" '
+                       f'r:id="{rid}"/>')
+        positions = [m.start() for name in _AFTER_LEGACY for m in [re.search(rf"<{p}{name}\b", tail)] if m]
+        at = min(positions) if positions else tail.rfind(f"</{p}worksheet>")
+        sx.tail = tail[:at] + element + tail[at:]
