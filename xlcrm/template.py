@@ -383,20 +383,21 @@ def _write_settings(wb, fmts: _Formats, lang: str) -> None:
 def _write_lists(wb, fmts: _Formats, lang: str, owners: Sequence[str]) -> None:
     ws = wb.add_worksheet(schema.LISTS.name(lang))
     sheet = schema.LISTS.name(lang)
-    names = [*LIST_CHOICES, OWNERS_LIST]
-    for c, name in enumerate(names):
-        if name == OWNERS_LIST:
-            values = list(owners)
-            header = schema.CUSTOMERS.column("owner").header(lang)
-        else:
-            choices, sheet_key, col_key = LIST_CHOICES[name]
-            values = [ch.label(lang) for ch in choices]
-            header = schema.SHEETS_BY_KEY[sheet_key].column(col_key).header(lang)
+    columns: list[tuple[str, str, list[str]]] = []  # (name, header, values)
+    for name, (choices, sheet_key, col_key) in LIST_CHOICES.items():
+        header = schema.SHEETS_BY_KEY[sheet_key].column(col_key).header(lang)
+        columns.append((name, header, [ch.label(lang) for ch in choices]))
+    columns.append((OWNERS_LIST, schema.CUSTOMERS.column("owner").header(lang), list(owners)))
+    ws.set_column(0, len(columns) - 1, 14, fmts.by_kind[Kind.TEXT])
+    # Row by row: required when the book streams (constant_memory).
+    for r in range(1 + max(len(values) for _, _, values in columns)):
+        for c, (_, header, values) in enumerate(columns):
+            if r == 0:
+                ws.write_string(0, c, header, fmts.bold)
+            elif r <= len(values):
+                ws.write_string(r, c, values[r - 1])
+    for c, (name, _, values) in enumerate(columns):
         letter = xl_col_to_name(c)
-        ws.set_column(c, c, 14, fmts.by_kind[Kind.TEXT])
-        ws.write_string(0, c, header, fmts.bold)
-        for r, v in enumerate(values, start=1):
-            ws.write_string(r, c, v)
         if name == OWNERS_LIST:
             # Grows with the list: add a salesperson below the last one and the dropdown shows them.
             wb.define_name(name, f"=OFFSET('{sheet}'!${letter}$2,0,0,MAX(1,COUNTA('{sheet}'!${letter}:${letter})-1),1)")
