@@ -425,9 +425,8 @@ def guess_language(sheet_name: str, headers: list[str]) -> str:
         return all(ord(ch) < 128 for ch in text)
 
     votes = [is_ascii(h) for h in headers if h]
-    if votes and sum(votes) * 2 > len(votes):
-        return "en"
-    if not votes and is_ascii(sheet_name):
+    english = sum(votes) * 2
+    if english > len(votes) or (english == len(votes) and is_ascii(sheet_name)):  # a tie: the sheet name decides
         return "en"
     return schema.DEFAULT_LANG
 
