@@ -265,3 +265,80 @@ def test_xlsx_bytes_empty_list_is_valid():
     data = xlsx_bytes(pd.DataFrame(columns=["客户编号", "称呼"]))
     ws = openpyxl.load_workbook(io.BytesIO(data)).active
     assert [c.value for c in ws[1]] == ["客户编号", "称呼"] and ws.max_row == 1
+
+
+# --------------------------------------------------------------------------- the command over a workbook
+
+
+def _typed_customers() -> pd.DataFrame:
+    """The test customers as a user types them (Chinese labels), for the template builder."""
+    df = customers().drop(columns="_row")
+    df["deal_status"] = df["deal_status"].map({"closed": "已成交", "negotiating": "谈判中", "potential": "潜在"})
+    df["marketing_consent"] = df["marketing_consent"].map({"yes": "是", "no": "否"})
+    df["grade_override"] = df.pop("grade")
+    return df
+
+
+@pytest.fixture
+def workbook(tmp_path):
+    from xlcrm.template import build_template
+
+    path = tmp_path / "crm.xlsx"
+    fu = followups().drop(columns="_row")
+    build_template(path, "zh-CN", customers=_typed_customers(), followups=fu)
+    return path
+
+
+def test_export_to_sheet_and_file(workbook, tmp_path):
+    from typer.testing import CliRunner
+
+    from xlcrm.cli import app
+
+    out = tmp_path / "letters.csv"
+    res = CliRunner().invoke(app, ["export", str(workbook), "--today", TODAY.isoformat(), "--grade", "A",
+                                   "--to", str(out), "--sheet", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    payload = __import__("json").loads(res.stdout)
+    assert payload["counts"] == {"exported": 2, "matched": 3, "no_consent": 1, "deduped": 0}
+    rows = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"), newline="")))
+    assert [r[0] for r in rows[1:]] == ["C001", "C005"] and rows[2][4] == "刘总"
+    ws = openpyxl.load_workbook(workbook)["导出"]
+    assert "1 位未同意营销" in ws["A1"].value
+    assert [ws.cell(r, 1).value for r in (2, 3, 4)] == ["客户编号", "C001", "C005"]
+    assert ws.cell(3, 10).value == "200120" and ws.cell(3, 10).data_type == "s"
+    res = CliRunner().invoke(app, ["export", str(workbook), "--today", TODAY.isoformat(), "--tag", "vip",
+                                   "--has", "mobile", "--dedupe-address", "--dry-run", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert __import__("json").loads(res.stdout)["counts"]["exported"] == 1
+
+
+def test_export_file_only_leaves_the_workbook_alone(workbook, tmp_path):
+    from xlcrm.commands import run
+    from xlcrm.commands.base import Context
+    from xlcrm.workbook.file_adapter import FileWorkbook
+
+    before = workbook.read_bytes()
+    out = tmp_path / "out.xlsx"
+    result = run("export", FileWorkbook(workbook), Context(today=TODAY, lang="en",
+                                                           options={"to": str(out), "password": "pw"}))
+    assert result.written and workbook.read_bytes() == before
+    with out.open("rb") as fh:
+        office = msoffcrypto.OfficeFile(fh)
+        office.load_key(password="pw")
+        plain = io.BytesIO()
+        office.decrypt(plain)
+    ws = openpyxl.load_workbook(plain).active
+    assert ws["E1"].value == "Salutation" and ws.max_row == 5  # header + 4 consenting customers
+    assert ws["E4"].value == "Mr. Smith"
+
+
+def test_export_dry_run_writes_nothing(workbook, tmp_path):
+    from xlcrm.commands import run
+    from xlcrm.commands.base import Context
+    from xlcrm.workbook.file_adapter import FileWorkbook
+
+    before = workbook.read_bytes()
+    out = tmp_path / "x.csv"
+    result = run("export", FileWorkbook(workbook), Context(today=TODAY, dry_run=True, options={"to": str(out)}))
+    assert not result.written and not out.exists() and workbook.read_bytes() == before
+    assert result.counts["exported"] == 4

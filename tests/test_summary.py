@@ -326,3 +326,64 @@ def test_libreoffice_renders_the_summary(written, soffice, tmp_path):
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, timeout=60).stdout
         assert "客户管理汇总" in text and "ABC" in text
+
+
+# --------------------------------------------------------------------------- the bundled samples
+
+SAMPLE_TODAY = dt.date(2026, 11, 20)  # the sample generator's "today"
+
+
+def _book_expectations(book, today: dt.date) -> dict[str, float]:
+    """Plain pandas over the reader's frames (dirty rows included as the reader typed them)."""
+    from xlcrm.ops.grade import grade_customers
+
+    c, f, p = book.customers, book.followups, book.purchases
+    t = pd.Timestamp(today)
+    out: dict[str, float] = {"customers": len(c)}
+    grades = grade_customers(c, f, book.settings, today)["grade"].value_counts()
+    for g in GRADES:
+        out[f"grade_{g}"] = int(grades.get(g, 0))
+    out["new_this_month"] = int(((c["created"] >= t.replace(day=1)) & (c["created"] <= t)).sum())
+    for days in (7, 30):
+        out[f"followups_{days}d"] = int(((f["date"] > t - pd.Timedelta(days=days)) & (f["date"] <= t)).sum())
+    live = p[~p["status"].isin(["cancelled", "returned"])]
+    paid = live["paid_amount"].fillna(0).clip(lower=0).where(~((live["status"] == "paid") & live["paid_amount"].isna()),
+                                                              live["amount"].fillna(0))
+    amount = live["amount"].fillna(0)
+    quarter = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    for key, start in (("month", today.replace(day=1)), ("quarter", quarter), ("year", dt.date(today.year, 1, 1))):
+        sel = (live["date"] >= pd.Timestamp(start)) & (live["date"] <= t)
+        out[f"sales_{key}"] = round(amount[sel].sum(), 2)
+        out[f"collected_{key}"] = round(paid[sel].sum(), 2)
+    unpaid = (amount - paid).clip(lower=0)
+    has_id = live["customer_id"].notna()
+    out["outstanding"] = round(unpaid[has_id].sum(), 2)
+    out["overdue_receivables"] = round(unpaid.where(live["payment_due"] < t, 0.0)[has_id].sum(), 2)
+    return out
+
+
+@needs_writer
+@pytest.mark.parametrize(("fixture", "sheet", "lang"), [("sample_zh", "汇总", "zh-CN"), ("sample_en", "Summary", "en")])
+def test_sample_workbooks(request, fixture, sheet, lang, tmp_path):
+    from xlcrm.commands import run
+    from xlcrm.workbook.file_adapter import FileWorkbook
+
+    path = request.getfixturevalue(fixture)
+    book = read_book(path)
+    exp = _book_expectations(book, SAMPLE_TODAY)
+    result = run("summary", FileWorkbook(path, backup_dir=tmp_path / "bak"), Context(today=SAMPLE_TODAY))
+    assert result.written
+    for key, value in exp.items():
+        assert result.data["kpis"][key] == pytest.approx(value, abs=0.005), key
+    assert exp["sales_year"] > 0 and exp["overdue_receivables"] > 0
+    ws = openpyxl.load_workbook(path)[sheet]
+    first = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(2, 20)}
+    assert first["客户总数" if lang != "en" else "Customers"] == exp["customers"]
+    assert first["近30天跟进次数" if lang != "en" else "Follow-ups, last 30 days"] == exp["followups_30d"]
+    with zipfile.ZipFile(path) as z:
+        assert sum(bool(re.fullmatch(r"xl/charts/chart\d+\.xml", n)) for n in z.namelist()) == 3
+    # Run twice: the sheet is regenerated, not duplicated, and the charts are not doubled.
+    run("summary", FileWorkbook(path, backup_dir=tmp_path / "bak"), Context(today=SAMPLE_TODAY))
+    assert openpyxl.load_workbook(path).sheetnames.count(sheet) == 1
+    with zipfile.ZipFile(path) as z:
+        assert sum(bool(re.fullmatch(r"xl/charts/chart\d+\.xml", n)) for n in z.namelist()) == 3

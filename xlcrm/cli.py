@@ -262,7 +262,7 @@ def export_cmd(
 ) -> None:
     """导出：按条件生成邮件合并名单（只含同意营销的客户）/ Mail-merge list of consenting customers."""
     run_command("export", path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output,
-                to=str(to) if to else None, sheet=sheet, grade=grade, province=province, city=city, tag=tag,
+                to=str(to) if to else None, sheet=sheet, grade=grade, province=province, city=city, tags=tag,
                 deal_status=deal_status, has=has, birthday_month=birthday_month,
                 not_contacted_days=not_contacted_days, dedupe_address=dedupe_address, encoding=encoding,
                 password=password)

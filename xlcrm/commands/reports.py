@@ -46,8 +46,15 @@ def _relabel(df: pd.DataFrame, labels: dict[str, tuple[str, str]], lang: str) ->
     return df.rename(columns={k: _t(lang, *v) for k, v in labels.items() if k in df.columns})
 
 
-def _formats(df: pd.DataFrame, formats: dict[str, str]) -> dict[str, str]:
-    return {c: f for c, f in formats.items() if c in df.columns}
+def _plain(blocks: list[Block]) -> list[Block]:
+    """Nullable number columns (Int64/Float64 with <NA>) as plain float64 with NaN, which every
+    writer understands as a blank cell."""
+    for b in blocks:
+        nullable = [c for c in b.df.columns if isinstance(b.df[c].dtype, pd.api.extensions.ExtensionDtype)
+                    and pd.api.types.is_numeric_dtype(b.df[c].dtype)]
+        if nullable:
+            b.df = b.df.astype({c: "float64" for c in nullable})
+    return blocks
 
 
 # --------------------------------------------------------------------------- labels
@@ -204,7 +211,7 @@ def summary_sheet(s: SummaryData, name: str, lang: str, after: str | None = None
                   number_formats=_money_formats(recv_owner, money_cols,
                                                 ints=[_t(lang, *COMMON["max_days_overdue"])]),
                   total_row=True))
-    return SheetReplace(name, blocks, after=after, freeze_header=False, charts=charts, tab_color=TAB_SUMMARY)
+    return SheetReplace(name, _plain(blocks), after=after, freeze_header=False, charts=charts, tab_color=TAB_SUMMARY)
 
 
 def summary_markdown(s: SummaryData, lang: str) -> str:
@@ -277,7 +284,7 @@ def receivables_sheet(per_customer: pd.DataFrame, per_owner: pd.DataFrame, name:
                                                                        _t(lang, *COMMON["orders"])]),
                                  _t(lang, *COMMON["oldest_due"]): FMT_DATE})
     top.at = (1, 1)
-    return SheetReplace(name, [top, rows], after=after, freeze_header=False, tab_color=TAB_RECEIVABLES)
+    return SheetReplace(name, _plain([top, rows]), after=after, freeze_header=False, tab_color=TAB_RECEIVABLES)
 
 
 def plan_receivables(book: CrmBook, ctx: Context) -> Planned:

@@ -215,7 +215,7 @@ class ExportFilter:
             owners=split_list(options.get("owner")),
             provinces=split_list(options.get("province")),
             cities=split_list(options.get("city")),
-            tags=split_list(options.get("tag")),
+            tags=split_list(options.get("tags") or options.get("tag")),
             deal_statuses=statuses,
             has=has,
             birthday_month=int(month) if month is not None else None,
