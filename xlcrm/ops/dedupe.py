@@ -1,0 +1,528 @@
+"""Find duplicate customers: normalise, block, score candidate pairs, cluster.
+
+How it works (no all-pairs comparison, memory bounded by the candidate pairs):
+1. every field is normalised (`dedupe_normalize`): company core + branch region, person name,
+   phones in E.164, e-mails, address tokens, credit codes with a valid checksum, extra ID columns;
+2. *blocking*: records sharing a key (same phone, e-mail, credit code or ID; same company core;
+   same name pinyin; name initials + postcode or city; birthday; address) become candidate pairs.
+   Oversized blocks (a placeholder phone on 5,000 rows) are compared only with their neighbours
+   after sorting by name (sorted neighbourhood), so the pair count stays linear in the rows;
+3. each candidate pair is scored field by field with rapidfuzz (`process.cpdist`, C speed, all
+   cores); the field scores are added as match weights in bits (Fellegi–Sunter style; an exact
+   name agreement weighs more the rarer the name is), turned into a 0–1 score;
+4. pairs at or above the threshold are joined into clusters by union-find, strongest pair first,
+   never joining two records the user marked "not a duplicate".
+
+Every accepted pair carries bilingual reasons ("同一手机号 / same mobile", "公司名称规范化后相似度 96% /
+company name 96 % after normalisation"). Pure: no I/O; today's date is not needed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz
+from rapidfuzz.process import cpdist
+
+from ..errors import Msg
+from ..settings import Settings
+from . import dedupe_normalize as dn
+
+# Unknown columns whose header means "unified social credit code" (统一社会信用代码).
+CREDIT_HEADERS = ("统一社会信用代码", "社会信用代码", "信用代码", "统一信用代码", "税号", "纳税人识别号", "統一社會信用代碼",
+                  "credit code", "uscc", "unified social credit code", "tax id")
+# Unknown columns holding a personal or registration ID used as an exact key.
+ID_HEADERS = ("身份证号", "身份证号码", "身份證號", "证件号码", "證件號碼", "id card", "id number", "ssn", "soc_sec_id",
+              "social security number", "passport")
+
+ALL_KEYS = ("mobile", "email", "credit_code", "id", "company", "contact", "address", "birthday", "postcode", "city")
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class DedupeConfig:
+    threshold: float = 0.85
+    keys: tuple[str, ...] = ("mobile", "email", "credit_code", "id", "company", "contact", "address", "birthday",
+                             "postcode", "city")
+    phone_region: str = "CN"
+    id_columns: tuple[str, ...] = ()  # extra exact-key columns (besides those found by header)
+    credit_columns: tuple[str, ...] = ()
+    max_block: int = 60  # blocks up to this size are compared all-pairs …
+    window: int = 8  # … larger ones only with this many neighbours in name order
+    workers: int = -1  # rapidfuzz threads (-1: all cores)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides) -> DedupeConfig:
+        """Threshold and enabled keys come from the Settings sheet; the supporting fields
+        (address, birthday, postcode, city, extra IDs) always count when present."""
+        enabled = {k for k in settings.dedupe_key_list if k in ALL_KEYS}
+        keys = tuple(k for k in ALL_KEYS if k in enabled or k in ("id", "address", "birthday", "postcode", "city"))
+        base = dict(threshold=settings.dedupe_threshold, keys=keys, phone_region=settings.phone_region)
+        base.update(overrides)
+        return cls(**base)
+
+
+@dataclass
+class DedupeResult:
+    """Accepted pairs and clusters. Labels are the customers frame's index labels."""
+
+    pairs: pd.DataFrame  # a, b, score, weight, field similarities …, reasons (list[Msg])
+    clusters: list[list]  # each a list of index labels, in sheet order; biggest evidence first
+    candidates: int = 0  # candidate pairs scored
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def cluster_of(self) -> dict:
+        return {label: n for n, members in enumerate(self.clusters) for label in members}
+
+
+# --------------------------------------------------------------------------- normalised keys
+
+
+def _find_columns(frame: pd.DataFrame, headers: Iterable[str], explicit: Iterable[str]) -> list[str]:
+    wanted = {dn.fold(h).replace(" ", "").replace("_", "") for h in headers}
+    found = [c for c in explicit if c in frame.columns]
+    for c in frame.columns:
+        if isinstance(c, str) and c not in found and dn.fold(c).replace(" ", "").replace("_", "") in wanted:
+            found.append(c)
+    return found
+
+
+def _col(frame: pd.DataFrame, key: str) -> pd.Series:
+    if key in frame.columns:
+        return frame[key]
+    return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+
+
+def prepare(customers: pd.DataFrame, config: DedupeConfig = DedupeConfig()) -> pd.DataFrame:
+    """The normalised matching fields of every customer (same index), all strings ("" = missing)."""
+    keys = set(config.keys)
+    out = pd.DataFrame(index=customers.index)
+    empty = pd.Series([""] * len(customers), index=customers.index, dtype=object)
+
+    comp = dn.companies_frame(_col(customers, "company")) if "company" in keys else None
+    out["company"] = comp["company"] if comp is not None else empty
+    out["company_region"] = comp["company_region"] if comp is not None else empty
+    out["company_py"] = dn.pinyin_series(out["company"], initials=True).str.slice(0, 6) if comp is not None else empty
+    out["company_pinyin"] = (dn.pinyin_series(out["company"]).str.replace(" ", "", regex=False)
+                             if comp is not None else empty)
+
+    if "contact" in keys:
+        out["contact"] = dn.persons_series(_col(customers, "contact"))
+        py = dn.pinyin_series(out["contact"])
+        out["contact_py"] = py.str.replace(" ", "", regex=False)
+        out["contact_init"] = dn.pinyin_series(out["contact"], initials=True)
+    else:
+        out["contact"] = out["contact_py"] = out["contact_init"] = empty
+
+    for k in ("mobile", "phone", "phone2"):
+        out[k] = dn.phones_series(_col(customers, k), config.phone_region) if "mobile" in keys else empty
+    for k in ("email", "email2"):
+        out[k] = dn.emails_series(_col(customers, k)) if "email" in keys else empty
+
+    credit_cols = _find_columns(customers, CREDIT_HEADERS, config.credit_columns) if "credit_code" in keys else []
+    out["credit_code"] = _first_nonblank([dn.credit_codes_series(customers[c]) for c in credit_cols], empty)
+    id_cols = _find_columns(customers, ID_HEADERS, config.id_columns) if "id" in keys else []
+    out["ext_id"] = _first_nonblank([dn.ids_series(customers[c]) for c in id_cols], empty)
+
+    if "address" in keys:
+        addr = dn.addresses_frame(_col(customers, "address"))
+        out["address"] = addr["address"]
+        addr_city = addr["addr_city"]
+    else:
+        out["address"] = empty
+        addr_city = empty
+    out["postcode"] = dn.postcodes_series(_col(customers, "postcode")) if "postcode" in keys else empty
+    if "city" in keys:
+        city = dn.places_series(_col(customers, "city"))
+        out["city"] = city.where(city != "", addr_city)
+        out["province"] = dn.places_series(_col(customers, "province"))
+    else:
+        out["city"] = out["province"] = empty
+    out["birthday"] = _dates(_col(customers, "birthday")) if "birthday" in keys else empty
+    return out
+
+
+def _first_nonblank(series: list[pd.Series], empty: pd.Series) -> pd.Series:
+    result = empty
+    for s in reversed(series):
+        result = s.where(s != "", result)
+    return result
+
+
+def _dates(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.dt.strftime("%Y%m%d").fillna("").astype(object)
+    return series.fillna("").astype(str).str.replace(r"\D", "", regex=True).astype(object)
+
+
+# --------------------------------------------------------------------------- blocking
+
+
+def _blocking_keys(p: pd.DataFrame, keys: set[str]) -> list[tuple[str, pd.Series]]:
+    """(name, key per record) — records sharing a non-empty key become candidate pairs."""
+    out: list[tuple[str, pd.Series]] = []
+
+    def add(name: str, s: pd.Series) -> None:
+        if (s != "").any():
+            out.append((name, s))
+
+    if "mobile" in keys:
+        for k in ("mobile", "phone", "phone2"):
+            add(k, p[k])
+    if "email" in keys:
+        add("email", p["email"])
+        add("email2", p["email2"])
+    add("credit_code", p["credit_code"])
+    add("ext_id", p["ext_id"])
+    if "company" in keys:
+        add("company", p["company"])
+        add("company_py", _join(p["company_py"], p["city"]))
+    if "contact" in keys:
+        add("contact_py", p["contact_py"])
+        add("init_postcode", _join(p["contact_init"], p["postcode"]))
+        add("init_city", _join(p["contact_init"], p["city"]))
+        add("init_birthday", _join(p["contact_init"].str.slice(0, 1), p["birthday"]))
+    add("birthday_postcode", _join(p["birthday"], p["postcode"]))
+    add("address", _join(p["address"], p["postcode"].str.slice(0, 2)))
+    return out
+
+
+def _join(a: pd.Series, b: pd.Series) -> pd.Series:
+    both = (a != "") & (b != "")
+    return (a + "|" + b).where(both, "")
+
+
+def candidate_pairs(p: pd.DataFrame, config: DedupeConfig, progress: Progress | None = None) -> np.ndarray:
+    """Unique candidate pairs (i < j, positions into `p`) from every blocking key, shape (k, 2)."""
+    n = len(p)
+    sort_name = p["contact_py"].to_numpy(dtype=object) + "|" + p["company"].to_numpy(dtype=object)
+    name_rank = pd.factorize(pd.Series(sort_name), sort=True)[0]
+    chunks: list[np.ndarray] = []
+    blocks = _blocking_keys(p, set(config.keys))
+    for step, (_, key) in enumerate(blocks):
+        codes, _uniques = pd.factorize(key.to_numpy(dtype=object))
+        valid = np.flatnonzero(key.to_numpy(dtype=object) != "")
+        if len(valid) < 2:
+            continue
+        c = codes[valid]
+        order = np.lexsort((name_rank[valid], c))
+        pos = valid[order]
+        grp = c[order]
+        sizes = np.bincount(grp)
+        big = sizes[grp] > config.max_block
+        limit = min(int(sizes.max()), config.max_block) if len(sizes) else 0
+        for k in range(1, limit):
+            same = grp[:-k] == grp[k:]
+            if k > config.window:
+                same &= ~big[:-k]
+            idx = np.flatnonzero(same)
+            if len(idx):
+                chunks.append(np.stack([pos[idx], pos[idx + k]], axis=1))
+        if progress:
+            progress("block", (step + 1) / len(blocks))
+    if not chunks:
+        return np.empty((0, 2), dtype=np.int64)
+    pairs = np.concatenate(chunks)
+    lo = np.minimum(pairs[:, 0], pairs[:, 1]).astype(np.int64)
+    hi = np.maximum(pairs[:, 0], pairs[:, 1]).astype(np.int64)
+    code = np.unique(lo * n + hi)
+    return np.stack([code // n, code % n], axis=1)
+
+
+# --------------------------------------------------------------------------- scoring
+
+PRIOR = -6.0  # match weight (bits) before any evidence: most candidate pairs are not duplicates
+
+
+def _tf_weight(values: np.ndarray, cap: float) -> np.ndarray:
+    """Agreement weight per record value: log2(0.9·n / count) — a rare name says more than 王伟."""
+    s = pd.Series(values)
+    present = s != ""
+    counts = s.map(s[present].value_counts()).fillna(1).to_numpy(dtype=float)
+    n = max(int(present.sum()), 2000)  # small books: a name still means about what it means in 2,000
+    return np.clip(np.log2(0.9 * n / counts), 1.0, cap)
+
+
+def _sim(a: np.ndarray, b: np.ndarray, workers: int) -> np.ndarray:
+    """Similarity 0–100 of a[k] vs b[k] (rapidfuzz Indel ratio), NaN where either is empty."""
+    out = cpdist(list(a), list(b), scorer=fuzz.ratio, workers=workers, dtype=np.float32)
+    out[(a == "") | (b == "")] = np.nan
+    return out
+
+
+def _best_token_sim(a: np.ndarray, b: np.ndarray, workers: int) -> np.ndarray:
+    """Best similarity between the first/last tokens of two space-separated names (0 if none)."""
+    def ends(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        s = pd.Series(x, dtype=object).str.split(" ")
+        first = s.str[0].fillna("").to_numpy(dtype=object)
+        last = s.str[-1].fillna("").to_numpy(dtype=object)
+        return first, last
+
+    if not len(a):
+        return np.zeros(0, dtype=np.float32)
+    fa, la = ends(a)
+    fb, lb = ends(b)
+    best = np.zeros(len(a), dtype=np.float32)
+    for x in (fa, la):
+        for y in (fb, lb):
+            best = np.maximum(best, np.nan_to_num(_sim(x, y, workers), nan=0.0))
+    has_space = np.array([" " in v for v in a], dtype=bool) | np.array([" " in v for v in b], dtype=bool)
+    return np.where(has_space, best, 0.0)
+
+
+def _eq_any(cols_a: list[np.ndarray], cols_b: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(agree, comparable) for multi-valued exact keys (mobile/phone/phone2, email/email2)."""
+    agree = np.zeros(len(cols_a[0]), dtype=bool)
+    has_a = np.zeros(len(cols_a[0]), dtype=bool)
+    has_b = np.zeros(len(cols_a[0]), dtype=bool)
+    for a in cols_a:
+        has_a |= a != ""
+        for b in cols_b:
+            agree |= (a == b) & (a != "")
+    for b in cols_b:
+        has_b |= b != ""
+    return agree, has_a & has_b
+
+
+def score_pairs(p: pd.DataFrame, pairs: np.ndarray, config: DedupeConfig) -> pd.DataFrame:
+    """Field similarities and the total match weight / score of each candidate pair."""
+    i, j = pairs[:, 0], pairs[:, 1]
+    col = {c: p[c].to_numpy(dtype=object) for c in p.columns}
+    w = np.full(len(pairs), PRIOR)
+    res: dict[str, np.ndarray] = {"i": i, "j": j}
+
+    def at(c: str) -> tuple[np.ndarray, np.ndarray]:
+        return col[c][i], col[c][j]
+
+    # Exact keys.
+    mob, mob_cmp = _eq_any([col["mobile"][i]], [col["mobile"][j]])
+    tel, tel_cmp = _eq_any([col[k][i] for k in ("mobile", "phone", "phone2")],
+                           [col[k][j] for k in ("mobile", "phone", "phone2")])
+    tel &= ~mob
+    w += np.where(mob, 9.0, np.where(mob_cmp, -2.0, 0.0)) + np.where(tel, 6.0, 0.0)
+    res["same_mobile"], res["same_phone"] = mob, tel
+    em, em_cmp = _eq_any([col["email"][i], col["email2"][i]], [col["email"][j], col["email2"][j]])
+    w += np.where(em, 9.0, np.where(em_cmp, -1.5, 0.0))
+    res["same_email"] = em
+    a, b = at("credit_code")
+    cc_cmp = (a != "") & (b != "")
+    res["same_credit_code"] = cc_cmp & (a == b)
+    res["credit_conflict"] = cc_cmp & (a != b)
+    w += np.where(res["same_credit_code"], 12.0, np.where(res["credit_conflict"], -10.0, 0.0))
+    a, b = at("ext_id")
+    s = _sim(a, b, config.workers)
+    res["id"] = s
+    # IDs get mistyped or replaced in merged sources: disagreement is weak evidence.
+    w += np.select([s == 100, s >= 85, s < 85], [10.0, 4.0, -2.0], 0.0)
+
+    # Names: exact agreement weighted by how rare the value is.
+    a, b = at("company")
+    s = _sim(a, b, config.workers)
+    py_a, py_b = at("company_pinyin")
+    s = np.where(np.isnan(s) | (s >= 90) | ~((py_a == py_b) & (py_a != "")), s, 90.0)  # homophone typo
+    tf = _tf_weight(col["company"], 9.0)[i]
+    res["company"] = s
+    w += np.select([s == 100, s >= 90, s >= 80, s >= 65, s < 65], [tf, 4.0, 2.0, 0.0, -5.0], 0.0)
+    ra, rb = at("company_region")
+    res["region_conflict"] = (ra != "") & (rb != "") & (ra != rb)
+    w += np.where(res["region_conflict"], -7.0, 0.0)
+
+    a, b = at("contact")
+    s = _sim(a, b, config.workers)
+    pa, pb = at("contact_py")
+    res["contact_pinyin"] = (pa == pb) & (pa != "") & (s < 100)
+    part = _best_token_sim(a, b, config.workers)  # one name part agrees: a swapped or new surname
+    tf = _tf_weight(col["contact"], 8.0)[i]
+    res["contact"] = s
+    w += np.select([s == 100, res["contact_pinyin"], s >= 90, s >= 80, s >= 65, part >= 85, s < 65],
+                   [tf, 2.5, 5.0, 3.0, 0.5, -1.0, -4.5], 0.0)
+
+    # Supporting fields: typos happen, so a near agreement still counts a little.
+    for name, levels in (
+        ("address", ((95, 4.0), (85, 2.5), (70, 0.5), (0, -2.0))),
+        ("birthday", ((100, 6.0), (75, 1.5), (0, -2.5))),
+        ("postcode", ((100, 2.0), (75, 0.5), (0, -1.0))),
+        ("city", ((100, 1.5), (80, 0.5), (0, -1.5))),
+        ("province", ((100, 0.5), (0, -1.0))),
+    ):
+        a, b = at(name)
+        s = _sim(a, b, config.workers)
+        res[name] = s
+        w += np.select([s >= lo for lo, _ in levels], [wt for _, wt in levels], 0.0)
+        res[f"same_{name}"] = s == 100
+
+    res["weight"] = w
+    res["score"] = 1.0 / (1.0 + np.exp2(-w))
+    return pd.DataFrame(res)
+
+
+# --------------------------------------------------------------------------- reasons
+
+
+def pair_reasons(row: dict) -> list[Msg]:
+    """Human-readable evidence for one scored pair, strongest first."""
+    out: list[Msg] = []
+    if row.get("same_credit_code"):
+        out.append(Msg("统一社会信用代码相同", "same credit code"))
+    if row.get("id") == 100:
+        out.append(Msg("证件号相同", "same ID number"))
+    elif row.get("id", np.nan) >= 85:
+        out.append(Msg("证件号相似 {pct}%", "ID number {pct} % similar", {"pct": int(row["id"])}))
+    if row.get("same_mobile"):
+        out.append(Msg("同一手机号", "same mobile"))
+    if row.get("same_phone"):
+        out.append(Msg("同一电话号码", "same phone number"))
+    if row.get("same_email"):
+        out.append(Msg("同一邮箱", "same e-mail"))
+    c = row.get("company", np.nan)
+    if c == 100:
+        out.append(Msg("公司名称规范化后相同", "same company name after normalisation"))
+    elif c >= 65:
+        out.append(Msg("公司名称规范化后相似度 {pct}%", "company name {pct} % after normalisation", {"pct": int(round(c))}))
+    k = row.get("contact", np.nan)
+    if k == 100:
+        out.append(Msg("联系人相同", "same contact"))
+    elif row.get("contact_pinyin"):
+        out.append(Msg("联系人拼音相同", "contact sounds the same (pinyin)"))
+    elif k >= 70:
+        out.append(Msg("联系人相似度 {pct}%", "contact {pct} % similar", {"pct": int(round(k))}))
+    a = row.get("address", np.nan)
+    if a >= 95:
+        out.append(Msg("地址相同", "same address"))
+    elif a >= 80:
+        out.append(Msg("地址相似度 {pct}%", "address {pct} % similar", {"pct": int(round(a))}))
+    if row.get("birthday") == 100:
+        out.append(Msg("生日相同", "same birthday"))
+    if row.get("same_postcode"):
+        out.append(Msg("邮编相同", "same postcode"))
+    if row.get("same_city"):
+        out.append(Msg("城市相同", "same city"))
+    if row.get("region_conflict"):
+        out.append(Msg("注意：公司地区不同", "note: company regions differ"))
+    if row.get("credit_conflict"):
+        out.append(Msg("注意：信用代码不同", "note: credit codes differ"))
+    return out
+
+
+def reasons_text(reasons: list[Msg], lang: str) -> str:
+    sep = "; " if lang == "en" else "；"
+    return sep.join(m.text(lang) for m in reasons)
+
+
+# --------------------------------------------------------------------------- clustering
+
+
+def _clusters(n: int, edges: pd.DataFrame, forbidden: set[tuple[int, int]]) -> list[list[int]]:
+    """Union-find over positions, strongest edge first; never joins a forbidden pair."""
+    parent = list(range(n))
+    banned: dict[int, set[int]] = {}
+    for a, b in forbidden:
+        banned.setdefault(a, set()).add(b)
+        banned.setdefault(b, set()).add(a)
+    members: dict[int, set[int]] = {}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in zip(edges["i"].to_numpy(), edges["j"].to_numpy(), strict=True):
+        ra, rb = find(int(a)), find(int(b))
+        if ra == rb:
+            continue
+        ma, mb = members.get(ra, {ra}), members.get(rb, {rb})
+        if banned and any(banned.get(x, set()) & mb for x in ma):
+            continue
+        if len(ma) < len(mb):
+            ra, rb, ma, mb = rb, ra, mb, ma
+        parent[rb] = ra
+        members[ra] = ma | mb
+        members.pop(rb, None)
+    return [sorted(m) for m in members.values() if len(m) > 1]
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def find_duplicates(
+    customers: pd.DataFrame,
+    config: DedupeConfig = DedupeConfig(),
+    *,
+    not_duplicates: Iterable[tuple[str, str]] = (),
+    new_rows: Iterable | None = None,
+    progress: Progress | None = None,
+    with_reasons: bool = True,
+) -> DedupeResult:
+    """Duplicate pairs and clusters among `customers` (a CrmBook customers frame).
+
+    `not_duplicates`: customer-ID pairs the user said are different (never proposed again).
+    `new_rows`: index labels of rows added since the last run; when given, only pairs touching one
+    of them are scored (the "check new rows" mode — new rows are still compared with everything).
+    """
+    t0 = time.perf_counter()
+    seconds: dict[str, float] = {}
+    p = prepare(customers, config)
+    seconds["normalise"] = time.perf_counter() - t0
+    if progress:
+        progress("normalise", 1.0)
+
+    t = time.perf_counter()
+    pairs = candidate_pairs(p, config, progress)
+    if new_rows is not None:
+        is_new = customers.index.isin(list(new_rows))
+        pairs = pairs[is_new[pairs[:, 0]] | is_new[pairs[:, 1]]]
+    seconds["block"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    scored = score_pairs(p, pairs, config) if len(pairs) else score_pairs(p, np.empty((0, 2), dtype=np.int64), config)
+    accepted = scored[scored["score"] >= config.threshold].sort_values(["weight", "i", "j"], ascending=[False, True, True])
+    seconds["score"] = time.perf_counter() - t
+    if progress:
+        progress("score", 1.0)
+
+    t = time.perf_counter()
+    labels = customers.index
+    forbidden: set[tuple[int, int]] = set()
+    pairs_memory = {tuple(sorted((str(a), str(b)))) for a, b in not_duplicates}
+    if pairs_memory and "customer_id" in customers.columns:
+        ids = customers["customer_id"].astype(object).where(customers["customer_id"].notna(), "").astype(str).str.strip()
+        pos_of: dict[str, list[int]] = {}
+        for pos, cid in enumerate(ids.to_numpy()):
+            if cid:
+                pos_of.setdefault(cid, []).append(pos)
+        for a, b in pairs_memory:
+            for x in pos_of.get(a, []):
+                for y in pos_of.get(b, []):
+                    forbidden.add((min(x, y), max(x, y)))
+        if forbidden:
+            keep = [(int(a), int(b)) not in forbidden for a, b in zip(accepted["i"], accepted["j"], strict=True)]
+            accepted = accepted[np.array(keep, dtype=bool)]
+    clusters_pos = _clusters(len(customers), accepted, forbidden)
+    in_cluster = {x: n for n, m in enumerate(clusters_pos) for x in m}
+    accepted = accepted[np.array([in_cluster.get(int(a), -1) == in_cluster.get(int(b), -2)
+                                  for a, b in zip(accepted["i"], accepted["j"], strict=True)], dtype=bool)]
+    best = accepted.groupby(accepted["i"].map(in_cluster))["weight"].max() if len(accepted) else pd.Series(dtype=float)
+    order = sorted(range(len(clusters_pos)), key=lambda k: (-best.get(k, 0.0), clusters_pos[k][0]))
+    clusters = [[labels[x] for x in clusters_pos[k]] for k in order]
+
+    out = accepted.copy()
+    out.insert(0, "a", labels[out["i"].to_numpy()])
+    out.insert(1, "b", labels[out["j"].to_numpy()])
+    out["reasons"] = [pair_reasons(r) for r in out.to_dict("records")] if with_reasons else [[] for _ in range(len(out))]
+    out = out.reset_index(drop=True)
+    seconds["cluster"] = time.perf_counter() - t
+    if progress:
+        progress("cluster", 1.0)
+    return DedupeResult(pairs=out, clusters=clusters, candidates=len(pairs), seconds=seconds)
+
+
+__all__ = [
+    "ALL_KEYS", "CREDIT_HEADERS", "ID_HEADERS", "DedupeConfig", "DedupeResult", "candidate_pairs", "find_duplicates",
+    "pair_reasons", "prepare", "reasons_text", "score_pairs",
+]
