@@ -388,10 +388,32 @@ def _person_names(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.where(two, sur + g1 + g2, sur + g1)
 
 
-def _customers(rng: np.random.Generator, n: int, lang: str, today: dt.date, owners: list[str]) -> tuple[pd.DataFrame, dict]:
+def _ensure_latin_brands(rng: np.random.Generator, comp: dict, is_company: np.ndarray, k: int) -> None:
+    """Make sure at least k companies have a Latin-letter brand (the full-width disguise needs them)."""
+    latin = np.array([b.isascii() for b in comp["brand"]]) & is_company
+    need = k - int(latin.sum())
+    if need <= 0:
+        return
+    cores = {(b, w, c) for b, w, c in zip(comp["brand"], comp["word"], comp["city"], strict=True)}
+    for i in np.flatnonzero(is_company & ~latin)[::7]:
+        if need <= 0:
+            break
+        for j in rng.permutation(len(LATIN_BRANDS)):
+            core = (LATIN_BRANDS[j], comp["word"][i], comp["city"][i])
+            if core not in cores:
+                cores.add(core)
+                comp["brand"][i] = LATIN_BRANDS[j]
+                need -= 1
+                break
+
+
+def _customers(
+    rng: np.random.Generator, n: int, lang: str, today: dt.date, owners: list[str], min_latin: int = 0
+) -> tuple[pd.DataFrame, dict]:
     L = _L(lang)
     is_company = rng.random(n) < 0.75
     comp = _companies(rng, n)
+    _ensure_latin_brands(rng, comp, is_company, min_latin)
     names = np.array(
         [_company_name(c, b, w, s, f) for c, b, w, s, f in zip(comp["city"], comp["brand"], comp["word"], comp["suffix"], comp["form"], strict=True)],
         dtype=object,
@@ -618,7 +640,7 @@ def generate_sample(
     n_base = customers - n_dups - count["missing_id"]
     if n_base < max(20, 2 * n_dups):
         raise ValueError("too few customers for the requested dirt / 客户数量太少")
-    base, hidden = _customers(rng, n_base, lang, today, owners)
+    base, hidden = _customers(rng, n_base, lang, today, owners, min_latin=3 * count["dup_fullwidth"])
     items: list[DirtItem] = []
 
     # Duplicates: a second row for an existing customer, typed later by someone else.
