@@ -10,6 +10,7 @@ different cities. Deterministic for a seed.
 from __future__ import annotations
 
 import random
+from functools import cache
 
 import pandas as pd
 
@@ -38,13 +39,19 @@ def _credit(rng: random.Random) -> str:
     return body + credit_check_char(body)
 
 
-def _traditional(text: str) -> str:
+@cache
+def _to_traditional():
     try:
         import opencc
 
-        return opencc.OpenCC("s2t").convert(text)
+        return opencc.OpenCC("s2t")
     except Exception:  # pragma: no cover - OpenCC missing: no Traditional variant
-        return text
+        return None
+
+
+def _traditional(text: str) -> str:
+    conv = _to_traditional()
+    return conv.convert(text) if conv else text
 
 
 def _typo(text: str, rng: random.Random) -> str:
