@@ -79,11 +79,16 @@ def excel_serial(value: dt.date | dt.datetime) -> float:
     return serial
 
 
+_NEEDS_WORK = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]|_x")
+
+
 def escape_text(text: str) -> str:
     """Text safe for an XML text node, as Excel will read it back."""
     if len(text) > MAX_TEXT:
         warnings.warn(f"text of {len(text)} characters truncated to Excel's limit of {MAX_TEXT}", stacklevel=3)
         text = text[:MAX_TEXT]
+    if not _NEEDS_WORK.search(text):  # the common case: nothing to do
+        return text
     if _ILLEGAL.search(text):
         text = _ILLEGAL.sub("", text)
     if "_x" in text:  # Excel reads `_xHHHH_` as an escaped character: escape the underscore itself
@@ -97,8 +102,26 @@ def _number(x: float) -> str:
     return repr(float(x))
 
 
+def _enc_float(x: float) -> tuple[str, str]:
+    if x != x or x in (math.inf, -math.inf):
+        return "e", ""
+    return "n", _number(x)
+
+
+_FAST = {
+    str: lambda v: ("s", escape_text(v)),
+    int: lambda v: ("n", str(v)),
+    float: _enc_float,
+    bool: lambda v: ("b", "1" if v else "0"),
+    type(None): lambda v: ("e", ""),
+}
+
+
 def encode(value: object) -> tuple[str, str]:
     """(kind, text) for a Python value: kind is e(mpty), n, b, s, d(ate) or t (date-time)."""
+    fast = _FAST.get(type(value))
+    if fast is not None:
+        return fast(value)
     if value is None:
         return "e", ""
     if isinstance(value, (bool, np.bool_)):

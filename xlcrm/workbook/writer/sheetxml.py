@@ -24,7 +24,7 @@ _ATTR_R = re.compile(r'\br="([A-Za-z]*)(\d*)"')
 _ATTR_S = re.compile(r'\bs="(\d+)"')
 
 
-@dataclass
+@dataclass(slots=True)
 class CellSpec:
     kind: str  # see cells.encode
     text: str
@@ -249,6 +249,15 @@ class SheetXml:
     def _edit_fast(self, inner, row, cells, resolve, col_styles, row_default) -> str:
         p = self.p
         close = f"</{p}c>"
+        j = inner.rfind(f'<{p}c r="')
+        first = min(cells)
+        if j < 0 or col_index(_letters(inner, j + len(p) + 6)) < first:
+            # Every column written lies right of the row's last cell (new computed columns): append.
+            new = []
+            for col in sorted(cells):
+                base = row_default if row_default is not None else col_styles.get(col)
+                new.append(self._new_cell(row, col, cells[col], base, True, resolve))
+            return inner + "".join(new)
         for col in sorted(cells):
             spec = cells[col]
             needle = f'<{p}c r="{col_letter(col)}{row}"'

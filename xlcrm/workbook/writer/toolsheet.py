@@ -41,6 +41,16 @@ class ToolSheetXml:
     autofilter: str | None  # range, for the _FilterDatabase name
 
 
+def _first_col(cells: str) -> int:
+    from .cells import col_index
+
+    start = cells.find('r="') + 3
+    end = start
+    while cells[end].isalpha():
+        end += 1
+    return col_index(cells[start:end])
+
+
 def display_width(text: str) -> float:
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
 
@@ -110,6 +120,44 @@ def _format_for(kind: str, natural: str, block: Block, column: str, text_columns
     return None
 
 
+def _cells_xml(cells: list[tuple[str, str]], col: int, first_row: int, block: Block, column: str,
+               text_columns: bool, style_of: _Styles) -> list[str]:
+    """The `<c>` elements of one column, one string per data row ("" for an empty unstyled cell)."""
+    letter = col_letter(col)
+    last_pos = len(cells) - 1
+    plain: dict[str, str] = {}  # kind → ' s="n"' for rows without a fill or bold total
+
+    def sattr(kind: str, i: int) -> str:
+        fill = block.row_fills.get(i)
+        bold = block.total_row and i == last_pos
+        if fill is None and not bold and kind in plain:
+            return plain[kind]
+        fmt = _format_for(kind, kind, block, column, text_columns)
+        s = style_of(CellStyle(number_format=fmt, fill=fill, bold=bold))
+        text = f' s="{s}"' if s else ""
+        if fill is None and not bold:
+            plain[kind] = text
+        return text
+
+    out = []
+    append = out.append
+    for i, (kind, text) in enumerate(cells):
+        r = first_row + i
+        sa = sattr(kind, i)
+        if kind == "s":
+            if text[:1].isspace() or text[-1:].isspace() or "\n" in text:
+                append(f'<c r="{letter}{r}"{sa} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
+            else:
+                append(f'<c r="{letter}{r}"{sa} t="inlineStr"><is><t>{text}</t></is></c>')
+        elif kind == "n" or kind == "d" or kind == "t":
+            append(f'<c r="{letter}{r}"{sa}><v>{text}</v></c>')
+        elif kind == "b":
+            append(f'<c r="{letter}{r}"{sa} t="b"><v>{text}</v></c>')
+        else:
+            append(f'<c r="{letter}{r}"{sa}/>' if sa else "")
+    return out
+
+
 def build_tool_sheet(spec: SheetReplace, styles: StyleBook, *, code_name: str | None = None,
                      drawing_rid: str | None = None) -> ToolSheetXml:
     style_of = _Styles(styles)
@@ -140,38 +188,18 @@ def build_tool_sheet(spec: SheetReplace, styles: StyleBook, *, code_name: str | 
             header_cells.append(f'<c r="{cell_ref(header_row, col)}" s="{hs}" t="inlineStr"><is><t>'
                                 f"{escape_text(str(column))}</t></is></c>")
         n = len(block.df)
-        last_pos = n - 1
+        column_xml: list[list[str]] = []
         for j, column in enumerate(block.df.columns):
             col = left + j
-            letter = col_letter(col)
             cells, natural = _column_cells(block.df.iloc[:, j])
             sample = [display_width(str(column))] + [display_width(t) for k, t in cells[:200] if k == "s"]
             if any(k in "dt" for k, _ in cells[:5]):
                 sample.append(16 if natural == "t" else 11)
             width = block.widths.get(str(column)) or min(max(max(sample) + 2, 8), 60)
             widths[col] = max(widths.get(col, 0), width)
-            cache: dict[tuple[str, int | None], int] = {}
-            for i, (kind, text) in enumerate(cells):
-                r = header_row + 1 + i
-                fill = block.row_fills.get(i)
-                bold = block.total_row and i == last_pos
-                key = (kind, fill, bold)
-                s = cache.get(key)
-                if s is None:
-                    fmt = _format_for(kind, natural, block, str(column), spec.text_columns)
-                    s = cache[key] = style_of(CellStyle(number_format=fmt, fill=fill, bold=bold))
-                sattr = f' s="{s}"' if s else ""
-                if kind == "e":
-                    cell = f'<c r="{letter}{r}"{sattr}/>' if s else ""
-                elif kind == "s":
-                    space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() or "\n" in text else ""
-                    cell = f'<c r="{letter}{r}"{sattr} t="inlineStr"><is><t{space}>{text}</t></is></c>'
-                elif kind == "b":
-                    cell = f'<c r="{letter}{r}"{sattr} t="b"><v>{text}</v></c>'
-                else:
-                    cell = f'<c r="{letter}{r}"{sattr}><v>{text}</v></c>'
-                if cell:
-                    rows.setdefault(r, []).append(cell)
+            column_xml.append(_cells_xml(cells, col, header_row + 1, block, str(column), spec.text_columns, style_of))
+        for i, cells_text in enumerate(map("".join, zip(*column_xml))):
+            rows.setdefault(header_row + 1 + i, []).append(cells_text)
         if block.autofilter and autofilter is None:
             autofilter = range_ref(header_row, left, max(header_row + n, header_row), left + ncols - 1)
         places.append(place)
@@ -200,7 +228,10 @@ def build_tool_sheet(spec: SheetReplace, styles: StyleBook, *, code_name: str | 
                                         for c, w in sorted(widths.items())) + "</cols>")
     parts.append("<sheetData>")
     for r in sorted(rows):
-        parts.append(f'<row r="{r}">' + "".join(rows[r]) + "</row>")
+        cells = rows[r]
+        if len(cells) > 1 and len(spec.blocks) > 1:  # blocks side by side: cells must ascend by column
+            cells = sorted(cells, key=_first_col)
+        parts.append(f'<row r="{r}">' + "".join(cells) + "</row>")
     parts.append("</sheetData>")
     if autofilter:
         parts.append(f'<autoFilter ref="{autofilter}"/>')
