@@ -304,3 +304,30 @@ def test_libreoffice_runs_a_generated_macro_that_writes_a_cell(tmp_path) -> None
                    "ZZ1")
     assert found["cell"] == "xlcrm 42"
     assert "xlcrm.XlcrmDispatch" in found["modules"] and len(found["buttons"]) == len(ab.SHEET_BUTTONS)
+
+
+# --------------------------------------------------------------------------- install / CLI
+
+
+def test_user_config_is_in_xlwings_format_where_the_vba_reads_it(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("USERPROFILE", str(tmp_path))
+    assert ab.user_config_path("windows") == tmp_path / ".xlcrm" / "xlcrm.conf"
+    assert ab.user_config_path("macos").name == "xlcrm.conf"
+    assert "com.microsoft.Excel/Data" in str(ab.user_config_path("macos"))
+    assert ab.config_text(r"C:\Py\python.exe", "windows").splitlines()[0] == r'"INTERPRETER_WIN","C:\Py\python.exe"'
+    path = ab.write_user_config("/usr/bin/python3", "windows")
+    assert path.read_text().startswith('"INTERPRETER_WIN","/usr/bin/python3"')
+
+
+def test_cli_builds_and_explains_linux(tmp_path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from xlcrm.cli import app
+
+    runner = CliRunner()
+    done = runner.invoke(app, ["addin", "build", "--dist", str(tmp_path / "d"), "--templates", str(tmp_path / "t")])
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "d" / "xlcrm.xlam").exists() and (tmp_path / "t" / "xlcrm_template_en.xlsm").exists()
+    monkeypatch.setattr(ab, "_platform", lambda: "linux")
+    done = runner.invoke(app, ["addin", "install", "--dist", str(tmp_path / "d")])
+    assert done.exit_code == 1 and "Windows" in done.output and "xlcrm check" in done.output

@@ -268,6 +268,82 @@ def export_cmd(
                 password=password)
 
 
+addin_app = typer.Typer(no_args_is_help=True, help="Excel 加载项 / The Excel add-in (ribbon tab 客户管理 CRM).")
+app.add_typer(addin_app, name="addin")
+
+
+@addin_app.command("build")
+def addin_build_cmd(
+    dist: Path = typer.Option(Path("dist"), "--dist", help="加载项输出文件夹 / Output folder of the add-in"),
+    templates: Path = typer.Option(Path("templates"), "--templates", help="模板输出文件夹 / Output folder of the .xlsm templates"),
+) -> None:
+    """生成 dist/xlcrm.xlam 和带按钮的 .xlsm 模板（任何系统）/ Build the add-in and the macro templates (any OS)."""
+    from .addin_build import BuildError, build_all
+
+    try:
+        written = build_all(dist, templates)
+    except BuildError as exc:
+        err_console.print(f"[bold red]✗[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    for path in written:
+        console.print(f"[green]✓[/] {path}", highlight=False)
+
+
+@addin_app.command("install")
+def addin_install_cmd(
+    lang: str = typer.Option("zh-CN", "--lang", help="功能区语言 zh-CN 或 en / Ribbon language"),
+    dist: Path = typer.Option(Path("dist"), "--dist", help="加载项所在文件夹 / Folder of the built add-in"),
+) -> None:
+    """安装加载项并写入用户配置（解释器 = 当前 Python）/ Install the add-in; config uses this Python."""
+    from .addin_build import ADDIN_FILES, UnsupportedPlatform, build_addin, install_addin
+
+    addin = dist / ADDIN_FILES["en" if lang == "en" else "zh-CN"]
+    try:
+        if not addin.exists():
+            addin = build_addin(dist, lang)
+        steps = install_addin(addin)
+    except UnsupportedPlatform as exc:
+        console.print(str(exc), highlight=False)
+        raise typer.Exit(1) from None
+    except RuntimeError as exc:
+        err_console.print(f"[bold red]✗[/] xlwings: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    for step in steps:
+        console.print(f"[green]✓[/] {step}", highlight=False)
+    console.print("请重新启动 Excel，功能区会出现“客户管理 CRM”选项卡。/ Restart Excel: the 客户管理 CRM tab appears.")
+
+
+@addin_app.command("status")
+def addin_status_cmd() -> None:
+    """显示加载项与配置状态 / Show the add-in's build and configuration state."""
+    from .addin_build import LINUX_HELP, addin_status
+
+    status = addin_status()
+    for key, value in status.items():
+        console.print(f"{key}: {value if value is not None else '—'}", highlight=False)
+    if status["platform"] == "linux":
+        console.print(LINUX_HELP, highlight=False)
+
+
+@addin_app.command("remove")
+def addin_remove_cmd(
+    lang: str = typer.Option("zh-CN", "--lang", help="安装时的语言 / Language that was installed"),
+) -> None:
+    """卸载加载项并删除用户配置 / Remove the add-in and its user config."""
+    from .addin_build import ADDIN_FILES, UnsupportedPlatform, remove_addin
+
+    try:
+        steps = remove_addin(ADDIN_FILES["en" if lang == "en" else "zh-CN"])
+    except UnsupportedPlatform as exc:
+        console.print(str(exc), highlight=False)
+        raise typer.Exit(1) from None
+    except RuntimeError as exc:
+        err_console.print(f"[bold red]✗[/] xlwings: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    for step in steps:
+        console.print(f"[green]✓[/] {step}", highlight=False)
+
+
 def _info_dict(book) -> dict:
     return {
         "language": book.lang,
