@@ -51,7 +51,8 @@ def period_starts(today: dt.date) -> dict[str, dt.date]:
 
 
 def _label(series: pd.Series, blank: str) -> pd.Series:
-    s = series.astype(object).where(series.notna(), "").astype(str).str.strip()
+    """Trimmed text, `blank` for a missing or empty cell (vectorised: a million follow-ups stay fast)."""
+    s = series.fillna("").astype(str).str.strip()
     return s.where(s != "", blank)
 
 
@@ -92,9 +93,9 @@ def compute_summary(customers: pd.DataFrame, followups: pd.DataFrame, purchases:
 
     # ---- follow-up activity, credited to who did it (else the customer's owner)
     done = followups[followups["date"].notna() & (followups["date"] <= ts_today)]
-    fu_owner = _label(done["by"], "").where(_label(done["by"], "") != "",
-                                            done["customer_id"].map(owner_by_id)).fillna(none_label)
-    activity = pd.DataFrame({"owner": sorted(set(owner) | set(fu_owner))}).set_index("owner")
+    by = _label(done["by"], "")
+    fu_owner = by.where(by != "", done["customer_id"].map(owner_by_id)).fillna(none_label)
+    activity = pd.DataFrame({"owner": sorted(set(owner.unique()) | set(fu_owner.unique()))}).set_index("owner")
     activity["customers"] = owner.value_counts()
     for days in RECENT_DAYS:
         recent = done["date"] > ts_today - pd.Timedelta(days=days)
@@ -193,7 +194,10 @@ def compute_summary(customers: pd.DataFrame, followups: pd.DataFrame, purchases:
     risky = pd.concat(reasons, axis=1).any(axis=1)
     risk = card[risky].copy()
     sep, which = ("; ", 1) if lang == "en" else ("；", 0)
-    risk["reasons"] = [sep.join(reason_text[k][which] for k in reasons if reasons[k].loc[i]) for i in risk.index]
+    text = pd.Series("", index=card.index, dtype=object)
+    for key, flag in reasons.items():
+        text = text.where(~flag, text + sep + reason_text[key][which])
+    risk["reasons"] = text[risky].str.slice(len(sep))
     risk = risk.sort_values(["overdue", "total_purchases", "_row"], ascending=[False, False, True], kind="stable")
     at_risk_total = len(risk)
     at_risk = risk.head(AT_RISK_ROWS)[["customer_id", "company", "owner", "grade", "credit_rating",
@@ -203,7 +207,7 @@ def compute_summary(customers: pd.DataFrame, followups: pd.DataFrame, purchases:
     period_start = today - dt.timedelta(days=29)
     stage = customers["deal_status"]
     new_in = _in_window(customers["created"], period_start, today)
-    touched_ids = set(done.loc[_in_window(done["date"], period_start, today), "customer_id"].dropna())
+    touched_ids = done.loc[_in_window(done["date"], period_start, today), "customer_id"].dropna().unique()
     touched = customers["customer_id"].isin(touched_ids)
     first_order = orders.groupby("customer_id")["date"].min()
     first_in = _in_window(customers["customer_id"].map(first_order), period_start, today)
