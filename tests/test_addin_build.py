@@ -331,3 +331,10 @@ def test_cli_builds_and_explains_linux(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(ab, "_platform", lambda: "linux")
     done = runner.invoke(app, ["addin", "install", "--dist", str(tmp_path / "d")])
     assert done.exit_code == 1 and "Windows" in done.output and "xlcrm check" in done.output
+
+
+def test_lite_scripts_cover_every_ribbon_button() -> None:
+    text = (ab.REPO / "lite" / "main.py").read_text(encoding="utf-8")
+    assert set(re.findall(r'_run\(book, "([a-z_]+)"\)', text)) == {b["tag"] for b in ab.ribbon_buttons()}
+    assert text.count("@script") == len(ab.ribbon_buttons())
+    assert "openpyxl" not in (ab.REPO / "lite" / "requirements.txt").read_text()
