@@ -280,6 +280,20 @@ def test_missing_followups_and_purchases_are_empty_typed_frames(tmp_path):
     assert "Follow-up" in book.problems[0].message.text("en")
 
 
+def test_empty_data_sheet_is_an_empty_frame(tmp_path):
+    def build(wb):
+        wb.add_worksheet("客户资料").write_row(0, 0, ["客户编号", "公司名称"])
+        wb.add_worksheet("跟进记录")
+        purchases_sheet(wb)
+
+    book = read_book(workbook(tmp_path / "empty.xlsx", build))
+    assert len(book.customers) == 0 and book.sheets["customers"].columns == {"customer_id": 1, "company": 2}
+    assert len(book.followups) == 0 and book.followups["date"].dtype == "datetime64[ns]"
+    assert book.sheets["followups"].header_row == 1 and book.sheets["followups"].columns == {}
+    assert [(p.code, p.sheet, p.severity.value) for p in book.problems] == [("empty_sheet", "跟进记录", "info")]
+    assert book.problems[0].message.text("en") == "Sheet '跟进记录' is empty"
+
+
 # --------------------------------------------------------------------------- settings, tables, tool sheets
 
 

@@ -36,6 +36,7 @@ _DATE_TEXT = re.compile(
     r"(?:[\sT]+(?P<H>\d{1,2})[:：](?P<M>\d{2})(?:[:：](?P<S>\d{2})(?:\.\d+)?)?)?$"
 )
 _DATE_COMPACT = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$")
+_SPACES = re.compile(r"\s+")
 _SERIAL = re.compile(r"^\d{1,7}(?:\.\d+)?$")
 _INTEGRAL_FLOAT_TEXT = r"^([0-9]+)\.0+$"
 _NUMBER_JUNK = re.compile(r"[,\s'’`_]|^(?:rmb|cny|usd|hk\$|us\$|[￥¥$€£])|(?:元|块|rmb|cny)$")
@@ -178,7 +179,7 @@ def parse_dates(series: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def _parse_date_text(text: pd.Series) -> pd.Series:
     """The slower forms, only for the cells the Arrow fast path did not read (object str series)."""
-    text = text.map(lambda v: re.sub(r"\s+", " ", unicodedata.normalize("NFKC", v)).strip())
+    text = text.map(lambda v: _SPACES.sub(" ", unicodedata.normalize("NFKC", v)).strip())
     # ISO 8601 text ("2024-01-05", "2024-01-05T10:00"); shorter text ("2024", "2024-01") is no whole date.
     result = pd.to_datetime(text.where(text.str.len() >= 8), format="ISO8601", errors="coerce")
     result = result.astype("datetime64[ns]")

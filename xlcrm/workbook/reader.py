@@ -17,6 +17,7 @@ import string
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -156,11 +157,17 @@ class HeaderMatch:
     score: int
 
 
+@lru_cache(maxsize=65536)
+def _header_key(sheet_key: str, cell: str) -> str | None:
+    # Headers are short; long cells (notes, addresses) are data, and skipping them saves the OpenCC lookup.
+    return schema.match_header(sheet_key, cell) if len(cell) <= 40 else None
+
+
 def _match_row(sheet_key: str, cells: list[str | None]) -> tuple[list[str | None], int]:
     keys: list[str | None] = []
     seen: set[str] = set()
     for cell in cells:
-        key = schema.match_header(sheet_key, cell) if cell else None
+        key = _header_key(sheet_key, cell) if cell else None
         if key in seen:
             key = None  # a second column with the same meaning is kept as the user's own column
         if key:
@@ -176,22 +183,24 @@ def find_header(sheet_key: str, rows: list[list[str | None]]) -> HeaderMatch | N
     or a header merged down two rows leaves the lower cell blank; the lower row's text wins.
     """
     best: HeaderMatch | None = None
+    previous: tuple[list[str | None], int] | None = None
     for r, cells in enumerate(rows):
+        if best is not None and best.score >= 2 and r > best.row + 2:
+            break  # well past a clear header: the rest is data
         keys, score = _match_row(sheet_key, cells)
         candidate = HeaderMatch(r, list(cells), keys, score)
-        if r > 0:
-            upper = rows[r - 1]
-            names = []
-            for low, up in zip(cells, upper, strict=True):
-                low_hit = bool(low) and schema.match_header(sheet_key, low) is not None
-                up_hit = bool(up) and schema.match_header(sheet_key, up) is not None
-                names.append(low if low_hit or (low and not up_hit) else (up or low))
+        if previous is not None:
+            upper_keys, upper_score = previous
+            names = [
+                low if low_key or (low and not up_key) else (up or low)
+                for low, up, low_key, up_key in zip(cells, rows[r - 1], keys, upper_keys, strict=True)
+            ]
             pair_keys, pair_score = _match_row(sheet_key, names)
-            _, upper_score = _match_row(sheet_key, upper)
             if pair_score > score and pair_score > upper_score:
                 candidate = HeaderMatch(r, names, pair_keys, pair_score)
         if candidate.score > (best.score if best else 0):
             best = candidate
+        previous = (keys, score)
     return best
 
 
@@ -222,6 +231,13 @@ def _unique_name(name: str, taken: set[str]) -> str:
 def read_data_sheet(grid: Grid, sheet_key: str) -> tuple[pd.DataFrame, pd.DataFrame, SheetInfo, list[Problem]]:
     """A data sheet's grid → (typed frame, raw frame, SheetInfo, problems)."""
     spec = schema.SHEETS_BY_KEY[sheet_key]
+    if all(grid.batch.column(g).null_count == grid.n_rows for g in range(grid.batch.num_columns)):
+        # A sheet with nothing in it yet: no records, no header to find.
+        info = SheetInfo(key=sheet_key, name=grid.name, header_row=1, columns={}, headers={})
+        problem = _sheet_problem(
+            spec, grid.name, "empty_sheet", Severity.INFO, "工作表“{sheet}”是空的", "Sheet '{sheet}' is empty"
+        )
+        return normalize.empty_frame(sheet_key), empty_raw(sheet_key), info, [problem]
     rows = grid.head(HEADER_SCAN_ROWS)
     match = find_header(sheet_key, rows)
     if match is None:
@@ -560,20 +576,27 @@ def empty_raw(sheet_key: str) -> pd.DataFrame:
 
 
 def _missing_sheet_problem(spec: schema.SheetSpec) -> Problem:
+    return _sheet_problem(
+        spec,
+        spec.zh,
+        "missing_sheet",
+        Severity.WARNING,
+        "工作簿中没有“{zh}”工作表，按没有记录处理",
+        "The workbook has no '{en}' sheet; treated as having no records",
+    )
+
+
+def _sheet_problem(spec: schema.SheetSpec, sheet: str, code: str, severity: Severity, zh: str, en: str) -> Problem:
     return Problem(
         sheet_key=spec.key,
-        sheet=spec.zh,
+        sheet=sheet,
         row=0,
         column_key=None,
         column="",
         value=None,
-        message=Msg(
-            "工作簿中没有“{zh}”工作表，按没有记录处理",
-            "The workbook has no '{en}' sheet; treated as having no records",
-            {"zh": spec.zh, "en": spec.en},
-        ),
-        severity=Severity.WARNING,
-        code="missing_sheet",
+        message=Msg(zh, en, {"zh": spec.zh, "en": spec.en, "sheet": sheet}),
+        severity=severity,
+        code=code,
     )
 
 
