@@ -14,6 +14,7 @@ import io
 import os
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from .save import (
     make_backup,
     temp_path,
 )
-from .verify import verify_output
+from .verify import check_changed_xml, verify_output
 
 __all__ = ["WriteResult", "apply_plan", "plan_to_bytes"]
 
@@ -68,10 +69,15 @@ def plan_to_bytes(blob: bytes, plan: EditPlan, lang: str = "zh-CN") -> tuple[byt
         editor.apply(edit)
     editor.finish()
     checkpoint("after_edit")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        jobs = pkg.precompress_async(pool)
+        check_changed_xml(pkg)  # expat holds the GIL; the deflating threads do not
+        for job in jobs:
+            job.result()
     out = io.BytesIO()
     pkg.build(out, checkpoint)
     data = out.getvalue()
-    verify_output(pkg, data)
+    verify_output(pkg, data, xml_checked=True)
     return data, pkg, editor
 
 

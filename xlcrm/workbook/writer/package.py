@@ -82,6 +82,7 @@ class Package:
         self.changed: dict[str, bytes] = {}
         self.deleted: set[str] = set()
         self._cache: dict[str, bytes] = {}
+        self.compressed: dict[str, tuple[int, bytes]] = {}  # name → (crc, deflated), see precompress
 
     # -- reading -------------------------------------------------------------------------------
     def exists(self, name: str) -> bool:
@@ -225,6 +226,17 @@ class Package:
         return pattern.format(n)
 
     # -- writing -------------------------------------------------------------------------------
+    def precompress_async(self, executor) -> list:
+        """Deflate the edited parts on worker threads (zlib releases the GIL), biggest first."""
+        self.compressed = {}
+        names = sorted(self.changed, key=lambda n: -len(self.changed[n]))
+        return [executor.submit(self._precompress, name, self.changed[name]) for name in names]
+
+    def _precompress(self, name: str, data: bytes) -> None:
+        comp = zlib.compressobj(1, zlib.DEFLATED, -15)
+        payload = comp.compress(data) + comp.flush()
+        self.compressed[name] = (zlib.crc32(data), payload)
+
     def build(self, out: io.RawIOBase, checkpoint=lambda name: None) -> dict[str, int]:
         """Write the new package to `out`; return {part: crc} of the edited parts."""
         central: list[bytes] = []
@@ -239,9 +251,9 @@ class Package:
             utf8_flag = 0x800 if not name.isascii() else 0
             if name in self.changed:
                 data = self.changed[name]
-                crc = zlib.crc32(data)
-                comp = zlib.compressobj(1, zlib.DEFLATED, -15)
-                payload = comp.compress(data) + comp.flush()
+                if name not in self.compressed:
+                    self._precompress(name, data)
+                crc, payload = self.compressed[name]
                 method, usize = zipfile.ZIP_DEFLATED, len(data)
                 info = self.infos.get(name)
                 date_time = info.date_time if info else _NEW_PART_TIME
