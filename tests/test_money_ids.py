@@ -59,8 +59,10 @@ def test_id_pattern_and_assignment_never_reuses():
     assert id_pattern([], s) == ("C", 6, 0)
     c = frame("customers", [{"customer_id": "C000001"}, {"customer_id": None}, {"customer_id": "C000003"},
                             {"customer_id": None}])
-    new = assign_missing_ids(c, s, reserved=["C000007"])  # archived or orphan ID: skipped
+    new = assign_missing_ids(c, s, archived=["C000007"])  # an archived ID is never handed out again
     assert list(new) == ["C000008", "C000009"] and list(new.index) == [1, 3]
+    new = assign_missing_ids(c, s, avoid=["C000004", "C009999"])  # orphan follow-ups' IDs are skipped
+    assert list(new) == ["C000005", "C000006"]
     assert assign_missing_ids(frame("customers", [{"customer_id": "X1"}]), s).empty
 
 

@@ -77,14 +77,14 @@ def _count(problems: list[Problem], severity: Severity) -> int:
 # --------------------------------------------------------------------------- check
 
 
-def plan_check(book: CrmBook, ctx: Context, *, reserved_ids: tuple[str, ...] = ()) -> Planned:
+def plan_check(book: CrmBook, ctx: Context, *, archived_ids: tuple[str, ...] = ()) -> Planned:
     """Assign missing IDs, find every problem, mark the cells and list them on the Issues sheet."""
     lang = ctx.language(book)
     plan = EditPlan(operation="check")
     info = book.sheets["customers"]
 
-    reserved = (*reserved_ids, *book.followups["customer_id"].dropna(), *book.purchases["customer_id"].dropna())
-    new_ids = assign_missing_ids(book.customers, book.settings, reserved=reserved)
+    referenced = (*book.followups["customer_id"].dropna(), *book.purchases["customer_id"].dropna())
+    new_ids = assign_missing_ids(book.customers, book.settings, archived=archived_ids, avoid=referenced)
     customers = book.customers
     if len(new_ids):
         customers = customers.copy()
@@ -149,7 +149,7 @@ def _issues_sheet(book: CrmBook, problems: list[Problem], ctx: Context, lang: st
         "sheet": p.sheet,
         "row": p.row,
         "column": p.column,
-        "value": "" if p.value is None else (p.value.strftime("%Y-%m-%d") if hasattr(p.value, "strftime") else str(p.value)),
+        "value": _shown(p.value),
         "problem": p.message.text(lang),
         "suggestion": p.suggestion.text(lang) if p.suggestion else "",
         "code": p.code,
@@ -163,6 +163,16 @@ def _issues_sheet(book: CrmBook, problems: list[Problem], ctx: Context, lang: st
     return SheetReplace(book.sheet_name_for("issues"), [Block(frame, title=title, number_formats=formats,
                                                               widths=widths, autofilter=True)],
                         after=after_data_sheets(book))
+
+
+def _shown(value: object) -> str:
+    """A problem's value as the user would recognise it (a date without a midnight time)."""
+    if value is None:
+        return ""
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d")
+    text = str(value)
+    return text[:-9] if text.endswith(" 00:00:00") else text
 
 
 def _problem_dict(p: Problem) -> dict:
@@ -297,7 +307,7 @@ def _archived_ids(port: WorkbookPort, book: CrmBook) -> tuple[str, ...]:
          "Check rows, assign missing IDs, mark problem cells and list them")
 def check(port: WorkbookPort, ctx: Context) -> CommandResult:
     book = port.read()
-    return apply_planned(port, plan_check(book, ctx, reserved_ids=_archived_ids(port, book)), ctx)
+    return apply_planned(port, plan_check(book, ctx, archived_ids=_archived_ids(port, book)), ctx)
 
 
 @command("regrade", "评级", "Regrade", "按需求和预计成交日期评 A–E 级，更新计算列",
@@ -316,7 +326,7 @@ def due(port: WorkbookPort, ctx: Context) -> CommandResult:
          "Check, regrade and fill Due Today in one go (one read, one save)")
 def run_all(port: WorkbookPort, ctx: Context) -> CommandResult:
     book = port.read()
-    checked = plan_check(book, ctx, reserved_ids=_archived_ids(port, book))
+    checked = plan_check(book, ctx, archived_ids=_archived_ids(port, book))
     computed = compute_columns(checked.book, ctx.today)
     graded = plan_regrade(checked.book, ctx, computed)
     due_plan = plan_due(graded.book, ctx, computed)

@@ -27,28 +27,28 @@ def id_pattern(ids: Iterable[str], settings: Settings) -> tuple[str, int, int]:
     return prefix, int(digits), int(same.astype("int64").max())
 
 
-def assign_missing_ids(customers: pd.DataFrame, settings: Settings, *, reserved: Iterable[str] = ()) -> pd.Series:
+def assign_missing_ids(customers: pd.DataFrame, settings: Settings, *, archived: Iterable[str] = (),
+                       avoid: Iterable[str] = ()) -> pd.Series:
     """New IDs for the rows without one, keyed by the customers' index (empty if none is missing).
 
-    Numbers continue after the highest ID in use — on the sheet, in the Archive, or referenced by
-    follow-ups/purchases (`reserved`) — so an archived or orphaned ID is never handed out again.
-    Existing IDs are never changed.
+    Numbers continue after the highest ID on the sheet or in the Archive, so an archived ID is never
+    handed out again; IDs in `avoid` (e.g. referenced by orphan follow-ups) are skipped so those rows
+    are not silently attached to a new customer. Existing IDs are never changed.
     """
     missing = customers.index[customers["customer_id"].isna()]
     if len(missing) == 0:
         return pd.Series(dtype=object)
-    used = [*customers["customer_id"].dropna().tolist(), *[r for r in reserved if isinstance(r, str)]]
+    used = [*customers["customer_id"].dropna().tolist(), *[r for r in archived if isinstance(r, str)]]
     prefix, digits, highest = id_pattern(used, settings)
-    taken = set(used)
+    taken = {str(i).strip().upper() for i in (*used, *avoid) if isinstance(i, str)}
     new_ids, number = [], highest
     for _ in missing:
         number += 1
-        candidate = f"{prefix}{number:0{digits}d}"
-        while candidate in taken:  # an odd-prefixed ID could still collide; skip it
+        while f"{prefix}{number:0{digits}d}".upper() in taken:
             number += 1
-            candidate = f"{prefix}{number:0{digits}d}"
+        candidate = f"{prefix}{number:0{digits}d}"
         new_ids.append(candidate)
-        taken.add(candidate)
+        taken.add(candidate.upper())
     return pd.Series(new_ids, index=missing, dtype=object)
 
 
