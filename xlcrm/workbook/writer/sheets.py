@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from ...errors import XlcrmError
-from .package import DOC_REL_NS, Package, parse_xml, resolve_target, serialize_xml
+from .package import DOC_REL_NS, Package, new_child, new_detached, parse_xml, resolve_target, serialize_xml
 
 WORKBOOK = "xl/workbook.xml"
 SHEET_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
@@ -96,7 +96,7 @@ class Workbook:
         sheets_el = self._sheets_el()
         existing = sheets_el.findall(self._q("sheet"))
         ids = [int(el.get("sheetId", "0")) for el in existing]
-        el = etree.Element(self._q("sheet"))
+        el = new_detached(sheets_el, self._q("sheet"))
         el.set("name", name)
         el.set("sheetId", str(max(ids, default=0) + 1))
         if state != "visible":
@@ -145,7 +145,7 @@ class Workbook:
         """Set (add or replace) a sheet-local defined name such as `_xlnm._FilterDatabase`."""
         names = self.root.find(self._q("definedNames"))
         if names is None:
-            names = etree.Element(self._q("definedNames"))
+            names = new_child(self.root, self._q("definedNames"))
             self._sheets_el().addnext(names)
         for dn in names:
             if dn.get("name") == name and dn.get("localSheetId") == str(local_index):
@@ -189,7 +189,7 @@ class Workbook:
                     n = int(count.text)
                     count.text = str(n + 1)
                     items = titles.findall(f"{{{VT_NS}}}lpstr")
-                    new = etree.Element(f"{{{VT_NS}}}lpstr")
+                    new = new_detached(titles, f"{{{VT_NS}}}lpstr")
                     new.text = name
                     at = offset + min(position, n)
                     if at < len(items):

@@ -238,9 +238,13 @@ class SheetXml:
             if not old:
                 return cell_xml(self.p, cell_ref(row, col), spec.force_s, "e", "") if spec.force_s else ""
             te = old.find(">")
-            tag = _ATTR_S.sub("", old[:te]).rstrip("/").rstrip()
-            sattr = f' s="{spec.force_s}"' if spec.force_s else ""
-            return tag + sattr + old[te - (1 if old[te - 1] == "/" else 0):]
+            closing = 1 if old[te - 1] == "/" else 0
+            tag = old[: te - closing]
+            if _ATTR_S.search(tag):  # change the value in place, so attribute order stays as it was
+                tag = _ATTR_S.sub(f's="{spec.force_s}"', tag) if spec.force_s else re.sub(r'\s+s="\d+"', "", tag)
+            elif spec.force_s:
+                tag = tag.rstrip() + f' s="{spec.force_s}"'
+            return tag + old[te - closing :]
         s = spec.force_s if spec.force_s is not None else resolve(base, is_new, spec.kind, spec.style)
         if spec.kind == "e" and not s and is_new:
             return ""

@@ -13,7 +13,7 @@ import re
 from lxml import etree
 
 from ..edits import CellStyle
-from .package import Package, parse_xml, serialize_xml
+from .package import Package, element_key, new_child, new_detached, parse_xml, serialize_xml
 
 STYLES_PART_DEFAULT = "xl/styles.xml"
 STYLES_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
@@ -75,7 +75,7 @@ class StyleBook:
         self.xfs = self._child("cellXfs")
         self.fonts = self._child("fonts")
         self.fills = self._child("fills")
-        self._index: dict[str, dict[bytes, int]] = {}
+        self._index: dict[str, dict[tuple, int]] = {}
         self._derived: dict[tuple, int] = {}
 
     @classmethod
@@ -99,7 +99,7 @@ class StyleBook:
     def _child(self, name: str, create: bool = True) -> etree._Element | None:
         el = self.root.find(self._q(name))
         if el is None and create:
-            el = etree.Element(self._q(name))
+            el = new_detached(self.root, self._q(name))
             el.set("count", "0")
             rank = _SHEET_ORDER.index(name)
             pos = 0
@@ -117,8 +117,8 @@ class StyleBook:
         if key not in self._index:
             self._index[key] = {}
             for i, item in enumerate(self._items(container)):
-                self._index[key].setdefault(etree.tostring(item), i)
-        blob = etree.tostring(el)
+                self._index[key].setdefault(element_key(item), i)
+        blob = element_key(el)
         if blob in self._index[key]:
             return self._index[key][blob]
         container.append(el)
@@ -174,23 +174,21 @@ class StyleBook:
 
     def _font_with(self, font_id: int, bold: bool, color: str | None) -> int:
         items = self._items(self.fonts)
-        font = copy.deepcopy(items[font_id]) if 0 <= font_id < len(items) else etree.Element(self._q("font"))
+        font = copy.deepcopy(items[font_id]) if 0 <= font_id < len(items) else new_detached(self.root, self._q("font"))
         if bold and font.find(self._q("b")) is None:
-            font.insert(0, etree.Element(self._q("b")))
+            new_child(font, self._q("b"), 0)
         if color:
             old = font.find(self._q("color"))
             if old is not None:
                 font.remove(old)
-            new = etree.Element(self._q("color"))
-            new.set("rgb", color)
             rank = _FONT_ORDER.index("color")
             pos = sum(1 for c in font if isinstance(c.tag, str) and _local(c) in _FONT_ORDER
                       and _FONT_ORDER.index(_local(c)) < rank)
-            font.insert(pos, new)
+            new_child(font, self._q("color"), pos).set("rgb", color)
         return self._find_or_add(self.fonts, font)
 
     def fill_id_for(self, argb: str) -> int:
-        fill = etree.Element(self._q("fill"))
+        fill = new_detached(self.fills, self._q("fill"))
         pattern = etree.SubElement(fill, self._q("patternFill"), patternType="solid")
         etree.SubElement(pattern, self._q("fgColor"), rgb=argb)
         etree.SubElement(pattern, self._q("bgColor"), indexed="64")
@@ -220,8 +218,7 @@ class StyleBook:
         if style.wrap or style.align:
             align = xf.find(self._q("alignment"))
             if align is None:
-                align = etree.Element(self._q("alignment"))
-                xf.insert(0, align)
+                align = new_child(xf, self._q("alignment"), 0)
             if style.wrap:
                 align.set("wrapText", "1")
             if style.align:
