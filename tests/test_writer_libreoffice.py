@@ -1,0 +1,64 @@
+"""LibreOffice as a differential oracle: what it sees before a write, it still sees after (skipped without it)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from writer_fixtures import EXCEL_AUTHORED, build_rich_xlsm, representative_plan
+
+from xlcrm.workbook.writer import apply_plan
+from xlcrm.workbook.writer.package import Package
+from xlcrm.workbook.writer.sheets import Workbook
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+pytestmark = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")
+
+FEATURES = {
+    "sheets": r'<table:table table:name="(?!local-table")',
+    "charts": r"<draw:object\b",
+    "notes": r"<office:annotation\b",
+    "validations": r"<table:content-validation ",
+    "conditional formats": r"<calcext:conditional-format ",
+    "buttons": r"<form:button\b",
+    "button bindings": r"<script:event-listener\b",
+    "macro modules": r"<(?:ooo|script):module\b",
+    "images": r"<draw:image\b",
+}
+
+
+def _features(path: Path, out: Path) -> dict[str, int]:
+    out.mkdir(exist_ok=True)
+    subprocess.run([SOFFICE, "--headless", f"-env:UserInstallation=file://{out}/profile", "--convert-to", "fods",
+                    "--outdir", str(out), str(path)], check=True, capture_output=True, timeout=120)
+    text = (out / (path.stem + ".fods")).read_text(encoding="utf-8")
+    return {name: len(re.findall(pattern, text)) for name, pattern in FEATURES.items()}
+
+
+def _compare(path: Path, tmp_path: Path) -> None:
+    before = _features(path, tmp_path / "before")
+    sheet = Workbook(Package(path.read_bytes())).sheets()[0].name
+    apply_plan(path, representative_plan(sheet, 1, [2, 3, 4]), backup_keep=0)
+    after = _features(path, tmp_path / "after")
+    # A new chart brings its own preview image in LibreOffice's file.
+    expected = dict(before, sheets=before["sheets"] + 2, charts=before["charts"] + 1, images=before["images"] + 1)
+    assert after == expected
+
+
+def test_libreoffice_sees_the_same_book_plus_the_new_sheets(tmp_path: Path) -> None:
+    path = build_rich_xlsm(tmp_path / "rich.xlsm")
+    _compare(path, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["62629_target.xlsm", "61652.xlsx", "NewStyleConditionalFormattings.xlsx",
+                                  "button07.xlsm", "64759.xlsx"])
+def test_libreoffice_on_excel_authored(name: str, tmp_path: Path) -> None:
+    src = EXCEL_AUTHORED / name
+    if not src.exists():
+        pytest.skip("../shared/fixtures/excel-authored is absent")
+    path = tmp_path / name
+    shutil.copyfile(src, path)
+    _compare(path, tmp_path)
