@@ -164,8 +164,9 @@ def _data_sheets(path: Path) -> list[str]:
     return [n for n in names if match_sheet(n) in {"customers", "followups", "purchases"}]
 
 
-def run_one(reader: str, path: Path) -> dict:
+def run_one(reader: str, path: Path, threads: int | None = None) -> dict:
     sheets = _data_sheets(path)
+    cpu_start = _cpu_seconds()
     start = time.perf_counter()
     rows = 0
     if reader == "fastexcel":
@@ -177,7 +178,7 @@ def run_one(reader: str, path: Path) -> dict:
     elif reader == "read_book":
         from xlcrm.workbook.reader import read_book
 
-        book = read_book(path)
+        book = read_book(path, threads=threads)
         rows = len(book.customers) + len(book.followups) + len(book.purchases)
     elif reader in {"calamine", "openpyxl"}:
         import pandas as pd
@@ -187,8 +188,15 @@ def run_one(reader: str, path: Path) -> dict:
     else:
         raise SystemExit(f"unknown reader {reader}")
     seconds = time.perf_counter() - start
+    cpu = _cpu_seconds() - cpu_start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    return {"reader": reader, "seconds": seconds, "peak_mb": peak_mb, "rows": rows}
+    return {"reader": reader, "seconds": seconds, "cpu": cpu, "peak_mb": peak_mb, "rows": rows}
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process (all threads): steadier than wall time on a busy box."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -197,12 +205,13 @@ def main() -> None:
     ap.add_argument("--skip-openpyxl", action="store_true", help="skip pandas+openpyxl (≈7 min on M)")
     ap.add_argument("--rebuild", action="store_true", help="rebuild the workbook even if it exists")
     ap.add_argument("--repeat", type=int, default=1, help="runs per reader (the best time is kept)")
+    ap.add_argument("--threads", type=int, default=None, help="read_book's threads (default: its own choice)")
     ap.add_argument("--run", choices=READERS, help=argparse.SUPPRESS)  # child mode
     ap.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.run:
-        print(json.dumps(run_one(args.run, args.file)))
+        print(json.dumps(run_one(args.run, args.file, args.threads)))
         return
 
     customers, followups, purchases = SIZES[args.size]
@@ -220,7 +229,8 @@ def main() -> None:
         best = None
         for _ in range(max(1, args.repeat)):
             out = subprocess.run(
-                [sys.executable, __file__, "--run", reader, "--file", str(path)],
+                [sys.executable, __file__, "--run", reader, "--file", str(path)]
+                + (["--threads", str(args.threads)] if args.threads else []),
                 check=True,
                 capture_output=True,
                 text=True,
@@ -230,15 +240,16 @@ def main() -> None:
             if best is None or res["seconds"] < best["seconds"]:
                 best = res
         results[reader] = best
-        print(f"{reader}: {best['seconds']:.2f} s, {best['peak_mb']:.0f} MB", file=sys.stderr)
+        print(f"{reader}: {best['seconds']:.2f} s, CPU {best['cpu']:.2f} s, {best['peak_mb']:.0f} MB", file=sys.stderr)
 
     base = results["fastexcel"]["seconds"]
     print(
         f"\nSize {args.size}: {customers:,} customers / {followups:,} follow-ups / {purchases:,} purchases; "
         f"file {size_mb:.1f} MB\n"
     )
-    print("| reader | rows | wall time (s) | × fastexcel raw | peak RSS (MB) |")
-    print("|---|---:|---:|---:|---:|")
+    base_cpu = results["fastexcel"]["cpu"]
+    print("| reader | rows | wall time (s) | × fastexcel raw | CPU time (s) | × fastexcel CPU | peak RSS (MB) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     labels = {
         "fastexcel": "fastexcel raw read (3 sheets)",
         "read_book": "xlcrm `read_book` → CrmBook",
@@ -248,7 +259,7 @@ def main() -> None:
     for reader, res in results.items():
         print(
             f"| {labels[reader]} | {res['rows']:,} | {res['seconds']:.2f} | {res['seconds'] / base:.2f} | "
-            f"{res['peak_mb']:.0f} |"
+            f"{res['cpu']:.2f} | {res['cpu'] / base_cpu:.2f} | {res['peak_mb']:.0f} |"
         )
 
 

@@ -37,6 +37,7 @@ _DATE_TEXT = re.compile(
 )
 _DATE_COMPACT = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$")
 _SPACES = re.compile(r"\s+")
+_TRIM = " \t\r\n\v\f\u3000\xa0"  # ASCII whitespace, the ideographic (full-width) space, no-break space
 _SERIAL = re.compile(r"^\d{1,7}(?:\.\d+)?$")
 _INTEGRAL_FLOAT_TEXT = r"^([0-9]+)\.0+$"
 _NUMBER_JUNK = re.compile(r"[,\s'’`_]|^(?:rmb|cny|usd|hk\$|us\$|[￥¥$€£])|(?:元|块|rmb|cny)$")
@@ -93,8 +94,11 @@ def _arrow_text(series: pd.Series) -> pa.Array:
         arr = arr.combine_chunks()
     if not pa.types.is_large_string(arr.type):
         arr = arr.cast(pa.large_string())
-    arr = pc.utf8_trim_whitespace(arr)
-    return pc.if_else(pc.equal(pc.binary_length(arr), 0), pa.scalar(None, pa.large_string()), arr)
+    arr = pc.utf8_trim(arr, _TRIM)
+    empty = pc.equal(pc.binary_length(arr), 0)
+    if pc.any(empty).as_py():
+        arr = pc.if_else(empty, pa.scalar(None, pa.large_string()), arr)
+    return arr
 
 
 def _non_ascii(arr: pa.Array) -> np.ndarray:

@@ -283,6 +283,9 @@ def read_data_sheet(grid: Grid, sheet_key: str) -> tuple[pd.DataFrame, pd.DataFr
     if filled is None or body.num_rows == 0:
         kept = body.slice(0, 0)
         row_numbers = np.array([], dtype="int64")
+    elif filled.false_count == 0:  # no blank rows: nothing to copy
+        kept = body
+        row_numbers = np.arange(first_row, first_row + body.num_rows, dtype="int64")
     else:
         kept = body.filter(filled)
         row_numbers = np.flatnonzero(filled.to_numpy(zero_copy_only=False)).astype("int64") + first_row
