@@ -144,3 +144,13 @@ def test_due_and_stale_lists_sorted_and_filtered():
     assert list(stale.customer_id) == []  # C4 is stale but graded E
     comp.loc[3, "grade"] = "D"
     assert list(stale_list(c, comp, S, TODAY).customer_id) == ["C4"]
+
+
+def test_no_followups_at_all():
+    c = frame("customers", [{"customer_id": "C1", "demand": "target", "expected_close": "2026-12-01",
+                             "created": "2026-11-01"}])
+    f = frame("followups", [])
+    g = grade_customers(c, f, S, TODAY)
+    assert g.grade.iloc[0] == "A"
+    s = schedule(c, f, g["grade"], S, TODAY)
+    assert pd.isna(s.last_contact.iloc[0]) and s.next_follow_up.iloc[0] == pd.Timestamp("2026-11-01")

@@ -132,8 +132,6 @@ def test_summary_shows_the_same_receivables(workbook):
     assert (s["outstanding"], s["overdue_receivables"], s["overdue_customers"]) == (590.0, 540.0, 4)
 
 
-@pytest.mark.xfail(reason="ops.followup.schedule fails when no follow-up is on or before today (reported to the lead)",
-                   strict=False)
 def test_summary_with_an_empty_follow_up_sheet():
     from xlcrm.ops.summary import compute_summary
     from xlcrm.settings import Settings

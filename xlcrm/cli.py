@@ -141,9 +141,9 @@ def template_build_cmd(
     out: Path = typer.Option(Path("templates"), "--out", help="输出文件夹 / Output folder"),
 ) -> None:
     """重新生成 templates/ 中的模板（可重现）/ Rebuild the committed templates (reproducible)."""
-    from .template import build_all_templates
+    from .template import build_templates
 
-    for written in build_all_templates(out):
+    for written in build_templates(out):
         console.print(f"[green]✓[/] {written}", highlight=False)
 
 

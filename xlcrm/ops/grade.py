@@ -28,12 +28,10 @@ def latest_set_value(followups: pd.DataFrame, field: str) -> pd.DataFrame:
     """Per customer: the value of `field` on the latest follow-up that sets it, and that row's date."""
     rows = followups.loc[followups[field].notna() & followups["customer_id"].notna() & followups["date"].notna(),
                          ["customer_id", "date", "_row", field]]
-    if rows.empty:
-        return pd.DataFrame(columns=[field, "date"]).rename_axis("customer_id")
-    # Same date: the row further down the sheet was typed later.
-    rows = rows.sort_values(["customer_id", "date", "_row"])
-    last = rows.drop_duplicates("customer_id", keep="last").set_index("customer_id")
-    return last[[field, "date"]]
+    # Same date: the row further down the sheet was typed later. (Sorting by the numeric keys and
+    # de-duplicating by hash is much faster than sorting a million IDs.)
+    rows = rows.sort_values(["date", "_row"], kind="stable")
+    return rows.drop_duplicates("customer_id", keep="last").set_index("customer_id")[[field, "date"]]
 
 
 def effective_demand(customers: pd.DataFrame, followups: pd.DataFrame) -> pd.DataFrame:
@@ -43,15 +41,27 @@ def effective_demand(customers: pd.DataFrame, followups: pd.DataFrame) -> pd.Dat
     created = customers["created"]
     for field in ("demand", "expected_close"):
         latest = latest_set_value(followups, field)
-        from_fu = ids.map(latest[field]) if len(latest) else pd.Series(np.nan, index=customers.index)
-        fu_date = ids.map(latest["date"]) if len(latest) else pd.Series(pd.NaT, index=customers.index)
-        # A follow-up counts as newer unless it predates the card itself.
-        newer = from_fu.notna() & (created.isna() | (pd.to_datetime(fu_date) >= created))
+        from_fu = lookup(latest[field], ids)
         base = customers[field]
-        out[field] = base.where(~newer, from_fu)
         if field == "expected_close":
-            out[field] = pd.to_datetime(out[field])
+            from_fu, base = _dates(from_fu), _dates(base)
+        # A follow-up counts as newer unless it predates the card itself.
+        newer = from_fu.notna() & (created.isna() | (_dates(lookup(latest["date"], ids)) >= created))
+        out[field] = base.where(~newer, from_fu)
     return out
+
+
+def lookup(values: pd.Series, keys: pd.Series) -> pd.Series:
+    """`values` (indexed by unique customer ID) looked up for each key, aligned to `keys`' index.
+
+    Unlike `Series.map`, this keeps the dtype when nothing matches (pandas cannot cast an empty
+    datetime mapping)."""
+    return pd.Series(values.reindex(keys.to_numpy()).to_numpy(), index=keys.index, dtype=values.dtype)
+
+
+def _dates(s: pd.Series) -> pd.Series:
+    """A datetime64 series even when every value is missing (an empty map gives float NaN)."""
+    return pd.to_datetime(s).astype("datetime64[ns]")
 
 
 def grade_customers(customers: pd.DataFrame, followups: pd.DataFrame, settings: Settings,
