@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
@@ -116,8 +118,11 @@ def prepare(customers: pd.DataFrame, config: DedupeConfig = DedupeConfig()) -> p
         py = dn.pinyin_series(out["contact"])
         out["contact_py"] = py.str.replace(" ", "", regex=False)
         out["contact_init"] = dn.pinyin_series(out["contact"], initials=True)
+        out["contact_first"], out["contact_last"] = _name_ends(out["contact"])
+        out["contact_key"] = _name_key(out["contact"], out["contact_init"])
     else:
         out["contact"] = out["contact_py"] = out["contact_init"] = empty
+        out["contact_first"] = out["contact_last"] = out["contact_key"] = empty
 
     for k in ("mobile", "phone", "phone2"):
         out[k] = dn.phones_series(_col(customers, k), config.phone_region) if "mobile" in keys else empty
@@ -184,9 +189,9 @@ def _blocking_keys(p: pd.DataFrame, keys: set[str]) -> list[tuple[str, pd.Series
         add("company_py", _join(p["company_py"], p["city"]))
     if "contact" in keys:
         add("contact_py", p["contact_py"])
-        add("init_postcode", _join(p["contact_init"], p["postcode"]))
-        add("init_city", _join(p["contact_init"], p["city"]))
-        add("init_birthday", _join(p["contact_init"].str.slice(0, 1), p["birthday"]))
+        add("name_postcode", _join(p["contact_key"], p["postcode"]))
+        add("name_city", _join(p["contact_key"], p["city"]))
+        add("name_birthday", _join(p["contact_key"].str.slice(0, 2), p["birthday"]))
     add("birthday_postcode", _join(p["birthday"], p["postcode"]))
     add("address", _join(p["address"], p["postcode"].str.slice(0, 2)))
     return out
@@ -255,24 +260,34 @@ def _sim(a: np.ndarray, b: np.ndarray, workers: int) -> np.ndarray:
     return out
 
 
-def _best_token_sim(a: np.ndarray, b: np.ndarray, workers: int) -> np.ndarray:
-    """Best similarity between the first/last tokens of two space-separated names (0 if none)."""
-    def ends(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        s = pd.Series(x, dtype=object).str.split(" ")
-        first = s.str[0].fillna("").to_numpy(dtype=object)
-        last = s.str[-1].fillna("").to_numpy(dtype=object)
-        return first, last
+def _name_ends(names: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """First and last space-separated token of each name (the whole name when it has no space)."""
+    arr = pa.array(names.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    spaced = pc.fill_null(pc.match_substring(arr, " "), False)
+    first = pc.if_else(spaced, pc.replace_substring_regex(arr, r" .*$", ""), arr)
+    last = pc.if_else(spaced, pc.replace_substring_regex(arr, r"^.* ", ""), arr)
+    as_series = lambda a: pd.Series(a.to_numpy(zero_copy_only=False), index=names.index, dtype=object)  # noqa: E731
+    return as_series(pc.fill_null(first, "")), as_series(pc.fill_null(last, ""))
 
-    if not len(a):
-        return np.zeros(0, dtype=np.float32)
-    fa, la = ends(a)
-    fb, lb = ends(b)
-    best = np.zeros(len(a), dtype=np.float32)
-    for x in (fa, la):
-        for y in (fb, lb):
-            best = np.maximum(best, np.nan_to_num(_sim(x, y, workers), nan=0.0))
-    has_space = np.array([" " in v for v in a], dtype=bool) | np.array([" " in v for v in b], dtype=bool)
-    return np.where(has_space, best, 0.0)
+
+def _name_key(names: pd.Series, initials: pd.Series) -> pd.Series:
+    """A short blocking key of a name: pinyin initials of a Chinese name ("王小明" → "wxm"), the first
+    two letters of each part of a Latin one ("sarah bruhn" → "sabr") — selective, yet typo-tolerant."""
+    arr = pa.array(names.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    latin = pc.replace_substring_regex(arr, r"(\S{1,2})\S*\s*", r"\1")
+    chinese = pc.fill_null(pc.match_substring_regex(arr, "[\u3400-\u9fff]"), False)
+    init = pa.array(initials.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    out = pc.fill_null(pc.if_else(chinese, init, latin), "")
+    return pd.Series(out.to_numpy(zero_copy_only=False), index=names.index, dtype=object)
+
+
+def _best_token_sim(col: dict[str, np.ndarray], i: np.ndarray, j: np.ndarray, workers: int) -> np.ndarray:
+    """Best similarity between the first/last name tokens of two records (0 when not comparable)."""
+    best = np.zeros(len(i), dtype=np.float32)
+    for x in ("contact_first", "contact_last"):
+        for y in ("contact_first", "contact_last"):
+            best = np.maximum(best, np.nan_to_num(_sim(col[x][i], col[y][j], workers), nan=0.0))
+    return best
 
 
 def _eq_any(cols_a: list[np.ndarray], cols_b: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -336,7 +351,9 @@ def score_pairs(p: pd.DataFrame, pairs: np.ndarray, config: DedupeConfig) -> pd.
     s = _sim(a, b, config.workers)
     pa, pb = at("contact_py")
     res["contact_pinyin"] = (pa == pb) & (pa != "") & (s < 100)
-    part = _best_token_sim(a, b, config.workers)  # one name part agrees: a swapped or new surname
+    weak = np.flatnonzero(s < 65)  # only there does "one name part agrees" change the weight
+    part = np.zeros(len(s), dtype=np.float32)
+    part[weak] = _best_token_sim(col, i[weak], j[weak], config.workers)  # a swapped or new surname
     tf = _tf_weight(col["contact"], 8.0)[i]
     res["contact"] = s
     w += np.select([s == 100, res["contact_pinyin"], s >= 90, s >= 80, s >= 65, part >= 85, s < 65],
@@ -509,7 +526,8 @@ def find_duplicates(
                                   for a, b in zip(accepted["i"], accepted["j"], strict=True)], dtype=bool)]
     best = accepted.groupby(accepted["i"].map(in_cluster))["weight"].max() if len(accepted) else pd.Series(dtype=float)
     order = sorted(range(len(clusters_pos)), key=lambda k: (-best.get(k, 0.0), clusters_pos[k][0]))
-    clusters = [[labels[x] for x in clusters_pos[k]] for k in order]
+    label_list = labels.tolist()
+    clusters = [[label_list[x] for x in clusters_pos[k]] for k in order]
 
     out = accepted.copy()
     out.insert(0, "a", labels[out["i"].to_numpy()])

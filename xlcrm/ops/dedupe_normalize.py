@@ -14,7 +14,10 @@ import re
 import unicodedata
 from functools import cache
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..schema import simplified
 
@@ -47,11 +50,42 @@ def fold(text: object) -> str:
 
 
 def _unique_map(series: pd.Series, func) -> pd.Series:
-    """Apply `func` once per distinct value and broadcast back (keeps the index)."""
-    values = series.astype(object).where(series.notna(), None)
-    uniques = pd.unique(values.to_numpy())
-    mapping = {u: func(u) for u in uniques}
-    return pd.Series([mapping[v] for v in values.to_numpy()], index=series.index, dtype=object)
+    """Apply `func` once per distinct non-missing value and broadcast back (keeps the index)."""
+    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    results = np.empty(len(uniques) + 1, dtype=object)
+    results[:-1] = [func(u) for u in uniques]
+    results[-1] = func(None)
+    return pd.Series(results[codes], index=series.index, dtype=object)  # code -1 → the last slot
+
+
+def _arrow(series: pd.Series) -> pa.Array:
+    values = series.to_numpy(dtype=object)
+    return pa.array(values, type=pa.large_string(), from_pandas=True) if len(values) else pa.array([], pa.large_string())
+
+
+def _ascii_lower(series: pd.Series) -> pa.Array | None:
+    """Stripped lower-case text when every value is ASCII (NFKC and OpenCC change nothing), else None.
+
+    The common case for e-mails, phones, IDs and Latin names: done in C (Arrow), not per value.
+    """
+    try:
+        arr = _arrow(series)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # numbers or dates among the text
+        try:
+            arr = _arrow(series.astype(object).where(series.notna(), None).map(_as_text))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return None
+    if not pc.all(pc.fill_null(pc.string_is_ascii(arr), True)).as_py():
+        return None
+    return pc.fill_null(pc.utf8_lower(pc.utf8_trim_whitespace(arr)), "")
+
+
+def _as_text(v: object) -> object:
+    return v if isinstance(v, str) or v is None else str(v)
+
+
+def _to_series(arr: pa.Array, index: pd.Index) -> pd.Series:
+    return pd.Series(arr.to_numpy(zero_copy_only=False), index=index, dtype=object)
 
 
 def _fold_many(values: list[str]) -> list[str]:
@@ -71,12 +105,15 @@ def _fold_many(values: list[str]) -> list[str]:
 
 
 def fold_series(series: pd.Series) -> pd.Series:
-    """`fold` over a Series, once per distinct non-blank value."""
-    values = series.astype(object).where(series.notna(), None)
-    uniques = [u for u in pd.unique(values.to_numpy()) if u is not None and str(u).strip()]
-    folded = dict(zip(uniques, _fold_many([str(u) for u in uniques]), strict=True))
-    return pd.Series([folded.get(v, "") if v is not None else "" for v in values.to_numpy()],
-                     index=series.index, dtype=object)
+    """`fold` over a Series, once per distinct non-blank value ("" for blanks)."""
+    fast = _ascii_lower(series)
+    if fast is not None:
+        return _to_series(fast, series.index)
+    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    folded = np.empty(len(uniques) + 1, dtype=object)
+    folded[:-1] = _fold_many([str(u) for u in uniques])
+    folded[-1] = ""
+    return pd.Series(folded[codes], index=series.index, dtype=object)
 
 
 # --------------------------------------------------------------------------- regions
@@ -236,7 +273,7 @@ def _pinyin_of(char: str) -> str:
 
 
 def _pinyin_table(values: list[str], initials: bool) -> dict[int, str]:
-    chars = {ch for v in values for ch in v if _CJK.match(ch)}
+    chars = {ch for ch in set("".join(values)) if _CJK.match(ch)}
     table: dict[int, str] = {}
     for ch in chars:
         p = _pinyin_of(ch)
@@ -247,12 +284,18 @@ def _pinyin_table(values: list[str], initials: bool) -> dict[int, str]:
 def pinyin_series(series: pd.Series, initials: bool = False) -> pd.Series:
     """Pinyin (or initials) of already-folded names: "王伟" → "wang wei" / "ww"; Latin stays as is.
 
-    One `str.translate` per value over a per-character table, so a million names cost seconds.
+    One `str.translate` per distinct value over a per-character table; Latin-only data skips it.
     """
     values = series.fillna("").astype(str)
-    table = _pinyin_table(list(pd.unique(values.to_numpy())), initials)
+    uniques = list(pd.unique(values.to_numpy()))
+    table = _pinyin_table(uniques, initials)
+    if not table:  # no Chinese at all: pinyin is the text; initials are the first letters
+        if not initials:
+            return values.astype(object)
+        arr = pc.replace_substring_regex(_arrow(values), r"(\S)\S*\s*", r"\1")
+        return _to_series(arr, series.index)
 
-    def conv(v: str) -> str:
+    def conv(v: object) -> str:
         if not v:
             return ""
         out = v.translate(table)
@@ -368,6 +411,15 @@ def _split_address_folded(s: str) -> tuple[str, str, str, str]:
 
 def addresses_frame(series: pd.Series) -> pd.DataFrame:
     """Columns addr_province, addr_city, addr_district, address (the rest) for a Series."""
+    fast = _ascii_lower(series)
+    if fast is not None:  # Latin addresses: abbreviate street words, drop punctuation, in C
+        arr = pc.replace_substring_regex(fast, r"[^a-z0-9]+", " ")
+        for pattern, short in _ADDRESS_WORDS:
+            arr = pc.replace_substring_regex(arr, pattern.pattern, short)
+        arr = pc.utf8_trim_whitespace(pc.replace_substring_regex(arr, r"\s+", " "))
+        blank = pd.Series([""] * len(series), index=series.index, dtype=object)
+        return pd.DataFrame({"addr_province": blank, "addr_city": blank, "addr_district": blank,
+                             "address": _to_series(arr, series.index)}, index=series.index)
     folded = fold_series(series)
     cache_: dict[str, tuple[str, str, str, str]] = {}
     rows = []
@@ -436,6 +488,9 @@ def normalize_id(value: object) -> str:
 
 
 def ids_series(series: pd.Series) -> pd.Series:
+    fast = _ascii_lower(series)
+    if fast is not None:
+        return _to_series(pc.replace_substring_regex(fast, r"[^a-z0-9]+", ""), series.index)
     return _unique_map(series, normalize_id)
 
 
