@@ -104,7 +104,7 @@ def _child(method: str, path: Path, size: str) -> dict:
         result = apply_plan(path, plan, backup_keep=1)
         t2 = time.perf_counter()
         return {"plan_s": t1 - t0, "seconds": t2 - t1, "bytes": result.bytes_written,
-                "parts": len(result.parts_changed) + len(result.parts_added)}
+                "parts": len(result.parts_changed) + len(result.parts_added), "timings": result.timings}
     if method == "openpyxl":
         import openpyxl
 
@@ -161,6 +161,8 @@ def main() -> None:
     if "plan_s" in results["writer"]:
         print(f"\n(writer: plan built in {results['writer']['plan_s']:.2f} s, not counted; "
               f"{results['writer']['parts']} parts written, {results['writer']['bytes'] / 1e6:.1f} MB file)")
+        phases = ", ".join(f"{k} {v:.2f}" for k, v in results["writer"]["timings"].items())
+        print(f"(writer phases, s: {phases})")
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ class WriteResult:
     bytes_written: int = 0
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # phase → seconds (for benchmarks)
 
     def summary(self, lang: str = "zh-CN") -> str:
         if lang == "en":
@@ -57,27 +58,44 @@ class WriteResult:
                 + (f"；备份：{self.backup}" if self.backup else ""))
 
 
-def plan_to_bytes(blob: bytes, plan: EditPlan, lang: str = "zh-CN") -> tuple[bytes, Package, Editor]:
+def plan_to_bytes(blob: bytes, plan: EditPlan, lang: str = "zh-CN",
+                  timings: dict[str, float] | None = None) -> tuple[bytes, Package, Editor]:
     """Apply a plan to a package held in memory; return the verified new package bytes."""
+    timings = {} if timings is None else timings
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = timings.get(name, 0.0) + now - clock
+        clock = now
+
     try:
         pkg = Package(blob)
     except (zipfile.BadZipFile, ValueError) as exc:
         raise FileRefused("文件不是可写入的 Excel 工作簿（{err}）。", "The file is not a workbook xlcrm can write "
                           "({err}).", err=exc) from exc
     editor = Editor(pkg, lang)
+    lap("open")
     for edit in plan.edits:
         editor.apply(edit)
+        lap(type(edit).__name__)
     editor.finish()
+    lap("render")
     checkpoint("after_edit")
     with ThreadPoolExecutor(max_workers=2) as pool:
         jobs = pkg.precompress_async(pool)
         check_changed_xml(pkg)  # expat holds the GIL; the deflating threads do not
+        lap("check_xml")
         for job in jobs:
             job.result()
+    lap("deflate_wait")
     out = io.BytesIO()
     pkg.build(out, checkpoint)
     data = out.getvalue()
+    lap("build")
     verify_output(pkg, data, xml_checked=True)
+    lap("verify")
     return data, pkg, editor
 
 
@@ -95,23 +113,26 @@ def apply_plan(path: Path, plan: EditPlan, *, backup_dir: Path | None = None, ba
         return result
     blob = path.read_bytes()
     stat = os.stat(path)
+    result.timings["read_file"] = time.perf_counter() - started
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            data, pkg, editor = plan_to_bytes(blob, plan, lang)
+            data, pkg, editor = plan_to_bytes(blob, plan, lang, result.timings)
         except XlcrmError:
             raise
         except (KeyError, ValueError, OverflowError) as exc:  # a package we cannot handle: say so, write nothing
             raise WriteFailed("无法写入工作簿：{err}", "Cannot write the workbook: {err}", err=exc) from exc
     result.warnings = [str(w.message) for w in caught]
     tmp = temp_path(path)
+    saving = time.perf_counter()
     try:
         with open(tmp, "wb") as fh:
             half = len(data) // 2
-            fh.write(data[:half])
+            view = memoryview(data)
+            fh.write(view[:half])
             fh.flush()
             checkpoint("temp_half_written")
-            fh.write(data[half:])
+            fh.write(view[half:])
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, stat.st_mode & 0o7777)
@@ -132,6 +153,7 @@ def apply_plan(path: Path, plan: EditPlan, *, backup_dir: Path | None = None, ba
     finally:
         if tmp.exists():
             tmp.unlink()
+    result.timings["save"] = time.perf_counter() - saving
     result.parts_changed = sorted(n for n in pkg.touched() if n in pkg.infos)
     result.parts_added = sorted(n for n in pkg.changed if n not in pkg.infos)
     result.sheets_created = list(editor.created)

@@ -22,7 +22,7 @@ from ..edits import (
     MarkCells,
     SheetReplace,
 )
-from .cells import col_letter, encode, escape_text, quote_sheet
+from .cells import col_letter, encode, encode_column, escape_text, quote_sheet
 from .charts import DRAWING_REL, add_charts, new_drawing_part
 from .package import Package, rels_path
 from .readback import SharedStrings, cell_text
@@ -147,13 +147,13 @@ class Editor:
     def column_write(self, edit: ColumnWrite) -> None:
         entry, sx = self.sheet(edit.sheet)
         col = edit.col or self.find_or_add_column(entry, sx, edit.header, edit.header_row, edit.header_style, edit.width)
-        style = edit.style
-        for row, value in edit.values.items():
-            if row < 1 or row > 1_048_576:
-                raise XlcrmError("行号 {row} 超出 Excel 的范围。", "Row {row} is outside Excel's range.",
-                                 location=Location(edit.sheet, None, edit.header), row=row)
-            kind, text = encode(value)
-            sx.set_cell(int(row), col, CellSpec(kind, text, style))
+        rows = [int(r) for r in edit.values]
+        if rows and (min(rows) < 1 or max(rows) > 1_048_576):
+            bad = min(rows) if min(rows) < 1 else max(rows)
+            raise XlcrmError("行号 {row} 超出 Excel 的范围。", "Row {row} is outside Excel's range.",
+                             location=Location(edit.sheet, None, edit.header), row=bad)
+        kinds, texts = encode_column(list(edit.values.values()))
+        sx.set_column(col, rows, kinds, texts, edit.style)
 
     def cell_write(self, edit: CellWrite) -> None:
         entry, sx = self.sheet(edit.sheet)
@@ -281,6 +281,8 @@ class Editor:
         for part, sx in self.sheet_xmls.items():
             if sx.edits or (sx.head, sx.tail) != self._original_frame[part] or getattr(sx, "body_changed", False):
                 self.pkg.write(part, sx.render(self.resolve))
+                if sx.evidence is not None:
+                    self.pkg.xml_evidence[part] = sx.evidence
                 self.formula_changed |= sx.formula_overwritten
         for tables in self.tables.values():
             tables.save()

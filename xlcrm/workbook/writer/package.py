@@ -12,10 +12,11 @@ import io
 import posixpath
 import struct
 import zipfile
-import zlib
 from dataclasses import dataclass
 
 from lxml import etree
+
+from .fastzlib import crc32, deflate_raw, inflate_raw
 
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -103,6 +104,8 @@ class Package:
         self.deleted: set[str] = set()
         self._cache: dict[str, bytes] = {}
         self.compressed: dict[str, tuple[int, bytes]] = {}  # name → (crc, deflated), see precompress
+        # name → XML documents that parse iff the edited part does (a sheet: its frame + what was written)
+        self.xml_evidence: dict[str, list[bytes]] = {}
 
     # -- reading -------------------------------------------------------------------------------
     def exists(self, name: str) -> bool:
@@ -118,8 +121,18 @@ class Package:
         if name in self.deleted or name not in self.infos:
             raise KeyError(name)
         if name not in self._cache:
-            self._cache[name] = self._zip.read(name)
+            self._cache[name] = self._inflate(name)
         return self._cache[name]
+
+    def _inflate(self, name: str) -> bytes:
+        """A member's bytes, CRC-checked (fast inflate for deflated members)."""
+        info = self.infos[name]
+        if info.compress_type == zipfile.ZIP_DEFLATED:
+            data = inflate_raw(self.raw(name))
+            if crc32(data) != info.CRC or len(data) != info.file_size:
+                raise zipfile.BadZipFile(f"bad CRC-32 for {name}")
+            return data
+        return self._zip.read(name)
 
     def raw(self, name: str) -> memoryview:
         """The member's compressed bytes exactly as stored in the input."""
@@ -135,7 +148,6 @@ class Package:
     def write(self, name: str, data: bytes) -> None:
         self.changed[name] = data
         self.deleted.discard(name)
-        self._cache.pop(name, None)
 
     def delete(self, name: str) -> None:
         self.changed.pop(name, None)
@@ -152,7 +164,9 @@ class Package:
         return out
 
     def _original_bytes(self, name: str) -> bytes:
-        return self._zip.read(name)
+        if name not in self._cache:
+            self._cache[name] = self._inflate(name)
+        return self._cache[name]
 
     def is_modified(self, name: str) -> bool:
         return name in self.deleted or (name in self.changed and (
@@ -252,9 +266,7 @@ class Package:
         return [executor.submit(self._precompress, name, self.changed[name]) for name in names]
 
     def _precompress(self, name: str, data: bytes) -> None:
-        comp = zlib.compressobj(1, zlib.DEFLATED, -15)
-        payload = comp.compress(data) + comp.flush()
-        self.compressed[name] = (zlib.crc32(data), payload)
+        self.compressed[name] = (crc32(data), deflate_raw(data))
 
     def build(self, out: io.RawIOBase, checkpoint=lambda name: None) -> dict[str, int]:
         """Write the new package to `out`; return {part: crc} of the edited parts."""

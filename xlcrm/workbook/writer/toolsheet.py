@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..edits import FILL_HEADER, FILL_TITLE, FMT_DATE, FMT_DATETIME, FMT_TEXT, Block, CellStyle, SheetReplace
-from .cells import _EPOCH, _number, cell_ref, col_letter, encode, escape_text, range_ref
+from .cells import _EPOCH, _number, cell_ref, col_letter, encode_column, escape_text, range_ref
 from .styles import StyleBook
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -87,8 +87,9 @@ def _column_cells(series: pd.Series) -> tuple[list[tuple[str, str]], str]:
             else:
                 out.append(("n", _number(v)))
         return out, "n"
-    cells = [encode(v) for v in series.tolist()]
-    kinds = {k for k, _ in cells if k != "e"}
+    kinds_list, texts = encode_column(series.tolist())
+    cells = list(zip(kinds_list, texts))
+    kinds = set(kinds_list) - {"e"}
     natural = kinds.pop() if len(kinds) == 1 else "s"
     return cells, natural
 
