@@ -22,13 +22,10 @@ from __future__ import annotations
 import datetime as dt
 import importlib.metadata
 import importlib.util
-import inspect
 import io
 import re
-import types
 import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from lxml import etree
@@ -279,28 +276,6 @@ def add_sheet_buttons(wb, lang: str, extra_modules: list[VbaModule] | None = Non
                                    "width": 140, "height": 30, "y_offset": i * 36})
 
 
-@contextmanager
-def _close_hook(module: types.ModuleType, hook: Callable[[object], None]) -> Iterator[None]:
-    """Run `hook(workbook)` just before `module`'s xlsxwriter workbook closes.
-
-    Used only while xlcrm.template has no `customize=` parameter: the template module sees an
-    `xlsxwriter` whose Workbook subclass calls the hook in close(). Restored on exit.
-    """
-    real = module.xlsxwriter
-    base = real.Workbook
-
-    class HookedWorkbook(base):  # type: ignore[misc, valid-type]
-        def close(self):
-            hook(self)
-            return super().close()  # ok-to-save: a brand-new template file
-
-    module.xlsxwriter = types.SimpleNamespace(Workbook=HookedWorkbook)
-    try:
-        yield
-    finally:
-        module.xlsxwriter = real
-
-
 def build_macro_workbook(path: Path, lang: str = "zh-CN", extra_modules: list[VbaModule] | None = None,
                          with_xlwings: bool = True) -> Path:
     """The xlcrm template as an .xlsm with the VBA project and the sheet buttons.
@@ -315,10 +290,7 @@ def build_macro_workbook(path: Path, lang: str = "zh-CN", extra_modules: list[Vb
         add_sheet_buttons(wb, lang, extra_modules, with_xlwings)
 
     path = Path(path)
-    if "customize" in inspect.signature(template.write_crm_workbook).parameters:
-        return template.write_crm_workbook(path, lang, customize=hook)
-    with _close_hook(template, hook):
-        return template.write_crm_workbook(path, lang)
+    return template.write_crm_workbook(path, lang, customize=hook)
 
 
 def build_macro_templates(out_dir: Path = Path("templates")) -> list[Path]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -529,6 +529,7 @@ def write_crm_workbook(
     frames: Mapping[str, pd.DataFrame | None] | None = None,
     overrides: Mapping[str, Mapping[str, Mapping[int, object]]] | None = None,
     constant_memory: bool | None = None,
+    customize: Callable[[xlsxwriter.Workbook], None] | None = None,
 ) -> Path:
     """Write a complete xlcrm workbook. `frames` maps sheet key → DataFrame (columns = schema keys,
     values as a user would type them: display labels, dates, numbers, text dates as str);
@@ -574,6 +575,8 @@ def write_crm_workbook(
     _write_settings(wb, fmts, lang)
     _write_howto(wb, fmts, lang)
     _write_lists(wb, fmts, lang, owners or [])
+    if customize:  # e.g. the add-in build adds the VBA project and sheet buttons
+        customize(wb)
     wb.close()  # ok-to-save: a brand-new file
     return path
 
