@@ -98,6 +98,7 @@ CITIES = (
     ("河北省", "Hebei", "石家庄市", "Shijiazhuang", "0500", "0311", ("长安区", "桥西区", "裕华区"), 2),
     ("内蒙古自治区", "Inner Mongolia", "呼和浩特市", "Hohhot", "0100", "0471", ("新城区", "赛罕区", "回民区"), 1),
 )
+SEVEN_DIGIT_AREAS = ("0592", "0471")  # Xiamen, Hohhot: 7-digit local numbers
 ROADS = ("人民路", "建设路", "解放路", "中山路", "科技路", "工业大道", "创业路", "发展大道", "长江路", "黄河路",
          "新华路", "和平路", "胜利路", "学府路", "滨河路", "高新大道", "金融街", "文化路")
 BUILDINGS = ("国际大厦", "科技园", "商务中心", "创新大厦", "财富广场", "产业园")
@@ -441,11 +442,14 @@ def _customers(
     mobile = blank_unless(rng.random(n) < np.where(is_company, 0.93, 0.98), mobile.to_numpy())
 
     area = np.array([c[5] for c in CITIES], dtype=object)[city]
-    local = (rng.integers(2, 9, n) * 10**7 + rng.integers(0, 10**7, n)).astype(str).astype(object)
+    # Local numbers have 8 digits, except in the few cities that still use 7 (checked with phonenumbers).
+    scale = np.where(np.isin(area, SEVEN_DIGIT_AREAS), 10, 1)
+    local_n = (rng.integers(2, 9, n) * 10**7 + rng.integers(0, 10**7, n)) // scale
+    local = local_n.astype(str).astype(object)
     phone = blank_unless(rng.random(n) < np.where(is_company, 0.75, 0.15), area + "-" + local)
-    local2 = (rng.integers(2, 9, n) * 10**7 + rng.integers(0, 10**7, n)).astype(str).astype(object)
+    local2 = ((rng.integers(2, 9, n) * 10**7 + rng.integers(0, 10**7, n)) // scale).astype(str).astype(object)
     phone2 = blank_unless(rng.random(n) < 0.08, area + "-" + local2)
-    fax_local = (local.astype(np.int64) + 1).astype(str).astype(object)
+    fax_local = (local_n + 1).astype(str).astype(object)
     fax = blank_unless(is_company & (rng.random(n) < 0.25), area + "-" + fax_local)
 
     personal_domain = np.array(["163.com", "126.com", "qq.com", "sina.com", "foxmail.com"], dtype=object)[
