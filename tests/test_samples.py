@@ -170,7 +170,10 @@ def test_realistic_values(sample):
     assert set(zip(cust["province"], cust["city"], strict=True)) <= pairs
     assert set(cust["owner"]) == set(sample.owners) and len(sample.owners) == 5
     phones = cust["phone"].dropna()
-    assert phones.str.fullmatch(r"0\d{2,3}-[2-8]\d{7}").all()
+    assert phones.str.fullmatch(r"0\d{2,3}-[2-8]\d{6,7}").all()
+    import phonenumbers  # the landlines themselves are real-looking: valid for their area code
+
+    assert all(phonenumbers.is_valid_number(phonenumbers.parse(p, "CN")) for p in phones)
     companies = cust["company"].dropna()
     assert companies.str.endswith("公司").mean() > 0.9
     kinds = Counter(schema.match_choice(schema.CUSTOMER_TYPES, v) for v in cust["customer_type"])
