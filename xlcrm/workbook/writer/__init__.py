@@ -81,6 +81,7 @@ def plan_to_bytes(blob: bytes, plan: EditPlan, lang: str = "zh-CN",
         editor.apply(edit)
         lap(type(edit).__name__)
     editor.finish()
+    pkg.drop_unchanged()
     lap("render")
     checkpoint("after_edit")
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -6,8 +6,6 @@ import re
 import unicodedata
 from collections import deque
 
-import pandas as pd
-
 from ...errors import Location, XlcrmError
 from ..edits import (
     FMT_DATE,
@@ -22,7 +20,7 @@ from ..edits import (
     MarkCells,
     SheetReplace,
 )
-from .cells import col_letter, encode, encode_column, escape_text, quote_sheet
+from .cells import encode, encode_column, escape_text, quote_sheet
 from .charts import DRAWING_REL, add_charts, new_drawing_part
 from .package import Package, rels_path
 from .readback import SharedStrings, cell_text
@@ -45,7 +43,7 @@ class Editor:
         self.pkg = pkg
         self.lang = lang
         self.wb = Workbook(pkg)
-        self.styles = StyleBook.open(pkg)
+        self.styles = StyleBook.open(pkg, self.wb.part)
         self.sst = SharedStrings(pkg, self.wb.part)
         self.sheet_xmls: dict[str, SheetXml] = {}
         self._original_frame: dict[str, tuple[str, str]] = {}
@@ -300,11 +298,3 @@ class Editor:
                 part = resolve_target(self.wb.part, rel.target)
                 self.pkg.remove_part(part)
                 self.pkg.remove_rel(self.wb.part, rel.id)
-
-
-def column_label(col: int) -> str:
-    return col_letter(col)
-
-
-def frame_of(value) -> pd.DataFrame:  # pragma: no cover - convenience for callers
-    return value if isinstance(value, pd.DataFrame) else pd.DataFrame(value)

@@ -155,6 +155,13 @@ class Package:
         if name in self.infos:
             self.deleted.add(name)
 
+    def drop_unchanged(self) -> None:
+        """Parts rewritten to the very same bytes are copied raw like any untouched part."""
+        for name in [n for n in self.changed if n in self.infos and n not in self.deleted]:
+            data, info = self.changed[name], self.infos[name]
+            if len(data) == info.file_size and crc32(data) == info.CRC and self._original_bytes(name) == data:
+                del self.changed[name]
+
     def touched(self) -> set[str]:
         """Input parts whose bytes will differ in the output (changed or deleted)."""
         out = set(self.deleted)

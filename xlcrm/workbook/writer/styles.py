@@ -13,7 +13,7 @@ import re
 from lxml import etree
 
 from ..edits import CellStyle
-from .package import Package, element_key, new_child, new_detached, parse_xml, serialize_xml
+from .package import Package, element_key, new_child, new_detached, parse_xml, resolve_target, serialize_xml
 
 STYLES_PART_DEFAULT = "xl/styles.xml"
 STYLES_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
@@ -79,16 +79,12 @@ class StyleBook:
         self._derived: dict[tuple, int] = {}
 
     @classmethod
-    def open(cls, pkg: Package) -> StyleBook:
-        from .package import rels_path  # noqa: F401  (same package)
-
-        for rel in pkg.rels("xl/workbook.xml"):
+    def open(cls, pkg: Package, workbook_part: str = "xl/workbook.xml") -> StyleBook:
+        for rel in pkg.rels(workbook_part):
             if rel.type == STYLES_REL:
-                from .package import resolve_target
-
-                return cls(pkg, resolve_target("xl/workbook.xml", rel.target))
+                return cls(pkg, resolve_target(workbook_part, rel.target))
         book = cls(pkg, STYLES_PART_DEFAULT)
-        pkg.add_rel("xl/workbook.xml", STYLES_REL, STYLES_PART_DEFAULT)
+        pkg.add_rel(workbook_part, STYLES_REL, STYLES_PART_DEFAULT)
         pkg.set_override(STYLES_PART_DEFAULT, STYLES_CT)
         return book
 
