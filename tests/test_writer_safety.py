@@ -41,6 +41,12 @@ def test_lock_file_refused(tmp_path: Path) -> None:
     _assert_refused(path)
 
 
+def test_libreoffice_lock_file_refused(tmp_path: Path) -> None:
+    path = build_plain_xlsx(tmp_path / "book.xlsx")
+    (tmp_path / ".~lock.book.xlsx#").write_text("user,host")
+    _assert_refused(path)
+
+
 def test_not_a_zip_refused(tmp_path: Path) -> None:
     path = tmp_path / "junk.xlsx"
     path.write_bytes(b"this is not a workbook")

@@ -19,6 +19,11 @@ def lock_file(path: Path) -> Path:
     return path.with_name("~$" + path.name)
 
 
+def lock_files(path: Path) -> list[Path]:
+    """Every lock file that says the workbook is open: Excel/WPS `~$name`, LibreOffice `.~lock.name#`."""
+    return [lock_file(path), path.with_name(f".~lock.{path.name}#")]
+
+
 def _zip_workbook_part(zf: zipfile.ZipFile) -> str | None:
     names = set(zf.namelist())
     for candidate in ("xl/workbook.xml", "xl/workbook.bin"):
@@ -124,14 +129,13 @@ def ensure_writable(path: Path) -> None:
             "'{name}' does not end in .xlsx/.xlsm/.xlam; xlcrm will not write it.",
             name=path.name,
         )
-    if lock_file(path).exists():
+    if any(p.exists() for p in lock_files(path)):
         raise FileRefused(
-            "“{name}”正在 Excel（或 WPS）中打开。请先保存并关闭它，或在 Excel 中使用 xlcrm 功能区按钮。",
-            "'{name}' is open in Excel (or WPS). Save and close it first, or use the xlcrm ribbon inside Excel.",
+            "“{name}”正在 Excel（或 WPS、LibreOffice）中打开。请先保存并关闭它，或在 Excel 中使用 xlcrm 功能区按钮。",
+            "'{name}' is open in Excel (or WPS, LibreOffice). Save and close it first, or use the xlcrm ribbon "
+            "inside Excel.",
             name=path.name,
         )
-
-
     if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
         raise FileRefused(
             "“{name}”是只读的（或所在文件夹不可写），xlcrm 无法保存结果。",
