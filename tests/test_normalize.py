@@ -177,3 +177,14 @@ def test_settings_from_pairs_keys_labels_and_bad_values():
     assert settings.language == "en" and settings.window_a == 30
     assert [(p.row, p.code, p.column) for p in problems] == [(4, "bad_setting", "值"), (6, "bad_setting", "值")]
     assert "C级" in problems[0].message.text("zh-CN") and "grade C" in problems[0].message.text("en")
+
+
+def test_to_text_long_columns_share_strings_and_match_the_short_path():
+    values = ["张三", " 李四 ", None, "", "１３８００１３８０００", "12.0"]
+    long = pd.Series(values * 500, dtype=TEXT)  # 3000 rows, 5 distinct: the dictionary path
+    for kind in (schema.Kind.TEXT, schema.Kind.PHONE):
+        out = to_text(long, kind)
+        short = to_text(pd.Series(values, dtype=TEXT), kind)
+        assert out.tolist() == short.tolist() * 500
+        assert out.iloc[0] is out.iloc[6]  # one Python string per distinct value
+    assert to_text(long, schema.Kind.PHONE).tolist()[4:6] == ["13800138000", "12"]

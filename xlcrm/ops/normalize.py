@@ -122,11 +122,27 @@ def to_text(series: pd.Series, kind: Kind = Kind.TEXT) -> pd.Series:
     digits_only = kind in {Kind.ID, Kind.PHONE, Kind.POSTCODE}
     if digits_only and pc.any(pc.fill_null(pc.match_substring(arr, "."), False)).as_py():
         arr = pc.replace_substring_regex(arr, _INTEGRAL_FLOAT_TEXT, r"\1")
+    fold = kind in _TEXT_KINDS_FOLDED
+    if len(arr) >= 1000:
+        # Columns of repeated values (salesperson, city, template phrases, IDs in the follow-ups) build
+        # one Python string per distinct value and share it: faster, and far less memory.
+        encoded = pc.dictionary_encode(arr)
+        if len(encoded.dictionary) * 2 <= len(arr):
+            values = _python_strings(encoded.dictionary, fold, digits_only)
+            codes = encoded.indices.to_numpy(zero_copy_only=False)  # float with NaN where null
+            valid = pc.is_valid(encoded.indices).to_numpy(zero_copy_only=False)
+            out = np.full(len(arr), None, dtype=object)
+            out[valid] = values[codes[valid].astype(np.int64)]
+            return pd.Series(out, index=series.index, dtype=object)
+    return pd.Series(_python_strings(arr, fold, digits_only), index=series.index, dtype=object)
+
+
+def _python_strings(arr: pa.Array, fold: bool, digits_only: bool) -> np.ndarray:
     out = arr.to_numpy(zero_copy_only=False)
-    if kind in _TEXT_KINDS_FOLDED:
+    if fold:
         for i in _non_ascii(arr):  # only cells with non-ASCII text; usually none
             out[i] = _fold_cell(out[i], digits_only)
-    return pd.Series(out, index=series.index, dtype=object)
+    return out
 
 
 def _fold_cell(text: str, digits_only: bool) -> str | None:
@@ -352,11 +368,11 @@ def coerce_frame(
         if bad is not None and bool(bad.any()):
             header = headers.get(col.key) or col.zh
             problems.extend(_cell_problems(sheet_key, sheet_label, col, header, source[bad], rows[bad], code))
-    frame = pd.DataFrame(typed, index=index)
-    extras = [c for c in raw_df.columns if c != ROW and c not in frame.columns]
-    if extras:
-        frame = pd.concat([frame, raw_df[extras]], axis=1)
-    return frame, problems
+    for name in raw_df.columns:
+        if name != ROW and name not in typed:
+            typed[name] = raw_df[name]
+    # copy=False: no consolidation of same-dtype columns into one block (a full copy of every column).
+    return pd.DataFrame(typed, index=index, copy=False), problems
 
 
 def _cell_problems(

@@ -297,14 +297,13 @@ def read_data_sheet(grid: Grid, sheet_key: str) -> tuple[pd.DataFrame, pd.DataFr
             raw_cols[key] = _text_series(kept.column(known[key]), index)
         else:
             raw_cols[key] = pd.Series(np.nan, index=index, dtype=TEXT_DTYPE)
-    raw = pd.DataFrame(raw_cols)
+    raw = pd.DataFrame(raw_cols, copy=False)  # copy=False: Arrow-backed columns are shared, not consolidated
     headers = {key: str(match.names[g]).strip() for key, g in known.items()}
-    typed, problems = normalize.coerce_frame(sheet_key, raw[[ROW, *known]], sheet=grid.name, headers=headers)
-    if extra:
-        typed = pd.concat(
-            [typed, pd.DataFrame({name: _text_series(kept.column(g), index) for name, g in extra.items()})],
-            axis=1,
-        )
+    source = {ROW: raw_cols[ROW], **{key: raw_cols[key] for key in known}}
+    source.update({name: _text_series(kept.column(g), index) for name, g in extra.items()})
+    typed, problems = normalize.coerce_frame(
+        sheet_key, pd.DataFrame(source, copy=False), sheet=grid.name, headers=headers
+    )
 
     used_cols = [g for g in range(grid.batch.num_columns) if grid.batch.column(g).null_count < grid.n_rows]
     info = SheetInfo(
@@ -548,7 +547,9 @@ def read_book(
             problems = found + problems
     finally:
         loader.close()
-    if lang is None:
+    if lang is not None:
+        lang = "en" if lang.lower().startswith("en") else schema.DEFAULT_LANG
+    else:
         if has_language:
             lang = settings.language
         else:
