@@ -85,22 +85,40 @@ def test_failed_edit_writes_nothing(tmp_path: Path) -> None:
     assert _snapshot(tmp_path) == before
 
 
-def test_shared_formula_master_is_not_overwritten(tmp_path: Path) -> None:
+def test_overwriting_a_shared_formula_master_unshares_its_dependents(tmp_path: Path) -> None:
+    import openpyxl
+
     path = tmp_path / "f.xlsx"
     sheet = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
              '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
              '<row r="1"><c r="A1"><v>1</v></c><c r="B1"><f t="shared" ref="B1:B3" si="0">A1*2</f><v>2</v></c></row>'
              '<row r="2"><c r="A2"><v>2</v></c><c r="B2"><f t="shared" si="0"/><v>4</v></c></row>'
+             '<row r="3"><c r="A3"><v>3</v></c><c r="B3"><f t="shared" si="0"/><v>6</v></c></row>'
              '</sheetData></worksheet>')
     _minimal_book(path, sheet)
-    before = path.read_bytes()
-    with pytest.raises(WriteFailed):
-        apply_plan(path, EditPlan([CellWrite("Sheet1", 1, 2, 5)]))
-    assert path.read_bytes() == before
-    apply_plan(path, EditPlan([CellWrite("Sheet1", 2, 2, 5)]), backup_keep=0)  # a dependent may be overwritten
+    apply_plan(path, EditPlan([CellWrite("Sheet1", 1, 2, 5)]), backup_keep=0)
     with zipfile.ZipFile(path) as zf:
         assert "xl/calcChain.xml" not in zf.namelist()
-        assert b'<c r="B2"><v>5</v></c>' in zf.read("xl/worksheets/sheet1.xml")
+        xml = zf.read("xl/worksheets/sheet1.xml")
+    assert b'<c r="B1"><v>5</v></c>' in xml
+    assert b'<c r="B2"><f>A2*2</f><v>4</v></c>' in xml and b'<c r="B3"><f>A3*2</f><v>6</v></c>' in xml
+    ws = openpyxl.load_workbook(path)["Sheet1"]
+    assert [ws["B1"].value, ws["B2"].value, ws["B3"].value] == [5, "=A2*2", "=A3*2"]
+
+
+def test_array_formula_cells_are_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "a.xlsx"
+    sheet = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+             '<row r="1"><c r="A1"><f t="array" ref="A1:A2">{1;2}</f><v>1</v></c></row>'
+             '<row r="2"><c r="A2"><v>2</v></c></row></sheetData></worksheet>')
+    _minimal_book(path, sheet)
+    before = path.read_bytes()
+    for row in (1, 2):
+        with pytest.raises(WriteFailed):
+            apply_plan(path, EditPlan([CellWrite("Sheet1", row, 1, 5)]))
+    assert path.read_bytes() == before
+    apply_plan(path, EditPlan([CellWrite("Sheet1", 2, 2, 5)]), backup_keep=0)  # beside it is fine
 
 
 def _minimal_book(path: Path, sheet_xml: str, extra_rows_without_r: bool = False) -> None:

@@ -9,6 +9,7 @@ second. Rows or cells without `r=` get explicit references when their row is rew
 from __future__ import annotations
 
 import bisect
+import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,6 +74,7 @@ class SheetXml:
         self.formula_overwritten = False
         self.max_col_written = 0
         self.evidence: list[bytes] | None = None  # set by render; see verify.check_changed_xml
+        self._unshared: set[tuple[int, int]] = set()  # shared-formula masters whose dependents were unshared
 
     # -- reading -------------------------------------------------------------------------------
     def _index_rows(self) -> None:
@@ -342,7 +344,7 @@ class SheetXml:
     def _formula_cell(self, old: str, row: int, col: int) -> None:
         """A formula cell is being overwritten: calcChain must go, shared/array masters refused."""
         self.formula_overwritten = True
-        if 't="shared"' in old and " ref=" in old or 't="array"' in old:
+        if ('t="shared"' in old and " ref=" in old and (row, col) not in self._unshared) or 't="array"' in old:
             raise WriteFailed(
                 "单元格 {cell} 是共享/数组公式的起点，其他单元格依赖它；xlcrm 不覆盖它。请换一列写入或先删除该公式。",
                 "cell {cell} starts a shared/array formula other cells depend on; xlcrm will not overwrite it. "
@@ -361,9 +363,66 @@ class SheetXml:
                                       "row {row} lies inside the array formula {ref}; xlcrm will not overwrite it.",
                                       location=Location(sheet=self.name, row=row), row=row, ref=m.group(2).decode())
 
+    def _unshare_overwritten_masters(self) -> None:
+        """Before a shared formula's master cell is overwritten, give each dependent its own formula.
+
+        Dependents (`<f t="shared" si="n"/>`) borrow the master's text; it is translated to each
+        dependent's position (openpyxl's Translator) and written out, cached values kept.
+        """
+        if b't="shared"' not in self.body:
+            return
+        p = self.p.encode()
+        body = self.body
+        cell_open = b"<" + p + b"c "
+
+        def cell_at(pos: int) -> tuple[str, int, int] | None:
+            start = body.rfind(cell_open, 0, pos)
+            m = re.search(rb'\br="([A-Z]+)(\d+)"', body[start:pos]) if start >= 0 else None
+            if not m:
+                return None
+            ref = (m.group(1) + m.group(2)).decode()
+            return ref, int(m.group(2)), col_index(m.group(1).decode())
+
+        masters: dict[bytes, tuple[str, str]] = {}
+        for m in re.finditer(rb"<" + p + rb"f\b([^>]*)>([^<]*)</" + p + rb"f>", body):
+            attrs = m.group(1)
+            if b't="shared"' not in attrs or b"ref=" not in attrs:
+                continue
+            at = cell_at(m.start())
+            si = re.search(rb'\bsi="(\d+)"', attrs)
+            if at is None or si is None:
+                continue
+            spec = self.edits.get(at[1], {}).get(at[2])
+            if spec is not None and spec.kind != "keep":
+                masters[si.group(1)] = (at[0], html.unescape(m.group(2).decode("utf-8")))
+                self._unshared.add((at[1], at[2]))
+        if not masters:
+            return
+        from openpyxl.formula.translate import Translator
+
+        def unshare(m: re.Match) -> bytes:
+            attrs = m.group(1)
+            si = re.search(rb'\bsi="(\d+)"', attrs)
+            if b"ref=" in attrs or si is None or si.group(1) not in masters:
+                return m.group(0)
+            at = cell_at(m.start())
+            if at is None:
+                return m.group(0)
+            origin, text = masters[si.group(1)]
+            formula = Translator("=" + text, origin=origin).translate_formula(at[0])[1:]
+            escaped = formula.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            return b"<" + p + b"f>" + escaped.encode("utf-8") + b"</" + p + b"f>"
+
+        self.body = re.sub(rb"<" + p + rb"f\b([^>]*?)\s*(?:/>|></" + p + rb"f>)", unshare, body)
+        self.body_changed = True
+        self.formula_overwritten = True
+        self.rows, self.starts, self.ends = [], [], []
+        self._index_rows()
+
     def render(self, resolve: StyleResolver) -> bytes:
         """The whole part with every pending edit applied."""
         self._check_array_ranges()
+        self._unshare_overwritten_masters()
         col_styles = self.col_styles()
         written: list[bytes] = []  # every byte xlcrm wrote into sheetData (see `evidence`)
         append = self._byte_appender(resolve, col_styles, written)
