@@ -255,7 +255,8 @@ def _tf_weight(values: np.ndarray, cap: float) -> np.ndarray:
 
 def _sim(a: np.ndarray, b: np.ndarray, workers: int) -> np.ndarray:
     """Similarity 0–100 of a[k] vs b[k] (rapidfuzz Indel ratio), NaN where either is empty."""
-    out = cpdist(list(a), list(b), scorer=fuzz.ratio, workers=workers, dtype=np.float32)
+    threads = workers if len(a) >= 50_000 else 1  # starting threads costs more than small inputs save
+    out = cpdist(list(a), list(b), scorer=fuzz.ratio, workers=threads, dtype=np.float32)
     out[(a == "") | (b == "")] = np.nan
     return out
 
