@@ -344,6 +344,31 @@ def addin_remove_cmd(
         console.print(f"[green]✓[/] {step}", highlight=False)
 
 
+@app.command("dedupe")
+def dedupe_cmd(path: Path = PathArg, today: str | None = TodayOpt, dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
+               new_only: bool = typer.Option(False, "--new-only",
+                                             help="只检查上次查重后新增的行 / Only rows added since the last run"),
+               output: str = typer.Option("text", "--format", help="text | json")) -> None:
+    """查重：找出重复客户，列在“查重”工作表 / Find duplicate customers and list them on the Duplicates sheet."""
+
+    def bar(stage: str, fraction: float) -> None:  # a progress bar for long runs (terminal only)
+        if sys.stderr.isatty():
+            sys.stderr.write(f"\r  {stage:<9} {'█' * int(fraction * 30):<30} {fraction:4.0%}")
+            if stage == "cluster":
+                sys.stderr.write("\n")
+
+    run_command("dedupe", path, today=today, owner=None, dry_run=dry_run, lang=lang, output=output,
+                new_only=new_only, progress=bar)
+
+
+@app.command("merge")
+def merge_cmd(path: Path = PathArg, today: str | None = TodayOpt, dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
+              undo: bool = typer.Option(False, "--undo", help="撤销上次合并 / Restore the last merge"),
+              output: str = typer.Option("text", "--format", help="text | json")) -> None:
+    """合并：按“查重”工作表上的决定合并重复客户（--undo 撤销）/ Merge the duplicates marked on the Duplicates sheet."""
+    run_command("merge", path, today=today, owner=None, dry_run=dry_run, lang=lang, output=output, undo=undo)
+
+
 def _info_dict(book) -> dict:
     return {
         "language": book.lang,

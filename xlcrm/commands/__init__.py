@@ -16,6 +16,7 @@ from .base import REGISTRY, CommandResult, CommandSpec, Context, command
 # Importing a command module registers its commands.
 from . import daily  # noqa: E402,F401  check, regrade, due, run
 from . import reports  # noqa: E402,F401  summary, receivables, export
+from . import dedupe  # noqa: E402,F401  dedupe, merge (--undo), undo_merge
 
 __all__ = ["REGISTRY", "CommandResult", "CommandSpec", "Context", "command", "run"]
 
