@@ -90,10 +90,12 @@ def plan_to_bytes(blob: bytes, plan: EditPlan, lang: str = "zh-CN",
         lap("check_xml")
         for job in jobs:
             job.result()
+    pkg.xml_evidence.clear()
     lap("deflate_wait")
     out = io.BytesIO()
     pkg.build(out, checkpoint)
     data = out.getvalue()
+    out.close()
     lap("build")
     verify_output(pkg, data, xml_checked=True)
     lap("verify")

@@ -58,6 +58,7 @@ class Editor:
         entry = self.wb.require(name)
         if entry.part not in self.sheet_xmls:
             sx = SheetXml(self.pkg.read(entry.part), entry.name)
+            self.pkg._cache.pop(entry.part, None)  # SheetXml holds its own copy; keep one, not two
             self.sheet_xmls[entry.part] = sx
             self._original_frame[entry.part] = (sx.head, sx.tail)
         return entry, self.sheet_xmls[entry.part]
@@ -282,6 +283,10 @@ class Editor:
                 if sx.evidence is not None:
                     self.pkg.xml_evidence[part] = sx.evidence
                 self.formula_changed |= sx.formula_overwritten
+            sx.body, sx.edits = b"", {}  # rendered into pkg.changed: free the copy before the next sheet
+            self.pkg._cache.pop(part, None)
+        self.sheet_xmls.clear()
+        self.pkg._cache.clear()
         for tables in self.tables.values():
             tables.save()
         self.styles.save()

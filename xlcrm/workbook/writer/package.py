@@ -166,7 +166,11 @@ class Package:
         """Input parts whose bytes will differ in the output (changed or deleted)."""
         out = set(self.deleted)
         for name, data in self.changed.items():
-            if name not in self.infos or self._original_bytes(name) != data:
+            if name not in self.infos:
+                out.add(name)
+                continue
+            info = self.infos[name]
+            if len(data) != info.file_size or crc32(data) != info.CRC or self._original_bytes(name) != data:
                 out.add(name)
         return out
 
