@@ -238,6 +238,8 @@ def plan_dedupe(book: CrmBook, ctx: Context, *, dup_sheet: pd.DataFrame | None =
 
     plan = EditPlan(operation="dedupe")
     frame = duplicates_frame(book, result, decisions.decision_of(), lang)
+    if new_rows is not None and dup_sheet is not None and len(dup_sheet):
+        frame = _with_previous_groups(book, dup_sheet, frame, lang)
     plan.add(duplicates_edit(book, frame, lang))
     mem_new = [{"kind": "not_duplicate", "id_a": a, "id_b": b, "time": _now(), "user": ctx.user} for a, b in
                sorted(new_pairs)]
@@ -288,6 +290,29 @@ def duplicates_frame(book: CrmBook, result: DedupeResult, previous: dict[str, st
     return df
 
 
+def _with_previous_groups(book: CrmBook, sheet: pd.DataFrame, frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """New-rows mode: the groups already listed stay (with their decisions), the new ones follow."""
+    keys = [_dup_key(c) for c in sheet.columns]
+    prev = sheet.copy()
+    prev.columns = [k or c for k, c in zip(keys, sheet.columns, strict=True)]
+    if "group" not in prev or "customer_id" not in prev:
+        return frame
+    prev = prev.reindex(columns=[k for k, _, _ in DUP_COLUMNS]).astype(object).where(prev.notna(), "")
+    ids_now = set(book.customers["customer_id"].dropna().astype(str))
+    new_ids = set(frame.iloc[:, 2].astype(str))
+    prev_groups = prev.groupby(prev["group"].astype(str), sort=False)["customer_id"].agg(lambda s: set(map(str, s)))
+    keep = [g for g, ids in prev_groups.items() if ids <= ids_now and not ids & new_ids and len(ids) > 1]
+    prev = prev[prev["group"].astype(str).isin(keep)].copy()
+    renumber = {g: n for n, g in enumerate(keep, start=1)}
+    prev["group"] = prev["group"].astype(str).map(renumber)
+    prev["row"] = pd.to_numeric(prev["row"], errors="coerce")
+    prev["score"] = pd.to_numeric(prev["score"], errors="coerce")
+    prev.columns = frame.columns
+    new = frame.copy()
+    new.iloc[:, 0] = new.iloc[:, 0].astype(int) + len(keep)
+    return pd.concat([prev, new], ignore_index=True)
+
+
 def duplicates_edit(book: CrmBook, df: pd.DataFrame, lang: str) -> SheetReplace:
     fills = {}
     if len(df):
@@ -325,18 +350,35 @@ def _customer_columns(book: CrmBook) -> list[tuple[str, str]]:
 
 
 def _cell_value(book: CrmBook, label, column: str) -> object:
-    """A cell as the user typed it: choices as their label text (raw), dates/numbers typed."""
-    kind = kind_of(column)
+    """A cell as the user typed it, so an archived row can be restored exactly.
+
+    Text kinds (and choices: the label, not the code) come from the raw text; dates and numbers stay
+    typed when the cell held a real date/number, and are the user's text when they typed text
+    ("2025.04.12" stays "2025.04.12").
+    """
     value = book.customers.at[label, column]
     raw = book.raw.get("customers")
-    if kind in (Kind.CHOICE, Kind.BOOL) and raw is not None and column in raw.columns:
-        text = raw.at[label, column]
-        return None if is_blank(text) else str(text)
-    if is_blank(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    return value.item() if hasattr(value, "item") else value
+    text = raw.at[label, column] if raw is not None and column in raw.columns else None
+    kind = kind_of(column)
+    if kind is None or is_blank(text):  # the user's own columns, or nothing typed
+        if is_blank(value):
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.to_pydatetime()
+        return value.item() if hasattr(value, "item") else value
+    if kind == Kind.DATE:
+        if not is_blank(value) and str(text) in (str(value), value.strftime("%Y-%m-%d")):
+            return value.to_pydatetime()
+        return str(text)
+    if kind in (Kind.MONEY, Kind.NUMBER):
+        try:
+            if not is_blank(value) and float(str(text).replace(",", "")) == float(value) and \
+                    re.fullmatch(r"-?\d+(\.\d+)?", str(text)):
+                return float(value)
+        except ValueError:
+            pass
+        return str(text)
+    return str(text)
 
 
 def _formats(columns: list[tuple[str, str]]) -> dict[str, str]:

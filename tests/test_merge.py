@@ -1,0 +1,241 @@
+"""Dedupe → decisions → merge → undo over real workbook files (the sample workbook, copied)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from xlcrm.commands import run
+from xlcrm.commands.base import Context
+from xlcrm.errors import XlcrmError
+from xlcrm.ops.merge import MergeGroup, decode_value, encode_value, plan_merge, same_value
+from xlcrm.workbook.edits import AppendRows, CellWrite, EditPlan
+from xlcrm.workbook.file_adapter import FileWorkbook
+from xlcrm.workbook.reader import read_book
+from xlcrm.workbook.writer import apply_plan
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_workbooks" / "xlcrm_sample_zh.xlsx"
+CTX = Context(today=dt.date(2026, 11, 23), user="tester")
+needs_sample = pytest.mark.skipif(not SAMPLE.exists(), reason="sample workbook not built")
+
+
+def explicit_whole_columns(path: Path) -> None:
+    """Rewrite defined names like '客户资料'!$A:$A as $A$1:$A$1048576 (the same cells).
+
+    The writer's DeleteRows refuses the short whole-column form today (see the xfail test below);
+    the long form is the same range and is shifted correctly.
+    """
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/workbook.xml":
+                data = re.sub(rb"!\$([A-Z]+):\$([A-Z]+)<", rb"!$\1$1:$\2$1048576<", data)
+            zout.writestr(item, data)
+    tmp.replace(path)
+
+
+@pytest.fixture
+def book_path(tmp_path: Path) -> Path:
+    if not SAMPLE.exists():
+        pytest.skip("sample workbook not built")
+    path = tmp_path / "crm.xlsx"
+    shutil.copy(SAMPLE, path)
+    explicit_whole_columns(path)
+    return path
+
+
+def port(path: Path) -> FileWorkbook:
+    return FileWorkbook(path, echo=lambda _m: None)
+
+
+def dup_sheet(path: Path) -> pd.DataFrame:
+    sheet = port(path).read_sheet("查重")
+    assert sheet is not None
+    return sheet
+
+
+def decide(path: Path, decisions: dict[str, str]) -> None:
+    """Type decisions (customer ID → text) into the Decision column, as a user would."""
+    sheet = dup_sheet(path)
+    edits = []
+    for i, cid in enumerate(sheet["客户编号"]):
+        if cid in decisions:
+            edits.append(CellWrite("查重", i + 2, 2, decisions[cid]))
+    assert len(edits) == len(decisions)
+    apply_plan(path, EditPlan(edits))
+
+
+def groups_of(path: Path) -> dict[str, set[str]]:
+    sheet = dup_sheet(path)
+    out: dict[str, set[str]] = {}
+    for g, cid in zip(sheet["组"], sheet["客户编号"], strict=True):
+        out.setdefault(str(g), set()).add(cid)
+    return out
+
+
+def sorted_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    f = frame.drop(columns="_row")
+    key = f.apply(lambda r: "|".join(map(str, r)), axis=1)
+    return f.assign(_k=key).sort_values("_k", kind="mergesort").drop(columns="_k").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- dedupe command
+
+
+def test_dedupe_lists_the_sample_duplicates_and_remembers_decisions(book_path: Path):
+    result = run("dedupe", port(book_path), CTX)
+    assert result.written and result.counts["groups"] >= 15
+    groups = groups_of(book_path)
+    # pairs the sample generator planted (traditional, full width, region in brackets, e-mail case, …)
+    for pair in ({"C000099", "C000151"}, {"C000132", "C000189"}, {"C000095", "C000167"}, {"C000288", "C000294"}):
+        assert any(pair <= members for members in groups.values()), pair
+    reasons = " ".join(dup_sheet(book_path)["原因"])
+    assert "同一手机号" in reasons and "公司名称规范化后相同" in reasons
+    memory = port(book_path).read_sheet("查重记忆")
+    assert list(memory["kind"]) == ["last_run"]
+
+    decide(book_path, {"C000099": "不是重复", "C000132": "合并"})
+    again = run("dedupe", port(book_path), CTX)
+    groups = groups_of(book_path)
+    assert not any({"C000099", "C000151"} <= m for m in groups.values())  # never proposed again
+    assert again.counts["groups"] == result.counts["groups"] - 1
+    sheet = dup_sheet(book_path)
+    assert sheet.loc[sheet["客户编号"] == "C000132", "决定"].tolist() == ["合并"]  # typed decision kept
+    memory = port(book_path).read_sheet("查重记忆")
+    nd = memory[memory["kind"] == "not_duplicate"]
+    assert {tuple(sorted(p)) for p in zip(nd["id_a"], nd["id_b"], strict=True)} == {("C000099", "C000151")}
+
+
+def test_new_only_mode_checks_rows_added_since_last_run(book_path: Path):
+    first = run("dedupe", port(book_path), CTX)
+    book = read_book(book_path)
+    src = book.customers.set_index("customer_id").loc["C000010"]
+    info = book.sheets["customers"]
+    new = pd.DataFrame([{info.headers["customer_id"]: "C000900", info.headers["company"]: src["company"] + "（总部）",
+                         info.headers["contact"]: src["contact"], info.headers["mobile"]: "+86 " + src["mobile"]}])
+    apply_plan(book_path, EditPlan([AppendRows(info.name, new)]))
+    result = run("dedupe", port(book_path), Context(today=CTX.today, user="tester", options={"new_only": True}))
+    assert result.counts["groups"] == 1
+    assert result.data["groups"] == [["C000010", "C000900"]]
+    groups = groups_of(book_path)
+    assert len(groups) == first.counts["groups"] + 1  # the groups listed before are kept
+    assert any(m == {"C000010", "C000900"} for m in groups.values())
+
+
+# --------------------------------------------------------------------------- merge and undo
+
+
+def test_merge_then_undo_restores_the_data_exactly(book_path: Path):
+    before = read_book(book_path)
+    run("dedupe", port(book_path), CTX)
+    decide(book_path, {"C000167": "保留为主", "C000095": "合并",  # master lacks a mobile: filled
+                       "C000099": "合并", "C000151": "合并"})
+    result = run("merge", port(book_path), CTX)
+    assert result.written
+    assert result.counts["groups"] == 2 and result.counts["merged"] == 2
+    assert result.data["id_map"] == {"C000095": "C000167", "C000151": "C000099"}
+
+    after = read_book(book_path)
+    ids = set(after.customers["customer_id"].dropna())
+    assert "C000095" not in ids and "C000151" not in ids and {"C000167", "C000099"} <= ids
+    assert len(after.customers) == len(before.customers) - 2
+    old = before.customers.set_index("customer_id")
+    master = after.customers.set_index("customer_id").loc["C000167"]
+    assert old.loc["C000167", "mobile"] is None and master["mobile"] == old.loc["C000095", "mobile"]
+    for key in ("followups", "purchases"):
+        b, a = before.frame(key), after.frame(key)
+        assert not a["customer_id"].isin(["C000095", "C000151"]).any()
+        moved = b["customer_id"].isin(["C000095", "C000167"]).sum()
+        assert (a["customer_id"] == "C000167").sum() == moved
+        assert len(a) == len(b)
+    archive = port(book_path).read_sheet("归档")
+    assert sorted(archive["客户编号"]) == ["C000095", "C000151"]
+    assert dict(zip(archive["客户编号"], archive["并入客户编号"], strict=True)) == result.data["id_map"]
+    log = port(book_path).read_sheet("变更记录")
+    merged = log[log["操作"] == "合并"]
+    assert ((merged["客户编号"] == "C000167") & (merged["字段"] == "手机")).any()  # the fill is logged
+    conflicts = merged[merged["字段"].str.startswith("冲突")]
+    assert len(conflicts) == result.counts["conflicts"] > 0  # listed, not overwritten
+    assert master["owner"] == old.loc["C000167", "owner"]
+    assert not any({"C000095"} & m for m in groups_of(book_path).values())  # merged groups leave the sheet
+
+    undo = run("merge", port(book_path), Context(today=CTX.today, user="tester", options={"undo": True}))
+    assert undo.written and undo.counts["restored"] == 2
+    restored = read_book(book_path)
+    pd.testing.assert_frame_equal(sorted_frame(restored.customers), sorted_frame(before.customers))
+    raw_b, raw_r = before.raw["customers"].fillna(""), restored.raw["customers"].fillna("")
+    pd.testing.assert_frame_equal(sorted_frame(raw_r.astype(str)), sorted_frame(raw_b.astype(str)))
+    for key in ("followups", "purchases"):
+        pd.testing.assert_frame_equal(restored.frame(key), before.frame(key))
+    with pytest.raises(XlcrmError, match="no merge to undo"):  # the undo record is used up
+        run("merge", port(book_path), Context(options={"undo": True}))
+
+
+def test_merge_needs_a_duplicates_sheet_and_one_master(book_path: Path):
+    with pytest.raises(XlcrmError, match="run Duplicates"):
+        run("merge", port(book_path), CTX)
+    run("dedupe", port(book_path), CTX)
+    decide(book_path, {"C000099": "保留为主", "C000151": "keep as master"})
+    with pytest.raises(XlcrmError, match="more than one 'Keep as master'"):
+        run("merge", port(book_path), CTX)
+
+
+def test_dry_run_merge_writes_nothing(book_path: Path):
+    run("dedupe", port(book_path), CTX)
+    decide(book_path, {"C000099": "Merge", "C000151": "merge"})
+    blob = book_path.read_bytes()
+    result = run("merge", port(book_path), Context(today=CTX.today, dry_run=True))
+    assert result.counts["merged"] == 1 and not result.written
+    assert book_path.read_bytes() == blob
+
+
+@needs_sample
+@pytest.mark.xfail(reason="writer: DeleteRows refuses a whole-column defined name ('客户资料'!$A:$A)", strict=False)
+def test_merge_on_the_sample_as_shipped(tmp_path: Path):
+    path = tmp_path / "crm.xlsx"
+    shutil.copy(SAMPLE, path)
+    run("dedupe", port(path), CTX)
+    decide(path, {"C000099": "合并", "C000151": "合并"})
+    assert run("merge", port(path), CTX).counts["merged"] == 1
+
+
+# --------------------------------------------------------------------------- pure merge
+
+
+def test_plan_merge_fills_blanks_lists_conflicts_and_repoints():
+    customers = pd.DataFrame({
+        "_row": [2, 3, 4], "customer_id": ["C1", "C2", "C3"], "company": ["华创科技", "華創科技有限公司", "别的"],
+        "mobile": [None, "138 0013 8000", "139"], "email": ["a@b.cn", "A@B.CN", None],
+        "owner": ["王强", "李娜", None], "grade": ["A", "B", None],
+    })
+    followups = pd.DataFrame({"_row": [2, 3, 4], "customer_id": ["C2", "C1", "C3"]})
+    out = plan_merge(customers, [MergeGroup(0, (1,))], {"followups": followups})
+    assert out.fills == {(0, "mobile"): "138 0013 8000"}
+    assert out.id_map == {"C2": "C1"} and out.archived == [1]
+    fields = {k.field for k in out.conflicts}
+    assert fields == {"company", "owner"}  # e-mail differs only in case; computed grade is never merged
+    assert out.repoint == {"followups": {2: ("C2", "C1")}}
+
+
+@pytest.mark.parametrize("value", [None, "文本", "00123", 12, 3.25, True, dt.datetime(2024, 1, 5), pd.Timestamp("2025-02-03 10:30")])
+def test_undo_encoding_round_trips(value):
+    tag, text = encode_value(value)
+    back = decode_value(tag, text)
+    if isinstance(value, pd.Timestamp):
+        assert pd.Timestamp(back) == value
+    else:
+        assert back == value and type(back) is type(value)
+
+
+def test_same_value_ignores_format_only_differences():
+    assert same_value("+86 138-0013-8000", "13800138000")
+    assert same_value("ＡＢＣ", "abc")
+    assert same_value(pd.Timestamp("2024-01-05"), dt.datetime(2024, 1, 5, 0, 0))
+    assert not same_value("王强", "李娜")
