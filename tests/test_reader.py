@@ -414,3 +414,29 @@ def test_sample_workbook_dirt_lands_where_the_manifest_says(lang):
             assert cell == item["value"]
         checked += 1
     assert checked == len(dirt["dirt"]) > 0
+
+
+def test_header_decorations_and_boolean_cells(tmp_path):
+    def build(wb):
+        ws = wb.add_worksheet("客户资料")
+        ws.write_row(0, 0, ["客户\n编号", "公司名称（必填）", "* 手机号码", "同意营销", "Expected Close Date"])
+        ws.write_row(1, 0, ["C1", "甲", "13800138000"])
+        ws.write_boolean(1, 3, True)
+        ws.write_string(1, 4, "2024年1月5日")
+        ws.write_row(2, 0, ["C2", "乙", "13900139000", "否"])
+        ws.write_boolean(2, 4, False)  # a boolean where a date belongs
+
+    book = read_book(workbook(tmp_path / "decorated.xlsx", build))
+    c = book.customers
+    assert book.sheets["customers"].columns == {
+        "customer_id": 1,
+        "company": 2,
+        "mobile": 3,
+        "marketing_consent": 4,
+        "expected_close": 5,
+    }
+    assert c["marketing_consent"].tolist() == ["yes", "no"]
+    assert c["expected_close"].iloc[0] == JAN5 and pd.isna(c["expected_close"].iloc[1])
+    assert [(p.code, p.row, p.column, p.value) for p in book.problems if p.code == "bad_date"] == [
+        ("bad_date", 3, "Expected Close Date", "false")
+    ]
