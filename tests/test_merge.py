@@ -239,3 +239,18 @@ def test_same_value_ignores_format_only_differences():
     assert same_value("ＡＢＣ", "abc")
     assert same_value(pd.Timestamp("2024-01-05"), dt.datetime(2024, 1, 5, 0, 0))
     assert not same_value("王强", "李娜")
+
+
+def test_cli_dedupe_and_merge(book_path: Path):
+    from typer.testing import CliRunner
+
+    from xlcrm.cli import app
+
+    runner = CliRunner()
+    out = runner.invoke(app, ["dedupe", str(book_path), "--lang", "en"])
+    assert out.exit_code == 0, out.output
+    assert "groups of possible duplicates" in out.output
+    out = runner.invoke(app, ["merge", str(book_path), "--format", "json"])
+    assert out.exit_code == 0 and '"merged": 0' in out.output  # nothing decided yet
+    out = runner.invoke(app, ["merge", str(book_path), "--undo"])
+    assert out.exit_code != 0 and "no merge to undo" in out.output

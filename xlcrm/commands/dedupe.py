@@ -251,12 +251,16 @@ def plan_dedupe(book: CrmBook, ctx: Context, *, dup_sheet: pd.DataFrame | None =
     sheet = book.sheet_name_for(DUPLICATES.key)
     scope_zh = f"（只检查新增的 {len(new_rows)} 行）" if new_rows is not None else ""
     scope_en = f" (only the {len(new_rows)} new rows checked)" if new_rows is not None else ""
+    no_id = sum(is_blank(book.customers.at[x, "customer_id"]) for c in result.clusters for x in c)
     if n_groups:
         msg = Msg("查重完成{scope}：发现 {g} 组可能重复的客户，共 {r} 条记录，见“{sheet}”工作表。在“决定”列填写"
-                  "“合并”“保留为主”或“不是重复”，然后运行“合并”。",
+                  "“合并”“保留为主”或“不是重复”，然后运行“合并”。{ids}",
                   "Duplicates done{scope_en}: {g} groups of possible duplicates, {r} records, on the '{sheet}' sheet. "
-                  "Fill the Decision column with Merge, Keep as master or Not a duplicate, then run Merge.",
-                  {"g": n_groups, "r": n_rows, "sheet": sheet, "scope": scope_zh, "scope_en": scope_en})
+                  "Fill the Decision column with Merge, Keep as master or Not a duplicate, then run Merge.{ids_en}",
+                  {"g": n_groups, "r": n_rows, "sheet": sheet, "scope": scope_zh, "scope_en": scope_en,
+                   "ids": f"其中 {no_id} 条还没有客户编号：请先运行“校验”分配编号，才能合并。" if no_id else "",
+                   "ids_en": f" {no_id} of them have no customer ID yet: run Check first so they can be merged."
+                   if no_id else ""})
     else:
         msg = Msg("查重完成{scope}：没有发现重复客户 ✓", "Duplicates done{scope_en}: no duplicates found ✓",
                   {"scope": scope_zh, "scope_en": scope_en})
