@@ -33,8 +33,9 @@ def build(path: Path, size: str) -> float:
 
     customers, followups, purchases = SIZES[size]
     started = time.perf_counter()
-    generate_workbook(path, customers=customers, followups=followups, purchases=purchases, lang="zh-CN", seed=7,
-                      dirt=True)
+    generate_workbook(
+        path, customers=customers, followups=followups, purchases=purchases, lang="zh-CN", seed=7, dirt=True
+    )
     return time.perf_counter() - started
 
 
@@ -79,18 +80,21 @@ def make_plan(path: Path, size: str):
     for header_text, values in columns.items():
         plan.add(ColumnWrite(sheet, header_text, header, dict(zip(rows, values))))
     m = TOOL_ROWS[size]
-    due = pd.DataFrame({
-        "客户编号": [f"C{i:07d}" for i in range(m)],
-        "公司名称": [f"公司{i % 977}有限公司" for i in range(m)],
-        "等级": rng.choice(list("ABCDE"), m),
-        "负责人": rng.choice(["张三", "李四", "王五"], m),
-        "上次跟进": pd.to_datetime("2024-06-01") + pd.to_timedelta(rng.integers(0, 300, m), unit="D"),
-        "应跟进": pd.to_datetime("2025-01-01") + pd.to_timedelta(rng.integers(0, 30, m), unit="D"),
-        "逾期天数": rng.integers(0, 60, m),
-        "手机": [f"138{i:08d}" for i in range(m)],
-    })
-    plan.add(SheetReplace("今日跟进", [Block(due, autofilter=True, number_formats={"上次跟进": FMT_DATE})],
-                          after=sheet))
+    due = pd.DataFrame(
+        {
+            "客户编号": [f"C{i:07d}" for i in range(m)],
+            "公司名称": [f"公司{i % 977}有限公司" for i in range(m)],
+            "等级": rng.choice(list("ABCDE"), m),
+            "负责人": rng.choice(["张三", "李四", "王五"], m),
+            "上次跟进": pd.to_datetime("2024-06-01") + pd.to_timedelta(rng.integers(0, 300, m), unit="D"),
+            "应跟进": pd.to_datetime("2025-01-01") + pd.to_timedelta(rng.integers(0, 30, m), unit="D"),
+            "逾期天数": rng.integers(0, 60, m),
+            "手机": [f"138{i:08d}" for i in range(m)],
+        }
+    )
+    plan.add(
+        SheetReplace("今日跟进", [Block(due, autofilter=True, number_formats={"上次跟进": FMT_DATE})], after=sheet)
+    )
     return plan
 
 
@@ -103,8 +107,13 @@ def _child(method: str, path: Path, size: str) -> dict:
         t1 = time.perf_counter()
         result = apply_plan(path, plan, backup_keep=1)
         t2 = time.perf_counter()
-        return {"plan_s": t1 - t0, "seconds": t2 - t1, "bytes": result.bytes_written,
-                "parts": len(result.parts_changed) + len(result.parts_added), "timings": result.timings}
+        return {
+            "plan_s": t1 - t0,
+            "seconds": t2 - t1,
+            "bytes": result.bytes_written,
+            "parts": len(result.parts_changed) + len(result.parts_added),
+            "timings": result.timings,
+        }
     if method == "openpyxl":
         import openpyxl
 
@@ -120,8 +129,9 @@ def _child(method: str, path: Path, size: str) -> dict:
 def run(method: str, path: Path, size: str) -> dict:
     work = path.with_name(f"{path.stem}.{method}{path.suffix}")
     shutil.copy2(path, work)
-    proc = subprocess.run([sys.executable, __file__, "--child", method, str(work), "--size", size],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", method, str(work), "--size", size], capture_output=True, text=True
+    )
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1:]}
     out = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -147,8 +157,10 @@ def main() -> None:
     results = {"writer": run("writer", path, args.size)}
     if not args.skip_openpyxl:
         results["openpyxl"] = run("openpyxl", path, args.size)
-    print(f"\nsize {args.size}: {path.name}, {mb:.1f} MB; edit = 7 computed columns on every customer + a "
-          f"{TOOL_ROWS[args.size]:,}-row tool sheet\n")
+    print(
+        f"\nsize {args.size}: {path.name}, {mb:.1f} MB; edit = 7 computed columns on every customer + a "
+        f"{TOOL_ROWS[args.size]:,}-row tool sheet\n"
+    )
     print("| method | seconds | peak RSS MB | vs writer |")
     print("|---|---:|---:|---:|")
     base = results["writer"].get("seconds")
@@ -159,8 +171,10 @@ def main() -> None:
         ratio = f"{r['seconds'] / base:.1f}×" if base else ""
         print(f"| {name} | {r['seconds']:.2f} | {r['peak_mb']:.0f} | {ratio} |")
     if "plan_s" in results["writer"]:
-        print(f"\n(writer: plan built in {results['writer']['plan_s']:.2f} s, not counted; "
-              f"{results['writer']['parts']} parts written, {results['writer']['bytes'] / 1e6:.1f} MB file)")
+        print(
+            f"\n(writer: plan built in {results['writer']['plan_s']:.2f} s, not counted; "
+            f"{results['writer']['parts']} parts written, {results['writer']['bytes'] / 1e6:.1f} MB file)"
+        )
         phases = ", ".join(f"{k} {v:.2f}" for k, v in results["writer"]["timings"].items())
         print(f"(writer phases, s: {phases})")
 

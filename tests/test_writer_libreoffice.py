@@ -30,19 +30,37 @@ FEATURES = {
 }
 
 
-def _features(path: Path, out: Path) -> dict[str, int]:
+def _features(paths: list[Path], out: Path) -> list[dict[str, int]]:
+    """Convert the workbooks to flat ODS in one LibreOffice run and count what it found in each."""
     out.mkdir(exist_ok=True)
-    subprocess.run([SOFFICE, "--headless", f"-env:UserInstallation=file://{out}/profile", "--convert-to", "fods",
-                    "--outdir", str(out), str(path)], check=True, capture_output=True, timeout=120)
-    text = (out / (path.stem + ".fods")).read_text(encoding="utf-8")
-    return {name: len(re.findall(pattern, text)) for name, pattern in FEATURES.items()}
+    subprocess.run(
+        [
+            SOFFICE,
+            "--headless",
+            f"-env:UserInstallation=file://{out}/profile",
+            "--convert-to",
+            "fods",
+            "--outdir",
+            str(out),
+            *map(str, paths),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    counts = []
+    for path in paths:
+        text = (out / (path.stem + ".fods")).read_text(encoding="utf-8")
+        counts.append({name: len(re.findall(pattern, text)) for name, pattern in FEATURES.items()})
+    return counts
 
 
 def _compare(path: Path, tmp_path: Path) -> None:
-    before = _features(path, tmp_path / "before")
+    before_copy = tmp_path / ("before_" + path.name)
+    shutil.copyfile(path, before_copy)
     sheet = Workbook(Package(path.read_bytes())).sheets()[0].name
     apply_plan(path, representative_plan(sheet, 1, [2, 3, 4]), backup_keep=0)
-    after = _features(path, tmp_path / "after")
+    before, after = _features([before_copy, path], tmp_path / "out")
     # A new chart brings its own preview image in LibreOffice's file.
     expected = dict(before, sheets=before["sheets"] + 2, charts=before["charts"] + 1, images=before["images"] + 1)
     assert after == expected
@@ -53,8 +71,7 @@ def test_libreoffice_sees_the_same_book_plus_the_new_sheets(tmp_path: Path) -> N
     _compare(path, tmp_path)
 
 
-@pytest.mark.parametrize("name", ["62629_target.xlsm", "61652.xlsx", "NewStyleConditionalFormattings.xlsx",
-                                  "button07.xlsm", "64759.xlsx"])
+@pytest.mark.parametrize("name", ["62629_target.xlsm", "61652.xlsx", "NewStyleConditionalFormattings.xlsx"])
 def test_libreoffice_on_excel_authored(name: str, tmp_path: Path) -> None:
     src = EXCEL_AUTHORED / name
     if not src.exists():

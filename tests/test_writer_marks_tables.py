@@ -35,8 +35,10 @@ def _cells(path: Path, part: str = "xl/worksheets/sheet1.xml") -> dict[str, str]
 def test_marks_do_not_stack_and_clear_back_to_the_original(tmp_path: Path) -> None:
     path = build_rich_xlsm(tmp_path / "rich.xlsm")
     original = _cells(path)
-    marks = MarkCells("客户资料", [CellMark(3, 2, "名称重复"), CellMark(2, 2, "与用户批注同格"),
-                                   CellMark(4, 3, "邮编可疑", "warning")])
+    marks = MarkCells(
+        "客户资料",
+        [CellMark(3, 2, "名称重复"), CellMark(2, 2, "与用户批注同格"), CellMark(4, 3, "邮编可疑", "warning")],
+    )
     apply_plan(path, EditPlan([marks]), backup_keep=0)
     once = (path.read_bytes(), _cells(path))
     wb = openpyxl.load_workbook(path)
@@ -74,11 +76,13 @@ def test_user_restyled_mark_is_left_alone(tmp_path: Path) -> None:
 
 def test_table_grows_with_new_column_and_appended_rows(tmp_path: Path) -> None:
     path = build_rich_xlsm(tmp_path / "rich.xlsm")
-    plan = EditPlan([
-        ColumnWrite("客户资料", "等级", 1, {2: "A", 9: "B"}),
-        ColumnWrite("客户资料", "状态", 1, {3: "已成交"}),  # existing header: no new column
-        AppendRows("客户资料", pd.DataFrame({"客户编号": ["C0100"], "邮编": ["000123"], "等级": ["C"]})),
-    ])
+    plan = EditPlan(
+        [
+            ColumnWrite("客户资料", "等级", 1, {2: "A", 9: "B"}),
+            ColumnWrite("客户资料", "状态", 1, {3: "已成交"}),  # existing header: no new column
+            AppendRows("客户资料", pd.DataFrame({"客户编号": ["C0100"], "邮编": ["000123"], "等级": ["C"]})),
+        ]
+    )
     apply_plan(path, plan, backup_keep=0)
     ws = openpyxl.load_workbook(path)["客户资料"]
     table = ws.tables["Customers"]

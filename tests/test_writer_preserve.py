@@ -24,11 +24,24 @@ from xlcrm.workbook.writer import apply_plan
 from xlcrm.workbook.writer.package import Package
 from xlcrm.workbook.writer.sheets import Workbook
 
-WRITABLE_AUTHORED = ["61652.xlsx", "62629_target.xlsm", "64759.xlsx", "NewStyleConditionalFormattings.xlsx",
-                     "SimpleMacro.xlsm", "WithTextBox.xlsx", "button07.xlsm"]
+WRITABLE_AUTHORED = [
+    "61652.xlsx",
+    "62629_target.xlsm",
+    "64759.xlsx",
+    "NewStyleConditionalFormattings.xlsx",
+    "SimpleMacro.xlsm",
+    "WithTextBox.xlsx",
+    "button07.xlsm",
+]
 # Parts a representative edit may rewrite (besides those of the sheets it creates).
-BOOK_PARTS = {"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml",
-              "docProps/app.xml", "xl/calcChain.xml"}
+BOOK_PARTS = {
+    "[Content_Types].xml",
+    "xl/workbook.xml",
+    "xl/_rels/workbook.xml.rels",
+    "xl/styles.xml",
+    "docProps/app.xml",
+    "xl/calcChain.xml",
+}
 
 
 def _first_sheet(path: Path) -> tuple[str, str]:
@@ -62,8 +75,9 @@ def _check_representative(path: Path, tmp_path: Path) -> None:
     # Run 2 regenerates the tool sheet (another chart kind) and adds one more sheet: again nothing else moves.
     before2 = members(path)
     summary_part = Workbook(Package(path.read_bytes())).find("汇总").part
-    result2 = apply_plan(path, representative_plan(sheet, 1, rows, chart_kind="pie", new_sheet="第三张"),
-                         backup_dir=tmp_path / "bk")
+    result2 = apply_plan(
+        path, representative_plan(sheet, 1, rows, chart_kind="pie", new_sheet="第三张"), backup_dir=tmp_path / "bk"
+    )
     after2 = members(path)
     allowed2 = allowed | {summary_part, "xl/worksheets/_rels/" + summary_part.rsplit("/", 1)[1] + ".rels"}
     changed2 = {n for n in before2 if before2[n] != after2.get(n)}

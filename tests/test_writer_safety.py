@@ -89,12 +89,14 @@ def test_overwriting_a_shared_formula_master_unshares_its_dependents(tmp_path: P
     import openpyxl
 
     path = tmp_path / "f.xlsx"
-    sheet = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
-             '<row r="1"><c r="A1"><v>1</v></c><c r="B1"><f t="shared" ref="B1:B3" si="0">A1*2</f><v>2</v></c></row>'
-             '<row r="2"><c r="A2"><v>2</v></c><c r="B2"><f t="shared" si="0"/><v>4</v></c></row>'
-             '<row r="3"><c r="A3"><v>3</v></c><c r="B3"><f t="shared" si="0"/><v>6</v></c></row>'
-             '</sheetData></worksheet>')
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        '<row r="1"><c r="A1"><v>1</v></c><c r="B1"><f t="shared" ref="B1:B3" si="0">A1*2</f><v>2</v></c></row>'
+        '<row r="2"><c r="A2"><v>2</v></c><c r="B2"><f t="shared" si="0"/><v>4</v></c></row>'
+        '<row r="3"><c r="A3"><v>3</v></c><c r="B3"><f t="shared" si="0"/><v>6</v></c></row>'
+        "</sheetData></worksheet>"
+    )
     _minimal_book(path, sheet)
     apply_plan(path, EditPlan([CellWrite("Sheet1", 1, 2, 5)]), backup_keep=0)
     with zipfile.ZipFile(path) as zf:
@@ -108,10 +110,12 @@ def test_overwriting_a_shared_formula_master_unshares_its_dependents(tmp_path: P
 
 def test_array_formula_cells_are_not_overwritten(tmp_path: Path) -> None:
     path = tmp_path / "a.xlsx"
-    sheet = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
-             '<row r="1"><c r="A1"><f t="array" ref="A1:A2">{1;2}</f><v>1</v></c></row>'
-             '<row r="2"><c r="A2"><v>2</v></c></row></sheetData></worksheet>')
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        '<row r="1"><c r="A1"><f t="array" ref="A1:A2">{1;2}</f><v>1</v></c></row>'
+        '<row r="2"><c r="A2"><v>2</v></c></row></sheetData></worksheet>'
+    )
     _minimal_book(path, sheet)
     before = path.read_bytes()
     for row in (1, 2):
@@ -125,27 +129,43 @@ def _minimal_book(path: Path, sheet_xml: str, extra_rows_without_r: bool = False
     main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
     rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("[Content_Types].xml", (
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-            '<Override PartName="/xl/calcChain.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.calcChain+xml"/>'
-            "</Types>"))
-        zf.writestr("_rels/.rels", (
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
-            "</Relationships>"))
-        zf.writestr("xl/workbook.xml", (
-            f'<workbook xmlns="{main}" xmlns:r="{rel}" xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
-            'xmlns:x15="http://schemas.microsoft.com/office/spreadsheetml/2010/11/main" mc:Ignorable="x15">'
-            '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'))
-        zf.writestr("xl/_rels/workbook.xml.rels", (
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
-            f'<Relationship Id="rId2" Type="{rel}/calcChain" Target="calcChain.xml"/>'
-            "</Relationships>"))
+        zf.writestr(
+            "[Content_Types].xml",
+            (
+                '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                '<Default Extension="xml" ContentType="application/xml"/>'
+                '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+                '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+                '<Override PartName="/xl/calcChain.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.calcChain+xml"/>'
+                "</Types>"
+            ),
+        )
+        zf.writestr(
+            "_rels/.rels",
+            (
+                '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+                "</Relationships>"
+            ),
+        )
+        zf.writestr(
+            "xl/workbook.xml",
+            (
+                f'<workbook xmlns="{main}" xmlns:r="{rel}" xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+                'xmlns:x15="http://schemas.microsoft.com/office/spreadsheetml/2010/11/main" mc:Ignorable="x15">'
+                '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
+            ),
+        )
+        zf.writestr(
+            "xl/_rels/workbook.xml.rels",
+            (
+                '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+                f'<Relationship Id="rId2" Type="{rel}/calcChain" Target="calcChain.xml"/>'
+                "</Relationships>"
+            ),
+        )
         zf.writestr("xl/worksheets/sheet1.xml", sheet_xml)
         zf.writestr("xl/calcChain.xml", f'<calcChain xmlns="{main}"><c r="B1" i="1"/></calcChain>')
 
@@ -154,20 +174,30 @@ def test_rows_and_cells_without_r_and_prefixed_namespace(tmp_path: Path) -> None
     import openpyxl
 
     path = tmp_path / "nor.xlsx"
-    sheet = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-             '<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
-             '<x:row><x:c t="inlineStr"><x:is><x:t>h1</x:t></x:is></x:c><x:c t="inlineStr"><x:is><x:t>h2</x:t></x:is></x:c></x:row>'
-             '<x:row><x:c><x:v>1</x:v></x:c><x:c><x:v>2</x:v></x:c></x:row>'
-             '<x:row><x:c><x:v>3</x:v></x:c></x:row>'
-             '</x:sheetData></x:worksheet>')
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
+        '<x:row><x:c t="inlineStr"><x:is><x:t>h1</x:t></x:is></x:c><x:c t="inlineStr"><x:is><x:t>h2</x:t></x:is></x:c></x:row>'
+        "<x:row><x:c><x:v>1</x:v></x:c><x:c><x:v>2</x:v></x:c></x:row>"
+        "<x:row><x:c><x:v>3</x:v></x:c></x:row>"
+        "</x:sheetData></x:worksheet>"
+    )
     _minimal_book(path, sheet)
-    apply_plan(path, EditPlan([CellWrite("Sheet1", 2, 2, "new"), CellWrite("Sheet1", 3, 3, 9),
-                               CellWrite("Sheet1", 5, 1, "five")]), backup_keep=0)
+    apply_plan(
+        path,
+        EditPlan([CellWrite("Sheet1", 2, 2, "new"), CellWrite("Sheet1", 3, 3, 9), CellWrite("Sheet1", 5, 1, "five")]),
+        backup_keep=0,
+    )
     with zipfile.ZipFile(path) as zf:
         assert b'mc:Ignorable="x15"' in zf.read("xl/workbook.xml")
     ws = openpyxl.load_workbook(path)["Sheet1"]
     assert [[c.value for c in row] for row in ws.iter_rows(min_row=1, max_row=5, max_col=3)] == [
-        ["h1", "h2", None], [1, "new", None], [3, None, 9], [None, None, None], ["five", None, None]]
+        ["h1", "h2", None],
+        [1, "new", None],
+        [3, None, 9],
+        [None, None, None],
+        ["five", None, None],
+    ]
 
 
 CRASH_SCRIPT = """

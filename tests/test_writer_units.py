@@ -53,11 +53,17 @@ def test_styles_and_long_text_round_trip(tmp_path: Path) -> None:
     path = build_plain_xlsx(tmp_path / "p.xlsx")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = apply_plan(path, EditPlan([
-            CellWrite("客户资料", 2, 6, 1234.5, CellStyle(number_format=FMT_MONEY, bold=True, fill="FFDDEBF7")),
-            CellWrite("客户资料", 3, 6, "y" * 40000),
-            CellWrite("客户资料", 2, 1, None),  # clears the value, keeps the style
-        ]), backup_keep=0)
+        result = apply_plan(
+            path,
+            EditPlan(
+                [
+                    CellWrite("客户资料", 2, 6, 1234.5, CellStyle(number_format=FMT_MONEY, bold=True, fill="FFDDEBF7")),
+                    CellWrite("客户资料", 3, 6, "y" * 40000),
+                    CellWrite("客户资料", 2, 1, None),  # clears the value, keeps the style
+                ]
+            ),
+            backup_keep=0,
+        )
     assert any("32767" in w for w in result.warnings)
     ws = openpyxl.load_workbook(path)["客户资料"]
     assert ws["F2"].number_format == FMT_MONEY and ws["F2"].font.b and ws["F2"].fill.fgColor.rgb == "FFDDEBF7"
@@ -69,8 +75,11 @@ def test_chart_refers_to_quoted_sheet_and_caches_values(tmp_path: Path) -> None:
     path = build_plain_xlsx(tmp_path / "p.xlsx")
     name = "It's 汇总"
     df = pd.DataFrame({"等级": ["A", "B", "C"], "客户数": [3, 5, 8], "金额": [1.5, None, 3.0]})
-    charts = [Chart("bar", "条形", 0, "等级", ["客户数", "金额"], (2, 6), stacked=True),
-              Chart("line", "折线", 0, "等级", ["金额"], (20, 6)), Chart("pie", "饼图", 0, "等级", ["客户数"], (40, 6))]
+    charts = [
+        Chart("bar", "条形", 0, "等级", ["客户数", "金额"], (2, 6), stacked=True),
+        Chart("line", "折线", 0, "等级", ["金额"], (20, 6)),
+        Chart("pie", "饼图", 0, "等级", ["客户数"], (40, 6)),
+    ]
     apply_plan(path, EditPlan([SheetReplace(name, [Block(df, title="按等级")], charts=charts)]), backup_keep=0)
     with zipfile.ZipFile(path) as zf:
         xml = {n: etree.fromstring(zf.read(n)) for n in zf.namelist() if n.startswith("xl/charts/")}
@@ -90,8 +99,9 @@ def test_chart_refers_to_quoted_sheet_and_caches_values(tmp_path: Path) -> None:
 def test_regenerating_a_tool_sheet_keeps_its_code_name_and_place(tmp_path: Path) -> None:
     path = build_rich_xlsm(tmp_path / "rich.xlsm")
     names = openpyxl.load_workbook(path).sheetnames
-    apply_plan(path, EditPlan([SheetReplace("Hidden", [Block(pd.DataFrame({"a": [1]}))], hidden="hidden")]),
-               backup_keep=0)
+    apply_plan(
+        path, EditPlan([SheetReplace("Hidden", [Block(pd.DataFrame({"a": [1]}))], hidden="hidden")]), backup_keep=0
+    )
     with zipfile.ZipFile(path) as zf:
         assert b'codeName="Sheet4"' in zf.read("xl/worksheets/sheet4.xml")
     wb = openpyxl.load_workbook(path)
@@ -130,7 +140,9 @@ def test_verification_catches_broken_xml_and_writes_nothing(limit: int, tmp_path
     path = build_plain_xlsx(tmp_path / "p.xlsx")
     before = path.read_bytes()
     monkeypatch.setattr(verify, "INFLATE_LIMIT", limit)
-    monkeypatch.setattr("xlcrm.workbook.writer.editor.encode_column", lambda values: (["s"] * len(values), ["<oops"] * len(values)))
+    monkeypatch.setattr(
+        "xlcrm.workbook.writer.editor.encode_column", lambda values: (["s"] * len(values), ["<oops"] * len(values))
+    )
     with pytest.raises(WriteFailed, match="XML"):
         apply_plan(path, EditPlan([ColumnWrite("客户资料", "新列", 1, {2: "x", 3: "y"})]))
     assert path.read_bytes() == before

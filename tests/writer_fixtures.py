@@ -34,8 +34,12 @@ def tiny_png() -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     raw = b"\x00\xff\x00\x00" * 1  # one red pixel, filter byte 0
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 CUSTOMER_HEADERS = ["客户编号", "公司名称", "邮编", "创建日期", "金额", "状态"]
@@ -53,16 +57,35 @@ def build_rich_xlsm(path: Path, rows: int = 8) -> Path:
     ws.set_vba_name("Sheet1")
     data = []
     for i in range(rows):
-        data.append([f"C{i + 1:04d}", f"公司{i + 1}", f"{i:06d}", dt.date(2024, 1, 1 + i), 1000.5 * (i + 1),
-                     ["潜在", "谈判中", "已成交"][i % 3]])
-    ws.add_table(0, 0, rows, len(CUSTOMER_HEADERS) - 1, {
-        "name": "Customers", "data": data,
-        "columns": [{"header": h, "format": date_fmt if h == "创建日期" else (text_fmt if h == "邮编" else None)}
-                    for h in CUSTOMER_HEADERS]})
+        data.append(
+            [
+                f"C{i + 1:04d}",
+                f"公司{i + 1}",
+                f"{i:06d}",
+                dt.date(2024, 1, 1 + i),
+                1000.5 * (i + 1),
+                ["潜在", "谈判中", "已成交"][i % 3],
+            ]
+        )
+    ws.add_table(
+        0,
+        0,
+        rows,
+        len(CUSTOMER_HEADERS) - 1,
+        {
+            "name": "Customers",
+            "data": data,
+            "columns": [
+                {"header": h, "format": date_fmt if h == "创建日期" else (text_fmt if h == "邮编" else None)}
+                for h in CUSTOMER_HEADERS
+            ],
+        },
+    )
     ws.data_validation(1, 5, 500, 5, {"validate": "list", "source": "=Lists!$A$1:$A$3"})
     ws.conditional_format(1, 4, rows, 4, {"type": "data_bar", "bar_solid": True})
-    ws.conditional_format(1, 4, rows, 4, {"type": "cell", "criteria": ">", "value": 5000,
-                                          "format": wb.add_format({"bold": True})})
+    ws.conditional_format(
+        1, 4, rows, 4, {"type": "cell", "criteria": ">", "value": 5000, "format": wb.add_format({"bold": True})}
+    )
     ws.write_comment("B2", "用户自己的批注")
     ws.insert_button("H2", {"macro": "Hello", "caption": "运行", "width": 80, "height": 30})
     ws.insert_image("H6", "dot.png", {"image_data": io.BytesIO(tiny_png())})
@@ -77,8 +100,12 @@ def build_rich_xlsm(path: Path, rows: int = 8) -> Path:
         odd.write_row(i + 1, 0, [f"{i + 1}月", (i + 1) * 10])
         odd.write_formula(i + 1, 2, f"=B{i + 2}*2", None, (i + 1) * 20)
     chart = wb.add_chart({"type": "column"})
-    chart.add_series({"categories": f"='{ODD_NAME.replace(chr(39), chr(39) * 2)}'!$A$2:$A$5",
-                      "values": f"='{ODD_NAME.replace(chr(39), chr(39) * 2)}'!$B$2:$B$5"})
+    chart.add_series(
+        {
+            "categories": f"='{ODD_NAME.replace(chr(39), chr(39) * 2)}'!$A$2:$A$5",
+            "values": f"='{ODD_NAME.replace(chr(39), chr(39) * 2)}'!$B$2:$B$5",
+        }
+    )
     odd.insert_chart("E2", chart)
     hidden = wb.add_worksheet("Hidden")
     hidden.set_vba_name("Sheet4")
@@ -86,8 +113,10 @@ def build_rich_xlsm(path: Path, rows: int = 8) -> Path:
     hidden.hide()
     wb.define_name("StatusList", "=Lists!$A$1:$A$3")
     wb.define_name("Lists!LocalName", "=Lists!$A$1")
-    wb.define_name(f"'{ODD_NAME.replace(chr(39), chr(39) * 2)}'!Print_Area",
-                   f"='{ODD_NAME.replace(chr(39), chr(39) * 2)}'!$A$1:$C$5")
+    wb.define_name(
+        f"'{ODD_NAME.replace(chr(39), chr(39) * 2)}'!Print_Area",
+        f"='{ODD_NAME.replace(chr(39), chr(39) * 2)}'!$A$1:$C$5",
+    )
     wb.close()
     return path
 
@@ -109,27 +138,56 @@ def build_plain_xlsx(path: Path, rows: int = 6) -> Path:
 
 # -- the representative edit -------------------------------------------------------------------
 
+
 def summary_block() -> Block:
     return Block(pd.DataFrame({"等级": ["A", "B", "C"], "客户数": [3, 5, 8], "金额": [1.5, 2.25, 3.0]}), title="按等级")
 
 
-def representative_plan(sheet: str, header_row: int, rows: list[int], after: str | None = None,
-                        chart_kind: str = "column", new_sheet: str = "今日跟进") -> EditPlan:
+def representative_plan(
+    sheet: str,
+    header_row: int,
+    rows: list[int],
+    after: str | None = None,
+    chart_kind: str = "column",
+    new_sheet: str = "今日跟进",
+) -> EditPlan:
     """A computed column in a user sheet + a (re)generated tool sheet with a chart + a new sheet."""
     values = {}
     for k, r in enumerate(rows):
         values[r] = ["A", "00123", dt.date(2024, 5, 6), 12.5, None][k % 5]
     plan = EditPlan(operation="test")
     plan.add(ColumnWrite(sheet, "xlcrm结果", header_row, values, width=14))
-    plan.add(SheetReplace("汇总", [summary_block(), Block(pd.DataFrame({"x": [1, 2]}), title="第二块")],
-                          after=after or sheet, charts=[Chart(chart_kind, "客户数", 0, "等级", ["客户数"], (2, 6))]))
-    plan.add(SheetReplace(new_sheet, [Block(pd.DataFrame({
-        "客户编号": ["00123", "C0002"], "下次跟进": pd.to_datetime(["2024-05-06", "2024-05-07"]),
-        "逾期天数": [3, 0]}), autofilter=True)], after=sheet))
+    plan.add(
+        SheetReplace(
+            "汇总",
+            [summary_block(), Block(pd.DataFrame({"x": [1, 2]}), title="第二块")],
+            after=after or sheet,
+            charts=[Chart(chart_kind, "客户数", 0, "等级", ["客户数"], (2, 6))],
+        )
+    )
+    plan.add(
+        SheetReplace(
+            new_sheet,
+            [
+                Block(
+                    pd.DataFrame(
+                        {
+                            "客户编号": ["00123", "C0002"],
+                            "下次跟进": pd.to_datetime(["2024-05-06", "2024-05-07"]),
+                            "逾期天数": [3, 0],
+                        }
+                    ),
+                    autofilter=True,
+                )
+            ],
+            after=sheet,
+        )
+    )
     return plan
 
 
 # -- checks ------------------------------------------------------------------------------------
+
 
 def members(path: Path) -> dict[str, bytes]:
     with zipfile.ZipFile(path) as zf:
@@ -155,6 +213,9 @@ def assert_package_sound(path: Path) -> None:
                 if rel.get("TargetMode") == "External":
                     continue
                 target = rel.get("Target")
-                resolved = (posixpath.normpath(target.lstrip("/")) if target.startswith("/")
-                            else posixpath.normpath(posixpath.join(folder, target)))
+                resolved = (
+                    posixpath.normpath(target.lstrip("/"))
+                    if target.startswith("/")
+                    else posixpath.normpath(posixpath.join(folder, target))
+                )
                 assert resolved in parts, f"{name} → {target}"

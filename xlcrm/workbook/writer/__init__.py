@@ -50,16 +50,21 @@ class WriteResult:
 
     def summary(self, lang: str = "zh-CN") -> str:
         if lang == "en":
-            return (f"Saved {self.path.name}: {len(self.parts_changed) + len(self.parts_added)} parts written, "
-                    f"{len(self.sheets_created)} sheets created, {self.seconds:.1f} s"
-                    + (f"; backup {self.backup}" if self.backup else ""))
-        return (f"已保存 {self.path.name}：写入 {len(self.parts_changed) + len(self.parts_added)} 个部件，"
-                f"新建 {len(self.sheets_created)} 个工作表，用时 {self.seconds:.1f} 秒"
-                + (f"；备份：{self.backup}" if self.backup else ""))
+            return (
+                f"Saved {self.path.name}: {len(self.parts_changed) + len(self.parts_added)} parts written, "
+                f"{len(self.sheets_created)} sheets created, {self.seconds:.1f} s"
+                + (f"; backup {self.backup}" if self.backup else "")
+            )
+        return (
+            f"已保存 {self.path.name}：写入 {len(self.parts_changed) + len(self.parts_added)} 个部件，"
+            f"新建 {len(self.sheets_created)} 个工作表，用时 {self.seconds:.1f} 秒"
+            + (f"；备份：{self.backup}" if self.backup else "")
+        )
 
 
-def plan_to_bytes(blob: bytes, plan: EditPlan, lang: str = "zh-CN",
-                  timings: dict[str, float] | None = None) -> tuple[bytes, Package, Editor]:
+def plan_to_bytes(
+    blob: bytes, plan: EditPlan, lang: str = "zh-CN", timings: dict[str, float] | None = None
+) -> tuple[bytes, Package, Editor]:
     """Apply a plan to a package held in memory; return the verified new package bytes."""
     timings = {} if timings is None else timings
     clock = time.perf_counter()
@@ -73,8 +78,9 @@ def plan_to_bytes(blob: bytes, plan: EditPlan, lang: str = "zh-CN",
     try:
         pkg = Package(blob)
     except (zipfile.BadZipFile, ValueError) as exc:
-        raise FileRefused("文件不是可写入的 Excel 工作簿（{err}）。", "The file is not a workbook xlcrm can write "
-                          "({err}).", err=exc) from exc
+        raise FileRefused(
+            "文件不是可写入的 Excel 工作簿（{err}）。", "The file is not a workbook xlcrm can write ({err}).", err=exc
+        ) from exc
     editor = Editor(pkg, lang)
     lap("open")
     for edit in plan.edits:
@@ -102,8 +108,9 @@ def plan_to_bytes(blob: bytes, plan: EditPlan, lang: str = "zh-CN",
     return data, pkg, editor
 
 
-def apply_plan(path: Path, plan: EditPlan, *, backup_dir: Path | None = None, backup_keep: int = 10,
-               lang: str = "zh-CN") -> WriteResult:
+def apply_plan(
+    path: Path, plan: EditPlan, *, backup_dir: Path | None = None, backup_keep: int = 10, lang: str = "zh-CN"
+) -> WriteResult:
     """Make every edit of `plan` in the workbook at `path`; all or nothing (see module doc)."""
     import warnings
 
@@ -140,14 +147,17 @@ def apply_plan(path: Path, plan: EditPlan, *, backup_dir: Path | None = None, ba
             os.fsync(fh.fileno())
         os.chmod(tmp, stat.st_mode & 0o7777)
         if tmp.read_bytes() != data:
-            raise WriteFailed("临时文件写入不完整，原文件未改动。", "The temporary file was not written completely; "
-                              "the original is untouched.")
+            raise WriteFailed(
+                "临时文件写入不完整，原文件未改动。",
+                "The temporary file was not written completely; the original is untouched.",
+            )
         checkpoint("temp_written")
         now = os.stat(path)
         if (now.st_mtime_ns, now.st_size) != (stat.st_mtime_ns, stat.st_size):
-            raise WriteFailed("写入期间文件被其他程序修改，原文件未改动；请重试。",
-                              "The file was changed by another program while xlcrm worked; it is untouched. "
-                              "Please try again.")
+            raise WriteFailed(
+                "写入期间文件被其他程序修改，原文件未改动；请重试。",
+                "The file was changed by another program while xlcrm worked; it is untouched. Please try again.",
+            )
         result.backup = make_backup(path, backup_dir or default_backup_dir(path), backup_keep, plan.operation)
         checkpoint("backup_made")
         os.replace(tmp, path)

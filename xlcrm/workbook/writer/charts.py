@@ -63,7 +63,8 @@ def chart_xml(chart: Chart, sheet: str, place: BlockPlace, df) -> bytes:
             f"<c:cat><c:strRef><c:f>{escape_text(_abs(sheet, cat_col, r1, r2))}</c:f>{_str_cache(categories)}</c:strRef></c:cat>"
             f"<c:val><c:numRef><c:f>{escape_text(_abs(sheet, col, r1, r2))}</c:f>{_num_cache(values)}</c:numRef></c:val>"
             + ('<c:smooth val="0"/>' if chart.kind == "line" else "")
-            + "</c:ser>")
+            + "</c:ser>"
+        )
     sers = "".join(series)
     axes_ids = '<c:axId val="50010001"/><c:axId val="50010002"/>'
     if chart.kind == "pie":
@@ -77,11 +78,15 @@ def chart_xml(chart: Chart, sheet: str, place: BlockPlace, df) -> bytes:
         bar_dir = "bar" if chart.kind == "bar" else "col"
         grouping = "stacked" if chart.stacked else "clustered"
         overlap = '<c:overlap val="100"/>' if chart.stacked else ""
-        plot = (f'<c:barChart><c:barDir val="{bar_dir}"/><c:grouping val="{grouping}"/><c:varyColors val="0"/>{sers}'
-                f'<c:gapWidth val="150"/>{overlap}{axes_ids}</c:barChart>')
+        plot = (
+            f'<c:barChart><c:barDir val="{bar_dir}"/><c:grouping val="{grouping}"/><c:varyColors val="0"/>{sers}'
+            f'<c:gapWidth val="150"/>{overlap}{axes_ids}</c:barChart>'
+        )
         axes = _axes("l", "b") if chart.kind == "bar" else _axes("b", "l")
-    title = (f'<c:title><c:tx><c:rich><a:bodyPr/><a:lstStyle/><a:p><a:pPr><a:defRPr b="1"/></a:pPr><a:r><a:t>'
-             f"{escape_text(chart.title)}</a:t></a:r></a:p></c:rich></c:tx><c:overlay val=\"0\"/></c:title>")
+    title = (
+        f'<c:title><c:tx><c:rich><a:bodyPr/><a:lstStyle/><a:p><a:pPr><a:defRPr b="1"/></a:pPr><a:r><a:t>'
+        f'{escape_text(chart.title)}</a:t></a:r></a:p></c:rich></c:tx><c:overlay val="0"/></c:title>'
+    )
     xml = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         f'<c:chartSpace xmlns:c="{NS_C}" xmlns:a="{NS_A}" xmlns:r="{NS_R}"><c:roundedCorners val="0"/>'
@@ -126,7 +131,9 @@ def new_drawing_part(pkg: Package) -> str:
     return part
 
 
-def add_charts(pkg: Package, drawing: str, sheet: str, charts: list[Chart], places: list[BlockPlace], frames) -> list[str]:
+def add_charts(
+    pkg: Package, drawing: str, sheet: str, charts: list[Chart], places: list[BlockPlace], frames
+) -> list[str]:
     """Write the drawing part holding `charts` and one chart part each; return the chart parts."""
     anchors = []
     chart_parts = []

@@ -39,8 +39,16 @@ SHAPETYPE_202 = (
     '<v:stroke joinstyle="miter"/><v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>'
 )
 # Elements that may follow <legacyDrawing> in a worksheet (schema order).
-_AFTER_LEGACY = ("legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems",
-                 "tableParts", "extLst")
+_AFTER_LEGACY = (
+    "legacyDrawingHF",
+    "drawingHF",
+    "picture",
+    "oleObjects",
+    "controls",
+    "webPublishItems",
+    "tableParts",
+    "extLst",
+)
 
 
 @dataclass
@@ -79,15 +87,38 @@ class MarkBook:
             values = [texts.get(i + 1, "") for i in range(len(STATE_COLUMNS))]
             if not values[0] or not values[1]:
                 continue
-            out.append(MarkState(values[0], values[1], values[2], values[3], _int(values[4]), _int(values[5]),
-                                 values[6], values[7].strip().lower() in ("1", "true", "yes")))
+            out.append(
+                MarkState(
+                    values[0],
+                    values[1],
+                    values[2],
+                    values[3],
+                    _int(values[4]),
+                    _int(values[5]),
+                    values[6],
+                    values[7].strip().lower() in ("1", "true", "yes"),
+                )
+            )
         self.ed.sheet_xmls.pop(self.ed.wb.find(MARK_SHEET).part, None)
         return out
 
     def _save_state(self) -> None:
-        df = pd.DataFrame([[m.sheet, m.cell, m.severity, m.note, "" if m.prev_style is None else str(m.prev_style),
-                            "" if m.marked_style is None else str(m.marked_style), m.prev_fill,
-                            "1" if m.note_added else "0"] for m in self.state], columns=STATE_COLUMNS)
+        df = pd.DataFrame(
+            [
+                [
+                    m.sheet,
+                    m.cell,
+                    m.severity,
+                    m.note,
+                    "" if m.prev_style is None else str(m.prev_style),
+                    "" if m.marked_style is None else str(m.marked_style),
+                    m.prev_fill,
+                    "1" if m.note_added else "0",
+                ]
+                for m in self.state
+            ],
+            columns=STATE_COLUMNS,
+        )
         self.ed.sheet_replace(SheetReplace(MARK_SHEET, [Block(df)], hidden="veryHidden", freeze_header=False))
 
     # -- marking -------------------------------------------------------------------------------
@@ -120,8 +151,18 @@ class MarkBook:
             marked = styles.derive(base, CellStyle(fill=FILLS.get(mark.severity, FILL_ERROR)))
             sx.set_style(mark.row, mark.col, marked)
             added = notes.add(ref, mark.note) if mark.note else False
-            new_state.append(MarkState(entry.name, ref, mark.severity, mark.note, base, marked,
-                                       styles.fill_xml(base).decode("utf-8"), added))
+            new_state.append(
+                MarkState(
+                    entry.name,
+                    ref,
+                    mark.severity,
+                    mark.note,
+                    base,
+                    marked,
+                    styles.fill_xml(base).decode("utf-8"),
+                    added,
+                )
+            )
         notes.save()
         self.state = [m for m in self.state if m.sheet.casefold() != entry.name.casefold()] + new_state
         self.changed = True
@@ -192,9 +233,11 @@ class Notes:
         if self.vml is None:
             return
         row, col = split_ref(ref)
-        pattern = re.compile(r"<v:shape\b(?:(?!</v:shape>).)*?ObjectType=\"Note\"(?:(?!</v:shape>).)*?"
-                             rf"<x:Row>{row - 1}</x:Row>\s*<x:Column>{col - 1}</x:Column>(?:(?!</v:shape>).)*</v:shape>\s*",
-                             re.S)
+        pattern = re.compile(
+            r"<v:shape\b(?:(?!</v:shape>).)*?ObjectType=\"Note\"(?:(?!</v:shape>).)*?"
+            rf"<x:Row>{row - 1}</x:Row>\s*<x:Column>{col - 1}</x:Column>(?:(?!</v:shape>).)*</v:shape>\s*",
+            re.S,
+        )
         self.vml = pattern.sub("", self.vml, count=1)
 
     def add(self, ref: str, text: str) -> bool:
@@ -233,10 +276,12 @@ class Notes:
 
     def _add_shape(self, ref: str) -> None:
         if self.vml is None:
-            self.vml = ('<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
-                        'xmlns:x="urn:schemas-microsoft-com:office:excel">'
-                        f'<o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="{self._free_idmap_block()}"/>'
-                        "</o:shapelayout></xml>")
+            self.vml = (
+                '<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
+                'xmlns:x="urn:schemas-microsoft-com:office:excel">'
+                f'<o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="{self._free_idmap_block()}"/>'
+                "</o:shapelayout></xml>"
+            )
         if 'id="_x0000_t202"' not in self.vml:
             at = self.vml.rfind("</xml>")
             self.vml = self.vml[:at] + SHAPETYPE_202 + self.vml[at:]
@@ -279,8 +324,10 @@ class Notes:
         element = f'<{p}legacyDrawing r:id="{rid}"/>'
         tail = sx.tail
         if not re.search(r"xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\"", sx.head):
-            element = (f'<{p}legacyDrawing xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" '
-                       f'r:id="{rid}"/>')
+            element = (
+                f'<{p}legacyDrawing xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" '
+                f'r:id="{rid}"/>'
+            )
         positions = [m.start() for name in _AFTER_LEGACY for m in [re.search(rf"<{p}{name}\b", tail)] if m]
         at = min(positions) if positions else tail.rfind(f"</{p}worksheet>")
         sx.tail = tail[:at] + element + tail[at:]

@@ -27,7 +27,9 @@ def _refuse(sheet: str, zh: str, en: str, **args) -> XlcrmError:
     return XlcrmError(
         "无法从工作表删除行：" + zh + " 请先手工处理后再合并。",
         "Cannot delete rows from the sheet: " + en + " Resolve that by hand, then merge again.",
-        location=Location(sheet=sheet), **args)
+        location=Location(sheet=sheet),
+        **args,
+    )
 
 
 class RowShift:
@@ -64,7 +66,11 @@ def _shift_sqrefs(text: str, shift: RowShift) -> str:
 
     text = re.sub(r'(\bsqref=")([^"]*)(")', attr, text)
     text = re.sub(r"(<xm:sqref>)([^<]*)(</xm:sqref>)", attr, text)
-    text = re.sub(r'(<(?:\w+:)?autoFilter\b[^>]*\bref=")([^"]*)(")', lambda m: m.group(1) + (shift.ref(m.group(2)) or m.group(2)) + m.group(3), text)
+    text = re.sub(
+        r'(<(?:\w+:)?autoFilter\b[^>]*\bref=")([^"]*)(")',
+        lambda m: m.group(1) + (shift.ref(m.group(2)) or m.group(2)) + m.group(3),
+        text,
+    )
     return text
 
 
@@ -90,8 +96,9 @@ def delete_rows(editor, edit: DeleteRows) -> None:
             xml = editor.pkg.read(resolve_target(entry.part, rel.target)).decode("utf-8")
             for ref in re.findall(r'<(?:\w+:)?comment\b[^>]*\bref="([A-Z]+\d+)"', xml):
                 if parse_range(ref)[0] >= shift.first:
-                    raise _refuse(name, "第 {row} 行以下有批注。", "there are notes at or below row {row}.",
-                                  row=shift.first)
+                    raise _refuse(
+                        name, "第 {row} 行以下有批注。", "there are notes at or below row {row}.", row=shift.first
+                    )
     _check_other_formulas(editor, entry, name)
     _shift_defined_names(editor, entry, name, shift)
     if sx.rows_without_r:
@@ -116,7 +123,7 @@ def delete_rows(editor, edit: DeleteRows) -> None:
     if keep_start is not None:
         pieces.append(_renumber(sx.body[keep_start:], number, shift))
     elif k < len(sx.rows):
-        pieces.append(sx.body[sx.ends[-1]:])
+        pieces.append(sx.body[sx.ends[-1] :])
     sx.body = b"".join(pieces)
     sx.rows, sx.starts, sx.ends = [], [], []
     sx._index_rows()
@@ -128,8 +135,11 @@ def delete_rows(editor, edit: DeleteRows) -> None:
         if new is not None:
             moved[new] = cells
     sx.edits = moved
-    sx.head = re.sub(rf'(<{sx.p}dimension ref=")([^"]*)(")',
-                     lambda m: m.group(1) + (shift.ref(m.group(2)) or m.group(2)) + m.group(3), sx.head)
+    sx.head = re.sub(
+        rf'(<{sx.p}dimension ref=")([^"]*)(")',
+        lambda m: m.group(1) + (shift.ref(m.group(2)) or m.group(2)) + m.group(3),
+        sx.head,
+    )
     sx.tail = _shift_sqrefs(sx.tail, shift)
     for table in editor.sheet_tables(entry.part).tables:
         r1, c1, r2, c2 = table.bounds
@@ -157,8 +167,12 @@ def _check_other_formulas(editor, entry, name: str) -> None:
             continue
         for m in re.finditer(rb"<(?:\w+:)?f\b[^>]*>([^<]*)</(?:\w+:)?f>", data):
             if any(n in m.group(1) for n in needles):
-                raise _refuse(name, "工作表“{other}”中的公式引用了它。", "formulas on sheet '{other}' refer to it.",
-                              other=other.name)
+                raise _refuse(
+                    name,
+                    "工作表“{other}”中的公式引用了它。",
+                    "formulas on sheet '{other}' refer to it.",
+                    other=other.name,
+                )
 
 
 def _shift_defined_names(editor, entry, name: str, shift: RowShift) -> None:
@@ -168,8 +182,12 @@ def _shift_defined_names(editor, entry, name: str, shift: RowShift) -> None:
         sheet_part, bang, ref = text.rpartition("!")
         if not bang or sheet_part not in quoted:
             if any(q + "!" in text for q in quoted):
-                raise _refuse(name, "名称“{dn}”以公式引用了它。", "the defined name '{dn}' refers to it in a formula.",
-                              dn=dn.get("name"))
+                raise _refuse(
+                    name,
+                    "名称“{dn}”以公式引用了它。",
+                    "the defined name '{dn}' refers to it in a formula.",
+                    dn=dn.get("name"),
+                )
             continue
         m = _RANGE.fullmatch(ref)
         if not m:
@@ -177,8 +195,12 @@ def _shift_defined_names(editor, entry, name: str, shift: RowShift) -> None:
         r1, r2 = int(m.group(2)), int(m.group(4) or m.group(2))
         shifted = shift.range(r1, r2)
         if shifted is None:
-            raise _refuse(name, "名称“{dn}”的区域会被全部删除。", "the range of the defined name '{dn}' would vanish.",
-                          dn=dn.get("name"))
+            raise _refuse(
+                name,
+                "名称“{dn}”的区域会被全部删除。",
+                "the range of the defined name '{dn}' would vanish.",
+                dn=dn.get("name"),
+            )
         c1, c2 = m.group(1), m.group(3) or m.group(1)
         new_ref = f"${c1}${shifted[0]}" + (f":${c2}${shifted[1]}" if m.group(3) else "")
         if (r1, r2) != shifted:

@@ -118,8 +118,15 @@ class Editor:
         else:
             raise TypeError(f"unknown edit {type(edit).__name__}")
 
-    def find_or_add_column(self, entry: SheetEntry, sx: SheetXml, header: str, header_row: int,
-                           header_style: CellStyle | None, width: float | None) -> int:
+    def find_or_add_column(
+        self,
+        entry: SheetEntry,
+        sx: SheetXml,
+        header: str,
+        header_row: int,
+        header_style: CellStyle | None,
+        width: float | None,
+    ) -> int:
         headers = self.row_texts(sx, header_row)
         pending = sx.edits.get(header_row, {})
         for col, spec in pending.items():
@@ -145,12 +152,18 @@ class Editor:
 
     def column_write(self, edit: ColumnWrite) -> None:
         entry, sx = self.sheet(edit.sheet)
-        col = edit.col or self.find_or_add_column(entry, sx, edit.header, edit.header_row, edit.header_style, edit.width)
+        col = edit.col or self.find_or_add_column(
+            entry, sx, edit.header, edit.header_row, edit.header_style, edit.width
+        )
         rows = [int(r) for r in edit.values]
         if rows and (min(rows) < 1 or max(rows) > 1_048_576):
             bad = min(rows) if min(rows) < 1 else max(rows)
-            raise XlcrmError("行号 {row} 超出 Excel 的范围。", "Row {row} is outside Excel's range.",
-                             location=Location(edit.sheet, None, edit.header), row=bad)
+            raise XlcrmError(
+                "行号 {row} 超出 Excel 的范围。",
+                "Row {row} is outside Excel's range.",
+                location=Location(edit.sheet, None, edit.header),
+                row=bad,
+            )
         kinds, texts = encode_column(list(edit.values.values()))
         sx.set_column(col, rows, kinds, texts, edit.style)
 
@@ -190,13 +203,20 @@ class Editor:
     def _check_blocks(self, edit: SheetReplace) -> None:
         for chart in edit.charts:
             if not 0 <= chart.block < len(edit.blocks):
-                raise XlcrmError("图表“{title}”引用了不存在的数据块。", "Chart '{title}' refers to a block that "
-                                 "does not exist.", title=chart.title)
+                raise XlcrmError(
+                    "图表“{title}”引用了不存在的数据块。",
+                    "Chart '{title}' refers to a block that does not exist.",
+                    title=chart.title,
+                )
             cols = {str(c) for c in edit.blocks[chart.block].df.columns}
             for column in [chart.categories, *chart.series]:
                 if column not in cols:
-                    raise XlcrmError("图表“{title}”引用的列“{column}”不在数据中。", "Chart '{title}' refers to "
-                                     "column '{column}', which is not in its data.", title=chart.title, column=column)
+                    raise XlcrmError(
+                        "图表“{title}”引用的列“{column}”不在数据中。",
+                        "Chart '{title}' refers to column '{column}', which is not in its data.",
+                        title=chart.title,
+                        column=column,
+                    )
 
     def sheet_replace(self, edit: SheetReplace) -> None:
         self._check_blocks(edit)
@@ -259,7 +279,9 @@ class Editor:
                 col = self.find_or_add_column(entry, sx, str(name), 1, CellStyle(bold=True), edit.widths.get(str(name)))
                 headers[normalise_header(str(name))] = col
             columns.append(col)
-        pending_last = max((r for r, cells in sx.edits.items() if any(s.kind != "e" for s in cells.values())), default=0)
+        pending_last = max(
+            (r for r, cells in sx.edits.items() if any(s.kind != "e" for s in cells.values())), default=0
+        )
         start = max(sx.last_row, pending_last, 1) + 1
         for j, name in enumerate(edit.df.columns):
             fmt = edit.number_formats.get(str(name))

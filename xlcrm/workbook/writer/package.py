@@ -51,8 +51,12 @@ def new_detached(like: etree._Element, tag: str) -> etree._Element:
 
 def element_key(el: etree._Element) -> tuple:
     """A comparison key that ignores how namespaces are declared or prefixed."""
-    return (el.tag, tuple(sorted(el.attrib.items())), (el.text or "").strip(),
-            tuple(element_key(c) for c in el if isinstance(c.tag, str)))
+    return (
+        el.tag,
+        tuple(sorted(el.attrib.items())),
+        (el.text or "").strip(),
+        tuple(element_key(c) for c in el if isinstance(c.tag, str)),
+    )
 
 
 def serialize_xml(root: etree._Element) -> bytes:
@@ -180,8 +184,9 @@ class Package:
         return self._cache[name]
 
     def is_modified(self, name: str) -> bool:
-        return name in self.deleted or (name in self.changed and (
-            name not in self.infos or self._original_bytes(name) != self.changed[name]))
+        return name in self.deleted or (
+            name in self.changed and (name not in self.infos or self._original_bytes(name) != self.changed[name])
+        )
 
     # -- relationships and content types ---------------------------------------------------------
     def rels(self, part: str) -> list[Rel]:
@@ -193,8 +198,9 @@ class Package:
         for el in root:
             if not isinstance(el.tag, str):
                 continue
-            out.append(Rel(el.get("Id", ""), el.get("Type", ""), el.get("Target", ""),
-                           el.get("TargetMode") == "External"))
+            out.append(
+                Rel(el.get("Id", ""), el.get("Type", ""), el.get("Target", ""), el.get("TargetMode") == "External")
+            )
         return out
 
     def rel_targets(self, part: str) -> dict[str, str]:
@@ -311,12 +317,37 @@ class Package:
             dosdate = (date_time[0] - 1980) << 9 | date_time[1] << 5 | date_time[2]
             flags = utf8_flag
             version = 20
-            out.write(_LOCAL.pack(b"PK\x03\x04", version, 0, flags, method, dostime, dosdate,
-                                  crc, csize, usize, len(fname), 0))
+            out.write(
+                _LOCAL.pack(
+                    b"PK\x03\x04", version, 0, flags, method, dostime, dosdate, crc, csize, usize, len(fname), 0
+                )
+            )
             out.write(fname)
             out.write(payload)
-            central.append(_CENTRAL.pack(b"PK\x01\x02", version, 0, version, 0, flags, method, dostime,
-                                         dosdate, crc, csize, usize, len(fname), 0, 0, 0, 0, 0, offset) + fname)
+            central.append(
+                _CENTRAL.pack(
+                    b"PK\x01\x02",
+                    version,
+                    0,
+                    version,
+                    0,
+                    flags,
+                    method,
+                    dostime,
+                    dosdate,
+                    crc,
+                    csize,
+                    usize,
+                    len(fname),
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    offset,
+                )
+                + fname
+            )
             offset += _LOCAL.size + len(fname) + csize
         cd = b"".join(central)
         out.write(cd)

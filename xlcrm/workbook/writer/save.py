@@ -41,7 +41,7 @@ def clean_stale_temps(path: Path) -> list[Path]:
     removed = []
     prefix = f".{path.name}{TEMP_MARK}"
     for p in path.parent.glob(f".{glob_escape(path.name)}{TEMP_MARK}*"):
-        pid_text = p.name[len(prefix):]
+        pid_text = p.name[len(prefix) :]
         if pid_text.isdigit() and int(pid_text) != os.getpid() and _alive(int(pid_text)):
             continue
         try:

@@ -42,7 +42,9 @@ def check_sheet_name(name: str) -> None:
         raise XlcrmError(
             "工作表名“{name}”不可用：最多 31 个字符，不能含 [ ] : * ? / \\，不能以单引号开头或结尾。",
             "Sheet name '{name}' is not allowed: at most 31 characters, none of [ ] : * ? / \\, "
-            "and no quote at the start or end.", name=name)
+            "and no quote at the start or end.",
+            name=name,
+        )
 
 
 class Workbook:
@@ -80,8 +82,11 @@ class Workbook:
         if entry is None:
             raise XlcrmError("找不到工作表“{name}”。", "There is no sheet named '{name}'.", name=name)
         if not entry.part.startswith("xl/") or "chartsheet" in entry.part:
-            raise XlcrmError("“{name}”不是普通工作表，xlcrm 不写入。", "'{name}' is not a worksheet; xlcrm does not "
-                             "write to it.", name=name)
+            raise XlcrmError(
+                "“{name}”不是普通工作表，xlcrm 不写入。",
+                "'{name}' is not a worksheet; xlcrm does not write to it.",
+                name=name,
+            )
         return entry
 
     # -- adding --------------------------------------------------------------------------------

@@ -54,8 +54,11 @@ class SheetXml:
         self._row_close = b"</" + p + b"row>"
         start = data.find(b"<" + p + b"sheetData")
         if start < 0:
-            raise WriteFailed("工作表结构无法识别（缺少 sheetData）", "the sheet's structure is not recognised "
-                              "(no sheetData)", location=Location(sheet=name))
+            raise WriteFailed(
+                "工作表结构无法识别（缺少 sheetData）",
+                "the sheet's structure is not recognised (no sheetData)",
+                location=Location(sheet=name),
+            )
         tag_end = data.find(b">", start) + 1
         self.head = data[:start].decode("utf-8")
         if data[tag_end - 2 : tag_end] == b"/>":
@@ -103,8 +106,12 @@ class SheetXml:
                 num = prev + 1
                 self.rows_without_r = True
             if num <= prev:
-                raise WriteFailed("工作表的行顺序异常（第 {row} 行）", "rows are out of order (row {row})",
-                                  location=Location(sheet=self.name), row=num)
+                raise WriteFailed(
+                    "工作表的行顺序异常（第 {row} 行）",
+                    "rows are out of order (row {row})",
+                    location=Location(sheet=self.name),
+                    row=num,
+                )
             end = gt + 1 if body[gt - 1] == 0x2F else body.find(close, gt) + len(close)
             rows.append(num)
             starts.append(pos)
@@ -117,7 +124,11 @@ class SheetXml:
         """The last row holding a cell with a value (rows with only formatting do not count)."""
         for k in range(len(self.rows) - 1, -1, -1):
             chunk = self.body[self.starts[k] : self.ends[k]]
-            if b"<" + self.p.encode() + b"v>" in chunk or b"t=\"inlineStr\"" in chunk or b"<" + self.p.encode() + b"f" in chunk:
+            if (
+                b"<" + self.p.encode() + b"v>" in chunk
+                or b't="inlineStr"' in chunk
+                or b"<" + self.p.encode() + b"f" in chunk
+            ):
                 return self.rows[k]
         return 0
 
@@ -137,15 +148,14 @@ class SheetXml:
             rm = _ATTR_R.search(attrs)
             col = col_index(rm.group(1)) if rm and rm.group(1) else col + 1
             sm = _ATTR_S.search(attrs)
-            out.append(ParsedCell(col, m.group(0), int(sm.group(1)) if sm else None,
-                                  f"<{p}f" in (m.group(2) or "")))
+            out.append(ParsedCell(col, m.group(0), int(sm.group(1)) if sm else None, f"<{p}f" in (m.group(2) or "")))
         return out
 
     def row_style(self, row_text: str | None) -> int | None:
         if not row_text:
             return None
         tag = row_text[: row_text.find(">")]
-        if 'customFormat="1"' in tag or "customFormat=\"true\"" in tag:
+        if 'customFormat="1"' in tag or 'customFormat="true"' in tag:
             sm = _ATTR_S.search(tag)
             return int(sm.group(1)) if sm else None
         return None
@@ -215,8 +225,10 @@ class SheetXml:
     def set_col_width(self, col: int, width: float) -> None:
         """Give a column a width unless a `<col>` entry already covers it."""
         p = self.p
-        entries = [(m, dict(re.findall(r'(\w+)="([^"]*)"', m.group(1))))
-                   for m in re.finditer(rf"<{p}col\b([^>]*?)/>", self.head)]
+        entries = [
+            (m, dict(re.findall(r'(\w+)="([^"]*)"', m.group(1))))
+            for m in re.finditer(rf"<{p}col\b([^>]*?)/>", self.head)
+        ]
         for _, attrs in entries:
             if int(attrs.get("min", 0)) <= col <= int(attrs.get("max", 0)):
                 return
@@ -241,8 +253,9 @@ class SheetXml:
             return ""
         return f'<{self.p}row r="{row}">' + "".join(parts) + f"</{self.p}row>"
 
-    def _edit_row(self, text: str, row: int, cells: dict[int, CellSpec], resolve: StyleResolver,
-                  col_styles: dict[int, int]) -> str:
+    def _edit_row(
+        self, text: str, row: int, cells: dict[int, CellSpec], resolve: StyleResolver, col_styles: dict[int, int]
+    ) -> str:
         p = self.p
         tag_end = text.find(">")
         tag = text[: tag_end + 1]
@@ -349,19 +362,32 @@ class SheetXml:
                 "单元格 {cell} 是共享/数组公式的起点，其他单元格依赖它；xlcrm 不覆盖它。请换一列写入或先删除该公式。",
                 "cell {cell} starts a shared/array formula other cells depend on; xlcrm will not overwrite it. "
                 "Write to another column or remove that formula first.",
-                location=Location(sheet=self.name, row=row, column=col_letter(col)), cell=cell_ref(row, col))
+                location=Location(sheet=self.name, row=row, column=col_letter(col)),
+                cell=cell_ref(row, col),
+            )
 
     def _check_array_ranges(self) -> None:
         if b't="array"' not in self.body:
             return
-        for m in re.finditer(rb'<' + self.p.encode() + rb'c r="([A-Z]+\d+)"[^>]*>(?:(?!</' + self.p.encode()
-                             + rb'c>).)*?t="array"[^>]*ref="([^"]+)"', self.body, re.S):
+        for m in re.finditer(
+            rb"<"
+            + self.p.encode()
+            + rb'c r="([A-Z]+\d+)"[^>]*>(?:(?!</'
+            + self.p.encode()
+            + rb'c>).)*?t="array"[^>]*ref="([^"]+)"',
+            self.body,
+            re.S,
+        ):
             r1, c1, r2, c2 = parse_range(m.group(2).decode())
             for row, cols in self.edits.items():
                 if r1 <= row <= r2 and any(c1 <= c <= c2 for c in cols) and (row, min(cols)) != (r1, c1):
-                    raise WriteFailed("第 {row} 行在数组公式 {ref} 的范围内，xlcrm 不覆盖它。",
-                                      "row {row} lies inside the array formula {ref}; xlcrm will not overwrite it.",
-                                      location=Location(sheet=self.name, row=row), row=row, ref=m.group(2).decode())
+                    raise WriteFailed(
+                        "第 {row} 行在数组公式 {ref} 的范围内，xlcrm 不覆盖它。",
+                        "row {row} lies inside the array formula {ref}; xlcrm will not overwrite it.",
+                        location=Location(sheet=self.name, row=row),
+                        row=row,
+                        ref=m.group(2).decode(),
+                    )
 
     def _unshare_overwritten_masters(self) -> None:
         """Before a shared formula's master cell is overwritten, give each dependent its own formula.
@@ -463,8 +489,7 @@ class SheetXml:
             root = re.search(rb"<(\w+:)?worksheet\b[^>]*>", head)
             if root:
                 end_root = b"</" + (root.group(1) or b"") + b"worksheet>"
-                self.evidence = [head + open_ + close + tail,
-                                 root.group(0) + b"".join(written) + end_root]
+                self.evidence = [head + open_ + close + tail, root.group(0) + b"".join(written) + end_root]
         return head + open_ + new_body + close + tail
 
     def _byte_appender(self, resolve: StyleResolver, col_styles: dict[int, int], written: list[bytes]):

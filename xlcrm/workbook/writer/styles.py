@@ -21,11 +21,34 @@ STYLES_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationship
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 BUILTIN_FORMATS = {
-    0: "General", 1: "0", 2: "0.00", 3: "#,##0", 4: "#,##0.00", 9: "0%", 10: "0.00%", 11: "0.00E+00",
-    12: "# ?/?", 13: "# ??/??", 14: "mm-dd-yy", 15: "d-mmm-yy", 16: "d-mmm", 17: "mmm-yy",
-    18: "h:mm AM/PM", 19: "h:mm:ss AM/PM", 20: "h:mm", 21: "h:mm:ss", 22: "m/d/yy h:mm", 37: "#,##0 ;(#,##0)",
-    38: "#,##0 ;[Red](#,##0)", 39: "#,##0.00;(#,##0.00)", 40: "#,##0.00;[Red](#,##0.00)", 45: "mm:ss",
-    46: "[h]:mm:ss", 47: "mmss.0", 48: "##0.0E+0", 49: "@",
+    0: "General",
+    1: "0",
+    2: "0.00",
+    3: "#,##0",
+    4: "#,##0.00",
+    9: "0%",
+    10: "0.00%",
+    11: "0.00E+00",
+    12: "# ?/?",
+    13: "# ??/??",
+    14: "mm-dd-yy",
+    15: "d-mmm-yy",
+    16: "d-mmm",
+    17: "mmm-yy",
+    18: "h:mm AM/PM",
+    19: "h:mm:ss AM/PM",
+    20: "h:mm",
+    21: "h:mm:ss",
+    22: "m/d/yy h:mm",
+    37: "#,##0 ;(#,##0)",
+    38: "#,##0 ;[Red](#,##0)",
+    39: "#,##0.00;(#,##0.00)",
+    40: "#,##0.00;[Red](#,##0.00)",
+    45: "mm:ss",
+    46: "[h]:mm:ss",
+    47: "mmss.0",
+    48: "##0.0E+0",
+    49: "@",
 }
 BUILTIN_BY_CODE = {code: i for i, code in BUILTIN_FORMATS.items() if i not in (14, 22)}
 DATE_BUILTIN_IDS = set(range(14, 23)) | set(range(27, 37)) | {45, 46, 47} | set(range(50, 59))
@@ -44,10 +67,36 @@ MINIMAL_STYLES = (
 )
 
 # Order of children inside <font> and <styleSheet> (the schema is a sequence).
-_FONT_ORDER = ["b", "i", "strike", "condense", "extend", "outline", "shadow", "u", "vertAlign", "sz", "color",
-               "name", "family", "charset", "scheme"]
-_SHEET_ORDER = ["numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles", "dxfs",
-                "tableStyles", "colors", "extLst"]
+_FONT_ORDER = [
+    "b",
+    "i",
+    "strike",
+    "condense",
+    "extend",
+    "outline",
+    "shadow",
+    "u",
+    "vertAlign",
+    "sz",
+    "color",
+    "name",
+    "family",
+    "charset",
+    "scheme",
+]
+_SHEET_ORDER = [
+    "numFmts",
+    "fonts",
+    "fills",
+    "borders",
+    "cellStyleXfs",
+    "cellXfs",
+    "cellStyles",
+    "dxfs",
+    "tableStyles",
+    "colors",
+    "extLst",
+]
 
 
 def is_date_format(code: str) -> bool:
@@ -100,7 +149,11 @@ class StyleBook:
             rank = _SHEET_ORDER.index(name)
             pos = 0
             for i, child in enumerate(self.root):
-                if isinstance(child.tag, str) and _local(child) in _SHEET_ORDER and _SHEET_ORDER.index(_local(child)) < rank:
+                if (
+                    isinstance(child.tag, str)
+                    and _local(child) in _SHEET_ORDER
+                    and _SHEET_ORDER.index(_local(child)) < rank
+                ):
                     pos = i + 1
             self.root.insert(pos, el)
         return el
@@ -178,8 +231,11 @@ class StyleBook:
             if old is not None:
                 font.remove(old)
             rank = _FONT_ORDER.index("color")
-            pos = sum(1 for c in font if isinstance(c.tag, str) and _local(c) in _FONT_ORDER
-                      and _FONT_ORDER.index(_local(c)) < rank)
+            pos = sum(
+                1
+                for c in font
+                if isinstance(c.tag, str) and _local(c) in _FONT_ORDER and _FONT_ORDER.index(_local(c)) < rank
+            )
             new_child(font, self._q("color"), pos).set("rgb", color)
         return self._find_or_add(self.fonts, font)
 

@@ -121,8 +121,15 @@ def _format_for(kind: str, natural: str, block: Block, column: str, text_columns
     return None
 
 
-def _cells_xml(cells: list[tuple[str, str]], col: int, first_row: int, block: Block, column: str,
-               text_columns: bool, style_of: _Styles) -> list[str]:
+def _cells_xml(
+    cells: list[tuple[str, str]],
+    col: int,
+    first_row: int,
+    block: Block,
+    column: str,
+    text_columns: bool,
+    style_of: _Styles,
+) -> list[str]:
     """The `<c>` elements of one column, one string per data row ("" for an empty unstyled cell)."""
     letter = col_letter(col)
     last_pos = len(cells) - 1
@@ -159,8 +166,9 @@ def _cells_xml(cells: list[tuple[str, str]], col: int, first_row: int, block: Bl
     return out
 
 
-def build_tool_sheet(spec: SheetReplace, styles: StyleBook, *, code_name: str | None = None,
-                     drawing_rid: str | None = None) -> ToolSheetXml:
+def build_tool_sheet(
+    spec: SheetReplace, styles: StyleBook, *, code_name: str | None = None, drawing_rid: str | None = None
+) -> ToolSheetXml:
     style_of = _Styles(styles)
     rows: dict[int, list[str]] = {}
     places: list[BlockPlace] = []
@@ -175,7 +183,8 @@ def build_tool_sheet(spec: SheetReplace, styles: StyleBook, *, code_name: str | 
         if block.title:
             rows.setdefault(row, []).append(
                 f'<c r="{cell_ref(row, left)}" s="{style_of(TITLE_STYLE)}" t="inlineStr"><is><t>'
-                f"{escape_text(block.title)}</t></is></c>")
+                f"{escape_text(block.title)}</t></is></c>"
+            )
             for c in range(left + 1, left + ncols):
                 rows[row].append(f'<c r="{cell_ref(row, c)}" s="{style_of(TITLE_STYLE)}"/>')
             row += 1
@@ -186,8 +195,10 @@ def build_tool_sheet(spec: SheetReplace, styles: StyleBook, *, code_name: str | 
         for j, column in enumerate(block.df.columns):
             col = left + j
             place.columns[str(column)] = col
-            header_cells.append(f'<c r="{cell_ref(header_row, col)}" s="{hs}" t="inlineStr"><is><t>'
-                                f"{escape_text(str(column))}</t></is></c>")
+            header_cells.append(
+                f'<c r="{cell_ref(header_row, col)}" s="{hs}" t="inlineStr"><is><t>'
+                f"{escape_text(str(column))}</t></is></c>"
+            )
         n = len(block.df)
         column_xml: list[list[str]] = []
         for j, column in enumerate(block.df.columns):
@@ -218,15 +229,20 @@ def build_tool_sheet(spec: SheetReplace, styles: StyleBook, *, code_name: str | 
     parts.append(f'<dimension ref="{range_ref(1, 1, last_row, max_col)}"/>')
     if spec.freeze_header and places:
         split = places[0].header_row
-        parts.append(f'<sheetViews><sheetView workbookViewId="0"><pane ySplit="{split}" topLeftCell="A{split + 1}" '
-                     f'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" '
-                     f'activeCell="A{split + 1}" sqref="A{split + 1}"/></sheetView></sheetViews>')
+        parts.append(
+            f'<sheetViews><sheetView workbookViewId="0"><pane ySplit="{split}" topLeftCell="A{split + 1}" '
+            f'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" '
+            f'activeCell="A{split + 1}" sqref="A{split + 1}"/></sheetView></sheetViews>'
+        )
     else:
         parts.append('<sheetViews><sheetView workbookViewId="0"/></sheetViews>')
     parts.append('<sheetFormatPr defaultRowHeight="15"/>')
     if widths:
-        parts.append("<cols>" + "".join(f'<col min="{c}" max="{c}" width="{w:.4g}" customWidth="1"/>'
-                                        for c, w in sorted(widths.items())) + "</cols>")
+        parts.append(
+            "<cols>"
+            + "".join(f'<col min="{c}" max="{c}" width="{w:.4g}" customWidth="1"/>' for c, w in sorted(widths.items()))
+            + "</cols>"
+        )
     parts.append("<sheetData>")
     for r in sorted(rows):
         cells = rows[r]

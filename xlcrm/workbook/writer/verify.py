@@ -64,8 +64,11 @@ def _uncovered(pkg_names: set[str], ct_xml: bytes) -> set[str]:
 
 
 def _fail(zh: str, en: str, **args) -> WriteFailed:
-    return WriteFailed("写入的文件未通过校验，原文件未改动：" + zh, "The written file failed verification; "
-                       "the original is untouched: " + en, **args)
+    return WriteFailed(
+        "写入的文件未通过校验，原文件未改动：" + zh,
+        "The written file failed verification; the original is untouched: " + en,
+        **args,
+    )
 
 
 def check_changed_xml(pkg: Package) -> None:
@@ -82,8 +85,12 @@ def check_changed_xml(pkg: Package) -> None:
             for doc in docs or [data]:
                 problem = problem or well_formed(doc)
             if problem:
-                raise _fail("部件 {part} 不是合法 XML（{err}）", "part {part} is not well-formed XML ({err})",
-                            part=name, err=problem)
+                raise _fail(
+                    "部件 {part} 不是合法 XML（{err}）",
+                    "part {part} is not well-formed XML ({err})",
+                    part=name,
+                    err=problem,
+                )
 
 
 def verify_output(pkg: Package, written: bytes, xml_checked: bool = False) -> None:
@@ -114,8 +121,12 @@ def verify_output(pkg: Package, written: bytes, xml_checked: bool = False) -> No
             if name.endswith(XML_SUFFIXES) and not xml_checked:
                 problem = well_formed(data)
                 if problem:
-                    raise _fail("部件 {part} 不是合法 XML（{err}）", "part {part} is not well-formed XML ({err})",
-                                part=name, err=problem)
+                    raise _fail(
+                        "部件 {part} 不是合法 XML（{err}）",
+                        "part {part} is not well-formed XML ({err})",
+                        part=name,
+                        err=problem,
+                    )
         else:
             a, b = pkg.infos[name], out_pkg.infos[name]
             if a.CRC != b.CRC or a.file_size != b.file_size or pkg.raw(name) != out_pkg.raw(name):
@@ -126,10 +137,15 @@ def verify_output(pkg: Package, written: bytes, xml_checked: bool = False) -> No
     new_dangling = after - before
     if new_dangling:
         rels, target = sorted(new_dangling)[0]
-        raise _fail("{rels} 中的关系指向不存在的部件 {target}", "a relationship in {rels} points to missing {target}",
-                    rels=rels, target=target)
+        raise _fail(
+            "{rels} 中的关系指向不存在的部件 {target}",
+            "a relationship in {rels} points to missing {target}",
+            rels=rels,
+            target=target,
+        )
     new_uncovered = _uncovered(names_out, out.read("[Content_Types].xml")) - _uncovered(
-        names_in, pkg._zip.read("[Content_Types].xml"))
+        names_in, pkg._zip.read("[Content_Types].xml")
+    )
     if new_uncovered:
         raise _fail("部件 {part} 没有内容类型", "part {part} has no content type", part=sorted(new_uncovered)[0])
 
