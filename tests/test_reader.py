@@ -126,7 +126,7 @@ def test_messy_dates_and_choices(messy):
     assert c["deal_status"].tolist() == ["negotiating", "closed", "negotiating", "potential", None]
     assert [(p.code, p.row, p.column, p.value) for p in messy.problems] == [("bad_date", 10, "建档日期", "不是日期")]
     problem = messy.problems[0]
-    assert problem.sheet == "客户资料" and problem.severity.value == "warning"
+    assert problem.sheet == "客户资料" and problem.severity.value == "error"
 
 
 def test_messy_extra_columns_and_sheet_info(messy):

@@ -384,7 +384,8 @@ def _cell_problems(
     else:
         message = ("无法识别的数字“{value}”", "Unreadable number '{value}'")
         hint = ("请只填写数字，如 1234.50", "Enter a number only, e.g. 1234.50")
-    severity = Severity.ERROR if col.required else Severity.WARNING
+    # The value cannot be used (grading, due dates, totals ignore it), so it is an error either way.
+    severity = Severity.ERROR
     out = []
     for value, row in zip(values.tolist(), rows.tolist(), strict=True):
         text = _cell_text(value)
