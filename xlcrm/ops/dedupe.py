@@ -253,10 +253,10 @@ def _tf_weight(values: np.ndarray, cap: float) -> np.ndarray:
     return np.clip(np.log2(0.9 * n / counts), 1.0, cap)
 
 
-def _sim(a: np.ndarray, b: np.ndarray, workers: int) -> np.ndarray:
-    """Similarity 0–100 of a[k] vs b[k] (rapidfuzz Indel ratio), NaN where either is empty."""
+def _sim(a: np.ndarray, b: np.ndarray, workers: int, scorer=fuzz.ratio) -> np.ndarray:
+    """Similarity 0–100 of a[k] vs b[k] (rapidfuzz Indel ratio by default), NaN where either is empty."""
     threads = workers if len(a) >= 50_000 else 1  # starting threads costs more than small inputs save
-    out = cpdist(list(a), list(b), scorer=fuzz.ratio, workers=threads, dtype=np.float32)
+    out = cpdist(list(a), list(b), scorer=scorer, workers=threads, dtype=np.float32)
     out[(a == "") | (b == "")] = np.nan
     return out
 
@@ -357,8 +357,10 @@ def score_pairs(p: pd.DataFrame, pairs: np.ndarray, config: DedupeConfig) -> pd.
     part[weak] = _best_token_sim(col, i[weak], j[weak], config.workers)  # a swapped or new surname
     tf = _tf_weight(col["contact"], 8.0)[i]
     res["contact"] = s
-    w += np.select([s == 100, res["contact_pinyin"], s >= 90, s >= 80, s >= 65, part >= 85, s < 65],
-                   [tf, 2.5, 5.0, 3.0, 0.5, -1.0, -4.5], 0.0)
+    one_part = (np.char.find(a.astype(str), " ") < 0) | (np.char.find(b.astype(str), " ") < 0)
+    w += np.select([s == 100, res["contact_pinyin"], s >= 90, s >= 80, s >= 65, (part >= 95) & one_part, part >= 85,
+                    s < 65],
+                   [tf, 2.5, 5.0, 3.0, 0.5, 1.0, -1.0, -4.5], 0.0)  # a missing name part is no disagreement
 
     # Supporting fields: typos happen, so a near agreement still counts a little.
     for name, levels in (
@@ -370,6 +372,8 @@ def score_pairs(p: pd.DataFrame, pairs: np.ndarray, config: DedupeConfig) -> pd.
     ):
         a, b = at(name)
         s = _sim(a, b, config.workers)
+        if name == "address":  # a part left out ("28 banks st" / "28 banks st old farm") is no disagreement
+            s = np.fmax(s, _sim(a, b, config.workers, fuzz.token_set_ratio))
         res[name] = s
         w += np.select([s >= lo for lo, _ in levels], [wt for _, wt in levels], 0.0)
         res[f"same_{name}"] = s == 100
