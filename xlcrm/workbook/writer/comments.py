@@ -38,6 +38,7 @@ SHAPETYPE_202 = (
     '<v:shapetype id="_x0000_t202" coordsize="21600,21600" o:spt="202" path="m,l,21600r21600,l21600,xe">'
     '<v:stroke joinstyle="miter"/><v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>'
 )
+_SHAPE = re.compile(r"<v:shape\b.*?</v:shape>\s*", re.S)
 # Elements that may follow <legacyDrawing> in a worksheet (schema order).
 _AFTER_LEGACY = (
     "legacyDrawingHF",
@@ -196,49 +197,57 @@ class Notes:
         self.vml = self.pkg.read(self.vml_part).decode("utf-8", "replace") if self.vml_part else None
         self.dirty = False
 
+        # Indexes built once, so marking thousands of cells stays linear (no rescans per note).
+        self._by_ref: dict[str, list] | None = None
+        self._author: int | None = None
+        self._shape_id: int | None = None
+        self._removed_shapes: set[tuple[int, int]] = set()
+        self._new_shapes: list[str] = []
+
     def _ns(self) -> str:
         return etree.QName(self.root).namespace
 
     def _author_id(self, create: bool) -> int | None:
+        if self._author is not None:
+            return self._author
         authors = self.root.find(f"{{{self._ns()}}}authors")
         names = [a.text for a in authors]
         if AUTHOR in names:
-            return names.index(AUTHOR)
-        if not create:
-            return None
-        el = etree.SubElement(authors, f"{{{self._ns()}}}author")
-        el.text = AUTHOR
-        return len(names)
+            self._author = names.index(AUTHOR)
+        elif create:
+            el = etree.SubElement(authors, f"{{{self._ns()}}}author")
+            el.text = AUTHOR
+            self._author = len(names)
+        return self._author
 
     def _comment_list(self):
         return self.root.find(f"{{{self._ns()}}}commentList")
 
+    def _index(self) -> dict[str, list]:
+        if self._by_ref is None:
+            self._by_ref = {}
+            if self.root is not None:
+                for c in self._comment_list():
+                    self._by_ref.setdefault(c.get("ref"), []).append(c)
+        return self._by_ref
+
     def has_user_note(self, ref: str) -> bool:
         if self.root is None:
             return False
-        ours = self._author_id(False)
-        return any(c.get("ref") == ref and c.get("authorId") != str(ours) for c in self._comment_list())
+        ours = str(self._author_id(False))
+        return any(c.get("authorId") != ours for c in self._index().get(ref, ()))
 
     def remove(self, ref: str) -> None:
         if self.root is None:
             return
-        ours = self._author_id(False)
-        for c in list(self._comment_list()):
-            if c.get("ref") == ref and c.get("authorId") == str(ours):
-                self._comment_list().remove(c)
-                self.dirty = True
-                self._remove_shape(ref)
-
-    def _remove_shape(self, ref: str) -> None:
-        if self.vml is None:
-            return
-        row, col = split_ref(ref)
-        pattern = re.compile(
-            r"<v:shape\b(?:(?!</v:shape>).)*?ObjectType=\"Note\"(?:(?!</v:shape>).)*?"
-            rf"<x:Row>{row - 1}</x:Row>\s*<x:Column>{col - 1}</x:Column>(?:(?!</v:shape>).)*</v:shape>\s*",
-            re.S,
-        )
-        self.vml = pattern.sub("", self.vml, count=1)
+        ours = str(self._author_id(False))
+        entries = self._index().get(ref, [])
+        for c in [c for c in entries if c.get("authorId") == ours]:
+            self._comment_list().remove(c)
+            entries.remove(c)
+            self.dirty = True
+            row, col = split_ref(ref)
+            self._removed_shapes.add((row - 1, col - 1))
 
     def add(self, ref: str, text: str) -> bool:
         if self.has_user_note(ref):
@@ -253,15 +262,19 @@ class Notes:
         t = etree.SubElement(etree.SubElement(c, f"{{{ns}}}text"), f"{{{ns}}}t")
         t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
         t.text = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f]", "", text)
+        self._index().setdefault(ref, []).append(c)
         self._add_shape(ref)
         self.dirty = True
         return True
 
     def _next_shape_id(self) -> int:
-        ids = [int(n) for n in re.findall(r"_x0000_s(\d+)", self.vml)]
-        idmap = re.search(r'<o:idmap\b[^>]*data="(\d+)', self.vml)
-        floor = int(idmap.group(1)) * 1024 if idmap else 1024
-        return max([floor, *ids]) + 1
+        if self._shape_id is None:
+            ids = [int(n) for n in re.findall(r"_x0000_s(\d+)", self.vml)]
+            idmap = re.search(r'<o:idmap\b[^>]*data="(\d+)', self.vml)
+            floor = int(idmap.group(1)) * 1024 if idmap else 1024
+            self._shape_id = max([floor, *ids])
+        self._shape_id += 1
+        return self._shape_id
 
     def _free_idmap_block(self) -> int:
         used = set()
@@ -282,11 +295,8 @@ class Notes:
                 f'<o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="{self._free_idmap_block()}"/>'
                 "</o:shapelayout></xml>"
             )
-        if 'id="_x0000_t202"' not in self.vml:
-            at = self.vml.rfind("</xml>")
-            self.vml = self.vml[:at] + SHAPETYPE_202 + self.vml[at:]
         row, col = split_ref(ref)
-        shape = (
+        self._new_shapes.append(
             f'<v:shape id="_x0000_s{self._next_shape_id()}" type="#_x0000_t202" style="position:absolute;'
             'margin-left:80pt;margin-top:2pt;width:160pt;height:60pt;z-index:1;visibility:hidden" '
             'fillcolor="#ffffe1" o:insetmode="auto"><v:fill color2="#ffffe1"/>'
@@ -297,8 +307,32 @@ class Notes:
             f"<x:AutoFill>False</x:AutoFill><x:Row>{row - 1}</x:Row><x:Column>{col - 1}</x:Column></x:ClientData>"
             "</v:shape>"
         )
-        at = self.vml.rfind("</xml>")
-        self.vml = self.vml[:at] + shape + self.vml[at:]
+
+    def _updated_vml(self) -> str:
+        """The VML with removed notes' shapes dropped and new ones added, in one pass each."""
+        vml = self.vml
+        if self._removed_shapes:
+            pending = set(self._removed_shapes)
+
+            def drop(m: re.Match) -> str:
+                shape = m.group(0)
+                if 'ObjectType="Note"' not in shape:
+                    return shape
+                rc = re.search(r"<x:Row>(\d+)</x:Row>\s*<x:Column>(\d+)</x:Column>", shape)
+                key = (int(rc.group(1)), int(rc.group(2))) if rc else None
+                if key in pending:
+                    pending.discard(key)
+                    return ""
+                return shape
+
+            vml = _SHAPE.sub(drop, vml)
+        if self._new_shapes:
+            if 'id="_x0000_t202"' not in vml:
+                at = vml.rfind("</xml>")
+                vml = vml[:at] + SHAPETYPE_202 + vml[at:]
+            at = vml.rfind("</xml>")
+            vml = vml[:at] + "".join(self._new_shapes) + vml[at:]
+        return vml
 
     def save(self) -> None:
         if not self.dirty:
@@ -316,6 +350,9 @@ class Notes:
             pkg.ensure_default("vml", VML_CT)
             rid = pkg.add_rel(self.sheet_part, VML_REL, self.vml_part)
             self._add_legacy_drawing(rid)
+        self.vml = self._updated_vml()
+        self._removed_shapes.clear()
+        self._new_shapes.clear()
         pkg.write(self.vml_part, self.vml.encode("utf-8"))
 
     def _add_legacy_drawing(self, rid: str) -> None:
