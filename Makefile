@@ -16,11 +16,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The sample workbook was generated for 2026-11-20; the demo runs "as of" that day so its lists make sense.
+DEMO_TODAY ?= 2026-11-20
+
 demo: install
 	@mkdir -p $(OUT)
 	@cp $(SAMPLE) $(OUT)/demo_crm.xlsx
-	$(BIN)/xlcrm info $(OUT)/demo_crm.xlsx
-	@echo "Result: $(OUT)/demo_crm.xlsx"
+	$(BIN)/xlcrm run $(OUT)/demo_crm.xlsx --today $(DEMO_TODAY)
+	$(BIN)/xlcrm summary $(OUT)/demo_crm.xlsx --today $(DEMO_TODAY)
+	@echo
+	@echo "结果 / Result: $(OUT)/demo_crm.xlsx  (sheets 问题, 今日跟进, 久未跟进, 变更记录, 汇总; backup in $(OUT)/.xlcrm-backup/)"
 
 test: install
 	$(BIN)/python -m pytest
@@ -36,7 +41,11 @@ samples: install
 
 bench: install
 	$(BIN)/python -m pip install -q -e ".[dev,bench]"
-	$(BIN)/python benchmarks/read_bench.py
+	$(BIN)/python benchmarks/read_bench.py --size M
+	$(BIN)/python benchmarks/write_bench.py --size M
+	$(BIN)/python benchmarks/run_bench.py --size M
+	$(BIN)/python benchmarks/summary_bench.py
+	$(BIN)/python benchmarks/dedupe_bench.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache

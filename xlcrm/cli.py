@@ -92,7 +92,7 @@ def run_command(tag: str, path: Path, *, today: str | None, owner: str | None, d
         print(result.data.get("markdown") or result.text(shown))
         return
     mark = "[green]✓[/]" if result.written else ("[yellow]•[/]" if dry_run else "[green]✓[/]")
-    console.print(f"{mark} {result.text(shown)}", highlight=False)
+    console.print(f"{mark} {result.text(shown)}", highlight=False, soft_wrap=True)
     if dry_run:
         console.print("（试运行：未写入任何内容）" if shown != "en" else "(dry run: nothing was written)", style="dim")
 
