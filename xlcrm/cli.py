@@ -191,52 +191,25 @@ def info_cmd(
         console.print("[green]No problems found while reading.[/]" if en else "[green]读取时未发现问题。[/]")
 
 
-@app.command("check")
-def check_cmd(path: Path = PathArg, today: str | None = TodayOpt, owner: str | None = OwnerOpt,
-              dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
-              output: str = typer.Option("text", "--format", help="text | json")) -> None:
-    """校验：补客户编号、检查每一行、标出问题单元格并列在“问题”表 / Check rows, assign IDs, mark and list problems."""
-    run_command("check", path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output)
+def _workbook_command(tag: str, formats: str = "text | json") -> None:
+    """Register a plain workbook command (options shared by all) under its registry tag and help."""
+    from .commands import REGISTRY
 
+    spec = REGISTRY[tag]
 
-@app.command("regrade")
-def regrade_cmd(path: Path = PathArg, today: str | None = TodayOpt, owner: str | None = OwnerOpt,
+    def command(path: Path = PathArg, today: str | None = TodayOpt, owner: str | None = OwnerOpt,
                 dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
-                output: str = typer.Option("text", "--format", help="text | json")) -> None:
-    """评级：A–E 等级、最近/下次跟进、ABC、累计购买、逾期应收 / Grade A–E and update the computed columns."""
-    run_command("regrade", path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output)
+                output: str = typer.Option("text", "--format", help=formats)) -> None:
+        run_command(tag, path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output)
+
+    command.__doc__ = f"{spec.zh}：{spec.help_zh} / {spec.help_en}."
+    app.command(tag)(command)
 
 
-@app.command("due")
-def due_cmd(path: Path = PathArg, today: str | None = TodayOpt, owner: str | None = OwnerOpt,
-            dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
-            output: str = typer.Option("text", "--format", help="text | json")) -> None:
-    """今日跟进：今天该跟进的客户和久未跟进的客户 / Fill Due Today and the stale-customer list."""
-    run_command("due", path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output)
-
-
-@app.command("run")
-def run_cmd(path: Path = PathArg, today: str | None = TodayOpt, owner: str | None = OwnerOpt,
-            dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
-            output: str = typer.Option("text", "--format", help="text | json")) -> None:
-    """全部运行：校验 → 评级 → 今日跟进，一次读取、一次保存 / Check → regrade → due, one read and one save."""
-    run_command("run", path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output)
-
-
-@app.command("summary")
-def summary_cmd(path: Path = PathArg, today: str | None = TodayOpt, owner: str | None = OwnerOpt,
-                dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
-                output: str = typer.Option("text", "--format", help="text | md | json")) -> None:
-    """汇总：经理用的 KPI、等级/省份/ABC/月度销售表、应收和图表 / The manager's Summary sheet with charts."""
-    run_command("summary", path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output)
-
-
-@app.command("receivables")
-def receivables_cmd(path: Path = PathArg, today: str | None = TodayOpt, owner: str | None = OwnerOpt,
-                    dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
-                    output: str = typer.Option("text", "--format", help="text | json")) -> None:
-    """应收：按客户和负责人的未收款、逾期应收和账龄 / Receivables per customer and salesperson, with ageing."""
-    run_command("receivables", path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output)
+for _tag in ("check", "regrade", "due", "run"):
+    _workbook_command(_tag)
+_workbook_command("summary", "text | md | json")
+_workbook_command("receivables")
 
 
 @app.command("export")
