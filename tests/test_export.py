@@ -342,3 +342,12 @@ def test_export_dry_run_writes_nothing(workbook, tmp_path):
     result = run("export", FileWorkbook(workbook), Context(today=TODAY, dry_run=True, options={"to": str(out)}))
     assert not result.written and not out.exists() and workbook.read_bytes() == before
     assert result.counts["exported"] == 4
+
+
+def test_mail_merge_mobiles_read_like_a_letter_and_are_not_mangled():
+    from xlcrm.ops.export import mail_phone
+
+    assert mail_phone("+86 138-0013-8000") == "138 0013 8000"  # no leading "+", so no "'" guard in the CSV
+    assert mail_phone("010-88886666") == "010 8888 6666"
+    assert mail_phone("+1 650 253 0000") == "+1 650 253 0000"  # foreign numbers keep their prefix
+    assert mail_phone("not a number") == "not a number"

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import pandas as pd
 
@@ -339,6 +340,21 @@ def merge_headers(lang: str) -> list[str]:
     return [en if lang == "en" else zh for _, zh, en in MERGE_COLUMNS]
 
 
+@lru_cache(maxsize=65536)
+def mail_phone(value: str, region: str = "CN") -> str:
+    """A phone as a letter shows it: a domestic number in national format ("138 0013 8000"), so it
+    neither starts with "+" (which CSV injection guards would prefix) nor loses digits; others as typed."""
+    import phonenumbers
+
+    try:
+        num = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return value
+    if not phonenumbers.is_valid_number(num) or phonenumbers.region_code_for_number(num) != region:
+        return value
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
 def merge_list(chosen: pd.DataFrame, lang: str) -> pd.DataFrame:
     """The mail-merge columns for the chosen customers, headed in `lang`; all values text."""
     rows = []
@@ -357,7 +373,7 @@ def merge_list(chosen: pd.DataFrame, lang: str) -> pd.DataFrame:
             "address_line3": lines[2],
             "postcode": _text(rec.get("postcode")),
             "email": _text(rec.get("email")) or _text(rec.get("email2")),
-            "mobile": _text(rec.get("mobile")),
+            "mobile": mail_phone(_text(rec.get("mobile"))),
             "owner": _text(rec.get("owner")),
         })
     frame = pd.DataFrame(rows, columns=[k for k, _, _ in MERGE_COLUMNS], dtype=object)
