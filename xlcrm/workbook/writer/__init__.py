@@ -83,19 +83,25 @@ def plan_to_bytes(
         ) from exc
     editor = Editor(pkg, lang)
     lap("open")
-    for edit in plan.edits:
-        editor.apply(edit)
-        lap(type(edit).__name__)
-    editor.finish()
-    pkg.drop_unchanged()
-    lap("render")
-    checkpoint("after_edit")
+    last_touch = _last_touches(plan)
     with ThreadPoolExecutor(max_workers=2) as pool:
+        pkg.pool = pool  # big sheets deflate on the other core while later edits are made
+        for i, edit in enumerate(plan.edits):
+            editor.apply(edit)
+            lap(type(edit).__name__)
+            for name in [n for n, last in last_touch.items() if last == i]:
+                editor.flush_sheet(name)
+            lap("render")
+        editor.finish()
+        pkg.drop_unchanged()
+        lap("render")
+        checkpoint("after_edit")
         jobs = pkg.precompress_async(pool)
         check_changed_xml(pkg)  # expat holds the GIL; the deflating threads do not
         lap("check_xml")
         for job in jobs:
             job.result()
+        pkg.pool = None
     pkg.xml_evidence.clear()
     lap("deflate_wait")
     out = io.BytesIO()
@@ -106,6 +112,16 @@ def plan_to_bytes(
     verify_output(pkg, data, xml_checked=True)
     lap("verify")
     return data, pkg, editor
+
+
+def _last_touches(plan: EditPlan) -> dict[str, int]:
+    """Sheet name (casefolded) → index of the last edit that writes into that user sheet."""
+    last: dict[str, int] = {}
+    for i, edit in enumerate(plan.edits):
+        name = getattr(edit, "sheet", None) or getattr(edit, "name", None)
+        if name:
+            last[str(name).casefold()] = i
+    return last
 
 
 def apply_plan(

@@ -82,6 +82,7 @@ class MarkBook:
         if self.ed.wb.find(MARK_SHEET) is None:
             return []
         _, sx = self.ed.sheet(MARK_SHEET)
+        sx.ensure_full_index()
         out = []
         for row in sx.rows[1:]:
             texts = {c.col: cell_text(c.xml, self.ed.sst) for c in sx.parse_cells(sx.row_xml(row))}

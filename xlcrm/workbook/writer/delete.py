@@ -101,9 +101,10 @@ def delete_rows(editor, edit: DeleteRows) -> None:
                     )
     _check_other_formulas(editor, entry, name)
     _shift_defined_names(editor, entry, name, shift)
+    sx.body = sx.body  # the body on its own (offsets from 0), fully indexed
+    sx._index_rows()
     if sx.rows_without_r:
         sx.body = sx._number_rows(sx.body)
-        sx.rows, sx.starts, sx.ends = [], [], []
         sx.rows_without_r = False
         sx._index_rows()
     # Rows: drop the deleted ones, renumber the ones below.
@@ -125,7 +126,6 @@ def delete_rows(editor, edit: DeleteRows) -> None:
     elif k < len(sx.rows):
         pieces.append(sx.body[sx.ends[-1] :])
     sx.body = b"".join(pieces)
-    sx.rows, sx.starts, sx.ends = [], [], []
     sx._index_rows()
     sx.body_changed = True
     # Pending edits of this sheet move with their rows.

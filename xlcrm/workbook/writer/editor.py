@@ -296,18 +296,32 @@ class Editor:
                 table.set_ref(r1, c1, end, max(c2, max(columns, default=c2)))
 
     # -- finishing -----------------------------------------------------------------------------
+    def flush(self, part: str) -> None:
+        """Render one edited sheet into the package and free its copy; a big one starts deflating."""
+        sx = self.sheet_xmls.pop(part, None)
+        if sx is None:
+            return
+        if sx.edits or (sx.head, sx.tail) != self._original_frame[part] or sx.body_changed:
+            self.pkg.write(part, sx.render(self.resolve))
+            if sx.evidence is not None:
+                self.pkg.xml_evidence[part] = sx.evidence
+            self.formula_changed |= sx.formula_overwritten
+            if len(self.pkg.changed[part]) > (1 << 20):
+                self.pkg.compress_soon(part)
+        sx.release()
+        self.pkg._cache.pop(part, None)
+
+    def flush_sheet(self, name: str) -> None:
+        """No later edit touches sheet `name`: write it out now (see `plan_to_bytes`)."""
+        entry = self.wb.find(name)
+        if entry is not None and entry.part in self.sheet_xmls:
+            self.flush(entry.part)
+
     def finish(self) -> None:
         if self.marks is not None:
             self.marks.finish()
-        for part, sx in self.sheet_xmls.items():
-            if sx.edits or (sx.head, sx.tail) != self._original_frame[part] or getattr(sx, "body_changed", False):
-                self.pkg.write(part, sx.render(self.resolve))
-                if sx.evidence is not None:
-                    self.pkg.xml_evidence[part] = sx.evidence
-                self.formula_changed |= sx.formula_overwritten
-            sx.body, sx.edits = b"", {}  # rendered into pkg.changed: free the copy before the next sheet
-            self.pkg._cache.pop(part, None)
-        self.sheet_xmls.clear()
+        for part in list(self.sheet_xmls):
+            self.flush(part)
         self.pkg._cache.clear()
         for tables in self.tables.values():
             tables.save()

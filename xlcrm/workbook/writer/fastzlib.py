@@ -21,12 +21,47 @@ def deflate_raw(data: bytes) -> bytes:
     return comp.compress(data) + comp.flush()
 
 
+def deflate_chunks(pieces) -> tuple[int, bytes]:
+    """(CRC-32, raw deflate) of the concatenation of `pieces`, fed piece by piece (never joined).
+
+    Small pieces (rewritten rows) are gathered into ~1 MB batches so each compress call has work.
+    """
+    mod = _fast or zlib
+    comp = mod.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
+    out: list[bytes] = []
+    crc = 0
+    batch: list = []
+    batched = 0
+
+    def feed(buf) -> None:
+        nonlocal crc
+        crc = mod.crc32(buf, crc)
+        out.append(comp.compress(buf))
+
+    for piece in pieces:
+        if len(piece) >= 1 << 18:
+            if batch:
+                feed(b"".join(batch))
+                batch, batched = [], 0
+            feed(piece)
+        else:
+            batch.append(piece)
+            batched += len(piece)
+            if batched >= 1 << 20:
+                feed(b"".join(batch))
+                batch, batched = [], 0
+    if batch:
+        feed(b"".join(batch))
+    out.append(comp.flush())
+    return crc & 0xFFFFFFFF, b"".join(out)
+
+
 def inflate_raw(payload: bytes | memoryview) -> bytes:
     return (_fast or zlib).decompress(payload, -15)
 
 
-def crc32(data: bytes | memoryview) -> int:
-    return (_fast or zlib).crc32(data)
+def crc32(data: bytes | memoryview, value: int = 0) -> int:
+    return (_fast or zlib).crc32(data, value)
 
 
 def backend() -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from .fastzlib import crc32, deflate_raw, inflate_raw
+from .fastzlib import crc32, deflate_chunks, inflate_raw
 
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -64,6 +64,39 @@ def serialize_xml(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
+class Rope:
+    """A part's new bytes as a list of pieces, never joined: slices (memoryviews) of the inflated
+    input around the rewritten rows. A 450 MB sheet with a few edited rows is then deflated
+    straight from its pieces — no 450 MB copies. `release` drops the pieces once deflated."""
+
+    def __init__(self, pieces: list):
+        self.pieces = [piece for piece in pieces if len(piece)]
+        self.size = sum(map(len, self.pieces))
+        self._crc: int | None = None
+
+    def __len__(self) -> int:
+        return self.size
+
+    def crc(self) -> int:
+        if self._crc is None:
+            value = 0
+            for piece in self.pieces:
+                value = crc32(piece, value)
+            self._crc = value
+        return self._crc
+
+    def tobytes(self) -> bytes:
+        return b"".join(self.pieces)
+
+    def release(self) -> None:
+        self.crc()
+        self.pieces = []
+
+
+def data_crc(data: bytes | Rope) -> int:
+    return data.crc() if isinstance(data, Rope) else crc32(data)
+
+
 @dataclass
 class Rel:
     id: str
@@ -108,6 +141,9 @@ class Package:
         self.deleted: set[str] = set()
         self._cache: dict[str, bytes] = {}
         self.compressed: dict[str, tuple[int, bytes]] = {}  # name → (crc, deflated), see precompress
+        self._compressed_from: dict[str, object] = {}  # name → the changed[name] object it was made from
+        self.pool = None  # an executor: big edited parts start deflating as soon as they are final
+        self.jobs: list = []
         # name → XML documents that parse iff the edited part does (a sheet: its frame + what was written)
         self.xml_evidence: dict[str, list[bytes]] = {}
 
@@ -121,7 +157,11 @@ class Package:
 
     def read(self, name: str) -> bytes:
         if name in self.changed:
-            return self.changed[name]
+            data = self.changed[name]
+            if isinstance(data, Rope):  # rare: a part read again after it was rendered
+                data = data.tobytes() if data.pieces else inflate_raw(self._compressed_payload(name))
+                self.changed[name] = data
+            return data
         if name in self.deleted or name not in self.infos:
             raise KeyError(name)
         if name not in self._cache:
@@ -149,9 +189,11 @@ class Package:
         return memoryview(self.blob)[start : start + info.compress_size]
 
     # -- editing -------------------------------------------------------------------------------
-    def write(self, name: str, data: bytes) -> None:
+    def write(self, name: str, data: bytes | Rope) -> None:
         self.changed[name] = data
         self.deleted.discard(name)
+        self.compressed.pop(name, None)
+        self._compressed_from.pop(name, None)
 
     def delete(self, name: str) -> None:
         self.changed.pop(name, None)
@@ -159,22 +201,26 @@ class Package:
         if name in self.infos:
             self.deleted.add(name)
 
+    def _same_as_input(self, name: str) -> bool:
+        data, info = self.changed[name], self.infos[name]
+        if len(data) != info.file_size or data_crc(data) != info.CRC:
+            return False
+        if isinstance(data, Rope):
+            data = self.read(name)
+        return self._original_bytes(name) == data
+
     def drop_unchanged(self) -> None:
         """Parts rewritten to the very same bytes are copied raw like any untouched part."""
         for name in [n for n in self.changed if n in self.infos and n not in self.deleted]:
-            data, info = self.changed[name], self.infos[name]
-            if len(data) == info.file_size and crc32(data) == info.CRC and self._original_bytes(name) == data:
+            if self._same_as_input(name):
                 del self.changed[name]
+                self.compressed.pop(name, None)
 
     def touched(self) -> set[str]:
         """Input parts whose bytes will differ in the output (changed or deleted)."""
         out = set(self.deleted)
-        for name, data in self.changed.items():
-            if name not in self.infos:
-                out.add(name)
-                continue
-            info = self.infos[name]
-            if len(data) != info.file_size or crc32(data) != info.CRC or self._original_bytes(name) != data:
+        for name in self.changed:
+            if name not in self.infos or not self._same_as_input(name):
                 out.add(name)
         return out
 
@@ -185,7 +231,7 @@ class Package:
 
     def is_modified(self, name: str) -> bool:
         return name in self.deleted or (
-            name in self.changed and (name not in self.infos or self._original_bytes(name) != self.changed[name])
+            name in self.changed and (name not in self.infos or not self._same_as_input(name))
         )
 
     # -- relationships and content types ---------------------------------------------------------
@@ -276,14 +322,36 @@ class Package:
         return pattern.format(n)
 
     # -- writing -------------------------------------------------------------------------------
-    def precompress_async(self, executor) -> list:
-        """Deflate the edited parts on worker threads (zlib releases the GIL), biggest first."""
-        self.compressed = {}
-        names = sorted(self.changed, key=lambda n: -len(self.changed[n]))
-        return [executor.submit(self._precompress, name, self.changed[name]) for name in names]
+    def compress_soon(self, name: str) -> None:
+        """Start deflating a final edited part on the pool (zlib/ISA-L release the GIL)."""
+        if self.pool is not None and name in self.changed and name not in self._compressed_from:
+            data = self.changed[name]
+            self._compressed_from[name] = data
+            self.jobs.append(self.pool.submit(self._precompress, name, data))
 
-    def _precompress(self, name: str, data: bytes) -> None:
-        self.compressed[name] = (crc32(data), deflate_raw(data))
+    def precompress_async(self, executor) -> list:
+        """Deflate the edited parts not yet started on worker threads, biggest first."""
+        self.pool = self.pool or executor
+        for name in sorted(self.changed, key=lambda n: -len(self.changed[n])):
+            if self._compressed_from.get(name) is not self.changed[name]:
+                self._compressed_from.pop(name, None)
+                self.compress_soon(name)
+        jobs, self.jobs = self.jobs, []
+        return jobs
+
+    def _precompress(self, name: str, data: bytes | Rope) -> None:
+        pieces = data.pieces if isinstance(data, Rope) else [data]
+        crc, payload = deflate_chunks(pieces)
+        if self._compressed_from.get(name) is data:
+            self.compressed[name] = (crc, payload)
+        if isinstance(data, Rope):
+            data._crc = crc
+            info = self.infos.get(name)
+            if info is None or info.file_size != data.size or info.CRC != crc:
+                data.release()  # certainly new bytes: the deflated copy is all the output needs
+
+    def _compressed_payload(self, name: str) -> bytes:
+        return self.compressed[name][1]
 
     def build(self, out: io.RawIOBase, checkpoint=lambda name: None) -> dict[str, int]:
         """Write the new package to `out`; return {part: crc} of the edited parts."""
@@ -299,7 +367,8 @@ class Package:
             utf8_flag = 0x800 if not name.isascii() else 0
             if name in self.changed:
                 data = self.changed[name]
-                if name not in self.compressed:
+                if name not in self.compressed or self._compressed_from.get(name) is not data:
+                    self._compressed_from[name] = data
                     self._precompress(name, data)
                 crc, payload = self.compressed[name]
                 method, usize = zipfile.ZIP_DEFLATED, len(data)

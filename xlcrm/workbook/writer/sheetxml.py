@@ -17,6 +17,13 @@ from typing import NamedTuple
 
 from ...errors import Location, WriteFailed
 from .cells import cell_ref, cell_xml, col_index, col_letter, parse_range, range_ref
+from .package import Rope
+
+# Sheets above this size find the rows they edit by bisecting bytes instead of indexing every row,
+# unless more than LAZY_MAX_ROWS (+1 per 50 kB) rows are edited.
+LAZY_MIN_BYTES = 8 << 20
+LAZY_MAX_ROWS = 2000
+ROPE_MIN_BYTES = 16 << 20  # rendered parts above this stay in pieces (see package.Rope)
 
 # (existing style or None, is the cell new, value kind, requested style) → style index to write
 StyleResolver = Callable[[int | None, bool, str, object], int | None]
@@ -61,40 +68,114 @@ class SheetXml:
             )
         tag_end = data.find(b">", start) + 1
         self.head = data[:start].decode("utf-8")
+        # The body stays inside `data` (no copy): rows are addressed by absolute offsets in it.
+        self.data = data
         if data[tag_end - 2 : tag_end] == b"/>":
-            self.body = b""
+            self.b0 = self.b1 = 0
+            self.data = b""
             self.tail = data[tag_end:].decode("utf-8")
         else:
             close = data.find(b"</" + p + b"sheetData>", tag_end)
-            self.body = data[tag_end:close]
+            self.b0, self.b1 = tag_end, close
             self.tail = data[close + len(b"</" + p + b"sheetData>") :].decode("utf-8")
+        self._open = b"<" + p + b"row"
+        # Row index: complete (`full`) or, for a big sheet with few edited rows, the rows found so far.
         self.rows: list[int] = []
         self.starts: list[int] = []
         self.ends: list[int] = []
+        self.full = False
         self.rows_without_r = False
-        self._index_rows()
+        if not self._lazy_possible():
+            self._index_rows()
         self.edits: dict[int, dict[int, CellSpec]] = {}
         self.formula_overwritten = False
+        self.body_changed = False
         self.max_col_written = 0
         self.evidence: list[bytes] | None = None  # set by render; see verify.check_changed_xml
         self._unshared: set[tuple[int, int]] = set()  # shared-formula masters whose dependents were unshared
 
+    # -- the body --------------------------------------------------------------------------------
+    @property
+    def body(self) -> bytes:
+        """sheetData's content as bytes (a copy unless the body is all of `data`)."""
+        if self.b0 == 0 and self.b1 == len(self.data):
+            return self.data
+        return self.data[self.b0 : self.b1]
+
+    @body.setter
+    def body(self, value: bytes) -> None:
+        self.data, self.b0, self.b1 = value, 0, len(value)
+        self.rows, self.starts, self.ends = [], [], []
+        self.full = False
+
+    def release(self) -> None:
+        """Drop the body and pending edits (the part has been rendered)."""
+        self.data, self.b0, self.b1, self.edits = b"", 0, 0, {}
+        self.rows, self.starts, self.ends = [], [], []
+
     # -- reading -------------------------------------------------------------------------------
+    def _lazy_possible(self) -> bool:
+        """A big sheet whose first and last rows carry `r=`: rows can be found by bisecting bytes.
+
+        Excel writes rows in ascending order with `r=` on each; finding a handful of rows in a
+        450 MB sheet then costs microseconds instead of indexing a million rows.
+        """
+        if self.b1 - self.b0 < LAZY_MIN_BYTES or b"<!--" in self.data[self.b0 : self.b0 + 4096]:
+            return False
+        first = self._row_at(self.b0, self.b1)
+        last = self._row_before(self.b1)
+        return first is not None and last is not None and first[0] is not None and last[0] is not None
+
+    def _row_at(self, pos: int, limit: int) -> tuple[int | None, int, int] | None:
+        """(number or None, start, end) of the first row whose tag starts in [pos, limit)."""
+        data, open_ = self.data, self._open
+        n = len(open_)
+        start = data.find(open_, pos, limit)
+        while start >= 0 and data[start + n] not in b" \t\r\n/>":
+            start = data.find(open_, start + n, limit)
+        if start < 0:
+            return None
+        return self._row_from(start)
+
+    def _row_before(self, pos: int) -> tuple[int | None, int, int] | None:
+        """The last row whose tag starts before `pos`."""
+        data, open_ = self.data, self._open
+        n = len(open_)
+        start = data.rfind(open_, self.b0, pos)
+        while start >= 0 and data[start + n] not in b" \t\r\n/>":
+            start = data.rfind(open_, self.b0, start)
+        if start < 0:
+            return None
+        return self._row_from(start)
+
+    def _row_from(self, start: int) -> tuple[int | None, int, int]:
+        data = self.data
+        gt = data.find(b">", start)
+        attrs = data[start + len(self._open) : gt]
+        i = attrs.find(b' r="')
+        if i < 0:
+            m = re.search(rb'\sr="', attrs)
+            i = m.start() if m else -1
+        num = int(attrs[i + 4 : attrs.find(b'"', i + 4)]) if i >= 0 else None
+        end = gt + 1 if data[gt - 1] == 0x2F else data.find(self._row_close, gt) + len(self._row_close)
+        return num, start, end
+
     def _index_rows(self) -> None:
         """Locate every `<row>` with plain `find` calls (C speed; a regex is 10× slower here)."""
-        body = self.body
+        data = self.data
         prev = 0
         close = self._row_close
-        open_ = b"<" + self.p.encode() + b"row"
+        open_ = self._open
         n = len(open_)
-        rows, starts, ends = self.rows, self.starts, self.ends
-        pos = body.find(open_)
+        rows, starts, ends = [], [], []
+        limit = self.b1
+        pos = data.find(open_, self.b0, limit)
         while pos >= 0:
-            if body[pos + n] not in b" \t\r\n/>":
-                pos = body.find(open_, pos + n)
+            if data[pos + n] not in b" \t\r\n/>":
+                pos = data.find(open_, pos + n, limit)
                 continue
-            gt = body.find(b">", pos)
-            attrs = body[pos + n : gt]
+            gt = data.find(b">", pos)
+            attrs = data[pos + n : gt]
             i = attrs.find(b' r="')
             if i < 0:
                 m = re.search(rb'\sr="', attrs)
@@ -112,30 +193,122 @@ class SheetXml:
                     location=Location(sheet=self.name),
                     row=num,
                 )
-            end = gt + 1 if body[gt - 1] == 0x2F else body.find(close, gt) + len(close)
+            end = gt + 1 if data[gt - 1] == 0x2F else data.find(close, gt) + len(close)
             rows.append(num)
             starts.append(pos)
             ends.append(end)
             prev = num
-            pos = body.find(open_, end)
+            pos = data.find(open_, end, limit)
+        self.rows, self.starts, self.ends = rows, starts, ends
+        self.full = True
+
+    def ensure_full_index(self) -> None:
+        if not self.full:
+            self._index_rows()
+
+    def locate(self, row: int) -> tuple[bool, int, int]:
+        """(found, start, end) of a row; when absent, start == end == where it would be inserted."""
+        rows = self.rows
+        k = bisect.bisect_left(rows, row)
+        if k < len(rows) and rows[k] == row:
+            return True, self.starts[k], self.ends[k]
+        if self.full:
+            at = self.starts[k] if k < len(rows) else self.b1
+            return False, at, at
+        a = self.ends[k - 1] if k > 0 else self.b0  # row `row`, if present, starts in [a, b)
+        b = self.starts[k] if k < len(rows) else self.b1
+        while b - a > 8192:
+            mid = (a + b) // 2
+            found = self._row_at(mid, b)
+            if found is None:
+                b = mid
+                continue
+            if found[0] is None:  # a row without r=: positions count, index everything
+                self._index_rows()
+                return self.locate(row)
+            self._remember(found)
+            if found[0] == row:
+                return True, found[1], found[2]
+            if found[0] < row:
+                a = found[2]
+            else:
+                b = found[1]
+        while True:
+            found = self._row_at(a, b)
+            if found is None:
+                return False, b, b
+            if found[0] is None:
+                self._index_rows()
+                return self.locate(row)
+            if found[0] >= row:
+                self._remember(found)
+                if found[0] == row:
+                    return True, found[1], found[2]
+                return False, found[1], found[1]
+            a = found[2]
+
+    def _remember(self, found: tuple[int | None, int, int]) -> None:
+        num, start, end = found
+        k = bisect.bisect_left(self.rows, num)
+        if k < len(self.rows) and self.rows[k] == num:
+            return
+        if (k > 0 and self.starts[k - 1] >= start) or (k < len(self.rows) and self.starts[k] <= start):
+            raise WriteFailed(
+                "工作表的行顺序异常（第 {row} 行）",
+                "rows are out of order (row {row})",
+                location=Location(sheet=self.name),
+                row=num,
+            )
+        self.rows.insert(k, num)
+        self.starts.insert(k, start)
+        self.ends.insert(k, end)
+
+    def _rows_from_end(self):
+        """(number, start, end) of each row, last first."""
+        if self.full:
+            for k in range(len(self.rows) - 1, -1, -1):
+                yield self.rows[k], self.starts[k], self.ends[k]
+            return
+        pos = self.b1
+        while True:
+            found = self._row_before(pos)
+            if found is None:
+                return
+            if found[0] is None:
+                self._index_rows()
+                yield from self._rows_from_end()
+                return
+            yield found
+            pos = found[1]
 
     @property
     def last_row(self) -> int:
         """The last row holding a cell with a value (rows with only formatting do not count)."""
-        for k in range(len(self.rows) - 1, -1, -1):
-            chunk = self.body[self.starts[k] : self.ends[k]]
-            if (
-                b"<" + self.p.encode() + b"v>" in chunk
-                or b't="inlineStr"' in chunk
-                or b"<" + self.p.encode() + b"f" in chunk
-            ):
-                return self.rows[k]
+        p = self.p.encode()
+        for num, start, end in self._rows_from_end():
+            chunk = self.data[start:end]
+            if b"<" + p + b"v>" in chunk or b't="inlineStr"' in chunk or b"<" + p + b"f" in chunk:
+                return num
         return 0
 
+    def first_row_number(self) -> int | None:
+        found = self._row_at(self.b0, self.b1)
+        if found is None:
+            return None
+        if found[0] is None:
+            self.ensure_full_index()
+            return self.rows[0] if self.rows else None
+        return found[0]
+
+    def last_row_number(self) -> int | None:
+        for num, _, _ in self._rows_from_end():
+            return num
+        return None
+
     def row_xml(self, row: int) -> str | None:
-        k = bisect.bisect_left(self.rows, row)
-        if k < len(self.rows) and self.rows[k] == row:
-            return self.body[self.starts[k] : self.ends[k]].decode("utf-8")
+        found, start, end = self.locate(row)
+        if found:
+            return self.data[start:end].decode("utf-8")
         return None
 
     def parse_cells(self, row_text: str) -> list[ParsedCell]:
@@ -366,8 +539,15 @@ class SheetXml:
                 cell=cell_ref(row, col),
             )
 
+    def _has_formula_attrs(self) -> bool:
+        """Any `<f …>` with attributes (shared/array formulas have them); one scan of the body."""
+        return self.data.find(b"<" + self.p.encode() + b"f ", self.b0, self.b1) >= 0
+
+    def _writes_values(self) -> bool:
+        return any(spec.kind != "keep" for cells in self.edits.values() for spec in cells.values())
+
     def _check_array_ranges(self) -> None:
-        if b't="array"' not in self.body:
+        if self.data.find(b't="array"', self.b0, self.b1) < 0:
             return
         for m in re.finditer(
             rb"<"
@@ -395,7 +575,7 @@ class SheetXml:
         Dependents (`<f t="shared" si="n"/>`) borrow the master's text; it is translated to each
         dependent's position (openpyxl's Translator) and written out, cached values kept.
         """
-        if b't="shared"' not in self.body:
+        if self.data.find(b't="shared"', self.b0, self.b1) < 0:
             return
         p = self.p.encode()
         body = self.body
@@ -445,52 +625,60 @@ class SheetXml:
         self.rows, self.starts, self.ends = [], [], []
         self._index_rows()
 
-    def render(self, resolve: StyleResolver) -> bytes:
-        """The whole part with every pending edit applied."""
-        self._check_array_ranges()
-        self._unshare_overwritten_masters()
+    def render(self, resolve: StyleResolver) -> bytes | Rope:
+        """The whole part with every pending edit applied.
+
+        Unchanged stretches of rows are referenced, not copied: a big part comes back as a `Rope`
+        (slices of the input + the rewritten rows) that is deflated piece by piece.
+        """
+        if self.edits and self._has_formula_attrs() and self._writes_values():
+            self._check_array_ranges()
+            self._unshare_overwritten_masters()
         col_styles = self.col_styles()
         written: list[bytes] = []  # every byte xlcrm wrote into sheetData (see `evidence`)
         append = self._byte_appender(resolve, col_styles, written)
-        body = self.body
-        out: list[bytes] = []
-        pos = 0
+        if self.edits and not self.full and len(self.edits) > LAZY_MAX_ROWS + (self.b1 - self.b0) // 50_000:
+            self._index_rows()  # many rows to find: one pass over all of them is cheaper
+        data = self.data
+        view = memoryview(data)
+        out: list = []
+        pos = self.b0
         for row in sorted(self.edits):
             cells = self.edits[row]
-            k = bisect.bisect_left(self.rows, row)
-            if k < len(self.rows) and self.rows[k] == row:
-                start, end = self.starts[k], self.ends[k]
-                out.append(body[pos:start])
-                fast = append(body[start:end], row, cells)
+            found, start, end = self.locate(row)
+            out.append(view[pos:start])
+            if found:
+                chunk = data[start:end]
+                fast = append(chunk, row, cells)
                 if fast is None:
-                    text = body[start:end].decode("utf-8")
-                    fast = self._edit_row(text, row, cells, resolve, col_styles).encode("utf-8")
+                    fast = self._edit_row(chunk.decode("utf-8"), row, cells, resolve, col_styles).encode("utf-8")
                     written.append(fast)
                 out.append(fast)
                 pos = end
             else:
-                at = self.starts[k] if k < len(self.rows) else len(body)
-                out.append(body[pos:at])
                 new_row = self._new_row(row, cells, resolve, col_styles).encode("utf-8")
                 written.append(new_row)
                 out.append(new_row)
-                pos = at
-        out.append(body[pos:])
-        new_body = b"".join(out)
+                pos = start
+        out.append(view[pos : self.b1])
         if self.rows_without_r:
-            new_body = self._number_rows(new_body)
+            out = [self._number_rows(b"".join(out))]
         self._update_dimension()
         p = self.p
         head, tail = self.head.encode("utf-8"), self.tail.encode("utf-8")
         open_, close = f"<{p}sheetData>".encode(), f"</{p}sheetData>".encode()
-        if not self.rows_without_r and not getattr(self, "body_changed", False):
+        self.evidence = None
+        if not self.rows_without_r and not self.body_changed:
             # What must parse for the whole part to parse: the frame around sheetData, and what was
             # written into it; the rest are whole <row> elements copied from the input.
             root = re.search(rb"<(\w+:)?worksheet\b[^>]*>", head)
             if root:
                 end_root = b"</" + (root.group(1) or b"") + b"worksheet>"
                 self.evidence = [head + open_ + close + tail, root.group(0) + b"".join(written) + end_root]
-        return head + open_ + new_body + close + tail
+        rope = Rope([head, open_, *out, close, tail])
+        if self.evidence is not None and len(rope) > ROPE_MIN_BYTES:
+            return rope
+        return rope.tobytes()
 
     def _byte_appender(self, resolve: StyleResolver, col_styles: dict[int, int], written: list[bytes]):
         """The common case at byte level: new cells go right of a row's last cell (no decoding)."""
