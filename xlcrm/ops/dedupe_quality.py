@@ -66,7 +66,8 @@ def _base(rng: random.Random, n: int) -> list[dict]:
     rows, used = [], set()
     cities = list(PROVINCE_OF)
     while len(rows) < n:
-        brand = "".join(rng.sample(BRAND, rng.choice((2, 2, 3))))
+        # 2–3 character brands; 4 once the smaller ones run out (large sets), so generation always ends
+        brand = "".join(rng.sample(BRAND, rng.choice((2, 2, 3)) if len(used) < 200_000 else 4))
         trade = rng.choice(TRADES)
         if (brand, trade) in used:
             continue
