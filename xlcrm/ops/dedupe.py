@@ -242,6 +242,7 @@ def candidate_pairs(p: pd.DataFrame, config: DedupeConfig, progress: Progress | 
 
 # --------------------------------------------------------------------------- scoring
 
+SCORE_CHUNK = 1_000_000  # candidate pairs scored at a time
 PRIOR = -6.0  # match weight (bits) before any evidence: most candidate pairs are not duplicates
 
 
@@ -344,7 +345,7 @@ def score_pairs(p: pd.DataFrame, pairs: np.ndarray, config: DedupeConfig) -> pd.
     s = _sim(a, b, config.workers)
     py_a, py_b = at("company_pinyin")
     s = np.where(np.isnan(s) | (s >= 90) | ~((py_a == py_b) & (py_a != "")), s, 90.0)  # homophone typo
-    tf = _tf_weight(col["company"], 9.0)[i]
+    tf = (col["_tf_company"] if "_tf_company" in col else _tf_weight(col["company"], 9.0))[i].astype(float)
     res["company"] = s
     w += np.select([s == 100, s >= 90, s >= 80, s >= 65, s < 65], [tf, 4.0, 2.0, 0.0, -5.0], 0.0)
     ra, rb = at("company_region")
@@ -358,7 +359,7 @@ def score_pairs(p: pd.DataFrame, pairs: np.ndarray, config: DedupeConfig) -> pd.
     weak = np.flatnonzero(s < 65)  # only there does "one name part agrees" change the weight
     part = np.zeros(len(s), dtype=np.float32)
     part[weak] = _best_token_sim(col, i[weak], j[weak], config.workers)  # a swapped or new surname
-    tf = _tf_weight(col["contact"], 8.0)[i]
+    tf = (col["_tf_contact"] if "_tf_contact" in col else _tf_weight(col["contact"], 8.0))[i].astype(float)
     res["contact"] = s
     single = np.array([" " not in v for v in col["contact"]], dtype=bool)  # per record, not per pair
     one_part = single[i] | single[j]
@@ -506,8 +507,16 @@ def find_duplicates(
     seconds["block"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    scored = score_pairs(p, pairs, config) if len(pairs) else score_pairs(p, np.empty((0, 2), dtype=np.int64), config)
-    accepted = scored[scored["score"] >= config.threshold].sort_values(["weight", "i", "j"], ascending=[False, True, True])
+    # Scored in chunks, keeping only accepted pairs: memory stays bounded however many candidates.
+    p["_tf_company"] = _tf_weight(p["company"].to_numpy(dtype=object), 9.0)
+    p["_tf_contact"] = _tf_weight(p["contact"].to_numpy(dtype=object), 8.0)
+    kept = []
+    for start in range(0, max(len(pairs), 1), SCORE_CHUNK):
+        scored = score_pairs(p, pairs[start:start + SCORE_CHUNK], config)
+        kept.append(scored[scored["score"] >= config.threshold])
+        if progress and len(pairs) > SCORE_CHUNK:
+            progress("score", min(1.0, (start + SCORE_CHUNK) / len(pairs)))
+    accepted = pd.concat(kept, ignore_index=True).sort_values(["weight", "i", "j"], ascending=[False, True, True])
     seconds["score"] = time.perf_counter() - t
     if progress:
         progress("score", 1.0)
