@@ -20,8 +20,9 @@ from ..edits import (
     MarkCells,
     SheetReplace,
 )
-from .cells import encode, encode_column, escape_text, quote_sheet
+from .cells import col_letter, encode, encode_column, escape_text, quote_sheet
 from .charts import DRAWING_REL, add_charts, new_drawing_part
+from .colxml import cells_xml, encode_series
 from .package import Package, rels_path
 from .readback import SharedStrings, cell_text
 from .sheets import SheetEntry, Workbook
@@ -282,18 +283,47 @@ class Editor:
         pending_last = max(
             (r for r, cells in sx.edits.items() if any(s.kind != "e" for s in cells.values())), default=0
         )
-        start = max(sx.last_row, pending_last, 1) + 1
+        start = max(sx.last_row, pending_last, max(sx.new_rows, default=0), 1) + 1
+        if (
+            len(set(columns)) == len(columns)
+            and start > (sx.last_row_number() or 0)
+            and not any(r >= start for r in sx.edits)
+        ):
+            self._append_new_rows(sx, edit, columns, start)
+        else:
+            self._append_cells(sx, edit, columns, start)
+        end = start + len(edit.df) - 1
+        for table in self.sheet_tables(entry.part).tables:
+            r1, c1, r2, c2 = table.bounds
+            if r2 == start - 1 and table.totals_rows == 0 and len(edit.df):
+                table.set_ref(r1, c1, end, max(c2, max(columns, default=c2)))
+
+    def _append_new_rows(self, sx: SheetXml, edit: AppendRows, columns: list[int], start: int) -> None:
+        """Rows below every existing row: built column by column as whole `<row>` elements."""
+        col_styles = sx.col_styles()
+        rows = list(map(str, range(start, start + len(edit.df))))
+        built: list[tuple[int, list[str]]] = []
+        for j, name in enumerate(edit.df.columns):
+            col = columns[j]
+            fmt = edit.number_formats.get(str(name))
+            style = CellStyle(number_format=fmt) if fmt else None
+            kinds, texts = encode_series(edit.df.iloc[:, j])
+
+            def sattr(kind: str, _variant: int, col: int = col, style: CellStyle | None = style) -> str | None:
+                s = self.resolve(col_styles.get(col), True, kind, style)
+                return f' s="{s}"' if s else ("" if kind != "e" else None)
+
+            built.append((col, cells_xml(sx.p, col_letter(col), rows, kinds, texts, sattr)))
+        built.sort(key=lambda item: item[0])
+        sx.add_rows(start, [col for col, _ in built], [cells for _, cells in built])
+
+    def _append_cells(self, sx: SheetXml, edit: AppendRows, columns: list[int], start: int) -> None:
         for j, name in enumerate(edit.df.columns):
             fmt = edit.number_formats.get(str(name))
             style = CellStyle(number_format=fmt) if fmt else None
             for i, value in enumerate(edit.df.iloc[:, j].tolist()):
                 kind, text = encode(value)
                 sx.set_cell(start + i, columns[j], CellSpec(kind, text, style))
-        end = start + len(edit.df) - 1
-        for table in self.sheet_tables(entry.part).tables:
-            r1, c1, r2, c2 = table.bounds
-            if r2 == start - 1 and table.totals_rows == 0 and len(edit.df):
-                table.set_ref(r1, c1, end, max(c2, max(columns, default=c2)))
 
     # -- finishing -----------------------------------------------------------------------------
     def flush(self, part: str) -> None:
@@ -301,7 +331,7 @@ class Editor:
         sx = self.sheet_xmls.pop(part, None)
         if sx is None:
             return
-        if sx.edits or (sx.head, sx.tail) != self._original_frame[part] or sx.body_changed:
+        if sx.edits or sx.new_rows or (sx.head, sx.tail) != self._original_frame[part] or sx.body_changed:
             self.pkg.write(part, sx.render(self.resolve))
             if sx.evidence is not None:
                 self.pkg.xml_evidence[part] = sx.evidence

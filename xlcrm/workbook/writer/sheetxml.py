@@ -88,6 +88,9 @@ class SheetXml:
         if not self._lazy_possible():
             self._index_rows()
         self.edits: dict[int, dict[int, CellSpec]] = {}
+        # Whole new rows below every existing row (appended rows), row → `<row>` XML; see add_rows.
+        self.new_rows: dict[int, str] = {}
+        self._new_cols: set[int] = set()
         self.formula_overwritten = False
         self.body_changed = False
         self.max_col_written = 0
@@ -110,7 +113,7 @@ class SheetXml:
 
     def release(self) -> None:
         """Drop the body and pending edits (the part has been rendered)."""
-        self.data, self.b0, self.b1, self.edits = b"", 0, 0, {}
+        self.data, self.b0, self.b1, self.edits, self.new_rows = b"", 0, 0, {}, {}
         self.rows, self.starts, self.ends = [], [], []
 
     # -- reading -------------------------------------------------------------------------------
@@ -306,6 +309,8 @@ class SheetXml:
         return None
 
     def row_xml(self, row: int) -> str | None:
+        if row in self.new_rows:
+            return self.new_rows[row]
         found, start, end = self.locate(row)
         if found:
             return self.data[start:end].decode("utf-8")
@@ -353,6 +358,21 @@ class SheetXml:
             return None
 
     # -- editing -------------------------------------------------------------------------------
+    def add_rows(self, first_row: int, cols: list[int], columns: list[list[str]]) -> None:
+        """New rows from `first_row` on, below every existing row: `columns[j]` holds the `<c>` XML
+        of column `cols[j]` (ascending) for each row, "" for no cell. Later edits of these rows
+        are applied to this XML when the sheet is rendered."""
+        p = self.p
+        new_rows = self.new_rows
+        for i, cells in enumerate(zip(*columns)):
+            text = "".join(cells)
+            if text:
+                row = first_row + i
+                new_rows[row] = f'<{p}row r="{row}">{text}</{p}row>'
+        if columns and columns[0]:
+            self._new_cols.update(cols)
+            self.max_col_written = max(self.max_col_written, max(cols))
+
     def set_cell(self, row: int, col: int, spec: CellSpec) -> None:
         cells = self.edits.setdefault(row, {})
         old = cells.get(col)
@@ -643,7 +663,10 @@ class SheetXml:
         view = memoryview(data)
         out: list = []
         pos = self.b0
+        body_last = self.last_row_number() or 0 if self.new_rows else None
         for row in sorted(self.edits):
+            if body_last is not None and row > body_last:
+                break  # rows below the body are merged with the appended rows, after the loop
             cells = self.edits[row]
             found, start, end = self.locate(row)
             out.append(view[pos:start])
@@ -661,6 +684,10 @@ class SheetXml:
                 out.append(new_row)
                 pos = start
         out.append(view[pos : self.b1])
+        if body_last is not None:
+            tail_rows = self._render_new_rows(body_last, resolve, col_styles, written)
+            out.append(tail_rows)
+            written.append(tail_rows)
         if self.rows_without_r:
             out = [self._number_rows(b"".join(out))]
         self._update_dimension()
@@ -679,6 +706,23 @@ class SheetXml:
         if self.evidence is not None and len(rope) > ROPE_MIN_BYTES:
             return rope
         return rope.tobytes()
+
+    def _render_new_rows(self, body_last: int, resolve: StyleResolver, col_styles: dict[int, int], written) -> bytes:
+        """The appended rows and every other edited row below the body, in row order."""
+        new_rows, edits = self.new_rows, self.edits
+        below = [r for r in edits if r > body_last]
+        if not below:
+            return "".join(new_rows[r] for r in sorted(new_rows)).encode("utf-8")
+        parts = []
+        for row in sorted(set(new_rows) | set(below)):
+            if row in edits:
+                if row in new_rows:
+                    parts.append(self._edit_row(new_rows[row], row, edits[row], resolve, col_styles))
+                else:
+                    parts.append(self._new_row(row, edits[row], resolve, col_styles))
+            else:
+                parts.append(new_rows[row])
+        return "".join(parts).encode("utf-8")
 
     def _byte_appender(self, resolve: StyleResolver, col_styles: dict[int, int], written: list[bytes]):
         """The common case at byte level: new cells go right of a row's last cell (no decoding)."""
@@ -756,10 +800,13 @@ class SheetXml:
         return self._row_start_re.sub(fix, body)
 
     def _update_dimension(self) -> None:
-        if not self.edits:
+        if not self.edits and not self.new_rows:
             return
         rows = list(self.edits)
         cols = [c for cells in self.edits.values() for c in cells]
+        if self.new_rows:
+            rows += [min(self.new_rows), max(self.new_rows)]
+            cols += [min(self._new_cols), max(self._new_cols)]
         r1, c1, r2, c2 = min(rows), min(cols), max(rows), max(cols)
         dim = self.dimension()
         if dim:

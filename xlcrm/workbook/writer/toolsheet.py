@@ -7,14 +7,13 @@ columns as `@`, dates with a date format, widths, frozen header, autofilter, tab
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from ..edits import FILL_HEADER, FILL_TITLE, FMT_DATE, FMT_DATETIME, FMT_TEXT, Block, CellStyle, SheetReplace
-from .cells import _EPOCH, _number, cell_ref, col_letter, encode_column, escape_text, range_ref
+from .cells import cell_ref, col_letter, escape_text, range_ref
+from .colxml import Kinds, cells_xml, encode_series
 from .styles import StyleBook
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -55,43 +54,14 @@ def display_width(text: str) -> float:
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
 
 
-def _serials(values: pd.Series) -> tuple[list[str | None], bool]:
-    """Excel serials of a datetime column as text (None for NaT) and whether any has a time."""
-    ts = pd.to_datetime(values, errors="coerce")
-    if getattr(ts.dt, "tz", None) is not None:
-        ts = ts.dt.tz_localize(None)
-    mask = ts.isna().to_numpy()
-    delta = (ts - pd.Timestamp(_EPOCH)).to_numpy(dtype="timedelta64[ns]")
-    days = delta.astype("int64") / 86_400e9
-    days = np.where(days < 61, days - 1, days)
-    has_time = bool(np.any((~mask) & (days != np.floor(days))))
-    out = [None if m else _number(float(d)) for d, m in zip(days.tolist(), mask.tolist())]
-    return out, has_time
-
-
-def _column_cells(series: pd.Series) -> tuple[list[tuple[str, str]], str]:
-    """(kind, text) per value, and the column's natural kind ("n", "s", "d", "t", "b")."""
-    if pd.api.types.is_datetime64_any_dtype(series):
-        serials, has_time = _serials(series)
-        kind = "t" if has_time else "d"
-        return [("e", "") if v is None else (kind, v) for v in serials], kind
-    if pd.api.types.is_bool_dtype(series):
-        return [("b", "1" if v else "0") for v in series.tolist()], "b"
-    if pd.api.types.is_integer_dtype(series) and not isinstance(series.dtype, pd.core.arrays.integer.IntegerDtype):
-        return [("n", str(v)) for v in series.tolist()], "n"
-    if pd.api.types.is_float_dtype(series):
-        out = []
-        for v in series.tolist():
-            if v is None or (isinstance(v, float) and (math.isnan(v) or math.isinf(v))):
-                out.append(("e", ""))
-            else:
-                out.append(("n", _number(v)))
-        return out, "n"
-    kinds_list, texts = encode_column(series.tolist())
-    cells = list(zip(kinds_list, texts))
-    kinds = set(kinds_list) - {"e"}
-    natural = kinds.pop() if len(kinds) == 1 else "s"
-    return cells, natural
+def _column_cells(series: pd.Series) -> tuple[Kinds, list[str], str]:
+    """(kinds, texts) of a column and its natural kind ("n", "s", "d", "t", "b"); a date column
+    is all dates or all date-times, so it is formatted alike."""
+    kinds, texts = encode_series(series, one_date_kind=True)
+    found = {kinds} if isinstance(kinds, str) else set(kinds)
+    found.discard("e")
+    natural = found.pop() if len(found) == 1 else "s"
+    return kinds, texts, natural
 
 
 class _Styles:
@@ -122,48 +92,46 @@ def _format_for(kind: str, natural: str, block: Block, column: str, text_columns
 
 
 def _cells_xml(
-    cells: list[tuple[str, str]],
+    kinds: Kinds,
+    texts: list[str],
     col: int,
     first_row: int,
     block: Block,
     column: str,
     text_columns: bool,
     style_of: _Styles,
+    variants: list[int],
+    variant_styles: list[tuple[str | None, bool]],
 ) -> list[str]:
     """The `<c>` elements of one column, one string per data row ("" for an empty unstyled cell)."""
-    letter = col_letter(col)
-    last_pos = len(cells) - 1
-    plain: dict[str, str] = {}  # kind → ' s="n"' for rows without a fill or bold total
 
-    def sattr(kind: str, i: int) -> str:
-        fill = block.row_fills.get(i)
-        bold = block.total_row and i == last_pos
-        if fill is None and not bold and kind in plain:
-            return plain[kind]
+    def sattr(kind: str, variant: int) -> str:
+        fill, bold = variant_styles[variant]
         fmt = _format_for(kind, kind, block, column, text_columns)
         s = style_of(CellStyle(number_format=fmt, fill=fill, bold=bold))
-        text = f' s="{s}"' if s else ""
-        if fill is None and not bold:
-            plain[kind] = text
-        return text
+        return f' s="{s}"' if s else ""
 
-    out = []
-    append = out.append
-    for i, (kind, text) in enumerate(cells):
-        r = first_row + i
-        sa = sattr(kind, i)
-        if kind == "s":
-            if text[:1].isspace() or text[-1:].isspace() or "\n" in text:
-                append(f'<c r="{letter}{r}"{sa} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
-            else:
-                append(f'<c r="{letter}{r}"{sa} t="inlineStr"><is><t>{text}</t></is></c>')
-        elif kind == "n" or kind == "d" or kind == "t":
-            append(f'<c r="{letter}{r}"{sa}><v>{text}</v></c>')
-        elif kind == "b":
-            append(f'<c r="{letter}{r}"{sa} t="b"><v>{text}</v></c>')
-        else:
-            append(f'<c r="{letter}{r}"{sa}/>' if sa else "")
-    return out
+    rows = list(map(str, range(first_row, first_row + len(texts))))
+    return cells_xml("", col_letter(col), rows, kinds, texts, sattr, variants)
+
+
+def _row_variants(block: Block) -> tuple[list[int], list[tuple[str | None, bool]]]:
+    """Per data row, an index into the (fill, bold) styles rows have: fills and the total row."""
+    n = len(block.df)
+    styles: list[tuple[str | None, bool]] = [(None, False)]
+    index = {(None, False): 0}
+    variants = [0] * n
+    for i in range(n):
+        fill = block.row_fills.get(i)
+        bold = block.total_row and i == n - 1
+        if fill is None and not bold:
+            continue
+        key = (fill, bold)
+        if key not in index:
+            index[key] = len(styles)
+            styles.append(key)
+        variants[i] = index[key]
+    return variants, styles
 
 
 def build_tool_sheet(
@@ -201,15 +169,30 @@ def build_tool_sheet(
             )
         n = len(block.df)
         column_xml: list[list[str]] = []
+        variants, variant_styles = _row_variants(block)
         for j, column in enumerate(block.df.columns):
             col = left + j
-            cells, natural = _column_cells(block.df.iloc[:, j])
-            sample = [display_width(str(column))] + [display_width(t) for k, t in cells[:200] if k == "s"]
-            if any(k in "dt" for k, _ in cells[:5]):
+            kinds, texts, natural = _column_cells(block.df.iloc[:, j])
+            head_kinds = [kinds] * min(n, 200) if isinstance(kinds, str) else kinds[:200]
+            sample = [display_width(str(column))] + [display_width(t) for k, t in zip(head_kinds, texts) if k == "s"]
+            if any(k in "dt" for k in head_kinds[:5]):
                 sample.append(16 if natural == "t" else 11)
             width = block.widths.get(str(column)) or min(max(max(sample) + 2, 8), 60)
             widths[col] = max(widths.get(col, 0), width)
-            column_xml.append(_cells_xml(cells, col, header_row + 1, block, str(column), spec.text_columns, style_of))
+            column_xml.append(
+                _cells_xml(
+                    kinds,
+                    texts,
+                    col,
+                    header_row + 1,
+                    block,
+                    str(column),
+                    spec.text_columns,
+                    style_of,
+                    variants,
+                    variant_styles,
+                )
+            )
         for i, cells_text in enumerate(map("".join, zip(*column_xml))):
             rows.setdefault(header_row + 1 + i, []).append(cells_text)
         if block.autofilter and autofilter is None:
