@@ -21,6 +21,7 @@ from .cells import parse_range, range_ref
 
 MAX_ROW = 1_048_576
 _RANGE = re.compile(r"\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?")
+_WHOLE_COLUMNS = re.compile(r"\$?[A-Z]{1,3}:\$?[A-Z]{1,3}")
 
 
 def _refuse(sheet: str, zh: str, en: str, **args) -> XlcrmError:
@@ -189,6 +190,8 @@ def _shift_defined_names(editor, entry, name: str, shift: RowShift) -> None:
                     dn=dn.get("name"),
                 )
             continue
+        if _WHOLE_COLUMNS.fullmatch(ref):
+            continue  # whole columns ($A:$A) stay whole columns whatever rows go
         m = _RANGE.fullmatch(ref)
         if not m:
             raise _refuse(name, "名称“{dn}”引用了它。", "the defined name '{dn}' refers to it.", dn=dn.get("name"))
