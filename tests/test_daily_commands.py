@@ -160,3 +160,27 @@ def test_cli_run_and_refusal(sample_zh: Path):
     out = runner.invoke(app, ["check", str(sample_zh)])
     assert out.exit_code == 3 and sha(sample_zh) == before
     assert "Excel" in out.output
+
+
+def test_fixing_a_cell_removes_its_mark_on_the_next_check(sample_zh: Path):
+    from xlcrm.workbook.edits import CellWrite, EditPlan
+    from xlcrm.workbook.writer import apply_plan
+
+    d = dirt("bad_email_double_at")[0]
+    xlcrm.check(sample_zh, today=TODAY)
+    ws = openpyxl.load_workbook(sample_zh)["客户资料"]
+    col = next(cell.column for cell in ws[1] if cell.value == d["header"])
+    marked = ws.cell(d["row"], col)
+    assert marked.comment is not None and marked.fill.fgColor.rgb == "FFFFC7CE"
+    neighbour_fill = ws.cell(d["row"] + 1, col).fill.fgColor.rgb
+
+    # the user corrects the address (as Excel would), then runs Check again
+    apply_plan(sample_zh, EditPlan([CellWrite("客户资料", d["row"], col, "fixed@example.com")]))
+    result = xlcrm.check(sample_zh, today=TODAY)
+    ws = openpyxl.load_workbook(sample_zh)["客户资料"]
+    fixed = ws.cell(d["row"], col)
+    assert fixed.value == "fixed@example.com" and fixed.comment is None
+    assert fixed.fill.fgColor.rgb == neighbour_fill  # the cell's own look is back
+    issues = sheet_rows(sample_zh, "问题", header=1)
+    assert not ((issues["行号"].astype(int) == d["row"]) & (issues["列"] == d["header"])).any()
+    assert len(issues) == result.counts["problems"]
