@@ -64,8 +64,8 @@ def fail(exc: XlcrmError, lang: str | None) -> None:
     """Print an expected problem in both languages (the chosen one first) and exit."""
     first = _lang_or_default(lang)
     second = "en" if first != "en" else "zh-CN"
-    err_console.print(f"[bold red]✗[/] {exc.render(first)}", highlight=False)
-    err_console.print(f"  {exc.render(second)}", style="dim", highlight=False)
+    err_console.print(f"[bold red]✗[/] {exc.render(first)}", highlight=False, soft_wrap=True)
+    err_console.print(f"  {exc.render(second)}", style="dim", highlight=False, soft_wrap=True)
     raise typer.Exit(exc.exit_code)
 
 

@@ -507,10 +507,11 @@ def read_book(
     if "customers" not in by_key:
         raise SchemaError(
             "找不到“客户资料”工作表（也接受：{names_zh}）。工作簿中的工作表：{found}",
-            "No 'Basic Info' sheet found (also accepted: {names_en}). Sheets in the workbook: {found}",
-            names_zh="、".join(schema.CUSTOMERS.all_names()[:4]),
-            names_en=", ".join(schema.CUSTOMERS.all_names()[:4]),
+            "No 'Basic Info' sheet found (also accepted: {names_en}). Sheets in the workbook: {found_en}",
+            names_zh="、".join(schema.CUSTOMERS.all_names()[1:5]),
+            names_en=", ".join(n for n in schema.CUSTOMERS.all_names()[:5] if n != schema.CUSTOMERS.en),
             found="、".join(names) or "—",
+            found_en=", ".join(names) or "—",
         )
 
     if threads is None:
