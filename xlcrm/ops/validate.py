@@ -89,13 +89,67 @@ def _phone_verdict(value: str, region: str, mobile_column: bool) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8)
+def _national_types(region: str) -> tuple | None:
+    """The region's number patterns in the order phonenumbers tries them (None: no metadata)."""
+    from phonenumbers.phonemetadata import PhoneMetadata
+
+    meta = PhoneMetadata.metadata_for_region(region)
+    if meta is None or meta.general_desc is None:
+        return None
+
+    def desc(d) -> tuple[frozenset, re.Pattern] | None:
+        if d is None or not d.national_number_pattern:
+            return None
+        return frozenset(d.possible_length or ()), re.compile(d.national_number_pattern)
+
+    others = [desc(getattr(meta, name)) for name in ("premium_rate", "toll_free", "shared_cost", "voip",
+                                                      "personal_number", "pager", "uan", "voicemail")]
+    return (desc(meta.general_desc), [o for o in others if o], desc(meta.fixed_line), desc(meta.mobile),
+            bool(meta.same_mobile_and_fixed_line_pattern))
+
+
+def _matches(national: str, d: tuple[frozenset, re.Pattern] | None) -> bool:
+    """phonenumbers' `_is_number_matching_desc`: a possible length, then the whole pattern."""
+    return d is not None and (not d[0] or len(national) in d[0]) and d[1].fullmatch(national) is not None
+
+
+def _landline_verdict(national: str, types: tuple, mobile_column: bool) -> str | bool | None:
+    """The verdict phonenumbers gives a CN number typed as 0 + `national`, or False if unsure."""
+    general, others, fixed, mobile, same = types
+    if not _matches(national, general) or not _matches(national, fixed):
+        return False  # not a plain valid fixed line: let phonenumbers decide
+    if not mobile_column:
+        return None  # valid (fixed line, or a special type tried before it)
+    if any(_matches(national, o) for o in others):
+        return "not_mobile"
+    return None if same or _matches(national, mobile) else "not_mobile"
+
+
+# A CN landline as typed: 0 + area code + number, with spaces, dashes, dots or brackets only.
+_LANDLINE_TYPED = r"[\d \-().]+"
+_LANDLINE_DIGITS = r"0[1-9]\d{5,10}"
+
+
 def phone_verdicts(values: pd.Series, region: str, *, mobile_column: bool) -> pd.Series:
-    """Per value: None (fine) or a problem code. Typical CN mobiles are recognised without parsing."""
+    """Per value: None (fine) or a problem code. Typical CN mobiles and landlines are recognised
+    without `phonenumbers.parse` (landlines by the same metadata patterns it uses)."""
     text = _text(values)
     cleaned = text.str.replace(_SEPARATORS, "", regex=True).str.replace(_PREFIX_86, "", regex=True)
     fast_ok = cleaned.str.fullmatch(_CN_MOBILE).fillna(False).astype(bool) if region == "CN" else cleaned.isna()
     out = pd.Series(None, index=values.index, dtype=object)
     slow = text.notna() & (text != "") & ~fast_ok
+    types = _national_types(region) if region == "CN" else None
+    if slow.any() and types is not None:
+        landline = (slow & text.str.fullmatch(_LANDLINE_TYPED).fillna(False).astype(bool)
+                    & cleaned.str.fullmatch(_LANDLINE_DIGITS).fillna(False).astype(bool))
+        if landline.any():
+            found = [_landline_verdict(v[1:], types, mobile_column) for v in cleaned[landline]]
+            decided = pd.Series([v is not False for v in found], index=cleaned.index[landline])
+            verdicts = pd.Series([None if v is False else v for v in found], index=decided.index, dtype=object)
+            out[decided.index[decided]] = verdicts[decided]
+            slow = slow.copy()
+            slow[decided.index[decided]] = False
     if slow.any():
         out[slow] = [_phone_verdict(v, region, mobile_column) for v in text[slow]]
     return out
@@ -145,6 +199,19 @@ def email_problems(values: pd.Series) -> pd.Series:
 
 def _id_key(s: pd.Series) -> pd.Series:
     return s.astype("string").str.strip().str.upper()
+
+
+def _isin(values: pd.Series, known: pd.Series) -> pd.Series:
+    """`values.isin(known)` for text columns through Arrow (pandas builds the value set in Python:
+    0.4 s for 100k IDs; this takes 0.05 s for 1M follow-ups)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        found = pc.is_in(pa.array(values.array), value_set=pa.array(known.array))
+        return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index).fillna(False).astype(bool)
+    except (ImportError, TypeError, ValueError, pa.ArrowException):
+        return values.isin(set(known))
 
 
 def check_book(customers: pd.DataFrame, followups: pd.DataFrame, purchases: pd.DataFrame, *, sheets: dict,
@@ -209,10 +276,10 @@ def check_book(customers: pd.DataFrame, followups: pd.DataFrame, purchases: pd.D
           Msg("填写预计成交日期以便正确评级", "Fill in the expected close date to grade correctly"))
 
     # Follow-up and Purchases: orphans, dates, money.
-    known = set(_id_key(c["customer_id"]).dropna())
+    known = _id_key(c["customer_id"]).dropna()
     for key, frame, label in (("followups", followups, ("跟进记录", "follow-up")), ("purchases", purchases, ("购买记录", "purchase"))):
         ids = _id_key(frame["customer_id"])
-        f.add(key, frame, ids.notna() & ~ids.isin(known), "customer_id", "orphan", E,
+        f.add(key, frame, ids.notna() & ~_isin(ids, known), "customer_id", "orphan", E,
               Msg("客户资料中没有这个客户编号", "No customer with this ID on the Basic Info sheet"),
               Msg("核对编号，或先在客户资料中建档", "Check the ID, or add the customer to Basic Info first"))
         f.add(key, frame, frame["date"] > T, "date", "future_date", W,
