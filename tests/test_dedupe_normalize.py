@@ -104,3 +104,19 @@ def test_credit_code_checksum():
 def test_postcode_and_ids():
     assert dn.postcodes_series(pd.Series(["518000", "0518000", "2602.0", None])).tolist() == ["518000", "0518000", "2602", ""]
     assert dn.normalize_id(" 110-101 1990 ") == "1101011990"
+
+
+def test_series_fast_paths_agree_with_scalar_functions():
+    phones = ["+86 138 0013 8000", "0086-13800138000", "138-0013-8000", "１３８００１３８０００", "010-62345678", "abc",
+              None, 13800138000, "8613912345678", "+1 650 253 0000"]
+    emails = [" Zhang.San@Example.COM ", "li＠qq.com", "not an email", "mailto:a@b.cn", None, "a@b", "x@y.cn;"]
+    codes = ["91350100M000100Y43", " 91350100-m000100y43 ", "91350100M000100Y44", "12345", None,
+             "９１３５０１００Ｍ０００１００Ｙ４３", "91350100M000100Y4I"]
+    for series_fn, scalar_fn, values in (
+        (dn.phones_series, dn.normalize_phone, phones),
+        (dn.emails_series, dn.normalize_email, emails),
+        (dn.credit_codes_series, dn.normalize_credit_code, codes),
+    ):
+        for vals in (values, [v for v in values if isinstance(v, str) and v.isascii()]):  # mixed and ASCII-only
+            s = pd.Series(vals, dtype=object)
+            assert series_fn(s).tolist() == [scalar_fn(v) for v in vals], series_fn.__name__
