@@ -169,17 +169,8 @@ def cell_xml(p: str, ref: str, s: int | None, kind: str, text: str) -> str:
 
 
 def encode_column(values: list) -> tuple[list[str], list[str]]:
-    """`encode` for a whole column, with fast paths for the usual all-text / all-number columns."""
-    n = len(values)
-    types = set(map(type, values))
-    if types == {str}:
-        if max(map(len, values), default=0) <= MAX_TEXT and not _NEEDS_WORK.search("\n".join(values)):
-            return ["s"] * n, list(values)
-        return ["s"] * n, [escape_text(v) for v in values]
-    if types == {int}:
-        return ["n"] * n, list(map(str, values))
-    if not values:
-        return [], []
-    pairs = [encode(v) for v in values]
-    kinds, texts = zip(*pairs)
-    return list(kinds), list(texts)
+    """`encode` for a whole column (vectorised by type, see colxml.encode_values): (kinds, texts)."""
+    from .colxml import encode_values
+
+    kinds, texts = encode_values(values)
+    return ([kinds] * len(texts) if isinstance(kinds, str) else kinds), texts

@@ -409,6 +409,13 @@ class SheetXml:
             return spec.force_s
         text = self.row_xml(row)
         if text:
+            p = self.p
+            i = text.find(f'<{p}c r="{col_letter(col)}{row}"')
+            if i >= 0:  # the usual case: cells carry their address
+                sm = _ATTR_S.search(text, i, text.find(">", i))
+                return int(sm.group(1)) if sm else None
+            if text.count(f"<{p}c ") + text.count(f"<{p}c>") == text.count(f'<{p}c r="'):
+                return self.row_style(text)  # every cell is addressed and none is this one
             for cell in self.parse_cells(text):
                 if cell.col == col:
                     return cell.style

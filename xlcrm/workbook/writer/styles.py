@@ -192,9 +192,13 @@ class StyleBook:
         return fmt_id in DATE_BUILTIN_IDS or (fmt_id >= 164 and is_date_format(self.num_fmts.get(fmt_id, "")))
 
     def fill_xml(self, index: int | None) -> bytes:
-        fill_id = int(self.xf(index).get("fillId", "0"))
-        items = self._items(self.fills)
-        return etree.tostring(items[fill_id]) if 0 <= fill_id < len(items) else b""
+        # Cached: an existing xf is never changed in place (derive adds new ones).
+        cache = self.__dict__.setdefault("_fill_xml", {})
+        if index not in cache:
+            fill_id = int(self.xf(index).get("fillId", "0"))
+            items = self._items(self.fills)
+            cache[index] = etree.tostring(items[fill_id]) if 0 <= fill_id < len(items) else b""
+        return cache[index]
 
     def fill_rgb(self, index: int | None) -> str | None:
         fill_id = int(self.xf(index).get("fillId", "0"))
