@@ -57,6 +57,12 @@ def xlcrm_merge(book: xw.Book):
 
 
 @script
+def xlcrm_undo_merge(book: xw.Book):
+    """撤销合并 / Undo merge"""
+    _run(book, "undo_merge")
+
+
+@script
 def xlcrm_summary(book: xw.Book):
     """汇总 / Summary"""
     _run(book, "summary")

@@ -45,6 +45,10 @@ Public Sub XlcrmMerge()
     XlcrmRun "merge"
 End Sub
 
+Public Sub XlcrmUndoMerge()
+    XlcrmRun "undo_merge"
+End Sub
+
 Public Sub XlcrmSummary()
     XlcrmRun "summary"
 End Sub

@@ -74,8 +74,18 @@ def test_ribbon_source_parses_in_the_customui14_namespace_with_unique_ids() -> N
     ids = [el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id")]
     assert len(ids) == len(set(ids)) and len(ids) >= 10
     buttons = ab.ribbon_buttons()
-    assert [b["tag"] for b in buttons] == ["run", "check", "regrade", "due", "dedupe", "merge", "summary",
-                                           "export", "help"]
+    assert [b["tag"] for b in buttons] == [
+        "run",
+        "check",
+        "regrade",
+        "due",
+        "dedupe",
+        "merge",
+        "undo_merge",
+        "summary",
+        "export",
+        "help",
+    ]
     for b in buttons:
         assert b["onAction"] == "XlcrmButton" and b["label"] and b["en_label"], b
     for el in root.iter(f"{{{ab.CUSTOMUI_NS}}}button"):
@@ -173,7 +183,12 @@ def test_macro_template_has_the_project_and_bound_sheet_buttons(built, key: str,
     sheets = CalamineWorkbook.from_path(str(built[key])).sheet_names
     assert schema.HOWTO.name(lang) in sheets and schema.CUSTOMERS.name(lang) in sheets
     macros = _macros(z.read("xl/vbaProject.bin"))
-    assert set(macros) == {"ThisWorkbook", "xlwings", "XlcrmDispatch", *(f"Sheet{i}" for i in range(1, len(sheets) + 1))}
+    assert set(macros) == {
+        "ThisWorkbook",
+        "xlwings",
+        "XlcrmDispatch",
+        *(f"Sheet{i}" for i in range(1, len(sheets) + 1)),
+    }
     workbook = z.read("xl/workbook.xml").decode()
     assert 'codeName="ThisWorkbook"' in workbook
     sheet_xml = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
@@ -196,7 +211,7 @@ def test_builds_are_reproducible(tmp_path) -> None:
 
 # --------------------------------------------------------------------------- LibreOffice
 
-_PROBE = r'''
+_PROBE = r"""
 import json, subprocess, sys, time, uuid
 import uno
 from com.sun.star.beans import PropertyValue
@@ -258,7 +273,7 @@ finally:
         proc.wait(30)
     except Exception:
         proc.kill()
-'''
+"""
 
 
 def _uno_python() -> str | None:
@@ -276,8 +291,12 @@ def _probe(tmp_path: Path, book: Path, macro: str = "-", cell: str = "A1") -> di
         pytest.skip("LibreOffice (soffice) with its Python UNO bridge is not installed")
     script = tmp_path / "probe.py"
     script.write_text(_PROBE)
-    done = subprocess.run([python, str(script), str(book), macro, cell, str(tmp_path / "lo-profile")],
-                          capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [python, str(script), str(book), macro, cell, str(tmp_path / "lo-profile")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -288,8 +307,10 @@ def test_libreoffice_binds_every_sheet_button_to_its_macro(built, tmp_path) -> N
     shutil.copy(built["xlsm_en"], book)
     found = _probe(tmp_path, book)
     assert {"xlcrm.XlcrmDispatch", "xlcrm.xlwings", "xlcrm.ThisWorkbook"} <= set(found["modules"])
-    expected = [(en, f"vnd.sun.star.script:xlcrm.XlcrmDispatch.{m}?language=Basic&location=document")
-                for m, _, en in ab.SHEET_BUTTONS]
+    expected = [
+        (en, f"vnd.sun.star.script:xlcrm.XlcrmDispatch.{m}?language=Basic&location=document")
+        for m, _, en in ab.SHEET_BUTTONS
+    ]
     assert [(b["label"], *b["events"]) for b in found["buttons"]] == expected
     assert {b["sheet"] for b in found["buttons"]} == {"How-to"}
 
@@ -298,10 +319,13 @@ def test_libreoffice_binds_every_sheet_button_to_its_macro(built, tmp_path) -> N
 def test_libreoffice_runs_a_generated_macro_that_writes_a_cell(tmp_path) -> None:
     # LibreOffice Basic cannot compile xlwings' module (#If, Declare PtrSafe), and a library that
     # does not compile runs nothing; the generated project is otherwise the template's own.
-    writer = VbaModule("XlcrmSelfTest", 'Public Sub WriteCell()\n    Worksheets(1).Range("ZZ1").Value = "xlcrm " & (6 * 7)\nEnd Sub\n')
+    writer = VbaModule(
+        "XlcrmSelfTest", 'Public Sub WriteCell()\n    Worksheets(1).Range("ZZ1").Value = "xlcrm " & (6 * 7)\nEnd Sub\n'
+    )
     book = ab.build_macro_workbook(tmp_path / "selftest.xlsm", "zh-CN", [writer], with_xlwings=False)
-    found = _probe(tmp_path, book, "vnd.sun.star.script:xlcrm.XlcrmSelfTest.WriteCell?language=Basic&location=document",
-                   "ZZ1")
+    found = _probe(
+        tmp_path, book, "vnd.sun.star.script:xlcrm.XlcrmSelfTest.WriteCell?language=Basic&location=document", "ZZ1"
+    )
     assert found["cell"] == "xlcrm 42"
     assert "xlcrm.XlcrmDispatch" in found["modules"] and len(found["buttons"]) == len(ab.SHEET_BUTTONS)
 

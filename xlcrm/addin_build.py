@@ -60,6 +60,7 @@ SHEET_BUTTONS: tuple[tuple[str, str, str], ...] = (
     ("XlcrmDueToday", "今日跟进", "Due Today"),
     ("XlcrmDedupe", "查重", "Dedupe"),
     ("XlcrmMerge", "合并", "Merge"),
+    ("XlcrmUndoMerge", "撤销合并", "Undo merge"),
     ("XlcrmSummary", "汇总", "Summary"),
     ("XlcrmExport", "导出", "Export"),
     ("XlcrmHelp", "帮助", "Help"),
