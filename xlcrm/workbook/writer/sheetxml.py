@@ -384,14 +384,15 @@ class SheetXml:
     def set_column(self, col: int, rows: list[int], kinds: list[str], texts: list[str], style: object) -> None:
         """Many cells of one column at once (the computed-column case: 100k values)."""
         edits = self.edits
-        for row, kind, text in zip(rows, kinds, texts):
+        specs = [_new_spec(CellSpec, (kind, text, style, None)) for kind, text in zip(kinds, texts)]
+        for row, spec in zip(rows, specs):
             cells = edits.get(row)
             if cells is None:
-                edits[row] = {col: _new_spec(CellSpec, (kind, text, style, None))}
+                edits[row] = {col: spec}
             elif col in cells:
-                self.set_cell(row, col, CellSpec(kind, text, style))
+                self.set_cell(row, col, spec)
             else:
-                cells[col] = _new_spec(CellSpec, (kind, text, style, None))
+                cells[col] = spec
         self.max_col_written = max(self.max_col_written, col)
 
     def set_style(self, row: int, col: int, s: int | None) -> None:
@@ -658,7 +659,7 @@ class SheetXml:
         Unchanged stretches of rows are referenced, not copied: a big part comes back as a `Rope`
         (slices of the input + the rewritten rows) that is deflated piece by piece.
         """
-        if self.edits and self._has_formula_attrs() and self._writes_values():
+        if self.edits and self._writes_values() and self._has_formula_attrs():
             self._check_array_ranges()
             self._unshare_overwritten_masters()
         col_styles = self.col_styles()
@@ -678,12 +679,14 @@ class SheetXml:
             found, start, end = self.locate(row)
             out.append(view[pos:start])
             if found:
-                chunk = data[start:end]
-                fast = append(chunk, row, cells)
+                fast = append(start, end, row, cells)
                 if fast is None:
-                    fast = self._edit_row(chunk.decode("utf-8"), row, cells, resolve, col_styles).encode("utf-8")
-                    written.append(fast)
-                out.append(fast)
+                    text = data[start:end].decode("utf-8")
+                    new_row = self._edit_row(text, row, cells, resolve, col_styles).encode("utf-8")
+                    written.append(new_row)
+                    out.append(new_row)
+                else:
+                    out.extend(fast)
                 pos = end
             else:
                 new_row = self._new_row(row, cells, resolve, col_styles).encode("utf-8")
@@ -732,63 +735,80 @@ class SheetXml:
         return "".join(parts).encode("utf-8")
 
     def _byte_appender(self, resolve: StyleResolver, col_styles: dict[int, int], written: list[bytes]):
-        """The common case at byte level: new cells go right of a row's last cell (no decoding)."""
+        """The common case at byte level: new cells go right of a row's last cell (no decoding).
+
+        Returns the row as pieces for the rope (its tag, its unchanged cells as a view of the
+        input, the new cells), or None when the row needs the general path."""
         p = self.p
         pb = p.encode()
         c_addr, c_sp, c_gt = b"<" + pb + b'c r="', b"<" + pb + b"c ", b"<" + pb + b"c>"
         close = self._row_close
         n_close = len(close)
-        sattrs: dict[tuple, str | None] = {}
-        templates = {
-            "s": f'<{p}c r="{{}}"{{}} t="inlineStr"><{p}is><{p}t>{{}}</{p}t></{p}is></{p}c>',
-            "b": f'<{p}c r="{{}}"{{}} t="b"><{p}v>{{}}</{p}v></{p}c>',
-            "n": f'<{p}c r="{{}}"{{}}><{p}v>{{}}</{p}v></{p}c>',
-        }
-        templates["d"] = templates["t"] = templates["n"]
+        view = memoryview(self.data)
+        # (col, kind, style) → (text before the row number, text between it and the value, text after)
+        shapes: dict[tuple, tuple[str, str, str] | None] = {}
+        tail = {"s": f"</{p}t></{p}is></{p}c>", "b": f"</{p}v></{p}c>", "n": f"</{p}v></{p}c>"}
+        tail["d"] = tail["t"] = tail["n"]
 
-        def append(chunk: bytes, row: int, cells: dict[int, CellSpec]) -> bytes | None:
-            gt = chunk.find(b">")
-            if chunk[gt - 1] == 0x2F or not chunk.endswith(close):
+        def shape(col: int, kind: str, style: object) -> tuple[str, str, str] | None:
+            sv = resolve(col_styles.get(col), True, kind, style)
+            sa = f' s="{sv}"' if sv else ""
+            head = f'<{p}c r="{col_letter(col)}'
+            if kind == "e":
+                return (head, f'"{sa}/>', "") if sa else None
+            middle = {"s": f' t="inlineStr"><{p}is><{p}t>', "b": f' t="b"><{p}v>'}.get(kind, f"><{p}v>")
+            return head, f'"{sa}{middle}', tail[kind]
+
+        def append(start: int, end: int, row: int, cells: dict[int, CellSpec]) -> list | None:
+            data = self.data
+            gt = data.find(b">", start, end)
+            if data[gt - 1] == 0x2F or data[end - n_close : end] != close:
                 return None
-            tag = chunk[: gt + 1]
+            tag = data[start : gt + 1]
             if b"customFormat" in tag:
                 return None
-            j = chunk.rfind(c_addr)
-            if j < chunk.rfind(c_sp) or j < chunk.rfind(c_gt):
+            j = data.rfind(c_addr, gt, end)
+            if j < data.rfind(c_sp, gt, end) or j < data.rfind(c_gt, gt, end):
                 return None
+            cols = sorted(cells)
             if j >= 0:
                 k = j + len(c_addr)
                 e = k
-                while 65 <= chunk[e] <= 90:
+                while 65 <= data[e] <= 90:
                     e += 1
-                if col_index(chunk[k:e].decode()) >= min(cells):
+                if col_index(data[k:e].decode()) >= cols[0]:
                     return None
             parts = []
             suffix = str(row)
-            for col in sorted(cells):
+            for col in cols:
                 spec = cells[col]
                 kind = spec.kind
                 if kind == "keep" or spec.force_s is not None:
                     return None
                 key = (col, kind, spec.style)
-                sa = sattrs.get(key, False)
-                if sa is False:
-                    sv = resolve(col_styles.get(col), True, kind, spec.style)
-                    sa = sattrs[key] = f' s="{sv}"' if sv else ("" if kind != "e" else None)
-                if kind == "e":
-                    if sa:
-                        parts.append(f'<{p}c r="{col_letter(col)}{suffix}"{sa}/>')
+                if key in shapes:
+                    form = shapes[key]
+                else:
+                    form = shapes[key] = shape(col, kind, spec.style)
+                if form is None:
                     continue
                 text = spec.text
                 if kind == "s" and (text[:1].isspace() or text[-1:].isspace() or "\n" in text):
-                    parts.append(cell_xml(p, f"{col_letter(col)}{suffix}", int(sa[4:-1]) if sa else None, kind, text))
+                    sm = _ATTR_S.search(form[1])
+                    parts.append(
+                        cell_xml(p, f"{col_letter(col)}{suffix}", int(sm.group(1)) if sm else None, kind, text)
+                    )
                     continue
-                parts.append(templates[kind].format(f"{col_letter(col)}{suffix}", sa, text))
-            if b' spans="' in tag:
-                tag = _widen_spans(tag.decode(), min(cells), max(cells)).encode()
+                parts.append(form[0] + suffix + form[1] + text + form[2])
+            sp = tag.find(b' spans="')
+            if sp >= 0:
+                q = tag.find(b'"', sp + 8)
+                lo, _, hi = tag[sp + 8 : q].partition(b":")
+                if not (lo.isdigit() and hi.isdigit() and int(lo) <= cols[0] and cols[-1] <= int(hi)):
+                    tag = _widen_spans(tag.decode(), cols[0], cols[-1]).encode()
             new = "".join(parts).encode("utf-8")
             written.append(b"<x " + tag[1 + len(pb) + 3 :] + new + b"</x>")  # the row tag's attributes + cells
-            return tag + chunk[gt + 1 : -n_close] + new + close
+            return [tag, view[gt + 1 : end - n_close], new + close]
 
         return append
 

@@ -1,0 +1,180 @@
+"""The writer's fast paths give the same workbook as its general paths.
+
+Big sheets find their edited rows by bisecting bytes and are rendered as ropes of input slices;
+appended rows and tool sheets are built column by column. Each is forced here on a small file
+(by lowering its size thresholds) and compared with the general path, byte for byte or cell by cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+import xlsxwriter
+
+from xlcrm.workbook.edits import (
+    FMT_DATETIME,
+    AppendRows,
+    CellMark,
+    CellStyle,
+    CellWrite,
+    ColumnWrite,
+    EditPlan,
+    MarkCells,
+)
+from xlcrm.workbook.writer import apply_plan, sheetxml, verify
+from xlcrm.workbook.writer.cells import cell_xml, encode
+from xlcrm.workbook.writer.colxml import cells_xml, encode_series, encode_values
+from xlcrm.workbook.writer.editor import Editor
+from xlcrm.workbook.writer.fastzlib import deflate_chunks
+from xlcrm.workbook.writer.package import Rope
+
+GAP = range(700, 900)  # rows with nothing in them (absent from the XML)
+
+
+def _book(path: Path, rows: int = 2500) -> Path:
+    wb = xlsxwriter.Workbook(str(path))  # ok-to-save (brand-new fixture)
+    ws = wb.add_worksheet("客户资料")
+    ws.write_row(0, 0, ["编号", "名称", "电话", "日期"])
+    date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
+    for i in range(1, rows):
+        if i + 1 in GAP:
+            continue
+        ws.write_string(i, 0, f"C{i:05d}")
+        ws.write_string(i, 1, f"名称{i} & co")
+        ws.write_string(i, 2, f"0138{i:07d}")
+        ws.write_datetime(i, 3, dt.datetime(2024, 3, 1) + dt.timedelta(days=i), date_fmt)
+    log = wb.add_worksheet("变更记录")
+    log.write_row(0, 0, ["时间", "操作人", "客户编号", "原值", "新值"])
+    wb.close()
+    return path
+
+
+def _log(n: int, seed: int) -> pd.DataFrame:
+    rng = random.Random(seed)
+    return pd.DataFrame(
+        {
+            "时间": pd.to_datetime(["2026-11-20 08:30:05"] * n),
+            "操作人": ["bench"] * n,
+            "客户编号": [f"C{rng.randrange(10**5):05d}" for _ in range(n)],
+            "原值": [rng.choice([None, "A", 1.5, " lead"]) for _ in range(n)],
+            "新值": [rng.choice(["B", "x<y", 2, float("nan")]) for _ in range(n)],
+        }
+    )
+
+
+def _plan() -> EditPlan:
+    marks = [CellMark(r, 2, f"第 {r} 行", "error" if r % 2 else "warning") for r in (2, 3, 699, 900, 1500, 2499)]
+    return EditPlan(
+        [
+            MarkCells("客户资料", marks),
+            CellWrite("客户资料", 750, 2, "新的一行"),  # a row inside the gap: inserted in order
+            ColumnWrite("客户资料", "等级", 1, {r: "AB"[r % 2] for r in (5, 760, 1200)}, style=CellStyle("@")),
+            AppendRows("变更记录", _log(40, 1), number_formats={"时间": FMT_DATETIME}),
+            AppendRows("变更记录", _log(25, 2)),
+            CellWrite("变更记录", 10, 6, "备注"),  # into an appended row
+            MarkCells("变更记录", [CellMark(30, 3, "看这里")]),
+        ]
+    )
+
+
+def _write(tmp_path: Path, name: str) -> dict[str, bytes]:
+    path = _book(tmp_path / name)
+    apply_plan(path, _plan(), backup_keep=0)
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def test_bisected_rows_and_ropes_give_the_same_bytes(tmp_path: Path, monkeypatch) -> None:
+    general = _write(tmp_path, "general.xlsx")
+    monkeypatch.setattr(sheetxml, "LAZY_MIN_BYTES", 0)
+    monkeypatch.setattr(sheetxml, "LAZY_MAX_ROWS", 10**9)
+    monkeypatch.setattr(sheetxml, "ROPE_MIN_BYTES", 0)
+    monkeypatch.setattr(verify, "INFLATE_LIMIT", 0)
+    fast = _write(tmp_path, "fast.xlsx")
+    assert fast == general
+    sheet = general["xl/worksheets/sheet1.xml"]
+    assert sheet.index(b'<row r="699"') < sheet.index(b'<row r="750"') < sheet.index(b'<row r="900"')
+
+
+def test_appended_rows_built_by_column_match_cell_by_cell(tmp_path: Path, monkeypatch) -> None:
+    fast_path = _book(tmp_path / "fast.xlsx")
+    apply_plan(fast_path, _plan(), backup_keep=0)
+    monkeypatch.setattr(Editor, "_append_new_rows", Editor._append_cells)
+    slow_path = _book(tmp_path / "slow.xlsx")
+    apply_plan(slow_path, _plan(), backup_keep=0)
+    fast = openpyxl.load_workbook(fast_path)["变更记录"]
+    slow = openpyxl.load_workbook(slow_path)["变更记录"]
+    assert fast.max_row == slow.max_row == 66 and fast.dimensions == slow.dimensions
+    for a, b in zip(fast.iter_rows(), slow.iter_rows()):
+        for x, y in zip(a, b):
+            assert (x.value, x.fill.fgColor.rgb) == (y.value, y.fill.fgColor.rgb), x.coordinate
+            if x.coordinate != "C30":
+                assert x.number_format == y.number_format, x.coordinate
+    assert fast["F10"].value == "备注" and fast["C30"].fill.fgColor.rgb == "FFFFC7CE"
+    # A mark on an appended text cell keeps its text format (the cell-by-cell path loses it).
+    assert fast["C30"].number_format == "@" and fast["C31"].number_format == "@"
+    assert fast["A2"].number_format == FMT_DATETIME and isinstance(fast["A2"].value, dt.datetime)
+
+
+STYLES = {"s": 3, "d": 4, "t": 5}
+
+
+def _sattr(kind: str, _variant: int) -> str:
+    return f' s="{STYLES[kind]}"' if kind in STYLES else ""
+
+
+def test_column_encoding_matches_encode_value_by_value() -> None:
+    rng = random.Random(3)
+    pool = [
+        None,
+        "abc",
+        " lead",
+        "tail ",
+        "多\n行",
+        "a&b",
+        1.5,
+        7,
+        -0.0,
+        1e20,
+        True,
+        float("nan"),
+        dt.datetime(2020, 5, 6, 7, 8, 9, 123456),
+        dt.datetime(1900, 1, 1),
+        dt.date(2024, 1, 2),
+        np.int64(4),
+    ]
+    for values in (
+        [rng.choice(pool) for _ in range(400)],
+        ["a", None, "b"],
+        [1.0, 2.5, None],
+        [dt.datetime(2024, 1, 5)],
+    ):
+        kinds, texts = encode_values(values)
+        kinds = [kinds] * len(values) if isinstance(kinds, str) else kinds
+        assert list(zip(kinds, texts)) == [encode(v) for v in values]
+        rows = [str(i + 2) for i in range(len(values))]
+        got = cells_xml("x:", "C", rows, kinds, texts, _sattr)
+        want = ["" if k == "e" else cell_xml("x:", f"C{r}", STYLES.get(k), k, t) for r, k, t in zip(rows, kinds, texts)]
+        assert got == want
+    stamps = pd.Series(pd.to_datetime(["2024-01-05", None, "2024-01-05 10:23:17.5"], format="ISO8601"))
+    kinds, texts = encode_series(stamps)
+    assert list(zip(kinds, texts)) == [("d", "45296"), ("e", ""), encode(stamps[2].to_pydatetime())]
+    assert encode_series(stamps, one_date_kind=True)[0] == ["t", "e", "t"]
+
+
+@pytest.mark.parametrize("sizes", [[5, 300_000, 7], [1 << 20, 3, 1 << 19]])
+def test_rope_deflates_and_reads_back(sizes: list[int]) -> None:
+    pieces = [bytes([65 + i]) * n for i, n in enumerate(sizes)]
+    rope = Rope([memoryview(p) for p in pieces])
+    crc, payload = deflate_chunks(rope.pieces)
+    whole = b"".join(pieces)
+    assert zlib.decompress(payload, -15) == whole and crc == zlib.crc32(whole)
+    assert len(rope) == len(whole) and rope.crc() == crc and rope.tobytes() == whole
