@@ -184,3 +184,17 @@ def test_fixing_a_cell_removes_its_mark_on_the_next_check(sample_zh: Path):
     issues = sheet_rows(sample_zh, "问题", header=1)
     assert not ((issues["行号"].astype(int) == d["row"]) & (issues["列"] == d["header"])).any()
     assert len(issues) == result.counts["problems"]
+
+
+def test_regrade_rewrites_only_cells_whose_value_changes(sample_zh: Path):
+    from xlcrm.commands.base import Context
+    from xlcrm.commands.daily import plan_regrade
+    from xlcrm.workbook.edits import ColumnWrite
+
+    xlcrm.regrade(sample_zh, today=TODAY)
+    planned = plan_regrade(read_book(sample_zh), Context(today=TODAY))
+    writes = [e for e in planned.plan.edits if isinstance(e, ColumnWrite)]
+    assert len(writes) == 6 and all(not w.values for w in writes)  # nothing changed, nothing to write
+    later = plan_regrade(read_book(sample_zh), Context(today=TODAY + dt.timedelta(days=40)))
+    grade = next(w for w in later.plan.edits if isinstance(w, ColumnWrite) and w.header == "客户等级")
+    assert 0 < len(grade.values) < 300  # time passing changes some grades, not all

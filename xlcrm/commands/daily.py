@@ -9,10 +9,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from ..errors import Msg, Problem, Severity
-from ..ops.changelog import LOG_COLUMNS, change_rows
+from ..ops.changelog import LOG_COLUMNS, change_rows, same_values
 from ..ops.followup import due_list, schedule, stale_list
 from ..ops.grade import grade_customers
 from ..ops.ids import assign_missing_ids
@@ -204,8 +205,12 @@ def plan_regrade(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = No
         values = computed[key].astype(object).where(computed[key].notna(), None)
         if col.kind == Kind.MONEY:
             values = computed[key].round(2).astype(object)
+        todo = np.ones(len(rows), dtype=bool)
+        if key in info.columns:  # an existing column: write only the cells whose value changes
+            old = book.customers[key]
+            todo = ~same_values(old, computed[key]) | (old.isna() & computed[key].notna()).to_numpy()
         plan.add(ColumnWrite(info.name, info.header_of(key, col.header(lang)), info.header_row,
-                             dict(zip(rows, _plain(values))), col=info.columns.get(key),
+                             dict(zip(rows[todo], _plain(values[todo]))), col=info.columns.get(key),
                              style=CellStyle(number_format=FORMATS.get(col.kind, "@")), header_style=header_style,
                              width=col.width))
 

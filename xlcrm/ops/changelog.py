@@ -11,7 +11,7 @@ import pandas as pd
 LOG_COLUMNS = ("time", "user", "operation", "customer_id", "field", "old", "new")
 
 
-def _same(old: pd.Series, new: pd.Series) -> np.ndarray:
+def same_values(old: pd.Series, new: pd.Series) -> np.ndarray:
     """Element-wise equality where blank == blank, numbers compare to the cent, dates to the day."""
     if pd.api.types.is_datetime64_any_dtype(new) or pd.api.types.is_datetime64_any_dtype(old):
         o, n = pd.to_datetime(old, errors="coerce").dt.normalize(), pd.to_datetime(new, errors="coerce").dt.normalize()
@@ -29,7 +29,7 @@ def change_rows(ids: pd.Series, old: pd.DataFrame, new: pd.DataFrame, fields: It
     """One log row per (customer, field) whose value differs between `old` and `new` (same index)."""
     parts = []
     for field in fields:
-        changed = ~_same(old[field], new[field])
+        changed = ~same_values(old[field], new[field])
         if not changed.any():
             continue
         parts.append(pd.DataFrame({
