@@ -255,13 +255,69 @@ def _tf_weight(values: np.ndarray, cap: float) -> np.ndarray:
     return np.clip(np.log2(0.9 * n / counts), 1.0, cap)
 
 
-def _sim(a: np.ndarray, b: np.ndarray, workers: int, scorer=fuzz.ratio) -> np.ndarray:
-    """Similarity 0–100 of a[k] vs b[k] (rapidfuzz Indel ratio by default), NaN where either is empty."""
-    out = np.full(len(a), np.nan, dtype=np.float32)
-    both = np.flatnonzero((a != "") & (b != ""))  # CRM fields are often blank: compare only filled pairs
-    if len(both):
-        threads = workers if len(both) >= 50_000 else 1  # starting threads costs more than small inputs save
-        out[both] = cpdist(a[both].tolist(), b[both].tolist(), scorer=scorer, workers=threads, dtype=np.float32)
+class _Coded:
+    """Every matching field as integer codes (-1 = blank) into its distinct values.
+
+    Scoring compares codes (C-speed integer equality) instead of Python strings; only pairs of
+    *different* non-blank values go to rapidfuzz, and fields with few distinct values (city,
+    postcode, birthday) score each distinct value pair once. Fields compared across columns
+    (mobile/phone/phone2, email/email2, first/last name part) share one code space.
+    """
+
+    GROUPS = (("mobile", "phone", "phone2"), ("email", "email2"), ("contact_first", "contact_last"))
+    SINGLE = ("credit_code", "ext_id", "company", "company_pinyin", "company_region", "contact", "contact_py", "address",
+              "birthday", "postcode", "city", "province")
+
+    def __init__(self, p: pd.DataFrame) -> None:
+        self.codes: dict[str, np.ndarray] = {}
+        self.values: dict[str, np.ndarray] = {}
+        grouped = {c for g in self.GROUPS for c in g}
+        for group in self.GROUPS:
+            self._add(p, [c for c in group if c in p.columns])
+        for c in self.SINGLE:
+            if c not in grouped and c in p.columns:
+                self._add(p, [c])
+        contact = p["contact"].to_numpy(dtype=object)
+        self.single_part = ~pd.Series(contact).str.contains(" ", regex=False).fillna(False).to_numpy(dtype=bool)
+        self.tf_company = _tf_weight(p["company"].to_numpy(dtype=object), 9.0)
+        self.tf_contact = _tf_weight(p["contact"].to_numpy(dtype=object), 8.0)
+
+    def _add(self, p: pd.DataFrame, cols: list[str]) -> None:
+        if not cols:
+            return
+        arr = np.concatenate([p[c].to_numpy(dtype=object) for c in cols])
+        codes, uniques = pd.factorize(arr)
+        uniques = np.asarray(uniques, dtype=object)
+        blank = np.flatnonzero(uniques == "")
+        if len(blank):  # "" is missing, not a value: code -1 like NaN
+            codes = np.where(codes == blank[0], -1, codes)
+        n = len(p)
+        for k, c in enumerate(cols):
+            self.codes[c] = codes[k * n:(k + 1) * n].astype(np.int64)
+            self.values[c] = uniques
+
+
+def _sim(ca: np.ndarray, cb: np.ndarray, values: np.ndarray, workers: int, scorer=fuzz.ratio,
+         distinct: bool = False) -> np.ndarray:
+    """Similarity 0–100 of the values coded ca[k] vs cb[k], NaN where either is blank.
+
+    Equal codes are 100 without calling rapidfuzz; `distinct` scores each distinct value pair once.
+    """
+    out = np.full(len(ca), np.nan, dtype=np.float32)
+    both = (ca >= 0) & (cb >= 0)  # CRM fields are often blank: compare only filled pairs
+    out[both & (ca == cb)] = 100.0
+    diff = np.flatnonzero(both & (ca != cb))
+    if not len(diff):
+        return out
+    a, b = ca[diff], cb[diff]
+    inverse = None
+    if distinct:  # rapidfuzz scorers are symmetric: (x, y) and (y, x) are one pair
+        key = np.minimum(a, b) * len(values) + np.maximum(a, b)
+        key, inverse = np.unique(key, return_inverse=True)
+        a, b = key // len(values), key % len(values)
+    threads = workers if len(a) >= 50_000 else 1  # starting threads costs more than small inputs save
+    s = cpdist(values[a].tolist(), values[b].tolist(), scorer=scorer, workers=threads, dtype=np.float32)
+    out[diff] = s if inverse is None else s[inverse]
     return out
 
 
@@ -286,83 +342,84 @@ def _name_key(names: pd.Series, initials: pd.Series) -> pd.Series:
     return pd.Series(out.to_numpy(zero_copy_only=False), index=names.index, dtype=object)
 
 
-def _best_token_sim(col: dict[str, np.ndarray], i: np.ndarray, j: np.ndarray, workers: int) -> np.ndarray:
+def _best_token_sim(cd: _Coded, i: np.ndarray, j: np.ndarray, workers: int) -> np.ndarray:
     """Best similarity between the first/last name tokens of two records (0 when not comparable)."""
     best = np.zeros(len(i), dtype=np.float32)
+    values = cd.values["contact_first"]
     for x in ("contact_first", "contact_last"):
         for y in ("contact_first", "contact_last"):
-            best = np.maximum(best, np.nan_to_num(_sim(col[x][i], col[y][j], workers), nan=0.0))
+            s = _sim(cd.codes[x][i], cd.codes[y][j], values, workers)
+            best = np.maximum(best, np.nan_to_num(s, nan=0.0))
     return best
 
 
 def _eq_any(cols_a: list[np.ndarray], cols_b: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(agree, comparable) for multi-valued exact keys (mobile/phone/phone2, email/email2)."""
+    """(agree, comparable) for multi-valued exact keys (mobile/phone/phone2, email/email2), as codes."""
     agree = np.zeros(len(cols_a[0]), dtype=bool)
     has_a = np.zeros(len(cols_a[0]), dtype=bool)
     has_b = np.zeros(len(cols_a[0]), dtype=bool)
     for a in cols_a:
-        has_a |= a != ""
+        has_a |= a >= 0
         for b in cols_b:
-            agree |= (a == b) & (a != "")
+            agree |= (a == b) & (a >= 0)
     for b in cols_b:
-        has_b |= b != ""
+        has_b |= b >= 0
     return agree, has_a & has_b
 
 
-def score_pairs(p: pd.DataFrame, pairs: np.ndarray, config: DedupeConfig) -> pd.DataFrame:
+def score_pairs(p: pd.DataFrame, pairs: np.ndarray, config: DedupeConfig, coded: _Coded | None = None) -> pd.DataFrame:
     """Field similarities and the total match weight / score of each candidate pair."""
+    cd = coded if coded is not None else _Coded(p)
     i, j = pairs[:, 0], pairs[:, 1]
-    col = {c: p[c].to_numpy(dtype=object) for c in p.columns}
     w = np.full(len(pairs), PRIOR)
     res: dict[str, np.ndarray] = {"i": i, "j": j}
 
     def at(c: str) -> tuple[np.ndarray, np.ndarray]:
-        return col[c][i], col[c][j]
+        return cd.codes[c][i], cd.codes[c][j]
+
+    def sim(c: str, scorer=fuzz.ratio, distinct: bool = False) -> np.ndarray:
+        return _sim(*at(c), cd.values[c], config.workers, scorer, distinct)
 
     # Exact keys.
-    mob, mob_cmp = _eq_any([col["mobile"][i]], [col["mobile"][j]])
-    tel, tel_cmp = _eq_any([col[k][i] for k in ("mobile", "phone", "phone2")],
-                           [col[k][j] for k in ("mobile", "phone", "phone2")])
+    tel_cols = ("mobile", "phone", "phone2")
+    mob, mob_cmp = _eq_any([cd.codes["mobile"][i]], [cd.codes["mobile"][j]])
+    tel, tel_cmp = _eq_any([cd.codes[k][i] for k in tel_cols], [cd.codes[k][j] for k in tel_cols])
     tel &= ~mob
     w += np.where(mob, 9.0, np.where(mob_cmp, -2.0, 0.0)) + np.where(tel, 6.0, 0.0)
     res["same_mobile"], res["same_phone"] = mob, tel
-    em, em_cmp = _eq_any([col["email"][i], col["email2"][i]], [col["email"][j], col["email2"][j]])
+    em, em_cmp = _eq_any([cd.codes["email"][i], cd.codes["email2"][i]], [cd.codes["email"][j], cd.codes["email2"][j]])
     w += np.where(em, 9.0, np.where(em_cmp, -1.5, 0.0))
     res["same_email"] = em
     a, b = at("credit_code")
-    cc_cmp = (a != "") & (b != "")
+    cc_cmp = (a >= 0) & (b >= 0)
     res["same_credit_code"] = cc_cmp & (a == b)
     res["credit_conflict"] = cc_cmp & (a != b)
     w += np.where(res["same_credit_code"], 12.0, np.where(res["credit_conflict"], -10.0, 0.0))
-    a, b = at("ext_id")
-    s = _sim(a, b, config.workers)
+    s = sim("ext_id")
     res["id"] = s
     # IDs get mistyped or replaced in merged sources: disagreement is weak evidence.
     w += np.select([s == 100, s >= 85, s < 85], [10.0, 4.0, -2.0], 0.0)
 
     # Names: exact agreement weighted by how rare the value is.
-    a, b = at("company")
-    s = _sim(a, b, config.workers)
+    s = sim("company")
     py_a, py_b = at("company_pinyin")
-    s = np.where(np.isnan(s) | (s >= 90) | ~((py_a == py_b) & (py_a != "")), s, 90.0)  # homophone typo
-    tf = (col["_tf_company"] if "_tf_company" in col else _tf_weight(col["company"], 9.0))[i].astype(float)
+    s = np.where(np.isnan(s) | (s >= 90) | ~((py_a == py_b) & (py_a >= 0)), s, 90.0)  # homophone typo
+    tf = cd.tf_company[i]
     res["company"] = s
     w += np.select([s == 100, s >= 90, s >= 80, s >= 65, s < 65], [tf, 4.0, 2.0, 0.0, -5.0], 0.0)
     ra, rb = at("company_region")
-    res["region_conflict"] = (ra != "") & (rb != "") & (ra != rb)
+    res["region_conflict"] = (ra >= 0) & (rb >= 0) & (ra != rb)
     w += np.where(res["region_conflict"], -7.0, 0.0)
 
-    a, b = at("contact")
-    s = _sim(a, b, config.workers)
-    pa, pb = at("contact_py")
-    res["contact_pinyin"] = (pa == pb) & (pa != "") & (s < 100)
+    s = sim("contact")
+    pa_, pb_ = at("contact_py")
+    res["contact_pinyin"] = (pa_ == pb_) & (pa_ >= 0) & (s < 100)
     weak = np.flatnonzero(s < 65)  # only there does "one name part agrees" change the weight
     part = np.zeros(len(s), dtype=np.float32)
-    part[weak] = _best_token_sim(col, i[weak], j[weak], config.workers)  # a swapped or new surname
-    tf = (col["_tf_contact"] if "_tf_contact" in col else _tf_weight(col["contact"], 8.0))[i].astype(float)
+    part[weak] = _best_token_sim(cd, i[weak], j[weak], config.workers)  # a swapped or new surname
+    tf = cd.tf_contact[i]
     res["contact"] = s
-    single = np.array([" " not in v for v in col["contact"]], dtype=bool)  # per record, not per pair
-    one_part = single[i] | single[j]
+    one_part = cd.single_part[i] | cd.single_part[j]
     w += np.select([s == 100, res["contact_pinyin"], s >= 90, s >= 80, s >= 65, (part >= 95) & one_part, part >= 85,
                     s < 65],
                    [tf, 2.5, 5.0, 3.0, 0.5, 1.0, -1.0, -4.5], 0.0)  # a missing name part is no disagreement
@@ -375,10 +432,9 @@ def score_pairs(p: pd.DataFrame, pairs: np.ndarray, config: DedupeConfig) -> pd.
         ("city", ((100, 1.5), (80, 0.5), (0, -1.5))),
         ("province", ((100, 0.5), (0, -1.0))),
     ):
-        a, b = at(name)
-        s = _sim(a, b, config.workers)
+        s = sim(name, distinct=name != "address")
         if name == "address":  # a part left out ("28 banks st" / "28 banks st old farm") is no disagreement
-            s = np.fmax(s, _sim(a, b, config.workers, fuzz.token_set_ratio))
+            s = np.fmax(s, sim(name, fuzz.token_set_ratio))
         res[name] = s
         w += np.select([s >= lo for lo, _ in levels], [wt for _, wt in levels], 0.0)
         res[f"same_{name}"] = s == 100
@@ -508,11 +564,10 @@ def find_duplicates(
 
     t = time.perf_counter()
     # Scored in chunks, keeping only accepted pairs: memory stays bounded however many candidates.
-    p["_tf_company"] = _tf_weight(p["company"].to_numpy(dtype=object), 9.0)
-    p["_tf_contact"] = _tf_weight(p["contact"].to_numpy(dtype=object), 8.0)
+    coded = _Coded(p)
     kept = []
     for start in range(0, max(len(pairs), 1), SCORE_CHUNK):
-        scored = score_pairs(p, pairs[start:start + SCORE_CHUNK], config)
+        scored = score_pairs(p, pairs[start:start + SCORE_CHUNK], config, coded)
         kept.append(scored[scored["score"] >= config.threshold])
         if progress and len(pairs) > SCORE_CHUNK:
             progress("score", min(1.0, (start + SCORE_CHUNK) / len(pairs)))
