@@ -71,6 +71,32 @@ def _int(text: str) -> int | None:
         return None
 
 
+_STATE_CELL = re.compile(r'<(?:\w+:)?c r="([A-Z]+)(\d+)"([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)', re.S)
+_PLAIN_INLINE = re.compile(r"<(?:\w+:)?is><(?:\w+:)?t>([^<]*)</(?:\w+:)?t></(?:\w+:)?is>")
+
+
+def _state_rows(sx, sst) -> list[list[str]]:
+    """The state sheet's data rows as text, one pass over its cells (a row per mark: 10k+ rows)."""
+    import html
+
+    by_row: dict[int, dict[int, str]] = {}
+    body = sx.body.decode("utf-8")
+    for m in _STATE_CELL.finditer(body):
+        letters, row, attrs, inner = m.group(1), int(m.group(2)), m.group(3), m.group(4) or ""
+        if row == 1 or len(letters) > 1:
+            continue
+        plain = _PLAIN_INLINE.fullmatch(inner) if 'inlineStr"' in attrs else None
+        if plain is not None:
+            text = plain.group(1)
+            text = html.unescape(text) if "&" in text else text
+            text = cell_text(m.group(0), sst) if "_x" in text else text
+        else:
+            text = cell_text(m.group(0), sst)
+        by_row.setdefault(row, {})[ord(letters) - 64] = text
+    n = len(STATE_COLUMNS)
+    return [[cells.get(i + 1, "") for i in range(n)] for _, cells in sorted(by_row.items())]
+
+
 class MarkBook:
     def __init__(self, editor):
         self.ed = editor
@@ -82,11 +108,8 @@ class MarkBook:
         if self.ed.wb.find(MARK_SHEET) is None:
             return []
         _, sx = self.ed.sheet(MARK_SHEET)
-        sx.ensure_full_index()
         out = []
-        for row in sx.rows[1:]:
-            texts = {c.col: cell_text(c.xml, self.ed.sst) for c in sx.parse_cells(sx.row_xml(row))}
-            values = [texts.get(i + 1, "") for i in range(len(STATE_COLUMNS))]
+        for values in _state_rows(sx, self.ed.sst):
             if not values[0] or not values[1]:
                 continue
             out.append(
@@ -131,6 +154,8 @@ class MarkBook:
         if not old and not edit.marks:
             return
         notes = Notes(self.ed, entry.part, sx)
+        if self._already_marked(old, edit, sx, notes):
+            return  # the same marks as last time, still in place: leave the sheet untouched
         restored: dict[str, int | None] = {}
         for m in old:
             row, col = split_ref(m.cell)
@@ -168,6 +193,27 @@ class MarkBook:
         notes.save()
         self.state = [m for m in self.state if m.sheet.casefold() != entry.name.casefold()] + new_state
         self.changed = True
+
+    def _already_marked(self, old: list[MarkState], edit: MarkCells, sx, notes: Notes) -> bool:
+        """Whether every mark asked for is exactly the one made last time and is still as xlcrm left it
+        (cell style, and its note — or the user's note it deferred to). Re-marking would change nothing
+        but the order of notes; skipping it spares rewriting (and re-deflating) a big sheet."""
+        if len(old) != len(edit.marks):
+            return False
+        wanted = {cell_ref(m.row, m.col): m for m in edit.marks}
+        if len(wanted) != len(old):
+            return False
+        for m in old:
+            mark = wanted.get(m.cell)
+            if mark is None or (mark.severity, mark.note) != (m.severity, m.note):
+                return False
+        for m in old:
+            row, col = split_ref(m.cell)
+            if sx.cell_style(row, col) != m.marked_style:
+                return False
+            if m.note and (notes.has_own_note(m.cell) != m.note_added or not notes.has_any_note(m.cell)):
+                return False
+        return True
 
     def finish(self) -> None:
         if self.changed:
@@ -237,6 +283,15 @@ class Notes:
             return False
         ours = str(self._author_id(False))
         return any(c.get("authorId") != ours for c in self._index().get(ref, ()))
+
+    def has_own_note(self, ref: str) -> bool:
+        if self.root is None:
+            return False
+        ours = str(self._author_id(False))
+        return any(c.get("authorId") == ours for c in self._index().get(ref, ()))
+
+    def has_any_note(self, ref: str) -> bool:
+        return self.root is not None and bool(self._index().get(ref))
 
     def remove(self, ref: str) -> None:
         if self.root is None:

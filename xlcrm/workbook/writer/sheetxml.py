@@ -75,7 +75,7 @@ class SheetXml:
             self.data = b""
             self.tail = data[tag_end:].decode("utf-8")
         else:
-            close = data.find(b"</" + p + b"sheetData>", tag_end)
+            close = data.rfind(b"</" + p + b"sheetData>", tag_end)  # from the end: no scan of the rows
             self.b0, self.b1 = tag_end, close
             self.tail = data[close + len(b"</" + p + b"sheetData>") :].decode("utf-8")
         self._open = b"<" + p + b"row"
