@@ -120,3 +120,17 @@ def test_series_fast_paths_agree_with_scalar_functions():
         for vals in (values, [v for v in values if isinstance(v, str) and v.isascii()]):  # mixed and ASCII-only
             s = pd.Series(vals, dtype=object)
             assert series_fn(s).tolist() == [scalar_fn(v) for v in vals], series_fn.__name__
+
+
+def test_companies_arrow_path_agrees_with_scalar_split():
+    """CJK-only names go through RE2 (Arrow); the result must equal the Python `split_company`."""
+    from xlcrm.ops.dedupe_quality import chinese_quality_set
+
+    tricky = ["x马鞍山", "马鞍山", "北京市a", "北京市ab", "有限公司", "股份有限公司公司", "集团", "北京", "北京北京", "阿北京",
+              "华创北京市", "华创科技有限公司北京", "上海华创上海分公司", "深圳市华为技术有限公司深圳分公司",
+              "广西壮族自治区华创科技有限公司", "华创科技集团有限公司广州分公司总部", "麦当劳（北京）", "Acme 华创 Ltd", None, ""]
+    names = pd.concat([chinese_quality_set(300, seed=3)[0]["company"], pd.Series(tricky, dtype=object)],
+                      ignore_index=True)
+    frame = dn.companies_frame(names)
+    expected = [dn.split_company(v) for v in names]
+    assert list(zip(frame["company"], frame["company_region"], strict=True)) == expected

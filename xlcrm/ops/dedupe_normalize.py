@@ -217,17 +217,68 @@ def normalize_company(name: object) -> str:
     return split_company(name)[0]
 
 
+# The same steps as `_split_folded` as RE2 patterns (Arrow), for names made only of CJK characters
+# (no brackets, Latin or punctuation: those steps are no-ops there). RE2 picks the leftmost match
+# and the first alternative like Python's `re`, so the results are identical (tested).
+_ONLY_CJK = "^[\u3400-\u9fff]+$"
+_SUFFIX_STEP = "^(.{2,}?)(?:" + "|".join(_CN_SUFFIXES) + ")$"  # the longest suffix leaving ≥ 2 characters
+_TRAILING_ARROW = f"(?P<m>(?P<r>{_REGION_ALT}){_REGION_SUFFIX})$"
+_LEADING_ARROW = f"^(?P<m>(?P<r>{_REGION_ALT}){_REGION_SUFFIX})"
+
+
+def _split_cjk_arrow(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(core, region) of folded CJK-only company names, whole column at a time."""
+
+    def strip(text: pa.Array, region: pa.Array, pattern: str, from_end: bool) -> tuple[pa.Array, pa.Array]:
+        found = pc.extract_regex(text, pattern)
+        left = pc.subtract(pc.utf8_length(text), pc.utf8_length(pc.struct_field(found, "m")))
+        ok = pc.fill_null(pc.greater_equal(left, 2), False)  # only when ≥ 2 characters stay
+        region = pc.if_else(pc.and_(ok, pc.equal(region, "")), pc.struct_field(found, "r"), region)
+        return pc.if_else(ok, pc.replace_substring_regex(text, pattern, "", max_replacements=1), text), region
+
+    cores = np.empty(len(arr), dtype=object)
+    regions = np.empty(len(arr), dtype=object)
+    rows = np.arange(len(arr))
+    text, region = arr, pa.array([""] * len(arr), pa.large_string())
+    for _ in range(4):  # suffixes and trailing regions nest: "…有限公司深圳分公司"
+        stepped = pc.replace_substring_regex(text, _SUFFIX_STEP, r"\1")
+        stepped, region = strip(stepped, region, _TRAILING_ARROW, True)
+        cores[rows] = stepped.to_numpy(zero_copy_only=False)
+        regions[rows] = region.to_numpy(zero_copy_only=False)
+        # A name the step left alone is final; only the changed ones take another step.
+        changed = pc.not_equal(stepped, text)
+        if not pc.any(changed).as_py():
+            break
+        rows = rows[changed.to_numpy(zero_copy_only=False)]
+        text, region = pc.filter(stepped, changed), pc.filter(region, changed)
+    lead = pa.array(cores, pa.large_string())
+    lead, lead_region = strip(lead, pa.array(regions, pa.large_string()), _LEADING_ARROW, False)
+    return lead.to_numpy(zero_copy_only=False), lead_region.to_numpy(zero_copy_only=False)
+
+
 def companies_frame(series: pd.Series) -> pd.DataFrame:
-    """Columns `company` (core) and `company_region` for a Series of company names."""
+    """Columns `company` (core) and `company_region` for a Series of company names.
+
+    Names of CJK characters only (most of a Chinese CRM) are split in C (Arrow); the others
+    (brackets, Latin, punctuation) once per distinct value in Python.
+    """
     folded = fold_series(series)
-    cache_: dict[str, tuple[str, str]] = {}
-    cores, regions = [], []
-    for v in folded.to_numpy():
-        if v not in cache_:
-            cache_[v] = _split_folded(v) if v else ("", "")
-        c, r = cache_[v]
-        cores.append(c)
-        regions.append(r)
+    arr = _arrow(folded)
+    cjk = pc.fill_null(pc.match_substring_regex(arr, _ONLY_CJK), False)
+    cjk_np = cjk.to_numpy(zero_copy_only=False)
+    cores = np.full(len(folded), "", dtype=object)
+    regions = np.full(len(folded), "", dtype=object)
+    if cjk_np.any():
+        cores[cjk_np], regions[cjk_np] = _split_cjk_arrow(pc.filter(arr, cjk))
+    rest = np.flatnonzero(~cjk_np)
+    if len(rest):
+        cache_: dict[str, tuple[str, str]] = {}
+        values = folded.to_numpy(dtype=object)
+        for k in rest:
+            v = values[k]
+            if v not in cache_:
+                cache_[v] = _split_folded(v) if v else ("", "")
+            cores[k], regions[k] = cache_[v]
     return pd.DataFrame({"company": cores, "company_region": regions}, index=series.index, dtype=object)
 
 
