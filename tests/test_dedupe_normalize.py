@@ -112,7 +112,9 @@ def test_series_fast_paths_agree_with_scalar_functions():
     emails = [" Zhang.San@Example.COM ", "li＠qq.com", "not an email", "mailto:a@b.cn", None, "a@b", "x@y.cn;"]
     codes = ["91350100M000100Y43", " 91350100-m000100y43 ", "91350100M000100Y44", "12345", None,
              "９１３５０１００Ｍ０００１００Ｙ４３", "91350100M000100Y4I"]
+    postcodes = ["518000", " 0518000 ", "2602.0", 2602.0, 518000, "sw1a 1aa", "\x1c2602.0\t", "１２３", None]
     for series_fn, scalar_fn, values in (
+        (dn.postcodes_series, dn.normalize_postcode, postcodes),
         (dn.phones_series, dn.normalize_phone, phones),
         (dn.emails_series, dn.normalize_email, emails),
         (dn.credit_codes_series, dn.normalize_credit_code, codes),

@@ -591,8 +591,16 @@ def normalize_postcode(value: object) -> str:
     return re.sub(r"\s+", "", s).upper()
 
 
+_WS = r"[\s\x0b\x1c-\x1f]"  # what Python's str.strip() / \s treat as ASCII white space
+
+
 def postcodes_series(series: pd.Series) -> pd.Series:
-    return _unique_map(series, normalize_postcode)
+    """`normalize_postcode` over a Series; ASCII postcodes (nearly all) are done in C (Arrow)."""
+    fast = _ascii_lower(series)
+    if fast is None:
+        return _unique_map(series, normalize_postcode)
+    s = pc.replace_substring_regex(fast, rf"^{_WS}*(\d+)\.0{_WS}*$", r"\1")  # a postcode read as a float
+    return _to_series(pc.utf8_upper(pc.replace_substring_regex(s, rf"{_WS}+", "")), series.index)
 
 
 __all__ = [
