@@ -747,6 +747,7 @@ class SheetXml:
         view = memoryview(self.data)
         # (col, kind, style) → (text before the row number, text between it and the value, text after)
         shapes: dict[tuple, tuple[str, str, str] | None] = {}
+        styles_seen: list = []
         tail = {"s": f"</{p}t></{p}is></{p}c>", "b": f"</{p}v></{p}c>", "n": f"</{p}v></{p}c>"}
         tail["d"] = tail["t"] = tail["n"]
 
@@ -768,7 +769,11 @@ class SheetXml:
             if b"customFormat" in tag:
                 return None
             j = data.rfind(c_addr, gt, end)
-            if j < data.rfind(c_sp, gt, end) or j < data.rfind(c_gt, gt, end):
+            # The last cell must carry its address: no unaddressed `<c …>` after it.
+            if j < 0:
+                if data.find(c_sp, gt, end) >= 0 or data.find(c_gt, gt, end) >= 0:
+                    return None
+            elif data.find(c_sp, j + 1, end) >= 0 or data.find(c_gt, j, end) >= 0:
                 return None
             cols = sorted(cells)
             if j >= 0:
@@ -785,11 +790,11 @@ class SheetXml:
                 kind = spec.kind
                 if kind == "keep" or spec.force_s is not None:
                     return None
-                key = (col, kind, spec.style)
-                if key in shapes:
-                    form = shapes[key]
-                else:
+                key = (col, kind, id(spec.style))  # by identity: hashing a CellStyle per cell is slow
+                form = shapes.get(key, False)
+                if form is False:
                     form = shapes[key] = shape(col, kind, spec.style)
+                    styles_seen.append(spec.style)  # keeps the id above from being reused
                 if form is None:
                     continue
                 text = spec.text
