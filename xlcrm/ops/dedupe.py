@@ -597,7 +597,7 @@ def find_duplicates(
     in_cluster = {x: n for n, m in enumerate(clusters_pos) for x in m}
     accepted = accepted[np.array([in_cluster.get(int(a), -1) == in_cluster.get(int(b), -2)
                                   for a, b in zip(accepted["i"], accepted["j"], strict=True)], dtype=bool)]
-    best = accepted.groupby(accepted["i"].map(in_cluster))["weight"].max() if len(accepted) else pd.Series(dtype=float)
+    best = accepted.groupby(accepted["i"].map(in_cluster))["weight"].max().to_dict() if len(accepted) else {}
     order = sorted(range(len(clusters_pos)), key=lambda k: (-best.get(k, 0.0), clusters_pos[k][0]))
     label_list = labels.tolist()
     clusters = [[label_list[x] for x in clusters_pos[k]] for k in order]

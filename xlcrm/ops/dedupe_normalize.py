@@ -501,16 +501,23 @@ def addresses_frame(series: pd.Series) -> pd.DataFrame:
                         dtype=object)
 
 
+_PLACE = re.compile(r"(.{2,}?)(?:省|市|自治区|特别行政区|壮族自治区|回族自治区|维吾尔自治区|自治州|地区)")
+
+
 def normalize_place(value: object) -> str:
     """A province or city cell folded: "深圳市" → "深圳", "廣東省" → "广东", "Sydney" → "sydney"."""
-    s = _PUNCT.sub("", fold(value))
-    m = re.fullmatch(r"(.{2,}?)(?:省|市|自治区|特别行政区|壮族自治区|回族自治区|维吾尔自治区|自治州|地区)", s)
+    return _place_folded(fold(value))
+
+
+def _place_folded(folded: str) -> str:
+    s = _PUNCT.sub("", folded)
+    m = _PLACE.fullmatch(s)
     return m.group(1) if m else s
 
 
 def places_series(series: pd.Series) -> pd.Series:
-    folded = fold_series(series)
-    return _unique_map(folded, normalize_place)
+    folded = fold_series(series)  # folded once: `_place_folded` need not fold again
+    return _unique_map(folded, lambda v: _place_folded(v) if v else "")
 
 
 # --------------------------------------------------------------------------- credit code
