@@ -367,8 +367,16 @@ def _eq_any(cols_a: list[np.ndarray], cols_b: list[np.ndarray]) -> tuple[np.ndar
     return agree, has_a & has_b
 
 
-def score_pairs(p: pd.DataFrame, pairs: np.ndarray, config: DedupeConfig, coded: _Coded | None = None) -> pd.DataFrame:
-    """Field similarities and the total match weight / score of each candidate pair."""
+ADDRESS_MOST = 4.0  # the largest weight an address agreement adds
+
+
+def score_pairs(p: pd.DataFrame, pairs: np.ndarray, config: DedupeConfig, coded: _Coded | None = None,
+                min_weight: float | None = None) -> pd.DataFrame:
+    """Field similarities and the total match weight / score of each candidate pair.
+
+    With `min_weight`, contact and address are compared only for pairs whose weight could still
+    reach it (the rest are below it whatever those fields say; their contact/address stay NaN).
+    """
     cd = coded if coded is not None else _Coded(p)
     i, j = pairs[:, 0], pairs[:, 1]
     w = np.full(len(pairs), PRIOR)
@@ -411,33 +419,52 @@ def score_pairs(p: pd.DataFrame, pairs: np.ndarray, config: DedupeConfig, coded:
     res["region_conflict"] = (ra >= 0) & (rb >= 0) & (ra != rb)
     w += np.where(res["region_conflict"], -7.0, 0.0)
 
-    s = sim("contact")
-    pa_, pb_ = at("contact_py")
-    res["contact_pinyin"] = (pa_ == pb_) & (pa_ >= 0) & (s < 100)
-    weak = np.flatnonzero(s < 65)  # only there does "one name part agrees" change the weight
-    part = np.zeros(len(s), dtype=np.float32)
-    part[weak] = _best_token_sim(cd, i[weak], j[weak], config.workers)  # a swapped or new surname
-    tf = cd.tf_contact[i]
-    res["contact"] = s
-    one_part = cd.single_part[i] | cd.single_part[j]
-    w += np.select([s == 100, res["contact_pinyin"], s >= 90, s >= 80, s >= 65, (part >= 95) & one_part, part >= 85,
-                    s < 65],
-                   [tf, 2.5, 5.0, 3.0, 0.5, 1.0, -1.0, -4.5], 0.0)  # a missing name part is no disagreement
-
-    # Supporting fields: typos happen, so a near agreement still counts a little.
+    # Cheap supporting fields first (few distinct values): typos happen, so near agreement counts a little.
     for name, levels in (
-        ("address", ((95, 4.0), (85, 2.5), (70, 0.5), (0, -2.0))),
         ("birthday", ((100, 6.0), (75, 1.5), (0, -2.5))),
         ("postcode", ((100, 2.0), (75, 0.5), (0, -1.0))),
         ("city", ((100, 1.5), (80, 0.5), (0, -1.5))),
         ("province", ((100, 0.5), (0, -1.0))),
     ):
-        s = sim(name, distinct=name != "address")
-        if name == "address":  # a part left out ("28 banks st" / "28 banks st old farm") is no disagreement
-            s = np.fmax(s, sim(name, fuzz.token_set_ratio))
+        s = sim(name, distinct=True)
         res[name] = s
         w += np.select([s >= lo for lo, _ in levels], [wt for _, wt in levels], 0.0)
         res[f"same_{name}"] = s == 100
+
+    # The costly fields (contact, address) only for pairs that could still reach `min_weight`;
+    # the others keep NaN there and a weight that stays below it.
+    def live(most: np.ndarray | float) -> np.ndarray:
+        if min_weight is None:
+            return np.arange(len(w))
+        return np.flatnonzero(w + most >= min_weight - 1e-9)
+
+    tf = cd.tf_contact[i]
+    k = live(np.maximum(tf, 5.0) + ADDRESS_MOST)
+    ik, jk = i[k], j[k]
+    s = _sim(cd.codes["contact"][ik], cd.codes["contact"][jk], cd.values["contact"], config.workers)
+    pa_, pb_ = cd.codes["contact_py"][ik], cd.codes["contact_py"][jk]
+    pinyin = (pa_ == pb_) & (pa_ >= 0) & (s < 100)
+    weak = np.flatnonzero(s < 65)  # only there does "one name part agrees" change the weight
+    part = np.zeros(len(s), dtype=np.float32)
+    part[weak] = _best_token_sim(cd, ik[weak], jk[weak], config.workers)  # a swapped or new surname
+    one_part = cd.single_part[ik] | cd.single_part[jk]
+    w[k] += np.select([s == 100, pinyin, s >= 90, s >= 80, s >= 65, (part >= 95) & one_part, part >= 85, s < 65],
+                      [tf[k], 2.5, 5.0, 3.0, 0.5, 1.0, -1.0, -4.5], 0.0)  # a missing name part is no disagreement
+    res["contact"] = np.full(len(w), np.nan, dtype=np.float32)
+    res["contact"][k] = s
+    res["contact_pinyin"] = np.zeros(len(w), dtype=bool)
+    res["contact_pinyin"][k] = pinyin
+
+    k = live(ADDRESS_MOST)
+    ik, jk = i[k], j[k]
+    a, b, values = cd.codes["address"][ik], cd.codes["address"][jk], cd.values["address"]
+    s = _sim(a, b, values, config.workers)
+    # A part left out ("28 banks st" / "28 banks st old farm") is no disagreement.
+    s = np.fmax(s, _sim(a, b, values, config.workers, fuzz.token_set_ratio))
+    w[k] += np.select([s >= 95, s >= 85, s >= 70, s >= 0], [4.0, 2.5, 0.5, -2.0], 0.0)
+    res["address"] = np.full(len(w), np.nan, dtype=np.float32)
+    res["address"][k] = s
+    res["same_address"] = res["address"] == 100
 
     res["weight"] = w
     res["score"] = 1.0 / (1.0 + np.exp2(-w))
@@ -565,9 +592,10 @@ def find_duplicates(
     t = time.perf_counter()
     # Scored in chunks, keeping only accepted pairs: memory stays bounded however many candidates.
     coded = _Coded(p)
+    min_weight = float(np.log2(config.threshold / (1.0 - config.threshold))) if 0 < config.threshold < 1 else None
     kept = []
     for start in range(0, max(len(pairs), 1), SCORE_CHUNK):
-        scored = score_pairs(p, pairs[start:start + SCORE_CHUNK], config, coded)
+        scored = score_pairs(p, pairs[start:start + SCORE_CHUNK], config, coded, min_weight)
         kept.append(scored[scored["score"] >= config.threshold])
         if progress and len(pairs) > SCORE_CHUNK:
             progress("score", min(1.0, (start + SCORE_CHUNK) / len(pairs)))
