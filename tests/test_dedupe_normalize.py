@@ -136,3 +136,24 @@ def test_companies_arrow_path_agrees_with_scalar_split():
     frame = dn.companies_frame(names)
     expected = [dn.split_company(v) for v in names]
     assert list(zip(frame["company"], frame["company_region"], strict=True)) == expected
+
+
+def test_pinyin_series_matches_per_value_conversion():
+    """The joined one-call translation gives what converting each value alone gives."""
+    values = ["王伟", "王 伟", " 张三 ", "李四li", "smith john", "", None, "華為", "x_y王", "王\t伟", "o'brien 王", "王伟"]
+    s = pd.Series(values, dtype=object)
+    folded = dn.fold_series(s)
+    uniques = [v for v in dict.fromkeys(folded.tolist())]
+    for initials in (False, True):
+        table = dn._pinyin_table(uniques, initials)
+
+        def one(v: str) -> str:
+            if not v:
+                return ""
+            out = v.translate(table)
+            if initials:
+                return dn._PUNCT.sub("", out) if dn._CJK.search(v) else "".join(t[:1] for t in v.split())
+            return dn._SPACES.sub(" ", out).strip()
+
+        assert dn.pinyin_series(folded, initials).tolist() == [one(v) for v in folded.tolist()]
+    assert dn.pinyin_series(pd.Series(["王伟", "李\n四"]), True).tolist() == ["ww", "ls"]
