@@ -158,6 +158,7 @@ def test_column_encoding_matches_encode_value_by_value() -> None:
     for values in (
         [rng.choice(pool) for _ in range(400)],
         ["a", None, "b"],
+        ["a", 1.5, float("nan"), 3, "x<y", None, 1e20, float("inf"), "_x0041_"],  # text and numbers
         [1.0, 2.5, None],
         [dt.datetime(2024, 1, 5)],
     ):

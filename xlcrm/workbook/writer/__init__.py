@@ -86,6 +86,7 @@ def plan_to_bytes(
     last_touch = _last_touches(plan)
     with ThreadPoolExecutor(max_workers=2) as pool:
         pkg.pool = pool  # big sheets deflate on the other core while later edits are made
+        _prefetch_sheets(editor, plan)
         for i, edit in enumerate(plan.edits):
             editor.apply(edit)
             lap(type(edit).__name__)
@@ -112,6 +113,19 @@ def plan_to_bytes(
     verify_output(pkg, data, xml_checked=True)
     lap("verify")
     return data, pkg, editor
+
+
+def _prefetch_sheets(editor: Editor, plan: EditPlan) -> None:
+    """Inflate the user sheets later edits write into on the other core, while the first is edited."""
+    seen: set[str] = set()
+    for edit in plan.edits:
+        name = getattr(edit, "sheet", None) or getattr(edit, "name", None)
+        entry = editor.wb.find(str(name)) if name else None
+        if entry is None or entry.part in seen:
+            continue
+        seen.add(entry.part)
+        if len(seen) > 1 and entry.part in editor.pkg.infos and editor.pkg.infos[entry.part].file_size > 1 << 20:
+            editor.pkg.prefetch(entry.part)
 
 
 def _last_touches(plan: EditPlan) -> dict[str, int]:

@@ -9,6 +9,7 @@ its `<c>` elements come from one list comprehension per column. The result is ex
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -102,6 +103,29 @@ def encode_values(values: list) -> tuple[Kinds, list[str]]:
             return kinds, _texts(strs)
     if types == {int}:
         return "n", list(map(str, values))
+    if types <= {str, float, int, type(None)} and str in types:
+        # Text and numbers in one column (a change log's old/new values): each by its own rule.
+        floats = np.array([v if type(v) is float else 0.0 for v in values], dtype=float)
+        numbers = _numbers(np.where(np.isfinite(floats), floats, 0.0))
+        kinds, texts = [], []
+        for v, number in zip(values, numbers):
+            t = type(v)
+            if t is str:
+                kinds.append("s")
+                texts.append(v)
+            elif t is float and v == v and v not in (math.inf, -math.inf):
+                kinds.append("n")
+                texts.append(number)
+            elif t is int:
+                kinds.append("n")
+                texts.append(str(v))
+            else:
+                kinds.append("e")
+                texts.append("")
+        strs = [x for k, x in zip(kinds, texts) if k == "s"]
+        if strs and texts and (max(map(len, strs)) > MAX_TEXT or _NEEDS_WORK.search("\n".join(strs))):
+            texts = [escape_text(x) if k == "s" else x for k, x in zip(kinds, texts)]
+        return kinds, texts
     if types <= {float, int, type(None)}:
         x = np.array([np.nan if v is None else float(v) for v in values], dtype=float)
         if types <= {float, type(None)} or np.all(np.abs(x[np.isfinite(x)]) < 2**53):

@@ -143,6 +143,7 @@ class Package:
         self.compressed: dict[str, tuple[int, bytes]] = {}  # name → (crc, deflated), see precompress
         self._compressed_from: dict[str, object] = {}  # name → the changed[name] object it was made from
         self.pool = None  # an executor: big edited parts start deflating as soon as they are final
+        self._prefetched: dict[str, object] = {}  # name → future of its inflated bytes (see prefetch)
         self.jobs: list = []
         # name → XML documents that parse iff the edited part does (a sheet: its frame + what was written)
         self.xml_evidence: dict[str, list[bytes]] = {}
@@ -165,8 +166,14 @@ class Package:
         if name in self.deleted or name not in self.infos:
             raise KeyError(name)
         if name not in self._cache:
-            self._cache[name] = self._inflate(name)
+            job = self._prefetched.pop(name, None)
+            self._cache[name] = job.result() if job is not None else self._inflate(name)
         return self._cache[name]
+
+    def prefetch(self, name: str) -> None:
+        """Start inflating a part on the pool (ISA-L/zlib release the GIL), to be `read` later."""
+        if self.pool is not None and name in self.infos and name not in self._cache and name not in self._prefetched:
+            self._prefetched[name] = self.pool.submit(self._inflate, name)
 
     def _inflate(self, name: str) -> bytes:
         """A member's bytes, CRC-checked (fast inflate for deflated members)."""
