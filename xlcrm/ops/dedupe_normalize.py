@@ -221,9 +221,43 @@ def normalize_company(name: object) -> str:
 # (no brackets, Latin or punctuation: those steps are no-ops there). RE2 picks the leftmost match
 # and the first alternative like Python's `re`, so the results are identical (tested).
 _ONLY_CJK = "^[\u3400-\u9fff]+$"
+_CJK_RE2 = "[\u3400-\u9fff]"  # `_CJK` for Arrow (RE2 takes the characters, not \u escapes)
 _SUFFIX_STEP = "^(.{2,}?)(?:" + "|".join(_CN_SUFFIXES) + ")$"  # the longest suffix leaving ≥ 2 characters
 _TRAILING_ARROW = f"(?P<m>(?P<r>{_REGION_ALT}){_REGION_SUFFIX})$"
-_LEADING_ARROW = f"^(?P<m>(?P<r>{_REGION_ALT}){_REGION_SUFFIX})"
+
+
+_SUFFIX_WORDS = ("省", "市", "自治区", "特别行政区", "壮族自治区", "回族自治区", "维吾尔自治区")  # `_REGION_SUFFIX`
+
+
+def _leading_region(text: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """(matched, region, rest) of `_LEADING_REGION.match` over a column, without a capturing regex.
+
+    RE2 finds capture groups slowly; a region is 2–4 characters from a fixed list, so the longest
+    listed prefix is looked up by length (longest first, as the alternation is ordered), then the
+    suffix word after it; the rest is sliced off for each of the few match lengths.
+    """
+    n = len(text)
+    region = pa.array([""] * n, pa.large_string())
+    length = pa.array(np.zeros(n, dtype=np.int64))
+    for size in sorted({len(r) for r in REGIONS}, reverse=True):
+        head = pc.utf8_slice_codeunits(text, 0, size)
+        hit = pc.and_(pc.equal(region, ""), pc.fill_null(pc.is_in(head, pa.array([r for r in REGIONS if len(r) == size],
+                                                                                  pa.large_string())), False))
+        hit = pc.and_(hit, pc.equal(pc.utf8_length(head), size))
+        if not pc.any(hit).as_py():
+            continue
+        region = pc.if_else(hit, head, region)
+        after = pc.utf8_slice_codeunits(text, size)
+        suffix = pa.array(np.zeros(n, dtype=np.int64))
+        for word in reversed(_SUFFIX_WORDS):  # none is a prefix of another: any order finds the one
+            suffix = pc.if_else(pc.starts_with(after, word), len(word), suffix)
+        length = pc.if_else(hit, pc.add(suffix, size), length)
+    matched = pc.not_equal(region, "")
+    rest = text
+    for size in np.unique(length.to_numpy(zero_copy_only=False)):
+        if size:
+            rest = pc.if_else(pc.equal(length, int(size)), pc.utf8_slice_codeunits(text, int(size)), rest)
+    return matched, region, rest
 
 
 def _split_cjk_arrow(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -251,9 +285,13 @@ def _split_cjk_arrow(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
             break
         rows = rows[changed.to_numpy(zero_copy_only=False)]
         text, region = pc.filter(stepped, changed), pc.filter(region, changed)
-    lead = pa.array(cores, pa.large_string())
-    lead, lead_region = strip(lead, pa.array(regions, pa.large_string()), _LEADING_ARROW, False)
-    return lead.to_numpy(zero_copy_only=False), lead_region.to_numpy(zero_copy_only=False)
+    core = pa.array(cores, pa.large_string())
+    region = pa.array(regions, pa.large_string())
+    matched, lead_region, rest = _leading_region(core)
+    ok = pc.and_(matched, pc.greater_equal(pc.utf8_length(rest), 2))  # only when ≥ 2 characters stay
+    region = pc.if_else(pc.and_(ok, pc.equal(region, "")), lead_region, region)
+    core = pc.if_else(ok, rest, core)
+    return core.to_numpy(zero_copy_only=False), region.to_numpy(zero_copy_only=False)
 
 
 def companies_frame(series: pd.Series) -> pd.DataFrame:
@@ -516,14 +554,68 @@ def addresses_frame(series: pd.Series) -> pd.DataFrame:
         return pd.DataFrame({"addr_province": blank, "addr_city": blank, "addr_district": blank,
                              "address": _to_series(arr, series.index)}, index=series.index)
     folded = fold_series(series)
+    arr = _arrow(folded)
+    # Chinese addresses whose only punctuation is ASCII go through RE2 (Arrow); the rest per value.
+    bare = pc.replace_substring_regex(arr, _ASCII_PUNCT, "")
+    simple = pc.fill_null(pc.and_(pc.match_substring_regex(bare, _CJK_ADDRESS),
+                                  pc.match_substring_regex(bare, _CJK_RE2)), False)
+    mask = simple.to_numpy(zero_copy_only=False)
+    cols = [np.full(len(folded), "", dtype=object) for _ in range(4)]
+    if mask.any():
+        for col, part in zip(cols, _split_address_arrow(pc.filter(bare, simple)), strict=True):
+            col[mask] = part
     cache_: dict[str, tuple[str, str, str, str]] = {}
-    rows = []
-    for v in folded.to_numpy():
+    values = folded.to_numpy(dtype=object)
+    for k in np.flatnonzero(~mask):
+        v = values[k]
         if v not in cache_:
             cache_[v] = _split_address_folded(v) if v else ("", "", "", "")
-        rows.append(cache_[v])
-    return pd.DataFrame(rows, index=series.index, columns=["addr_province", "addr_city", "addr_district", "address"],
-                        dtype=object)
+        for col, part in zip(cols, cache_[v], strict=True):
+            col[k] = part
+    names = ["addr_province", "addr_city", "addr_district", "address"]
+    return pd.DataFrame(dict(zip(names, cols, strict=True)), index=series.index, dtype=object)
+
+
+# `_split_address_folded` as RE2 patterns. `_PROVINCE_TOKEN`'s look-ahead becomes a second pattern
+# tried where the region list does not match, as Python's alternation does.
+_ASCII_PUNCT = r"[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+"  # ASCII that `_PUNCT` removes
+_CJK_ADDRESS = "^[\u3400-\u9fffa-z0-9]+$"
+_ADDR_PROVINCE_OTHER = "^(?P<m>(?P<r>[\u4e00-\u9fff]{2,3}?)(?:省|自治区))"
+_ADDR_CITY = "^(?P<m>(?P<r>[\u4e00-\u9fff]{2,4}?)(?:市|自治州|地区|盟))"
+_ADDR_DISTRICT = "^(?P<m>(?P<r>[\u4e00-\u9fff]{1,4}?)(?:区|县|旗|市))"
+_MUNICIPALITIES = ("北京", "天津", "上海", "重庆")
+
+
+def _split_address_arrow(text: pa.Array) -> list[np.ndarray]:
+    """(province, city, district, rest) of CJK addresses without punctuation, whole column at a time."""
+
+    def token(text: pa.Array, pattern: str) -> tuple[pa.Array, pa.Array, pa.Array]:
+        found = pc.extract_regex(text, pattern)
+        ok = pc.is_valid(found)
+        return ok, pc.fill_null(pc.struct_field(found, "r"), ""), pc.fill_null(pc.struct_field(found, "m"), "")
+
+    def cut(text: pa.Array, ok: pa.Array, pattern: str) -> pa.Array:
+        # The same pattern removes the same (leftmost, anchored) match it found.
+        return pc.if_else(ok, pc.replace_substring_regex(text, pattern, "", max_replacements=1), text)
+
+    empty = pa.array([""] * len(text), pa.large_string())
+    ok_a, reg_a, rest_a = _leading_region(text)
+    ok_b, reg_b, _ = token(text, _ADDR_PROVINCE_OTHER)
+    province = pc.if_else(ok_a, reg_a, pc.if_else(ok_b, reg_b, empty))
+    text = cut(pc.if_else(ok_a, rest_a, text), pc.and_(pc.invert(ok_a), ok_b), _ADDR_PROVINCE_OTHER)
+    city = pc.if_else(pc.is_in(province, pa.array(_MUNICIPALITIES, pa.large_string())), province, empty)
+    no_city = pc.equal(city, "")
+    ok_l, reg_l, rest_l = _leading_region(text)
+    ok_l = pc.and_(no_city, pc.and_(ok_l, pc.is_in(reg_l, pa.array(CITIES, pa.large_string()))))
+    ok_c, reg_c, _ = token(text, _ADDR_CITY)
+    ok_c = pc.and_(no_city, pc.and_(pc.invert(ok_l), ok_c))
+    city = pc.if_else(ok_l, reg_l, pc.if_else(ok_c, reg_c, city))
+    text = cut(pc.if_else(ok_l, rest_l, text), ok_c, _ADDR_CITY)
+    ok_d, reg_d, m_d = token(text, _ADDR_DISTRICT)
+    ok_d = pc.and_(ok_d, pc.greater(pc.utf8_length(text), pc.utf8_length(m_d)))
+    district = pc.if_else(ok_d, reg_d, empty)
+    text = cut(text, ok_d, _ADDR_DISTRICT)
+    return [a.to_numpy(zero_copy_only=False) for a in (province, city, district, text)]
 
 
 _PLACE = re.compile(r"(.{2,}?)(?:省|市|自治区|特别行政区|壮族自治区|回族自治区|维吾尔自治区|自治州|地区)")
