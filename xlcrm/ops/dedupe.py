@@ -168,59 +168,74 @@ def _dates(series: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------- blocking
 
 
-def _blocking_keys(p: pd.DataFrame, keys: set[str]) -> list[tuple[str, pd.Series]]:
-    """(name, key per record) — records sharing a non-empty key become candidate pairs."""
-    out: list[tuple[str, pd.Series]] = []
+def _codes_of(values: pd.Series) -> np.ndarray:
+    """Dense integer codes of a string column, -1 for ""."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    blank = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
+    return np.where(codes == blank[0], -1, codes).astype(np.int64) if len(blank) else codes.astype(np.int64)
 
-    def add(name: str, s: pd.Series) -> None:
-        if (s != "").any():
-            out.append((name, s))
+
+def _both(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Codes of the pair (a, b) — the key "a|b" — or -1 where either is blank (integer work, no strings)."""
+    joined = np.where((a >= 0) & (b >= 0), a * (int(b.max(initial=0)) + 1) + b, -1)
+    codes, _ = pd.factorize(joined)
+    return np.where(joined < 0, -1, codes).astype(np.int64)
+
+
+def _blocking_keys(p: pd.DataFrame, keys: set[str], coded: _Coded) -> list[tuple[str, np.ndarray]]:
+    """(name, key code per record) — records sharing a key (code ≥ 0) become candidate pairs."""
+    out: list[tuple[str, np.ndarray]] = []
+    c = coded.codes
+
+    def add(name: str, codes: np.ndarray) -> None:
+        if (codes >= 0).any():
+            out.append((name, codes))
 
     if "mobile" in keys:
         for k in ("mobile", "phone", "phone2"):
-            add(k, p[k])
+            add(k, c[k])
     if "email" in keys:
-        add("email", p["email"])
-        add("email2", p["email2"])
-    add("credit_code", p["credit_code"])
-    add("ext_id", p["ext_id"])
+        add("email", c["email"])
+        add("email2", c["email2"])
+    add("credit_code", c["credit_code"])
+    add("ext_id", c["ext_id"])
     if "company" in keys:
-        add("company", p["company"])
-        add("company_py", _join(p["company_py"], p["city"]))
+        add("company", c["company"])
+        add("company_py", _both(_codes_of(p["company_py"]), c["city"]))
     if "contact" in keys:
-        add("contact_py", p["contact_py"])
-        add("name_postcode", _join(p["contact_key"], p["postcode"]))
-        add("name_city", _join(p["contact_key"], p["city"]))
-        add("name_birthday", _join(p["contact_key"].str.slice(0, 2), p["birthday"]))
-    add("birthday_postcode", _join(p["birthday"], p["postcode"]))
-    add("address", _join(p["address"], p["postcode"].str.slice(0, 2)))
+        add("contact_py", c["contact_py"])
+        contact_key = _codes_of(p["contact_key"])
+        add("name_postcode", _both(contact_key, c["postcode"]))
+        add("name_city", _both(contact_key, c["city"]))
+        add("name_birthday", _both(_codes_of(p["contact_key"].str.slice(0, 2)), c["birthday"]))
+    add("birthday_postcode", _both(c["birthday"], c["postcode"]))
+    add("address", _both(c["address"], _codes_of(p["postcode"].str.slice(0, 2))))
     return out
 
 
-def _join(a: pd.Series, b: pd.Series) -> pd.Series:
-    both = (a != "") & (b != "")
-    return (a + "|" + b).where(both, "")
-
-
-def candidate_pairs(p: pd.DataFrame, config: DedupeConfig, progress: Progress | None = None) -> np.ndarray:
+def candidate_pairs(p: pd.DataFrame, config: DedupeConfig, progress: Progress | None = None,
+                    coded: _Coded | None = None) -> np.ndarray:
     """Unique candidate pairs (i < j, positions into `p`) from every blocking key, shape (k, 2)."""
     n = len(p)
+    coded = coded if coded is not None else _Coded(p)
     sort_name = p["contact_py"].to_numpy(dtype=object) + "|" + p["company"].to_numpy(dtype=object)
-    name_rank = pd.factorize(pd.Series(sort_name), sort=True)[0]
+    name_rank = pd.factorize(pd.Series(sort_name), sort=True)[0].astype(np.int64)
+    ranks = int(name_rank.max(initial=0)) + 1
     chunks: list[np.ndarray] = []
-    blocks = _blocking_keys(p, set(config.keys))
+    blocks = _blocking_keys(p, set(config.keys), coded)
     for step, (_, key) in enumerate(blocks):
-        codes, _uniques = pd.factorize(key.to_numpy(dtype=object))
-        valid = np.flatnonzero(key.to_numpy(dtype=object) != "")
+        valid = np.flatnonzero(key >= 0)
+        c = key[valid]
+        sizes = np.bincount(c)
+        shared = sizes[c] >= 2  # a record alone under its key pairs with nobody: leave it out of the sort
+        valid, c = valid[shared], c[shared]
         if len(valid) < 2:
             continue
-        c = codes[valid]
-        order = np.lexsort((name_rank[valid], c))
+        order = np.argsort(c * ranks + name_rank[valid], kind="stable")  # by key, then by name
         pos = valid[order]
         grp = c[order]
-        sizes = np.bincount(grp)
         big = sizes[grp] > config.max_block
-        limit = min(int(sizes.max()), config.max_block) if len(sizes) else 0
+        limit = min(int(sizes.max()), config.max_block)
         for k in range(1, limit):
             same = grp[:-k] == grp[k:]
             if k > config.window:
@@ -583,7 +598,8 @@ def find_duplicates(
         progress("normalise", 1.0)
 
     t = time.perf_counter()
-    pairs = candidate_pairs(p, config, progress)
+    coded = _Coded(p)  # integer codes of every field, shared by blocking and scoring
+    pairs = candidate_pairs(p, config, progress, coded)
     if new_rows is not None:
         is_new = customers.index.isin(list(new_rows))
         pairs = pairs[is_new[pairs[:, 0]] | is_new[pairs[:, 1]]]
@@ -591,7 +607,6 @@ def find_duplicates(
 
     t = time.perf_counter()
     # Scored in chunks, keeping only accepted pairs: memory stays bounded however many candidates.
-    coded = _Coded(p)
     min_weight = float(np.log2(config.threshold / (1.0 - config.threshold))) if 0 < config.threshold < 1 else None
     kept = []
     for start in range(0, max(len(pairs), 1), SCORE_CHUNK):
