@@ -164,34 +164,44 @@ def cells_xml(
     ("" for none, None to drop an empty cell); `variants` picks a per-row style variant (fills).
     """
     n = len(texts)
-    if variants is None:
-        variants = [0] * n
     uniform = isinstance(kinds, str)
-    kind_list = [kinds] * n if uniform else kinds
-    table: dict[tuple[str, int], str | None] = {}
-    for key in set(zip(kind_list, variants)) if not uniform else {(kinds, v) for v in set(variants)}:
-        table[key] = sattr(*key)
-    sas = [table[k] for k in zip(kind_list, variants)]
     c, is_, t, v = f'<{p}c r="{letter}', f"<{p}is><{p}t", f"</{p}t></{p}is></{p}c>", f"</{p}v></{p}c>"
+    # The style attribute of each cell, looked up once per (kind, variant).
+    if variants is None or not any(variants):
+        if uniform:
+            sas = [sattr(kinds, 0)] * n
+        else:
+            by_kind = {k: sattr(k, 0) for k in set(kinds)}
+            sas = [by_kind[k] for k in kinds]
+    elif uniform:
+        by_variant = {x: sattr(kinds, x) for x in set(variants)}
+        sas = [by_variant[x] for x in variants]
+    else:
+        table = {key: sattr(*key) for key in set(zip(kinds, variants))}
+        sas = [table[key] for key in zip(kinds, variants)]
     if uniform and kinds == "s":
         joined = "\x00".join(texts)
         if "\n" not in joined and not any(_space(x) for x in (texts[0], texts[-1])) and not _edge_space(joined):
             return [f'{c}{r}"{sa} t="inlineStr">{is_}>{x}{t}' for r, sa, x in zip(rows, sas, texts)]
     if uniform and kinds in ("n", "d", "t"):
         return [f'{c}{r}"{sa}><{p}v>{x}{v}' for r, sa, x in zip(rows, sas, texts)]
-    out = []
-    append = out.append
-    for r, sa, k, x in zip(rows, sas, kind_list, texts):
-        if k == "s":
-            space = ' xml:space="preserve"' if _space(x) else ""
-            append(f'{c}{r}"{sa} t="inlineStr">{is_}{space}>{x}{t}')
-        elif k == "e":
-            append(f'{c}{r}"{sa}/>' if sa else "")
-        elif k == "b":
-            append(f'{c}{r}"{sa} t="b"><{p}v>{x}{v}')
-        else:
-            append(f'{c}{r}"{sa}><{p}v>{x}{v}')
-    return out
+    kind_list = [kinds] * n if uniform else kinds
+    if "b" not in kind_list and "s" not in kind_list:  # numbers or dates with blanks
+        return [
+            (f'{c}{r}"{sa}/>' if sa else "") if k == "e" else f'{c}{r}"{sa}><{p}v>{x}{v}'
+            for r, sa, k, x in zip(rows, sas, kind_list, texts)
+        ]
+    pre = ' xml:space="preserve"'
+    return [
+        f'{c}{r}"{sa} t="inlineStr">{is_}{pre if _space(x) else ""}>{x}{t}'
+        if k == "s"
+        else (f'{c}{r}"{sa}/>' if sa else "")
+        if k == "e"
+        else f'{c}{r}"{sa} t="b"><{p}v>{x}{v}'
+        if k == "b"
+        else f'{c}{r}"{sa}><{p}v>{x}{v}'
+        for r, sa, k, x in zip(rows, sas, kind_list, texts)
+    ]
 
 
 def _edge_space(joined: str) -> bool:
