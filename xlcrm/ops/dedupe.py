@@ -232,7 +232,7 @@ def candidate_pairs(p: pd.DataFrame, config: DedupeConfig, progress: Progress | 
         if len(valid) < 2:
             continue
         order = np.argsort(c * ranks + name_rank[valid], kind="stable")  # by key, then by name
-        pos = valid[order]
+        pos = valid[order].astype(np.int64)
         grp = c[order]
         big = sizes[grp] > config.max_block
         limit = min(int(sizes.max()), config.max_block)
@@ -241,16 +241,16 @@ def candidate_pairs(p: pd.DataFrame, config: DedupeConfig, progress: Progress | 
             if k > config.window:
                 same &= ~big[:-k]
             idx = np.flatnonzero(same)
-            if len(idx):
-                chunks.append(np.stack([pos[idx], pos[idx + k]], axis=1))
+            if len(idx):  # a pair as one integer lo·n + hi: half the memory of two columns
+                a, b = pos[idx], pos[idx + k]
+                chunks.append(np.minimum(a, b) * n + np.maximum(a, b))
         if progress:
             progress("block", (step + 1) / len(blocks))
     if not chunks:
         return np.empty((0, 2), dtype=np.int64)
-    pairs = np.concatenate(chunks)
-    lo = np.minimum(pairs[:, 0], pairs[:, 1]).astype(np.int64)
-    hi = np.maximum(pairs[:, 0], pairs[:, 1]).astype(np.int64)
-    code = np.sort(lo * n + hi)  # sort + neighbour test: faster than np.unique's hashing here
+    code = np.concatenate(chunks)
+    del chunks
+    code.sort()  # in place; sort + neighbour test: faster than np.unique's hashing here
     code = code[np.r_[True, code[1:] != code[:-1]]]
     return np.stack([code // n, code % n], axis=1)
 

@@ -51,14 +51,40 @@ def fold(text: object) -> str:
 
 def _unique_map(series: pd.Series, func) -> pd.Series:
     """Apply `func` once per distinct non-missing value and broadcast back (keeps the index)."""
-    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    codes, uniques = _factorize(series)
     results = np.empty(len(uniques) + 1, dtype=object)
     results[:-1] = [func(u) for u in uniques]
     results[-1] = func(None)
     return pd.Series(results[codes], index=series.index, dtype=object)  # code -1 → the last slot
 
 
+def _arrow_backed(series: pd.Series) -> pa.Array | None:
+    """The column's own Arrow strings (pandas 3 "str" columns hold them): no conversion needed."""
+    if not hasattr(series.array, "__arrow_array__"):
+        return None
+    arr = pa.array(series.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        return arr.cast(pa.large_string())
+    return None
+
+
+def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values as an object array); missing values get code -1."""
+    arr = _arrow_backed(series)
+    if arr is None:
+        codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+        return codes, np.asarray(uniques, dtype=object)
+    encoded = pc.dictionary_encode(arr)  # hashing in C, no Python strings per row
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
+
+
 def _arrow(series: pd.Series) -> pa.Array:
+    own = _arrow_backed(series)
+    if own is not None:
+        return own
     values = series.to_numpy(dtype=object)
     return pa.array(values, type=pa.large_string(), from_pandas=True) if len(values) else pa.array([], pa.large_string())
 
@@ -109,7 +135,7 @@ def fold_series(series: pd.Series) -> pd.Series:
     fast = _ascii_lower(series)
     if fast is not None:
         return _to_series(fast, series.index)
-    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    codes, uniques = _factorize(series)
     folded = np.empty(len(uniques) + 1, dtype=object)
     folded[:-1] = _fold_many([str(u) for u in uniques])
     folded[-1] = ""
