@@ -142,6 +142,8 @@ def build_tool_sheet(
     places: list[BlockPlace] = []
     widths: dict[int, float] = {}
     next_row = 1
+    data_rows: list[str] = []  # a single block's data rows (below every other row)
+    last_data_row = 0
     autofilter = None
     max_col = 1
     for block in spec.blocks:
@@ -193,14 +195,23 @@ def build_tool_sheet(
                     variant_styles,
                 )
             )
-        for i, cells_text in enumerate(map("".join, zip(*column_xml))):
-            rows.setdefault(header_row + 1 + i, []).append(cells_text)
+        first = header_row + 1
+        if len(spec.blocks) == 1:  # one block: its data rows follow its header, whole rows at once
+            data_rows = [
+                f'<row r="{r}">{cells_text}</row>'
+                for r, cells_text in zip(range(first, first + n), map("".join, zip(*column_xml)))
+            ]
+            if data_rows:
+                last_data_row = first + len(data_rows) - 1
+        else:
+            for i, cells_text in enumerate(map("".join, zip(*column_xml))):
+                rows.setdefault(first + i, []).append(cells_text)
         if block.autofilter and autofilter is None:
             autofilter = range_ref(header_row, left, max(header_row + n, header_row), left + ncols - 1)
         places.append(place)
         max_col = max(max_col, left + ncols - 1)
         next_row = header_row + n + 2
-    last_row = max(rows) if rows else 1
+    last_row = max([*rows, last_data_row]) if rows or last_data_row else 1
     parts = [
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n',
         f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{R_NS}">',
@@ -232,6 +243,7 @@ def build_tool_sheet(
         if len(cells) > 1 and len(spec.blocks) > 1:  # blocks side by side: cells must ascend by column
             cells = sorted(cells, key=_first_col)
         parts.append(f'<row r="{r}">' + "".join(cells) + "</row>")
+    parts.extend(data_rows)
     parts.append("</sheetData>")
     if autofilter:
         parts.append(f'<autoFilter ref="{autofilter}"/>')
