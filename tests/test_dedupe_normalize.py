@@ -157,3 +157,16 @@ def test_pinyin_series_matches_per_value_conversion():
 
         assert dn.pinyin_series(folded, initials).tolist() == [one(v) for v in folded.tolist()]
     assert dn.pinyin_series(pd.Series(["王伟", "李\n四"]), True).tolist() == ["ww", "ls"]
+
+
+def test_latin_fast_paths_agree_with_scalar_functions():
+    """ASCII columns take Arrow paths for names and places; results equal the per-value functions."""
+    names = ["Wang Wei", "wei  WANG", "Mr. John Smith", "mrs smith", "Dr Ann-Marie O'Neil", "sarah", "  ", None,
+             "b a c", "under_score name", "Prof.x y", "mr.smith"]
+    places = ["Sydney", "NEW-SOUTH wales", " st. kilda ", None, "2000"]
+    s = pd.Series(names, dtype=object)
+    assert dn.persons_series(s).tolist() == [dn.normalize_person(v) for v in names]
+    assert dn.persons_series(pd.Series(names, dtype="str")).tolist() == [dn.normalize_person(v) for v in names]
+    assert dn.places_series(pd.Series(places, dtype=object)).tolist() == [dn.normalize_place(v) for v in places]
+    folded = dn.persons_series(s)
+    assert dn.pinyin_series(folded).tolist() == folded.tolist()

@@ -94,29 +94,24 @@ def _find_columns(frame: pd.DataFrame, headers: Iterable[str], explicit: Iterabl
     return found
 
 
-def _col(frame: pd.DataFrame, key: str) -> pd.Series:
-    if key in frame.columns:
-        return frame[key]
-    return pd.Series([None] * len(frame), index=frame.index, dtype=object)
-
-
 def prepare(customers: pd.DataFrame, config: DedupeConfig = DedupeConfig()) -> pd.DataFrame:
     """The normalised matching fields of every customer (same index), all strings ("" = missing)."""
     keys = set(config.keys)
     out = pd.DataFrame(index=customers.index)
     empty = pd.Series([""] * len(customers), index=customers.index, dtype=object)
 
-    comp = dn.companies_frame(_col(customers, "company")) if "company" in keys else None
+    def use(key: str, column: str | None = None) -> bool:  # an absent column normalises to blanks: skip the work
+        return key in keys and (column or key) in customers.columns
+
+    comp = dn.companies_frame(customers["company"]) if use("company") else None
     out["company"] = comp["company"] if comp is not None else empty
     out["company_region"] = comp["company_region"] if comp is not None else empty
     out["company_py"] = dn.pinyin_series(out["company"], initials=True).str.slice(0, 6) if comp is not None else empty
-    out["company_pinyin"] = (dn.pinyin_series(out["company"]).str.replace(" ", "", regex=False)
-                             if comp is not None else empty)
+    out["company_pinyin"] = _no_spaces(dn.pinyin_series(out["company"])) if comp is not None else empty
 
-    if "contact" in keys:
-        out["contact"] = dn.persons_series(_col(customers, "contact"))
-        py = dn.pinyin_series(out["contact"])
-        out["contact_py"] = py.str.replace(" ", "", regex=False)
+    if use("contact"):
+        out["contact"] = dn.persons_series(customers["contact"])
+        out["contact_py"] = _no_spaces(dn.pinyin_series(out["contact"]))
         out["contact_init"] = dn.pinyin_series(out["contact"], initials=True)
         out["contact_first"], out["contact_last"] = _name_ends(out["contact"])
         out["contact_key"] = _name_key(out["contact"], out["contact_init"])
@@ -125,31 +120,37 @@ def prepare(customers: pd.DataFrame, config: DedupeConfig = DedupeConfig()) -> p
         out["contact_first"] = out["contact_last"] = out["contact_key"] = empty
 
     for k in ("mobile", "phone", "phone2"):
-        out[k] = dn.phones_series(_col(customers, k), config.phone_region) if "mobile" in keys else empty
+        out[k] = dn.phones_series(customers[k], config.phone_region) if use("mobile", k) else empty
     for k in ("email", "email2"):
-        out[k] = dn.emails_series(_col(customers, k)) if "email" in keys else empty
+        out[k] = dn.emails_series(customers[k]) if use("email", k) else empty
 
     credit_cols = _find_columns(customers, CREDIT_HEADERS, config.credit_columns) if "credit_code" in keys else []
     out["credit_code"] = _first_nonblank([dn.credit_codes_series(customers[c]) for c in credit_cols], empty)
     id_cols = _find_columns(customers, ID_HEADERS, config.id_columns) if "id" in keys else []
     out["ext_id"] = _first_nonblank([dn.ids_series(customers[c]) for c in id_cols], empty)
 
-    if "address" in keys:
-        addr = dn.addresses_frame(_col(customers, "address"))
+    if use("address"):
+        addr = dn.addresses_frame(customers["address"])
         out["address"] = addr["address"]
         addr_city = addr["addr_city"]
     else:
         out["address"] = empty
         addr_city = empty
-    out["postcode"] = dn.postcodes_series(_col(customers, "postcode")) if "postcode" in keys else empty
+    out["postcode"] = dn.postcodes_series(customers["postcode"]) if use("postcode") else empty
     if "city" in keys:
-        city = dn.places_series(_col(customers, "city"))
+        city = dn.places_series(customers["city"]) if use("city") else empty
         out["city"] = city.where(city != "", addr_city)
-        out["province"] = dn.places_series(_col(customers, "province"))
+        out["province"] = dn.places_series(customers["province"]) if use("city", "province") else empty
     else:
         out["city"] = out["province"] = empty
-    out["birthday"] = _dates(_col(customers, "birthday")) if "birthday" in keys else empty
+    out["birthday"] = _dates(customers["birthday"]) if use("birthday") else empty
     return out
+
+
+def _no_spaces(series: pd.Series) -> pd.Series:
+    arr = pa.array(series.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    out = pc.fill_null(pc.replace_substring(arr, " ", ""), "")
+    return pd.Series(out.to_numpy(zero_copy_only=False), index=series.index, dtype=object)
 
 
 def _first_nonblank(series: list[pd.Series], empty: pd.Series) -> pd.Series:

@@ -106,6 +106,14 @@ def _ascii_lower(series: pd.Series) -> pa.Array | None:
     return pc.fill_null(pc.utf8_lower(pc.utf8_trim_whitespace(arr)), "")
 
 
+def _all_ascii(series: pd.Series) -> bool:
+    try:
+        arr = _arrow(series)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return False
+    return bool(pc.all(pc.fill_null(pc.string_is_ascii(arr), True)).as_py())
+
+
 def _as_text(v: object) -> object:
     return v if isinstance(v, str) or v is None else str(v)
 
@@ -376,8 +384,32 @@ def _person_folded(s: str) -> str:
 
 
 def persons_series(series: pd.Series) -> pd.Series:
+    fast = _ascii_lower(series)
+    if fast is not None:
+        return _latin_persons(fast, series.index)
     folded = fold_series(series)
     return _unique_map(folded, lambda v: _person_folded(v) if v else "")
+
+
+def _latin_persons(fast: pa.Array, index: pd.Index) -> pd.Series:
+    """`_person_folded` of ASCII names in C (Arrow): honorific dropped, parts sorted ("wei wang" →
+    "wang wei"); names of three or more parts (few) are sorted in Python."""
+    s = pc.replace_substring_regex(fast, rf"^{_WS}*(?:mr|mrs|ms|miss|dr|prof)\.?{_WS}+", "")
+    s = pc.utf8_trim(pc.replace_substring_regex(s, r"[^a-z0-9]+", " "), " ")  # `_PUNCT` on ASCII
+    parts = pc.split_pattern(s, " ")
+    count = pc.list_value_length(parts).to_numpy(zero_copy_only=False)
+    out = s.to_numpy(zero_copy_only=False).astype(object)  # one part (or none): the name as it is
+    two = count == 2
+    if two.any():
+        pair = pc.filter(parts, pa.array(two))
+        first, second = pc.list_element(pair, 0), pc.list_element(pair, 1)
+        space = pa.scalar(" ", pa.large_string())
+        ordered = pc.if_else(pc.less_equal(first, second), pc.binary_join_element_wise(first, second, space),
+                             pc.binary_join_element_wise(second, first, space))
+        out[two] = ordered.to_numpy(zero_copy_only=False)
+    for k in np.flatnonzero(count > 2):
+        out[k] = " ".join(sorted(out[k].split(" ")))
+    return pd.Series(out, index=index, dtype=object)
 
 
 @cache
@@ -437,7 +469,10 @@ def pinyin_series(series: pd.Series, initials: bool = False) -> pd.Series:
     Latin-only data skips it.
     """
     values = series.fillna("").astype(str)
-    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    if _all_ascii(values):  # no Chinese at all (checked in C)
+        uniques: list[str] = []
+    else:
+        codes, uniques = pd.factorize(values.to_numpy(dtype=object))
     uniques = [str(u) for u in uniques]
     table = _pinyin_table(uniques, initials)
     if not table:  # no Chinese at all: pinyin is the text; initials are the first letters
@@ -659,6 +694,9 @@ def _place_folded(folded: str) -> str:
 
 
 def places_series(series: pd.Series) -> pd.Series:
+    fast = _ascii_lower(series)
+    if fast is not None:  # no 省/市 suffix to drop in ASCII: only `_PUNCT`
+        return _to_series(pc.replace_substring_regex(fast, r"[^a-z0-9]+", ""), series.index)
     folded = fold_series(series)  # folded once: `_place_folded` need not fold again
     return _unique_map(folded, lambda v: _place_folded(v) if v else "")
 
