@@ -147,7 +147,7 @@ def test_pinyin_series_matches_per_value_conversion():
     for initials in (False, True):
         table = dn._pinyin_table(uniques, initials)
 
-        def one(v: str) -> str:
+        def one(v: str, table: dict = table, initials: bool = initials) -> str:
             if not v:
                 return ""
             out = v.translate(table)
