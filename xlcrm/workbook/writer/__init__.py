@@ -87,8 +87,11 @@ def plan_to_bytes(
     last_touch = _last_touches(plan)
     with ThreadPoolExecutor(max_workers=2) as pool:
         pkg.pool = pool  # big sheets deflate on the other core while later edits are made
-        _prefetch_sheets(editor, plan)
+        first_use = _first_uses(editor, plan)
         for i, edit in enumerate(plan.edits):
+            upcoming = [k for k in first_use if k > i]
+            if upcoming:  # inflate the next big sheet on the other core while this edit is made
+                pkg.prefetch(first_use.pop(min(upcoming)))
             editor.apply(edit)
             lap(type(edit).__name__)
             for name in [n for n, last in last_touch.items() if last == i]:
@@ -116,17 +119,20 @@ def plan_to_bytes(
     return data, pkg, editor
 
 
-def _prefetch_sheets(editor: Editor, plan: EditPlan) -> None:
-    """Inflate the user sheets later edits write into on the other core, while the first is edited."""
+def _first_uses(editor: Editor, plan: EditPlan) -> dict[int, str]:
+    """Edit index → the big user-sheet part that edit is the first to read (the first edit's excluded)."""
     seen: set[str] = set()
-    for edit in plan.edits:
+    out: dict[int, str] = {}
+    for i, edit in enumerate(plan.edits):
         name = getattr(edit, "sheet", None) or getattr(edit, "name", None)
         entry = editor.wb.find(str(name)) if name else None
         if entry is None or entry.part in seen:
             continue
         seen.add(entry.part)
-        if len(seen) > 1 and entry.part in editor.pkg.infos and editor.pkg.infos[entry.part].file_size > 1 << 20:
-            editor.pkg.prefetch(entry.part)
+        info = editor.pkg.infos.get(entry.part)
+        if i > 0 and info is not None and info.file_size > 1 << 20:
+            out[i] = entry.part
+    return out
 
 
 def _last_touches(plan: EditPlan) -> dict[str, int]:
