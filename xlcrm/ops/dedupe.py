@@ -573,6 +573,41 @@ def _clusters(n: int, edges: pd.DataFrame, forbidden: set[tuple[int, int]]) -> l
     return [sorted(m) for m in members.values() if len(m) > 1]
 
 
+def _components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """The smallest member of each position's connected component (array work, no Python loop per edge)."""
+    label = np.arange(n)
+    while len(i):
+        low = np.minimum(label[i], label[j])
+        new = label.copy()
+        np.minimum.at(new, i, low)
+        np.minimum.at(new, j, low)
+        new = new[new]  # jump to the label's own label: few rounds even for long chains
+        if np.array_equal(new, label):
+            break
+        label = new
+    return label
+
+
+def _component_clusters(n: int, edges: pd.DataFrame, label_list: list) -> list[list]:
+    """Clusters when nothing is forbidden: union-find then gives the connected components, found here
+    with arrays. Same order as `_clusters`: strongest pair first, then by first member."""
+    i, j = edges["i"].to_numpy(dtype=np.int64), edges["j"].to_numpy(dtype=np.int64)
+    comp = _components(n, i, j)
+    size = np.bincount(comp, minlength=n)
+    members = np.flatnonzero(size[comp] >= 2)
+    if not len(members):
+        return []
+    members = members[np.argsort(comp[members], kind="stable")]  # by cluster, ascending inside
+    heads = comp[members]
+    starts = np.flatnonzero(np.r_[True, heads[1:] != heads[:-1]])
+    first = heads[starts]  # a component's label is its smallest member
+    best = pd.Series(edges["weight"].to_numpy()).groupby(comp[i]).max()
+    strength = best.reindex(first).to_numpy(dtype=float)
+    order = np.lexsort((first, -np.nan_to_num(strength, nan=0.0)))
+    bounds = np.r_[starts, len(members)]
+    return [[label_list[x] for x in members[bounds[k]:bounds[k + 1]]] for k in order]
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -637,14 +672,17 @@ def find_duplicates(
         if forbidden:
             keep = [(int(a), int(b)) not in forbidden for a, b in zip(accepted["i"], accepted["j"], strict=True)]
             accepted = accepted[np.array(keep, dtype=bool)]
-    clusters_pos = _clusters(len(customers), accepted, forbidden)
-    in_cluster = {x: n for n, m in enumerate(clusters_pos) for x in m}
-    accepted = accepted[np.array([in_cluster.get(int(a), -1) == in_cluster.get(int(b), -2)
-                                  for a, b in zip(accepted["i"], accepted["j"], strict=True)], dtype=bool)]
-    best = accepted.groupby(accepted["i"].map(in_cluster))["weight"].max().to_dict() if len(accepted) else {}
-    order = sorted(range(len(clusters_pos)), key=lambda k: (-best.get(k, 0.0), clusters_pos[k][0]))
     label_list = labels.tolist()
-    clusters = [[label_list[x] for x in clusters_pos[k]] for k in order]
+    if forbidden:
+        clusters_pos = _clusters(len(customers), accepted, forbidden)
+        in_cluster = {x: n for n, m in enumerate(clusters_pos) for x in m}
+        accepted = accepted[np.array([in_cluster.get(int(a), -1) == in_cluster.get(int(b), -2)
+                                      for a, b in zip(accepted["i"], accepted["j"], strict=True)], dtype=bool)]
+        best = accepted.groupby(accepted["i"].map(in_cluster))["weight"].max().to_dict() if len(accepted) else {}
+        order = sorted(range(len(clusters_pos)), key=lambda k: (-best.get(k, 0.0), clusters_pos[k][0]))
+        clusters = [[label_list[x] for x in clusters_pos[k]] for k in order]
+    else:
+        clusters = _component_clusters(len(customers), accepted, label_list)
 
     out = accepted.copy()
     out.insert(0, "a", labels[out["i"].to_numpy()])
