@@ -162,3 +162,25 @@ def test_result_uses_frame_labels(labels):
     result = find_duplicates(df)
     assert result.clusters == [labels[:2]]
     assert list(result.pairs[["a", "b"]].iloc[0]) == labels[:2]
+
+
+def test_array_components_equal_union_find_clusters():
+    """Without forbidden pairs the array path must give union-find's clusters, in the same order."""
+    from xlcrm.ops.dedupe import _clusters, _component_clusters
+
+    rng = np.random.default_rng(5)
+    n = 400
+    i = rng.integers(0, n, 300)
+    j = rng.integers(0, n, 300)
+    keep = i != j
+    edges = pd.DataFrame({"i": np.minimum(i, j)[keep], "j": np.maximum(i, j)[keep],
+                          "weight": rng.normal(8, 3, keep.sum()).round(1)})
+    edges = edges.sort_values(["weight", "i", "j"], ascending=[False, True, True]).reset_index(drop=True)
+    labels = [f"L{k}" for k in range(n)]
+    clusters_pos = _clusters(n, edges, set())
+    in_cluster = {x: c for c, m in enumerate(clusters_pos) for x in m}
+    best = edges.groupby(edges["i"].map(in_cluster))["weight"].max().to_dict()
+    order = sorted(range(len(clusters_pos)), key=lambda k: (-best.get(k, 0.0), clusters_pos[k][0]))
+    expected = [[labels[x] for x in clusters_pos[k]] for k in order]
+    assert len(expected) > 20 and max(len(c) for c in expected) > 3  # chains long enough to need several rounds
+    assert _component_clusters(n, edges, labels) == expected
