@@ -9,9 +9,12 @@ How it works (no all-pairs comparison, memory bounded by the candidate pairs):
    after sorting by name (sorted neighbourhood), so the pair count stays linear in the rows;
 3. each candidate pair is scored field by field with rapidfuzz (`process.cpdist`, C speed, all
    cores); the field scores are added as match weights in bits (Fellegi–Sunter style; an exact
-   name agreement weighs more the rarer the name is), turned into a 0–1 score;
+   name agreement weighs more the rarer the name is), turned into a 0–1 score. Fields are held as
+   integer codes, so equal values never reach rapidfuzz, and the costly fields (contact, address)
+   are compared only for pairs whose weight could still reach the threshold;
 4. pairs at or above the threshold are joined into clusters by union-find, strongest pair first,
-   never joining two records the user marked "not a duplicate".
+   never joining two records the user marked "not a duplicate" (with no such pairs this is the
+   connected components, found with arrays).
 
 Every accepted pair carries bilingual reasons ("同一手机号 / same mobile", "公司名称规范化后相似度 96% /
 company name 96 % after normalisation"). Pure: no I/O; today's date is not needed.
