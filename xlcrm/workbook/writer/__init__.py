@@ -89,9 +89,8 @@ def plan_to_bytes(
         pkg.pool = pool  # big sheets deflate on the other core while later edits are made
         first_use = _first_uses(editor, plan)
         for i, edit in enumerate(plan.edits):
-            upcoming = [k for k in first_use if k > i]
-            if upcoming:  # inflate the next big sheet on the other core while this edit is made
-                pkg.prefetch(first_use.pop(min(upcoming)))
+            if i + 1 in first_use:  # inflate the next big sheet on the other core while this edit is made
+                pkg.prefetch(first_use.pop(i + 1))
             editor.apply(edit)
             lap(type(edit).__name__)
             for name in [n for n, last in last_touch.items() if last == i]:
