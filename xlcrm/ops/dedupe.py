@@ -265,11 +265,12 @@ SCORE_CHUNK = 1_000_000  # candidate pairs scored at a time
 PRIOR = -6.0  # match weight (bits) before any evidence: most candidate pairs are not duplicates
 
 
-def _tf_weight(values: np.ndarray, cap: float) -> np.ndarray:
-    """Agreement weight per record value: log2(0.9·n / count) — a rare name says more than 王伟."""
-    s = pd.Series(values)
-    present = s != ""
-    counts = s.map(s[present].value_counts()).fillna(1).to_numpy(dtype=float)
+def _tf_weight(codes: np.ndarray, cap: float) -> np.ndarray:
+    """Agreement weight per record (value codes, -1 blank): log2(0.9·n / count) — a rare name says
+    more than 王伟."""
+    present = codes >= 0
+    counts = np.ones(len(codes))
+    counts[present] = np.bincount(codes[present])[codes[present]]
     n = max(int(present.sum()), 2000)  # small books: a name still means about what it means in 2,000
     return np.clip(np.log2(0.9 * n / counts), 1.0, cap)
 
@@ -298,8 +299,8 @@ class _Coded:
                 self._add(p, [c])
         contact = p["contact"].to_numpy(dtype=object)
         self.single_part = ~pd.Series(contact).str.contains(" ", regex=False).fillna(False).to_numpy(dtype=bool)
-        self.tf_company = _tf_weight(p["company"].to_numpy(dtype=object), 9.0)
-        self.tf_contact = _tf_weight(p["contact"].to_numpy(dtype=object), 8.0)
+        self.tf_company = _tf_weight(self.codes["company"], 9.0)
+        self.tf_contact = _tf_weight(self.codes["contact"], 8.0)
 
     def _add(self, p: pd.DataFrame, cols: list[str]) -> None:
         if not cols:

@@ -562,6 +562,10 @@ _ADDRESS_WORDS = (
 )
 
 
+_ADDRESS_SHORT = {p.pattern[2:-2]: short for p, short in _ADDRESS_WORDS}
+_ADDRESS_WORD = re.compile(r"\b(?:" + "|".join(_ADDRESS_SHORT) + r")\b")
+
+
 def split_address(value: object) -> tuple[str, str, str, str]:
     """(province, city, district, rest) of an address; tokens without their 省/市/区 suffix.
 
@@ -609,10 +613,13 @@ def addresses_frame(series: pd.Series) -> pd.DataFrame:
     """Columns addr_province, addr_city, addr_district, address (the rest) for a Series."""
     fast = _ascii_lower(series)
     if fast is not None:  # Latin addresses: abbreviate street words, drop punctuation, in C
-        arr = pc.replace_substring_regex(fast, r"[^a-z0-9]+", " ")
-        for pattern, short in _ADDRESS_WORDS:
-            arr = pc.replace_substring_regex(arr, pattern.pattern, short)
-        arr = pc.utf8_trim_whitespace(pc.replace_substring_regex(arr, r"\s+", " "))
+        arr = pc.utf8_trim(pc.replace_substring_regex(fast, r"[^a-z0-9]+", " "), " ")  # single spaces now
+        # The street words in one pass of one pattern over all addresses joined (RE2's \b is slow;
+        # no short form is itself a listed word, so one pass equals the word-by-word loop).
+        if len(arr):
+            joined = "\n".join(arr.to_numpy(zero_copy_only=False).tolist())
+            arr = pa.array(_ADDRESS_WORD.sub(lambda m: _ADDRESS_SHORT[m.group(0)], joined).split("\n"),
+                           pa.large_string())
         blank = pd.Series([""] * len(series), index=series.index, dtype=object)
         return pd.DataFrame({"addr_province": blank, "addr_city": blank, "addr_district": blank,
                              "address": _to_series(arr, series.index)}, index=series.index)
