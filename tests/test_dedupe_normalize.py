@@ -170,3 +170,16 @@ def test_latin_fast_paths_agree_with_scalar_functions():
     assert dn.places_series(pd.Series(places, dtype=object)).tolist() == [dn.normalize_place(v) for v in places]
     folded = dn.persons_series(s)
     assert dn.pinyin_series(folded).tolist() == folded.tolist()
+
+
+def test_token_heads_equals_the_regex_it_replaces():
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = ["sarah bruhn", "a", "", None, "wang wei", "josé garcía", "x y z", "王伟 ab", "  lead", "a  b", "ab\tcd"]
+    for vals in (values[:8], values):  # single-spaced names (split path) and any text (regex path)
+        arr = pa.array(vals, pa.large_string())
+        for size in (1, 2):
+            expected = pc.fill_null(pc.replace_substring_regex(arr, rf"(\S{{1,{size}}})\S*\s*", r"\1"), "")
+            assert dn.token_heads(arr, size).to_pylist() == expected.to_pylist()
+            assert dn.token_heads(arr.slice(1), size).to_pylist() == expected.to_pylist()[1:]

@@ -355,7 +355,7 @@ def _name_key(names: pd.Series, initials: pd.Series) -> pd.Series:
     """A short blocking key of a name: pinyin initials of a Chinese name ("王小明" → "wxm"), the first
     two letters of each part of a Latin one ("sarah bruhn" → "sabr") — selective, yet typo-tolerant."""
     arr = pa.array(names.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
-    latin = pc.replace_substring_regex(arr, r"(\S{1,2})\S*\s*", r"\1")
+    latin = dn.token_heads(arr, 2)
     chinese = pc.fill_null(pc.match_substring_regex(arr, "[\u3400-\u9fff]"), False)
     init = pa.array(initials.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
     out = pc.fill_null(pc.if_else(chinese, init, latin), "")

@@ -464,6 +464,21 @@ def _pinyin_many(values: list[str], table: dict[int, str], initials: bool) -> np
     return out
 
 
+def token_heads(arr: pa.Array, size: int) -> pa.Array:
+    """The first `size` characters of each space-separated part, joined: "sarah bruhn" → "sabr" (size 2).
+
+    Same as the regex `(\\S{1,size})\\S*\\s*` → `\\1`, without RE2's slow capture groups when the
+    parts are separated by single spaces (normalised names); other text takes the regex.
+    """
+    arr = pc.fill_null(arr, "")
+    if not pc.all(pc.match_substring_regex(arr, r"^(?:\S+(?: \S+)*)?$")).as_py():
+        return pc.replace_substring_regex(arr, rf"(\S{{1,{size}}})\S*\s*", r"\1")
+    parts = pc.split_pattern(arr, " ")
+    heads = pc.utf8_slice_codeunits(parts.values, 0, size)  # every part at once, then regrouped
+    lists = (pa.LargeListArray if pa.types.is_large_list(parts.type) else pa.ListArray).from_arrays(parts.offsets, heads)
+    return pc.binary_join(lists, pa.scalar("", heads.type))
+
+
 def pinyin_series(series: pd.Series, initials: bool = False) -> pd.Series:
     """Pinyin (or initials) of already-folded names: "王伟" → "wang wei" / "ww"; Latin stays as is.
 
@@ -480,8 +495,7 @@ def pinyin_series(series: pd.Series, initials: bool = False) -> pd.Series:
     if not table:  # no Chinese at all: pinyin is the text; initials are the first letters
         if not initials:
             return values.astype(object)
-        arr = pc.replace_substring_regex(_arrow(values), r"(\S)\S*\s*", r"\1")
-        return _to_series(arr, series.index)
+        return _to_series(token_heads(_arrow(values), 1), series.index)
     return pd.Series(_pinyin_many(uniques, table, initials)[codes], index=series.index, dtype=object)
 
 
@@ -805,5 +819,5 @@ __all__ = [
     "credit_code_valid", "credit_codes_series", "emails_series", "fold", "fold_series", "ids_series",
     "normalize_company", "normalize_credit_code", "normalize_email", "normalize_id", "normalize_person",
     "normalize_phone", "normalize_place", "normalize_postcode", "persons_series", "phones_series", "pinyin_series",
-    "places_series", "postcodes_series", "region_of", "split_address", "split_company",
+    "places_series", "postcodes_series", "region_of", "split_address", "split_company", "token_heads",
 ]
