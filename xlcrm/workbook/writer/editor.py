@@ -249,6 +249,8 @@ class Editor:
             drawing_rid = self.pkg.add_rel(entry.part, DRAWING_REL, drawing)
         built = build_tool_sheet(edit, self.styles, code_name=code_name, drawing_rid=drawing_rid)
         self.pkg.write(entry.part, built.xml)
+        if len(built.xml) > (1 << 20):
+            self.pkg.compress_soon(entry.part)  # deflate on the other core while later edits are made
         if drawing:
             add_charts(self.pkg, drawing, name, edit.charts, built.places, [b.df for b in edit.blocks])
         index = self.wb.find(name).index
