@@ -40,7 +40,7 @@ def assign_missing_ids(customers: pd.DataFrame, settings: Settings, *, archived:
         return pd.Series(dtype=object)
     used = [*customers["customer_id"].dropna().tolist(), *[r for r in archived if isinstance(r, str)]]
     prefix, digits, highest = id_pattern(used, settings)
-    taken = {str(i).strip().upper() for i in (*used, *avoid) if isinstance(i, str)}
+    taken = {s.strip().upper() for s in {*used, *avoid} if isinstance(s, str)}  # dedupe first: 1M refs
     new_ids, number = [], highest
     for _ in missing:
         number += 1
