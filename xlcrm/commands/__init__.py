@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from ..errors import XlcrmError
 from ..workbook.port import WorkbookPort
-from .base import REGISTRY, CommandResult, CommandSpec, Context, command
 
 # Importing a command module registers its commands.
-from . import daily  # noqa: E402,F401  check, regrade, due, run
-from . import reports  # noqa: E402,F401  summary, receivables, export
-from . import dedupe  # noqa: E402,F401  dedupe, merge (--undo), undo_merge
+from . import (
+    daily,  # noqa: E402,F401  check, regrade, due, run
+    dedupe,  # noqa: E402,F401  dedupe, merge (--undo), undo_merge
+    reports,  # noqa: E402,F401  summary, receivables, export
+)
+from .base import REGISTRY, CommandResult, CommandSpec, Context, command
 
 __all__ = ["REGISTRY", "CommandResult", "CommandSpec", "Context", "command", "run"]
 

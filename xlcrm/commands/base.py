@@ -11,9 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 from ..errors import Msg
+from ..schema import CHANGE_LOG, Kind, SheetSpec
 from ..workbook.book import CrmBook
-from ..workbook.edits import EditPlan
+from ..workbook.edits import FMT_DATE, FMT_DATETIME, FMT_MONEY, AppendRows, EditPlan
 from ..workbook.port import WorkbookPort
 
 
@@ -80,6 +83,35 @@ def command(tag: str, zh: str, en: str, help_zh: str, help_en: str, *, writes: b
         return func
 
     return register
+
+
+# --------------------------------------------------------------------------- shared pieces
+
+FORMATS = {Kind.DATE: FMT_DATE, Kind.MONEY: FMT_MONEY, Kind.NUMBER: "0"}
+
+
+def tool_frame(spec: SheetSpec, df: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, dict[str, str], dict[str, float]]:
+    """A tool sheet's rows with the headers in `lang`, plus number formats and widths by header."""
+    cols = [c for c in spec.columns if c.key in df.columns]
+    out = df[[c.key for c in cols]].copy()
+    out.columns = [c.header(lang) for c in cols]
+    formats = {c.header(lang): FMT_DATETIME if c.key == "time" else FORMATS[c.kind] for c in cols if c.kind in FORMATS}
+    widths = {c.header(lang): c.width for c in cols}
+    return out, formats, widths
+
+
+def after_data_sheets(book: CrmBook) -> str | None:
+    for key in ("purchases", "followups", "customers"):
+        if key in book.sheets:
+            return book.sheets[key].name
+    return None
+
+
+def change_log_edit(book: CrmBook, rows: pd.DataFrame, lang: str) -> AppendRows | None:
+    if rows.empty:
+        return None
+    df, formats, widths = tool_frame(CHANGE_LOG, rows, lang)
+    return AppendRows(book.sheet_name_for("change_log"), df, after=None, number_formats=formats, widths=widths)
 
 
 def apply_planned(port: WorkbookPort, planned: Planned, ctx: Context) -> CommandResult:

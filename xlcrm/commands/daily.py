@@ -19,14 +19,11 @@ from ..ops.grade import grade_customers
 from ..ops.ids import assign_missing_ids
 from ..ops.purchases import customer_money
 from ..ops.validate import check_book, sort_problems
-from ..schema import CHANGE_LOG, CUSTOMERS, DUE_TODAY, ISSUES, STALE, Kind, SheetSpec, match_header
+from ..schema import CUSTOMERS, DUE_TODAY, ISSUES, STALE, Kind, match_header
 from ..workbook.book import CrmBook
 from ..workbook.edits import (
     FILL_HEADER,
     FILL_OVERDUE,
-    FMT_DATE,
-    FMT_DATETIME,
-    FMT_MONEY,
     AppendRows,
     Block,
     CellMark,
@@ -37,38 +34,20 @@ from ..workbook.edits import (
     SheetReplace,
 )
 from ..workbook.port import WorkbookPort
-from .base import CommandResult, Context, Planned, apply_planned, command
+from .base import (
+    FORMATS,
+    CommandResult,
+    Context,
+    Planned,
+    after_data_sheets,
+    apply_planned,
+    change_log_edit,
+    command,
+    tool_frame,
+)
 
 COMPUTED = ("grade", "last_contact", "next_follow_up", "abc_class", "total_purchases", "outstanding")
 LOGGED = ("grade", "abc_class", "outstanding")  # computed values a manager cares about
-FORMATS = {Kind.DATE: FMT_DATE, Kind.MONEY: FMT_MONEY, Kind.NUMBER: "0"}
-
-
-# --------------------------------------------------------------------------- shared pieces
-
-
-def tool_frame(spec: SheetSpec, df: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, dict[str, str], dict[str, float]]:
-    """A tool sheet's rows with the headers in `lang`, plus number formats and widths by header."""
-    cols = [c for c in spec.columns if c.key in df.columns]
-    out = df[[c.key for c in cols]].copy()
-    out.columns = [c.header(lang) for c in cols]
-    formats = {c.header(lang): FMT_DATETIME if c.key == "time" else FORMATS[c.kind] for c in cols if c.kind in FORMATS}
-    widths = {c.header(lang): c.width for c in cols}
-    return out, formats, widths
-
-
-def after_data_sheets(book: CrmBook) -> str | None:
-    for key in ("purchases", "followups", "customers"):
-        if key in book.sheets:
-            return book.sheets[key].name
-    return None
-
-
-def change_log_edit(book: CrmBook, rows: pd.DataFrame, lang: str) -> AppendRows | None:
-    if rows.empty:
-        return None
-    df, formats, widths = tool_frame(CHANGE_LOG, rows, lang)
-    return AppendRows(book.sheet_name_for("change_log"), df, after=None, number_formats=formats, widths=widths)
 
 
 def _count(problems: list[Problem], severity: Severity) -> int:

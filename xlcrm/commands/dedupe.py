@@ -39,8 +39,7 @@ from ..workbook.edits import (
     SheetReplace,
 )
 from ..workbook.port import WorkbookPort
-from .base import CommandResult, Context, Planned, apply_planned, command
-from .daily import after_data_sheets, change_log_edit
+from .base import CommandResult, Context, Planned, after_data_sheets, apply_planned, change_log_edit, command
 
 # --------------------------------------------------------------------------- decisions
 

@@ -21,7 +21,7 @@ from ..schema import CREDIT_RATINGS, DEAL_STATUSES, choice_label
 from ..workbook.book import CrmBook
 from ..workbook.edits import FMT_DATE, FMT_INT, FMT_MONEY, FMT_PERCENT, Block, Chart, EditPlan, SheetReplace
 from ..workbook.port import WorkbookPort
-from .base import CommandResult, Context, Planned, apply_planned, command
+from .base import CommandResult, Context, Planned, after_data_sheets, apply_planned, command
 
 TAB_SUMMARY = "FF1F4E78"
 TAB_RECEIVABLES = "FFC65911"
@@ -32,13 +32,6 @@ CHART_ROWS = 16
 
 def _t(lang: str, zh: str, en: str) -> str:
     return en if lang == "en" else zh
-
-
-def _after(book: CrmBook) -> str | None:
-    for key in ("purchases", "followups", "customers"):
-        if key in book.sheets:
-            return book.sheets[key].name
-    return None
 
 
 def _relabel(df: pd.DataFrame, labels: dict[str, tuple[str, str]], lang: str) -> pd.DataFrame:
@@ -241,7 +234,7 @@ def plan_summary(book: CrmBook, ctx: Context) -> Planned:
     lang = ctx.language(book)
     s = compute_summary(book.customers, book.followups, book.purchases, book.settings, ctx.today, lang)
     name = book.sheet_name_for("summary")
-    plan = EditPlan(operation="summary").add(summary_sheet(s, name, lang, after=_after(book)))
+    plan = EditPlan(operation="summary").add(summary_sheet(s, name, lang, after=after_data_sheets(book)))
     k = s.kpis
     msg = Msg("汇总已更新（“{sheet}”工作表）：客户 {customers} 位，本月销售额 {sales:,.2f}，逾期应收 {overdue:,.2f}"
               "（{overdue_customers} 位客户），逾期未跟进 {late} 位。",
@@ -295,7 +288,7 @@ def plan_receivables(book: CrmBook, ctx: Context) -> Planned:
     per_owner = owner_receivables(per_customer, lang)
     name = book.sheet_name_for("receivables")
     plan = EditPlan(operation="receivables").add(
-        receivables_sheet(per_customer, per_owner, name, lang, ctx.today, after=_after(book)))
+        receivables_sheet(per_customer, per_owner, name, lang, ctx.today, after=after_data_sheets(book)))
     totals = receivable_totals(per_customer)
     msg = Msg("应收已更新（“{sheet}”工作表）：{owing} 位客户未付清，共 {outstanding:,.2f}；其中逾期 {overdue:,.2f}"
               "（{late} 位客户，最长 {days} 天）。",
@@ -342,7 +335,7 @@ def plan_export(book: CrmBook, ctx: Context) -> Planned:
                    f"Mail-merge list · {ctx.today:%Y-%m-%d} · {len(merged)} customers")
         if sel.no_consent:
             title += _t(lang, f"（{sel.no_consent} 位未同意营销，已略过）", f" ({sel.no_consent} without consent left out)")
-        plan.add(SheetReplace(name, [Block(merged, title=title, autofilter=True)], after=_after(book),
+        plan.add(SheetReplace(name, [Block(merged, title=title, autofilter=True)], after=after_data_sheets(book),
                               tab_color=TAB_EXPORT))
     where = str(to) if to and not options.get("sheet") else (f"{to} + “{name}”" if to else f"“{name}”")
     result = CommandResult("export", export_message(sel, len(merged), where),
