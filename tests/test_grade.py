@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+from frames import frame
 from hypothesis import given
 from hypothesis import strategies as st
 
 from xlcrm.ops.followup import due_list, schedule, stale_list
 from xlcrm.ops.grade import grade_customers
 from xlcrm.settings import Settings
-
-from frames import frame
 
 TODAY = dt.date(2026, 11, 23)
 S = Settings()
