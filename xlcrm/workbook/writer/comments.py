@@ -190,7 +190,7 @@ class MarkBook:
                     added,
                 )
             )
-        notes.save()
+        notes.write_back()
         self.state = [m for m in self.state if m.sheet.casefold() != entry.name.casefold()] + new_state
         self.changed = True
 
@@ -390,7 +390,7 @@ class Notes:
             vml = vml[:at] + "".join(self._new_shapes) + vml[at:]
         return vml
 
-    def save(self) -> None:
+    def write_back(self) -> None:
         if not self.dirty:
             return
         pkg = self.pkg

@@ -356,11 +356,11 @@ class Editor:
             self.flush(part)
         self.pkg._cache.clear()
         for tables in self.tables.values():
-            tables.save()
-        self.styles.save()
+            tables.write_back()
+        self.styles.write_back()
         if self.formula_changed:
             self._drop_calc_chain()
-        self.wb.save()
+        self.wb.write_back()
 
     def _drop_calc_chain(self) -> None:
         """calcChain.xml lists formula cells; a stale one makes Excel 'repair' the file. Excel rebuilds it."""

@@ -210,6 +210,6 @@ class Workbook:
         except (etree.XMLSyntaxError, ValueError, TypeError):
             return  # app.xml is informational; an odd one is left as it was
 
-    def save(self) -> None:
+    def write_back(self) -> None:
         if self.dirty:
             self.pkg.write(self.part, serialize_xml(self.root))

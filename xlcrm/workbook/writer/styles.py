@@ -289,6 +289,6 @@ class StyleBook:
         xf.set("fillId", str(self.fill_id_from_xml(fill_blob)))
         return self._add_xf(xf)
 
-    def save(self) -> None:
+    def write_back(self) -> None:
         if self.dirty:
             self.pkg.write(self.part, serialize_xml(self.root))

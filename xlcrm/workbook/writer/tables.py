@@ -107,7 +107,7 @@ class SheetTables:
                 return t
         return None
 
-    def save(self) -> None:
+    def write_back(self) -> None:
         for t in self.tables:
             if t.dirty:
                 self.pkg.write(t.part, serialize_xml(t.root))
