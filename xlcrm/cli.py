@@ -11,10 +11,12 @@ import datetime as dt
 import getpass
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__
@@ -78,8 +80,9 @@ def run_command(tag: str, path: Path, *, today: str | None, owner: str | None, d
 
     ctx = Context(today=_parse_today(today), lang=lang, dry_run=dry_run, owner=owner, user=_os_user(), options=options)
     try:
-        port = FileWorkbook(path, progress=_progress_printer() if output == "text" else None)
-        result = run(tag, port, ctx)
+        with reading_progress(output == "text") as progress:
+            port = FileWorkbook(path, progress=progress)
+            result = run(tag, port, ctx)
     except XlcrmError as exc:
         fail(exc, lang)
         return
@@ -97,15 +100,16 @@ def run_command(tag: str, path: Path, *, today: str | None, owner: str | None, d
         console.print("（试运行：未写入任何内容）" if shown != "en" else "(dry run: nothing was written)", style="dim")
 
 
-def _progress_printer():
-    """A callback for long reads: prints which sheet is being read (only on a terminal)."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(stage: str, fraction: float) -> None:
-        err_console.print(f"[dim]… {stage} {fraction:.0%}[/]", highlight=False)
-
-    return show
+@contextmanager
+def reading_progress(enabled: bool = True):
+    """A progress bar on the terminal while a (large) workbook is read; nothing when piped or in CI."""
+    if not enabled or not err_console.is_terminal:
+        yield None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task("…", total=1.0)
+        yield lambda stage, fraction: bar.update(task, description=stage, completed=fraction)
 
 
 def _version(value: bool) -> None:
@@ -157,7 +161,8 @@ def info_cmd(
     from .workbook.reader import read_book
 
     try:
-        book = read_book(path, progress=_progress_printer())
+        with reading_progress() as progress:
+            book = read_book(path, progress=progress)
     except XlcrmError as exc:
         fail(exc, lang)
         return
