@@ -224,3 +224,16 @@ def test_cli_dedupe_and_merge(book_path: Path):
     assert out.exit_code == 0 and '"merged": 0' in out.output  # nothing decided yet
     out = runner.invoke(app, ["merge", str(book_path), "--undo"])
     assert out.exit_code != 0 and "no merge to undo" in out.output
+
+
+def test_decision_column_offers_the_decisions_as_a_dropdown(book_path: Path):
+    import openpyxl
+
+    path = book_path
+    run("dedupe", port(path), CTX)
+    ws = openpyxl.load_workbook(path)["查重"]
+    (dv,) = ws.data_validations.dataValidation
+    assert dv.type == "list" and dv.formula1 == '"合并,不是重复,保留为主"' and dv.errorStyle == "warning"
+    header = [c.value for c in ws[1]]
+    col = openpyxl.utils.get_column_letter(header.index("决定") + 1)
+    assert str(dv.sqref).startswith(f"{col}2:{col}")

@@ -322,8 +322,10 @@ def duplicates_edit(book: CrmBook, df: pd.DataFrame, lang: str) -> SheetReplace:
         group = df.iloc[:, 0].to_numpy()
         fills = {i: "FFF2F2F2" for i in range(len(df)) if int(group[i]) % 2 == 0}
     widths = dict(zip(df.columns, (6, 12, 11, 6, 28, 10, 15, 24, 8, 30, 8, 60), strict=True))
+    decision = next(c for c, (k, _, _) in zip(df.columns, DUP_COLUMNS, strict=True) if k == "decision")
+    offered = [_label(lang, zh, en) for zh, en, _ in DECISIONS.values()]
     block = Block(df, at=(1, 1), number_formats={df.columns[10]: "0%"}, widths=widths, row_fills=fills,
-                  autofilter=True)
+                  autofilter=True, dropdowns={decision: offered})
     return SheetReplace(book.sheet_name_for(DUPLICATES.key), [block], after=after_data_sheets(book))
 
 

@@ -88,6 +88,7 @@ class Block:
     row_fills: dict[int, str] = field(default_factory=dict)  # positional row in df → ARGB fill
     autofilter: bool = False  # at most one block per sheet (Excel allows one sheet autofilter)
     total_row: bool = False  # last df row is a total: bold
+    dropdowns: dict[str, list[str]] = field(default_factory=dict)  # df column → values offered in a dropdown
 
     @property
     def height(self) -> int:

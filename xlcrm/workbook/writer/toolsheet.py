@@ -134,6 +134,16 @@ def _row_variants(block: Block) -> tuple[list[int], list[tuple[str | None, bool]
     return variants, styles
 
 
+def _dropdowns_xml(validations: list[tuple[str, list[str]]]) -> str:
+    """List validations; a warning (not a stop) so a value typed another way is still accepted."""
+    items = []
+    for sqref, values in validations:
+        listed = ",".join(v.replace(",", " ").replace('"', "'") for v in values)[:255]
+        items.append(f'<dataValidation type="list" errorStyle="warning" allowBlank="1" showErrorMessage="1" '
+                     f'sqref="{sqref}"><formula1>"{escape_text(listed)}"</formula1></dataValidation>')
+    return f'<dataValidations count="{len(items)}">' + "".join(items) + "</dataValidations>"
+
+
 def build_tool_sheet(
     spec: SheetReplace, styles: StyleBook, *, code_name: str | None = None, drawing_rid: str | None = None
 ) -> ToolSheetXml:
@@ -145,6 +155,7 @@ def build_tool_sheet(
     data_rows: list[str] = []  # a single block's data rows (below every other row)
     last_data_row = 0
     autofilter = None
+    validations: list[tuple[str, list[str]]] = []
     max_col = 1
     for block in spec.blocks:
         top, left = block.at if block.at else (next_row, 1)
@@ -206,6 +217,10 @@ def build_tool_sheet(
         else:
             for i, cells_text in enumerate(map("".join, zip(*column_xml))):
                 rows.setdefault(first + i, []).append(cells_text)
+        for column, values in block.dropdowns.items():
+            if column in place.columns and values:
+                col = place.columns[column]  # the data rows plus room for rows the user adds below
+                validations.append((range_ref(first, col, max(first + n - 1, first) + 200, col), values))
         if block.autofilter and autofilter is None:
             autofilter = range_ref(header_row, left, max(header_row + n, header_row), left + ncols - 1)
         places.append(place)
@@ -247,6 +262,8 @@ def build_tool_sheet(
     parts.append("</sheetData>")
     if autofilter:
         parts.append(f'<autoFilter ref="{autofilter}"/>')
+    if validations:
+        parts.append(_dropdowns_xml(validations))
     parts.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
     if drawing_rid:
         parts.append(f'<drawing r:id="{drawing_rid}"/>')
