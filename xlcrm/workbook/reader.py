@@ -459,16 +459,85 @@ def list_sheets(path: Path) -> list[str]:
     return list(_open(path, kind).sheet_names)
 
 
-def _sheet_by_headers(xl, candidates: list[str], grids: dict[str, Grid], sheet_key: str) -> str | None:
-    best, best_score = None, 0
-    for name in candidates:
-        if name not in grids:
-            grids[name] = _load_grid(xl, name)
-        match = find_header(sheet_key, grids[name].head(HEADER_SCAN_ROWS))
-        # Two recognised headers at least, so a stray word in an unrelated sheet does not count.
-        if match is not None and match.score >= 2 and match.score > best_score:
-            best, best_score = name, match.score
-    return best
+def locate_sheets(names: list[str], grid_of: Callable[[str], Grid]) -> dict[str, str]:
+    """Schema sheet key → sheet name: by name in any language, else (data sheets) by their headers.
+
+    `grid_of(name)` gives a sheet's grid; only unnamed candidates are looked at. Raises SchemaError,
+    listing the sheets found, when there is no Basic Info.
+    """
+    by_key: dict[str, str] = {}
+    for name in names:
+        key = schema.match_sheet(name)
+        if key and key not in by_key:
+            by_key[key] = name
+    unclaimed = [n for n in names if schema.match_sheet(n) is None]
+    for key in DATA_KEYS:
+        if key in by_key or not unclaimed:
+            continue
+        best, best_score = None, 0
+        for name in unclaimed:
+            match = find_header(key, grid_of(name).head(HEADER_SCAN_ROWS))
+            # Two recognised headers at least, so a stray word in an unrelated sheet does not count.
+            if match is not None and match.score >= 2 and match.score > best_score:
+                best, best_score = name, match.score
+        if best:
+            by_key[key] = best
+            unclaimed.remove(best)
+    if "customers" not in by_key:
+        raise SchemaError(
+            "找不到“客户资料”工作表（也接受：{names_zh}）。工作簿中的工作表：{found}",
+            "No 'Basic Info' sheet found (also accepted: {names_en}). Sheets in the workbook: {found_en}",
+            names_zh="、".join(schema.CUSTOMERS.all_names()[1:5]),
+            names_en=", ".join(n for n in schema.CUSTOMERS.all_names()[:5] if n != schema.CUSTOMERS.en),
+            found="、".join(names) or "—",
+            found_en=", ".join(names) or "—",
+        )
+    return by_key
+
+
+def assemble_book(names: list[str], by_key: dict[str, str], grid_of: Callable[[str], Grid],
+                  tables_of: Callable[[str], list], *, lang: str | None = None,
+                  say: Progress = lambda _msg, _frac: None) -> CrmBook:
+    """Type the located sheets into a CrmBook (shared by the file reader and the live-Excel adapter)."""
+    problems: list[Problem] = []
+    frames: dict[str, pd.DataFrame] = {}
+    raws: dict[str, pd.DataFrame] = {}
+    infos: dict[str, SheetInfo] = {}
+    for i, key in enumerate(DATA_KEYS):
+        if key not in by_key:
+            frames[key] = normalize.empty_frame(key)
+            raws[key] = empty_raw(key)
+            problems.append(_missing_sheet_problem(schema.SHEETS_BY_KEY[key]))
+            continue
+        name = by_key[key]
+        say(f"读取“{name}” / Reading '{name}'", 0.05 + 0.85 * i / len(DATA_KEYS))
+        typed, raw, info, found = read_data_sheet(grid_of(name), key)
+        info.table = _table_for(info, tables_of(name))
+        frames[key], raws[key], infos[key] = typed, raw, info
+        problems.extend(found)
+    settings, has_language = Settings(), False
+    if "settings" in by_key:
+        settings, found, has_language = read_settings(grid_of(by_key["settings"]))
+        problems = found + problems
+    if lang is not None:
+        lang = "en" if lang.lower().startswith("en") else schema.DEFAULT_LANG
+    elif has_language:
+        lang = settings.language
+    else:
+        customers = infos["customers"]
+        lang = guess_language(customers.name, list(customers.headers.values()))
+    return CrmBook(
+        customers=frames["customers"],
+        followups=frames["followups"],
+        purchases=frames["purchases"],
+        settings=settings,
+        lang=lang,
+        sheets=infos,
+        sheet_names=names,
+        tool_sheets={k: n for k, n in by_key.items() if k not in DATA_KEYS and k != "settings"},
+        problems=problems,
+        raw=raws,
+    )
 
 
 def read_book(
@@ -490,87 +559,29 @@ def read_book(
     say("打开工作簿 / Opening the workbook", 0.0)
     xl = _open(path, kind)
     names = list(xl.sheet_names)
+    grids: dict[str, Grid] = {}  # sheets already loaded to look at their headers
 
-    by_key: dict[str, str] = {}
-    for name in names:
-        key = schema.match_sheet(name)
-        if key and key not in by_key:
-            by_key[key] = name
-    grids: dict[str, Grid] = {}
-    unclaimed = [n for n in names if schema.match_sheet(n) is None]
-    for key in DATA_KEYS:
-        if key not in by_key and unclaimed:
-            found = _sheet_by_headers(xl, unclaimed, grids, key)
-            if found:
-                by_key[key] = found
-                unclaimed.remove(found)
-    if "customers" not in by_key:
-        raise SchemaError(
-            "找不到“客户资料”工作表（也接受：{names_zh}）。工作簿中的工作表：{found}",
-            "No 'Basic Info' sheet found (also accepted: {names_en}). Sheets in the workbook: {found_en}",
-            names_zh="、".join(schema.CUSTOMERS.all_names()[1:5]),
-            names_en=", ".join(n for n in schema.CUSTOMERS.all_names()[:5] if n != schema.CUSTOMERS.en),
-            found="、".join(names) or "—",
-            found_en=", ".join(names) or "—",
-        )
+    def head_grid(name: str) -> Grid:
+        if name not in grids:
+            grids[name] = _load_grid(xl, name)
+        return grids[name]
 
+    by_key = locate_sheets(names, head_grid)
     if threads is None:
         # Measured on a shared 2-core box: a second thread bought nothing and cost ~70 MB, so only
         # machines with cores to spare read two sheets at once.
         threads = 2 if (os.cpu_count() or 1) >= 4 else 1
     wanted = [by_key[k] for k in (*DATA_KEYS, "settings") if k in by_key and by_key[k] not in grids]
     loader = _SheetLoader(path, kind, xl, wanted, threads)
-    problems: list[Problem] = []
-    frames: dict[str, pd.DataFrame] = {}
-    raws: dict[str, pd.DataFrame] = {}
-    infos: dict[str, SheetInfo] = {}
     try:
         tables = excel_tables(path)
-        for i, key in enumerate(DATA_KEYS):
-            spec = schema.SHEETS_BY_KEY[key]
-            if key not in by_key:
-                frames[key] = normalize.empty_frame(key)
-                raws[key] = empty_raw(key)
-                problems.append(_missing_sheet_problem(spec))
-                continue
-            name = by_key[key]
-            say(f"读取“{name}” / Reading '{name}'", 0.05 + 0.85 * i / len(DATA_KEYS))
-            grid = grids.pop(name, None) or loader.get(name)
-            typed, raw, info, found = read_data_sheet(grid, key)
-            del grid
-            info.table = _table_for(info, tables.get(name, []))
-            frames[key], raws[key], infos[key] = typed, raw, info
-            problems.extend(found)
-
-        settings, has_language = Settings(), False
-        if "settings" in by_key:
-            settings, found, has_language = read_settings(loader.get(by_key["settings"]))
-            problems = found + problems
+        book = assemble_book(names, by_key, lambda name: grids.pop(name, None) or loader.get(name),
+                             lambda name: tables.get(name, []), lang=lang, say=say)
     finally:
         loader.close()
-    if lang is not None:
-        lang = "en" if lang.lower().startswith("en") else schema.DEFAULT_LANG
-    else:
-        if has_language:
-            lang = settings.language
-        else:
-            customers = infos["customers"]
-            lang = guess_language(customers.name, list(customers.headers.values()))
-    tool_sheets = {k: n for k, n in by_key.items() if k not in DATA_KEYS and k != "settings"}
     say("完成 / Done", 1.0)
-    return CrmBook(
-        customers=frames["customers"],
-        followups=frames["followups"],
-        purchases=frames["purchases"],
-        settings=settings,
-        lang=lang,
-        sheets=infos,
-        sheet_names=names,
-        tool_sheets=tool_sheets,
-        problems=problems,
-        raw=raws,
-        path=path,
-    )
+    book.path = path
+    return book
 
 
 def empty_raw(sheet_key: str) -> pd.DataFrame:

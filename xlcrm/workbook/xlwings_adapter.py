@@ -22,8 +22,7 @@ import pyarrow as pa
 
 from .. import schema
 from ..errors import SchemaError
-from ..settings import Settings
-from .book import CrmBook, SheetInfo
+from .book import CrmBook
 from .edits import (
     FILL_ERROR,
     FILL_HEADER,
@@ -147,69 +146,19 @@ class XlwingsWorkbook:
         return Grid(name=sheet.name, batch=batch, col_index=list(range(width)))
 
     def read(self) -> CrmBook:
-        from ..ops import normalize
-        from .reader import (
-            DATA_KEYS,
-            HEADER_SCAN_ROWS,
-            _missing_sheet_problem,
-            _table_for,
-            empty_raw,
-            find_header,
-            guess_language,
-            read_data_sheet,
-            read_settings,
-        )
+        from .reader import assemble_book, locate_sheets
 
         sheets = {s.name: s for s in self.book.sheets}
         names = list(sheets)
-        by_key: dict[str, str] = {}
-        for name in names:
-            key = schema.match_sheet(name)
-            if key and key not in by_key:
-                by_key[key] = name
-        grids: dict[str, object] = {}
-        for key in DATA_KEYS:  # a data sheet under another name: found by its headers
-            if key in by_key:
-                continue
-            best, score = None, 1
-            for name in names:
-                if schema.match_sheet(name) is None and name not in by_key.values():
-                    grids.setdefault(name, self._grid(sheets[name]))
-                    match = find_header(key, grids[name].head(HEADER_SCAN_ROWS))
-                    if match is not None and match.score > score:
-                        best, score = name, match.score
-            if best:
-                by_key[key] = best
-        if "customers" not in by_key:
-            raise SchemaError(
-                "找不到“客户资料”工作表。工作簿中的工作表：{found}",
-                "No 'Basic Info' sheet found. Sheets in the workbook: {found}",
-                found="、".join(names) or "—",
-            )
-        frames, raws, infos, problems = {}, {}, {}, []
-        for key in DATA_KEYS:
-            if key not in by_key:
-                frames[key], raws[key] = normalize.empty_frame(key), empty_raw(key)
-                problems.append(_missing_sheet_problem(schema.SHEETS_BY_KEY[key]))
-                continue
-            name = by_key[key]
-            grid = grids.pop(name, None) or self._grid(sheets[name])
-            typed, raw, info, found = read_data_sheet(grid, key)
-            info.table = _table_for(info, _tables(sheets[name]))
-            frames[key], raws[key], infos[key] = typed, raw, info
-            problems.extend(found)
-        settings, has_language = Settings(), False
-        if "settings" in by_key:
-            settings, found, has_language = read_settings(self._grid(sheets[by_key["settings"]]))
-            problems = found + problems
-        customers: SheetInfo = infos["customers"]
-        lang = settings.language if has_language else guess_language(customers.name, list(customers.headers.values()))
-        self._book = CrmBook(
-            customers=frames["customers"], followups=frames["followups"], purchases=frames["purchases"],
-            settings=settings, lang=lang, sheets=infos, sheet_names=names,
-            tool_sheets={k: n for k, n in by_key.items() if k not in DATA_KEYS and k != "settings"},
-            problems=problems, raw=raws, path=None,
-        )
+        grids: dict[str, object] = {}  # each used range is read once
+
+        def grid_of(name: str):
+            if name not in grids:
+                grids[name] = self._grid(sheets[name])
+            return grids[name]
+
+        by_key = locate_sheets(names, grid_of)
+        self._book = assemble_book(names, by_key, grid_of, lambda name: _tables(sheets[name]))
         return self._book
 
     def read_sheet(self, name: str) -> pd.DataFrame | None:
