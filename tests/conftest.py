@@ -20,21 +20,23 @@ def excel_authored() -> Path:
     return EXCEL_AUTHORED
 
 
-@pytest.fixture
-def sample_zh(tmp_path: Path) -> Path:
-    """A fresh copy of the bundled Chinese sample workbook."""
-    src = SAMPLES / "xlcrm_sample_zh.xlsx"
+def _copy_sample(tmp_path: Path, lang: str) -> Path:
+    src = SAMPLES / f"xlcrm_sample_{lang}.xlsx"
     dst = tmp_path / src.name
     shutil.copyfile(src, dst)
     return dst
+
+
+@pytest.fixture
+def sample_zh(tmp_path: Path) -> Path:
+    """A fresh copy of the bundled Chinese sample workbook."""
+    return _copy_sample(tmp_path, "zh")
 
 
 @pytest.fixture
 def sample_en(tmp_path: Path) -> Path:
-    src = SAMPLES / "xlcrm_sample_en.xlsx"
-    dst = tmp_path / src.name
-    shutil.copyfile(src, dst)
-    return dst
+    """A fresh copy of the bundled English sample workbook."""
+    return _copy_sample(tmp_path, "en")
 
 
 @pytest.fixture(scope="session")

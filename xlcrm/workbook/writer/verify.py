@@ -85,12 +85,11 @@ def check_changed_xml(pkg: Package) -> None:
             for doc in docs or [data]:
                 problem = problem or well_formed(doc)
             if problem:
-                raise _fail(
-                    "部件 {part} 不是合法 XML（{err}）",
-                    "part {part} is not well-formed XML ({err})",
-                    part=name,
-                    err=problem,
-                )
+                raise _not_xml(name, problem)
+
+
+def _not_xml(part: str, problem: str):
+    return _fail("部件 {part} 不是合法 XML（{err}）", "part {part} is not well-formed XML ({err})", part=part, err=problem)
 
 
 def verify_output(pkg: Package, written: bytes, xml_checked: bool = False) -> None:
@@ -121,12 +120,7 @@ def verify_output(pkg: Package, written: bytes, xml_checked: bool = False) -> No
             if name.endswith(XML_SUFFIXES) and not xml_checked:
                 problem = well_formed(data)
                 if problem:
-                    raise _fail(
-                        "部件 {part} 不是合法 XML（{err}）",
-                        "part {part} is not well-formed XML ({err})",
-                        part=name,
-                        err=problem,
-                    )
+                    raise _not_xml(name, problem)
         else:
             a, b = pkg.infos[name], out_pkg.infos[name]
             if a.CRC != b.CRC or a.file_size != b.file_size or pkg.raw(name) != out_pkg.raw(name):
