@@ -226,6 +226,7 @@ def fake_from_file(path: Path) -> FakeBook:
     book = FakeBook(path.name)
     for ws in wb.worksheets:
         sheet = book.sheets.add(ws.title)
+        sheet.visible = ws.sheet_state == "visible"
         for row in ws.iter_rows():
             for cell in row:
                 if cell.value is not None:
@@ -282,8 +283,9 @@ def test_read_sheet_returns_a_tool_sheet_as_text() -> None:
     fake = small_book()
     issues = fake.sheets.add("问题")
     issues.cells.update({(1, 1): "行", (1, 2): "说明", (2, 1): 5.0, (2, 2): "缺手机"})
-    frame = XlwingsWorkbook(fake).read_sheet("Issues")  # found by meaning, in another language
+    frame = XlwingsWorkbook(fake).read_sheet("问题")
     assert list(frame.columns) == ["行", "说明"] and frame.iloc[0].tolist() == ["5", "缺手机"]
+    assert XlwingsWorkbook(fake).read_sheet("Issues") is None  # by exact name only: never a user's look-alike
     assert XlwingsWorkbook(fake).read_sheet("Summary") is None
 
 
@@ -305,8 +307,8 @@ def test_sheet_replace_writes_one_block_text_first_and_restores_the_view() -> No
     df = pd.DataFrame({"客户编号": ["00123", "00456"], "金额": [1.5, 2.0], "日期": [dt.date(2024, 1, 5), None]})
     plan = EditPlan([SheetReplace("今日跟进", [Block(df, title="今日需跟进客户", number_formats={"金额": "#,##0.00"})])])
     XlwingsWorkbook(fake).apply(plan)
-    sheet = fake.sheets[-1]
-    assert sheet.name == "今日跟进"
+    sheet = fake.sheets[-2]
+    assert sheet.name == "今日跟进" and fake.sheets[-1].name == "_xlcrm_state"
     assert sheet.cells[(1, 1)] == "今日需跟进客户" and sheet.cells[(2, 1)] == "客户编号"
     assert sheet.cells[(3, 1)] == "00123" and sheet.formats[(3, 1)] == "@"  # never 123
     assert sheet.formats[(3, 2)] == "#,##0.00" and (4, 3) not in sheet.cells
@@ -322,9 +324,10 @@ def test_large_writes_are_chunked() -> None:
     fake = small_book()
     df = pd.DataFrame({"a": [str(i) for i in range(7)]})
     XlwingsWorkbook(fake, chunk_rows=3).apply(EditPlan([SheetReplace("导出", [Block(df)])]))
-    writes = [e for e in fake.sheets[-1].log if e[0] == "value" and e[1] > 1]
+    export = next(s for s in fake.sheets if s.name == "导出")
+    writes = [e for e in export.log if e[0] == "value" and e[1] > 1]
     assert [(e[1], e[3]) for e in writes] == [(2, 3), (5, 3), (8, 1)]
-    assert [fake.sheets[-1].cells[(r, 1)] for r in range(2, 9)] == [str(i) for i in range(7)]
+    assert [export.cells[(r, 1)] for r in range(2, 9)] == [str(i) for i in range(7)]
 
 
 def test_column_write_finds_or_creates_the_column() -> None:

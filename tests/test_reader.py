@@ -330,9 +330,12 @@ def test_excel_table_and_tool_sheets(tmp_path):
     path = workbook(tmp_path / "table.xlsx", build)
     book = read_book(path)
     assert book.sheets["customers"].table == "tblCustomers" and book.sheets["customers"].header_row == 3
-    assert book.tool_sheets == {"change_log": "变更记录"}
+    # A user's own sheet named like a tool sheet is theirs: xlcrm would write its log beside it.
+    assert book.tool_sheets == {}
+    assert book.sheet_name_for("change_log") == "变更记录 (2)"
     assert list_sheets(path) == ["客户资料", "变更记录"]
-    log = read_tool_sheet(path, "Change Log")  # found by meaning, not only by exact name
+    assert read_tool_sheet(path, "Change Log") is None  # by exact name only, never by meaning
+    log = read_tool_sheet(path, "变更记录")
     assert list(log.columns) == ["时间", "工作表", "行", "旧值"]
     assert log.iloc[0].tolist() == ["2024-01-05 10:00", "客户资料", "4", "00123"]
     assert read_tool_sheet(path, "查重") is None

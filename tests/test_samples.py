@@ -230,7 +230,7 @@ def test_workbook_reads_back_with_text_kept_text(workbook):
     sample = generate_sample()
     wb = openpyxl.load_workbook(workbook)
     ws = wb[schema.CUSTOMERS.name("zh-CN")]
-    assert ws.tables["tblCustomers"].ref == f"A1:AL{len(sample.customers) + 1}"
+    assert ws.tables["tblCustomers"].ref == f"A1:AM{len(sample.customers) + 1}"
     assert wb[schema.FOLLOWUPS.name("zh-CN")].tables["tblFollowups"].ref == "A1:I2001"
     header = {c.value: c.column for c in ws[1]}
     for key in ("customer_id", "mobile", "postcode"):

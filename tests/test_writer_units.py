@@ -12,7 +12,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from lxml import etree
-from writer_fixtures import build_plain_xlsx, build_rich_xlsm
+from writer_fixtures import build_plain_xlsx, build_rich_xlsm, claim_sheets
 
 from xlcrm.errors import WriteFailed, XlcrmError
 from xlcrm.workbook.edits import (
@@ -98,6 +98,7 @@ def test_chart_refers_to_quoted_sheet_and_caches_values(tmp_path: Path) -> None:
 
 def test_regenerating_a_tool_sheet_keeps_its_code_name_and_place(tmp_path: Path) -> None:
     path = build_rich_xlsm(tmp_path / "rich.xlsm")
+    claim_sheets(path, ["Hidden"])  # a sheet xlcrm made earlier, to which Excel gave a code name
     names = openpyxl.load_workbook(path).sheetnames
     apply_plan(
         path, EditPlan([SheetReplace("Hidden", [Block(pd.DataFrame({"a": [1]}))], hidden="hidden")]), backup_keep=0

@@ -219,3 +219,13 @@ def assert_package_sound(path: Path) -> None:
                     else posixpath.normpath(posixpath.join(folder, target))
                 )
                 assert resolved in parts, f"{name} → {target}"
+
+
+def claim_sheets(path: Path, names: list[str]) -> None:
+    """Record `names` as sheets xlcrm created (as if an earlier xlcrm run had made them)."""
+    from xlcrm.workbook.ownership import STATE_COLUMNS, STATE_SHEET
+    from xlcrm.workbook.writer import apply_plan
+
+    rows = pd.DataFrame([["sheet", f"sheet:{n.casefold()}", "", n, ""] for n in names], columns=STATE_COLUMNS)
+    apply_plan(path, EditPlan([SheetReplace(STATE_SHEET, [Block(rows)], hidden="veryHidden", freeze_header=False)]),
+               backup_keep=0)

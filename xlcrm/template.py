@@ -521,6 +521,24 @@ def _write_howto(wb, fmts: _Formats, lang: str) -> None:
         row += 1
 
 
+def _write_state(wb, lang: str) -> None:
+    """Record the sheets and computed columns the template made as xlcrm's own (see workbook.ownership):
+    xlcrm later writes only into these, never into a sheet or column the user adds under the same name."""
+    from .workbook.ownership import STATE_COLUMNS, STATE_SHEET
+
+    sheets = {ws.name: i + 1 for i, ws in enumerate(wb.worksheets())}  # xlsxwriter: sheetId = position + 1
+    customers = wb.worksheets()[0].name
+    rows = [["sheet", spec.key, str(sheets[name]), name, ""]
+            for spec in (schema.HOWTO, schema.LISTS) for name in sheets if schema.match_sheet(name) == spec.key]
+    rows += [["column", f"customers.{col.key}", str(sheets[customers]), customers, col.header(lang)]
+             for col in schema.CUSTOMERS.computed_columns]
+    ws = wb.add_worksheet(STATE_SHEET)
+    ws.write_row(0, 0, STATE_COLUMNS)
+    for r, row in enumerate(rows, start=1):
+        ws.write_row(r, 0, row)
+    ws.very_hidden()
+
+
 def write_crm_workbook(
     path: Path,
     lang: str = "zh-CN",
@@ -575,6 +593,7 @@ def write_crm_workbook(
     _write_settings(wb, fmts, lang)
     _write_howto(wb, fmts, lang)
     _write_lists(wb, fmts, lang, owners or [])
+    _write_state(wb, lang)
     if customize:  # e.g. the add-in build adds the VBA project and sheet buttons
         customize(wb)
     wb.close()  # ok-to-save: a brand-new file

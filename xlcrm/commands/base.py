@@ -16,7 +16,7 @@ import pandas as pd
 from ..errors import Msg
 from ..schema import CHANGE_LOG, Kind, SheetSpec
 from ..workbook.book import CrmBook
-from ..workbook.edits import FMT_DATE, FMT_DATETIME, FMT_MONEY, AppendRows, EditPlan
+from ..workbook.edits import FMT_DATE, FMT_DATETIME, FMT_MONEY, AppendRows, ColumnWrite, EditPlan
 from ..workbook.port import WorkbookPort
 
 
@@ -111,11 +111,40 @@ def change_log_edit(book: CrmBook, rows: pd.DataFrame, lang: str) -> AppendRows 
     if rows.empty:
         return None
     df, formats, widths = tool_frame(CHANGE_LOG, rows, lang)
-    return AppendRows(book.sheet_name_for("change_log"), df, after=None, number_formats=formats, widths=widths)
+    return AppendRows(book.sheet_name_for("change_log"), df, after=None, number_formats=formats, widths=widths,
+                      owner="change_log")
+
+
+def ownership_note(book: CrmBook, plan: EditPlan) -> Msg | None:
+    """Say where xlcrm's output went when a user's sheet or column already had the usual name."""
+    from ..schema import sheet_name
+
+    zh, en = [], []
+    written = {getattr(e, "name", None) for e in plan.edits}
+    for key, name in book.renamed_tool_sheets().items():
+        if name in written:
+            usual = sheet_name(key, book.lang)
+            zh.append(f"工作表“{usual}”是您自己的，保留不动；xlcrm 的结果写在“{name}”。")
+            en.append(f"The sheet '{usual}' is yours and was left alone; xlcrm's results are on '{name}'.")
+    for e in plan.edits:
+        if isinstance(e, ColumnWrite) and e.owner and e.col is None and ownership_suffixed(e.header):
+            zh.append(f"“{e.sheet}”中已有同名的列（您自己的），xlcrm 的计算结果写在新列“{e.header}”。")
+            en.append(f"'{e.sheet}' already has a column of yours with that name; xlcrm's values go in the new column '{e.header}'.")
+    if not zh:
+        return None
+    return Msg("\n".join(zh), "\n".join(en))
+
+
+def ownership_suffixed(header: str) -> bool:
+    return header.endswith(("（系统）", "（系統）", "(xlcrm)"))
 
 
 def apply_planned(port: WorkbookPort, planned: Planned, ctx: Context) -> CommandResult:
     """Write a planned command's edits (unless dry-run) and return its result."""
+    note = ownership_note(planned.book, planned.plan)
+    if note is not None:
+        old = planned.result.message
+        planned.result.message = Msg(old.text("zh-CN") + "\n" + note.zh, old.text("en") + "\n" + note.en)
     if planned.plan and not ctx.dry_run:
         port.apply(planned.plan)
         planned.result.written = True

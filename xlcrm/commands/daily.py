@@ -142,7 +142,7 @@ def _issues_sheet(book: CrmBook, problems: list[Problem], ctx: Context, lang: st
         title += " — no problems found ✓" if lang == "en" else " — 没有发现问题 ✓"
     return SheetReplace(book.sheet_name_for("issues"), [Block(frame, title=title, number_formats=formats,
                                                               widths=widths, autofilter=True)],
-                        after=after_data_sheets(book))
+                        after=after_data_sheets(book), owner="issues")
 
 
 def _shown(value: object) -> str:
@@ -179,6 +179,8 @@ def plan_regrade(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = No
     plan = EditPlan(operation="regrade")
     rows = book.customers["_row"].astype(int).to_numpy()
     header_style = CellStyle(bold=True, fill=FILL_HEADER)
+    # xlcrm's own columns: the ones it made before, else new ones beside any user column of the same name.
+    headers = {key: book.computed_header("customers", key, lang) for key in COMPUTED}
     for key in COMPUTED:
         col = CUSTOMERS.column(key)
         values = computed[key].astype(object).where(computed[key].notna(), None)
@@ -188,12 +190,13 @@ def plan_regrade(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = No
         if key in info.columns:  # an existing column: write only the cells whose value changes
             old = book.customers[key]
             todo = ~same_values(old, computed[key]) | (old.isna() & computed[key].notna()).to_numpy()
-        plan.add(ColumnWrite(info.name, info.header_of(key, col.header(lang)), info.header_row,
-                             dict(zip(rows[todo], _plain(values[todo]))), col=info.columns.get(key),
+        header, col_index = headers[key]
+        plan.add(ColumnWrite(info.name, header, info.header_row,
+                             dict(zip(rows[todo], _plain(values[todo]))), col=col_index,
                              style=CellStyle(number_format=FORMATS.get(col.kind, "@")), header_style=header_style,
-                             width=col.width))
+                             width=col.width, owner=f"customers.{key}"))
 
-    labels = {k: info.header_of(k, CUSTOMERS.column(k).header(lang)) for k in LOGGED}
+    labels = {k: headers[k][0] for k in LOGGED}
     log = change_rows(book.customers["customer_id"], book.customers, computed, LOGGED, labels=labels,
                       operation=_op_label("regrade", lang), user=ctx.user, now=dt.datetime.now())
     edit = change_log_edit(book, log, lang)
@@ -245,7 +248,7 @@ def plan_due(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = None) 
     fills = {i: FILL_OVERDUE for i in range(len(due)) if due["days_overdue"].iat[i] > 0}
     due_sheet = SheetReplace(book.sheet_name_for("due_today"),
                              [Block(frame, title=title, number_formats=formats, widths=widths, row_fills=fills,
-                                    autofilter=True)], after=book.sheets["customers"].name)
+                                    autofilter=True)], after=book.sheets["customers"].name, owner="due_today")
 
     sframe, sformats, swidths = tool_frame(STALE, stale, lang)
     stitle = (f"No follow-up for {book.settings.stale_days}+ days ({ctx.today:%Y-%m-%d}{who}): {len(stale)} customers"
@@ -253,7 +256,7 @@ def plan_due(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = None) 
               f"超过 {book.settings.stale_days} 天未跟进 {ctx.today:%Y-%m-%d}{who}：共 {len(stale)} 位（可考虑重新分配）")
     stale_sheet = SheetReplace(book.sheet_name_for("stale"),
                                [Block(sframe, title=stitle, number_formats=sformats, widths=swidths, autofilter=True)],
-                               after=book.sheet_name_for("due_today"))
+                               after=book.sheet_name_for("due_today"), owner="stale")
     plan = EditPlan([due_sheet, stale_sheet], operation="due")
     msg = Msg("今日需跟进 {n} 位客户（逾期 {o} 位），见“{sheet}”；{s} 位超过 {d} 天未跟进，见“{stale}”。",
               "{n} customers are due today ({o} overdue): see '{sheet}'; {s} have had no follow-up for {d}+ days: "

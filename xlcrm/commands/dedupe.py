@@ -184,7 +184,7 @@ class Memory:
 
 def memory_edit(book: CrmBook, rows: pd.DataFrame) -> SheetReplace:
     return SheetReplace(book.sheet_name_for(DEDUPE_MEMORY.key), [Block(rows.reset_index(drop=True), at=(1, 1))],
-                        hidden="hidden", freeze_header=False)
+                        hidden="hidden", freeze_header=False, owner=DEDUPE_MEMORY.key)
 
 
 def _now() -> str:
@@ -326,7 +326,8 @@ def duplicates_edit(book: CrmBook, df: pd.DataFrame, lang: str) -> SheetReplace:
     offered = [_label(lang, zh, en) for zh, en, _ in DECISIONS.values()]
     block = Block(df, at=(1, 1), number_formats={df.columns[10]: "0%"}, widths=widths, row_fills=fills,
                   autofilter=True, dropdowns={decision: offered})
-    return SheetReplace(book.sheet_name_for(DUPLICATES.key), [block], after=after_data_sheets(book))
+    return SheetReplace(book.sheet_name_for(DUPLICATES.key), [block], after=after_data_sheets(book),
+                        owner=DUPLICATES.key)
 
 
 @command("dedupe", "查重", "Duplicates", "查找重复客户，列在“查重”工作表", "Find duplicate customers and list them on the Duplicates sheet")
@@ -522,7 +523,7 @@ def plan_merge_book(book: CrmBook, ctx: Context, *, dup_sheet: pd.DataFrame | No
         arch = pd.DataFrame(archived_rows)
         formats = {**_formats(columns), arch.columns[0]: FMT_DATETIME}
         plan.add(AppendRows(book.sheet_name_for(ARCHIVE.key), arch, after=after_data_sheets(book),
-                            number_formats=formats))
+                            number_formats=formats, owner=ARCHIVE.key))
     if log:
         plan.add(change_log_edit(book, _log(log, ctx, op), lang))
     nd_new = decisions.not_duplicate_pairs() - memory.not_duplicates()

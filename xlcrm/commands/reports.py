@@ -204,7 +204,8 @@ def summary_sheet(s: SummaryData, name: str, lang: str, after: str | None = None
                   number_formats=_money_formats(recv_owner, money_cols,
                                                 ints=[_t(lang, *COMMON["max_days_overdue"])]),
                   total_row=True))
-    return SheetReplace(name, _plain(blocks), after=after, freeze_header=False, charts=charts, tab_color=TAB_SUMMARY)
+    return SheetReplace(name, _plain(blocks), after=after, freeze_header=False, charts=charts, tab_color=TAB_SUMMARY,
+                        owner="summary")
 
 
 def summary_markdown(s: SummaryData, lang: str) -> str:
@@ -277,7 +278,8 @@ def receivables_sheet(per_customer: pd.DataFrame, per_owner: pd.DataFrame, name:
                                                                        _t(lang, *COMMON["orders"])]),
                                  _t(lang, *COMMON["oldest_due"]): FMT_DATE})
     top.at = (1, 1)
-    return SheetReplace(name, _plain([top, rows]), after=after, freeze_header=False, tab_color=TAB_RECEIVABLES)
+    return SheetReplace(name, _plain([top, rows]), after=after, freeze_header=False, tab_color=TAB_RECEIVABLES,
+                        owner="receivables")
 
 
 def plan_receivables(book: CrmBook, ctx: Context) -> Planned:
@@ -336,7 +338,7 @@ def plan_export(book: CrmBook, ctx: Context) -> Planned:
         if sel.no_consent:
             title += _t(lang, f"（{sel.no_consent} 位未同意营销，已略过）", f" ({sel.no_consent} without consent left out)")
         plan.add(SheetReplace(name, [Block(merged, title=title, autofilter=True)], after=after_data_sheets(book),
-                              tab_color=TAB_EXPORT))
+                              tab_color=TAB_EXPORT, owner="export"))
     where = str(to) if to and not options.get("sheet") else (f"{to} + “{name}”" if to else f"“{name}”")
     result = CommandResult("export", export_message(sel, len(merged), where),
                            counts={"exported": len(merged), "matched": sel.matched, "no_consent": sel.no_consent,

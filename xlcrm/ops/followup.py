@@ -2,7 +2,8 @@
 
 next_follow_up = the latest follow-up's own "next date" when it has one, else last contact +
 cadence(grade) (A 1, B 7, C 15, D 30, E 365 days by default). A customer never contacted is due
-from the day the card was created. Follow-ups dated after today are plans, not contacts.
+from the day the card was created. A date the user planned (Basic Info's planned follow-up, or
+their own "next contact" column) wins while it is later than the latest contact. Follow-ups dated after today are plans, not contacts.
 """
 
 from __future__ import annotations
@@ -36,7 +37,13 @@ def schedule(customers: pd.DataFrame, followups: pd.DataFrame, grades: pd.Series
     by_cadence = out["last_contact"] + pd.to_timedelta(cadence_days, unit="D")
     never = out["last_contact"].isna()
     created = customers["created"].where(customers["created"].notna(), pd.Timestamp(today))
-    out["next_follow_up"] = explicit.where(explicit.notna(), by_cadence).where(~never, created)
+    nxt = explicit.where(explicit.notna(), by_cadence).where(~never, created)
+    # The user's own plan (typed in Basic Info) wins while it is newer than the latest contact.
+    planned = customers["planned_next"] if "planned_next" in customers else None
+    if planned is not None:
+        current = planned.notna() & (never | (planned > out["last_contact"]))
+        nxt = planned.where(current, nxt)
+    out["next_follow_up"] = nxt
     for col in ("summary", "outcome", "by"):
         out[f"last_{col}"] = lookup(last[col], ids)
     return out

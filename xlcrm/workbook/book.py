@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..errors import Problem
 from ..settings import Settings
+from .ownership import Ownership, free_header, free_name
 
 ROW = "_row"
 
@@ -59,14 +60,42 @@ class CrmBook:
     problems: list[Problem] = field(default_factory=list)  # found while reading (unreadable dates, …)
     raw: dict[str, pd.DataFrame] = field(default_factory=dict)  # sheet key → typed-as-text values, same index
     path: Path | None = None
+    ownership: Ownership = field(default_factory=Ownership)  # what xlcrm created in this workbook
+    new_tool_sheets: dict[str, str] = field(default_factory=dict)  # tool key → free name chosen for a new sheet
 
     def frame(self, key: str) -> pd.DataFrame:
         return {"customers": self.customers, "followups": self.followups, "purchases": self.purchases}[key]
 
     def sheet_name_for(self, key: str) -> str:
-        """The name of a (data or tool) sheet in this workbook, or the schema name in its language."""
+        """The sheet xlcrm writes for `key`: a data sheet, the tool sheet xlcrm made before, or a new one.
+
+        A new tool sheet gets the schema name in the book's language, or — when a sheet of the user's
+        already has that name — the first free `name (2)`, `name (3)`…: the user's sheet is never taken.
+        """
         from ..schema import sheet_name
 
         if key in self.sheets:
             return self.sheets[key].name
-        return self.tool_sheets.get(key) or sheet_name(key, self.lang)
+        if key in self.tool_sheets:
+            return self.tool_sheets[key]
+        if key not in self.new_tool_sheets:
+            taken = [*self.sheet_names, *self.new_tool_sheets.values()]
+            self.new_tool_sheets[key] = free_name(sheet_name(key, self.lang), taken)
+        return self.new_tool_sheets[key]
+
+    def renamed_tool_sheets(self) -> dict[str, str]:
+        """New tool sheets that could not take their usual name (a user's sheet has it): key → name used."""
+        from ..schema import sheet_name
+
+        return {k: n for k, n in self.new_tool_sheets.items() if n != sheet_name(k, self.lang)}
+
+    def computed_header(self, sheet_key: str, key: str, lang: str) -> tuple[str, int | None]:
+        """Where xlcrm writes computed column `key`: (header, column index) of the column it owns, or
+        (a free header, None) for a new one — beside, never over, a user's column of the same name."""
+        from ..schema import SHEETS_BY_KEY
+
+        info = self.sheets[sheet_key]
+        if key in info.columns:
+            return info.headers[key], info.columns[key]
+        wanted = SHEETS_BY_KEY[sheet_key].column(key).header(lang)
+        return free_header(wanted, [*info.headers.values(), *info.extra_columns], lang), None

@@ -65,6 +65,7 @@ class ColumnWrite:
     style: CellStyle | None = None
     header_style: CellStyle | None = None  # for a newly created header cell only
     width: float | None = None  # for a newly created column only
+    owner: str | None = None  # "customers.grade": a computed column xlcrm owns (recorded when created)
 
 
 @dataclass
@@ -121,6 +122,7 @@ class SheetReplace:
     charts: list[Chart] = field(default_factory=list)
     tab_color: str | None = None  # ARGB
     text_columns: bool = True  # str values stay text ("00123" never becomes 123)
+    owner: str | None = None  # the tool sheet key; the writer replaces only a sheet xlcrm recorded as this
 
 
 @dataclass
@@ -133,6 +135,7 @@ class AppendRows:
     number_formats: dict[str, str] = field(default_factory=dict)
     widths: dict[str, float] = field(default_factory=dict)
     hidden: Literal[False, "hidden", "veryHidden"] = False
+    owner: str | None = None  # the tool sheet key (None: rows appended to a user's data sheet)
 
 
 @dataclass(frozen=True)

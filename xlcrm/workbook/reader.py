@@ -31,6 +31,7 @@ from ..ops import normalize
 from ..settings import Settings
 from .book import ROW, CrmBook, SheetInfo
 from .guard import ensure_readable
+from .ownership import STATE_COLUMNS, STATE_SHEET, USER_INPUT_FOR, Ownership, SheetRef, is_internal
 
 Progress = Callable[[str, float], None]
 HEADER_SCAN_ROWS = 30
@@ -228,8 +229,39 @@ def _unique_name(name: str, taken: set[str]) -> str:
     return out
 
 
-def read_data_sheet(grid: Grid, sheet_key: str) -> tuple[pd.DataFrame, pd.DataFrame, SheetInfo, list[Problem]]:
-    """A data sheet's grid → (typed frame, raw frame, SheetInfo, problems)."""
+def _claim_computed(spec: schema.SheetSpec, match: HeaderMatch, owned: dict[str, str]) -> None:
+    """Computed columns are xlcrm's only where it made them (`owned`: normalised header → key).
+
+    A user's column under a computed column's name is input: the user's own grade is an override,
+    their own next date a plan (`USER_INPUT_FOR`); any other is kept as the user's own column.
+    """
+    computed = {c.key for c in spec.computed_columns}
+    keys = list(match.keys)
+    for g, name in enumerate(match.names):
+        norm = schema.normalize_name(name) if name else ""
+        if norm in owned:
+            keys[g] = owned[norm]
+        elif keys[g] in computed:
+            keys[g] = None
+            alias = USER_INPUT_FOR.get(match.keys[g])
+            if alias and alias not in keys and alias not in match.keys:
+                keys[g] = alias
+    seen: set[str] = set()
+    for g, key in enumerate(keys):  # one column per key: the first wins, as for headers
+        if key in seen:
+            keys[g] = None
+        elif key:
+            seen.add(key)
+    match.keys = keys
+
+
+def read_data_sheet(grid: Grid, sheet_key: str, owned: dict[str, str] | None = None,
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, SheetInfo, list[Problem]]:
+    """A data sheet's grid → (typed frame, raw frame, SheetInfo, problems).
+
+    `owned`: the computed columns xlcrm made on this sheet (normalised header → key); any other
+    column named like a computed one is the user's (see `_claim_computed`).
+    """
     spec = schema.SHEETS_BY_KEY[sheet_key]
     if all(grid.batch.column(g).null_count == grid.n_rows for g in range(grid.batch.num_columns)):
         # A sheet with nothing in it yet: no records, no header to find.
@@ -249,6 +281,7 @@ def read_data_sheet(grid: Grid, sheet_key: str) -> tuple[pd.DataFrame, pd.DataFr
             expected_en=schema.expected_headers(sheet_key, "en"),
             found=_found_headers(None, rows),
         )
+    _claim_computed(spec, match, owned or {})
     missing = _required_missing(sheet_key, match.keys)
     if missing:
         raise SchemaError(
@@ -459,46 +492,134 @@ def list_sheets(path: Path) -> list[str]:
     return list(_open(path, kind).sheet_names)
 
 
-def locate_sheets(names: list[str], grid_of: Callable[[str], Grid]) -> dict[str, str]:
-    """Schema sheet key → sheet name: by name in any language, else (data sheets) by their headers.
+def sheet_refs(path: Path) -> list[SheetRef]:
+    """Every sheet's name, sheetId and visibility, from workbook.xml ([] when it cannot be read)."""
+    from lxml import etree
 
-    `grid_of(name)` gives a sheet's grid; only unnamed candidates are looked at. Raises SchemaError,
-    listing the sheets found, when there is no Basic Info.
+    ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    try:
+        with zipfile.ZipFile(path) as zf:
+            root = etree.fromstring(zf.read("xl/workbook.xml"))
+    except (zipfile.BadZipFile, KeyError, OSError, etree.XMLSyntaxError):
+        return []
+    return [SheetRef(el.get("name") or "", el.get("sheetId") or "", el.get("state") or "visible")
+            for el in root.iter(f"{ns_main}sheet")]
+
+
+def read_ownership(names: list[str], refs: list[SheetRef], grid_of: Callable[[str], Grid]) -> Ownership:
+    """What xlcrm created in this workbook, from its very-hidden state sheet (see `ownership`)."""
+    refs = refs or [SheetRef(n) for n in names]
+    state = next((n for n in names if n.casefold() == STATE_SHEET.casefold()), None)
+    if state is None:
+        return Ownership.load(None, refs)
+    grid = grid_of(state)
+    rows = grid.head(grid.n_rows)[1:]
+    width = len(STATE_COLUMNS)
+    return Ownership.load([[*(r[:width]), *([None] * (width - len(r)))] for r in rows], refs)
+
+
+# Adopting an unnamed sheet as Basic Info takes strong evidence: a name for the customer and a way
+# to reach them, among at least three recognised columns ("pets: Name, Owner" is not a CRM sheet).
+_IDENTITY = {"customer_id", "company", "contact"}
+_CHANNELS = {"mobile", "phone", "phone2", "email", "email2", "address", "fax", "website"}
+MIN_ADOPT_SCORE = 3
+
+
+@dataclass
+class _Candidate:
+    name: str
+    named: bool  # the sheet's name says it is this data sheet
+    match: HeaderMatch | None
+    required_ok: bool
+
+    @property
+    def score(self) -> int:
+        return self.match.score if self.match else 0
+
+    def strong(self, key: str) -> bool:
+        if self.match is None or not self.required_ok or self.score < MIN_ADOPT_SCORE:
+            return False
+        if key != "customers":
+            return True
+        found = {k for k in self.match.keys if k}
+        return bool(found & _IDENTITY) and bool(found & _CHANNELS)
+
+    def rank(self) -> tuple:
+        return (self.required_ok, self.score, self.named)
+
+
+def _candidate(key: str, name: str, named: bool, grid_of: Callable[[str], Grid]) -> _Candidate:
+    match = find_header(key, grid_of(name).head(HEADER_SCAN_ROWS))
+    ok = match is not None and not _required_missing(key, match.keys)
+    return _Candidate(name, named, match, ok)
+
+
+def locate_sheets(names: list[str], grid_of: Callable[[str], Grid], ownership: Ownership | None = None,
+                  refs: list[SheetRef] | None = None) -> dict[str, str]:
+    """Schema sheet key → sheet name, chosen by evidence.
+
+    Data sheets: among the sheets named like one (any language or synonym) and the unnamed ones, the
+    best header wins (required columns found, then the number of recognised columns; the name breaks
+    ties) — so a user's "Orders" sheet cannot hijack the real 購買記錄. An unnamed sheet is adopted
+    only on strong evidence. Tool sheets: only those xlcrm recorded as its own (`ownership`); a
+    user's sheet that merely has a tool sheet's name is left alone. Raises SchemaError, saying what
+    was found and how to name the sheet, when there is no Basic Info.
     """
-    by_key: dict[str, str] = {}
-    for name in names:
-        key = schema.match_sheet(name)
-        if key and key not in by_key:
-            by_key[key] = name
-    unclaimed = [n for n in names if schema.match_sheet(n) is None]
+    ownership = ownership or Ownership()
+    refs = refs or [SheetRef(n) for n in names]
+    by_key: dict[str, str] = dict(ownership.tool_sheets(refs))
+    taken = {n.casefold() for n in by_key.values()}
+    free = [n for n in names if n.casefold() not in taken and not is_internal(n)]
+    for name in free:
+        if schema.match_sheet(name) == "settings" and "settings" not in by_key:
+            by_key["settings"] = name
+    weak: list[_Candidate] = []
     for key in DATA_KEYS:
-        if key in by_key or not unclaimed:
+        used = set(by_key.values())
+        pool = [n for n in free if n not in used and schema.match_sheet(n) in (key, None)]
+        candidates = [_candidate(key, n, schema.match_sheet(n) == key, grid_of) for n in pool]
+        good = [c for c in candidates if (c.named and c.match is not None) or c.strong(key)]
+        if good:
+            by_key[key] = max(good, key=_Candidate.rank).name  # max keeps the first of equals
             continue
-        best, best_score = None, 0
-        for name in unclaimed:
-            match = find_header(key, grid_of(name).head(HEADER_SCAN_ROWS))
-            # Two recognised headers at least, so a stray word in an unrelated sheet does not count.
-            if match is not None and match.score >= 2 and match.score > best_score:
-                best, best_score = name, match.score
-        if best:
-            by_key[key] = best
-            unclaimed.remove(best)
+        named = [c for c in candidates if c.named]
+        if named:  # named but unreadable: read_data_sheet says exactly what is wrong with it
+            by_key[key] = named[0].name
+        elif key == "customers":
+            weak = sorted((c for c in candidates if c.score >= 2), key=_Candidate.rank, reverse=True)
     if "customers" not in by_key:
-        raise SchemaError(
-            "找不到“客户资料”工作表（也接受：{names_zh}）。工作簿中的工作表：{found}",
-            "No 'Basic Info' sheet found (also accepted: {names_en}). Sheets in the workbook: {found_en}",
-            names_zh="、".join(schema.CUSTOMERS.all_names()[1:5]),
-            names_en=", ".join(n for n in schema.CUSTOMERS.all_names()[:5] if n != schema.CUSTOMERS.en),
-            found="、".join(names) or "—",
-            found_en=", ".join(names) or "—",
-        )
+        raise _no_customers(names, weak)
     return by_key
+
+
+def _no_customers(names: list[str], weak: list) -> SchemaError:
+    if weak:
+        best = weak[0]
+        labels_zh = "、".join(f"{n}→{schema.CUSTOMERS.column(k).zh}" for n, k in zip(best.match.names, best.match.keys, strict=True) if k)
+        labels_en = ", ".join(f"{n} → {schema.CUSTOMERS.column(k).en}" for n, k in zip(best.match.names, best.match.keys, strict=True) if k)
+        return SchemaError(
+            "找不到“客户资料”工作表。工作表“{sheet}”有几列像客户资料（{found}），但不足以确认"
+            "（需要客户名称或编号、一种联系方式，且至少 {n} 列可识别）。如果它就是客户资料，请把它改名为“客户资料”。",
+            "No 'Basic Info' sheet found. Sheet '{sheet}' has a few columns that look like customer data "
+            "({found_en}), but not enough to be sure (a customer name or ID, a way to reach them, and at least {n} "
+            "recognised columns). If it is your customer list, rename it to 'Basic Info'.",
+            sheet=best.name, found=labels_zh, found_en=labels_en, n=MIN_ADOPT_SCORE,
+        )
+    return SchemaError(
+        "找不到“客户资料”工作表（也接受：{names_zh}）。工作簿中的工作表：{found}",
+        "No 'Basic Info' sheet found (also accepted: {names_en}). Sheets in the workbook: {found_en}",
+        names_zh="、".join(schema.CUSTOMERS.all_names()[1:5]),
+        names_en=", ".join(n for n in schema.CUSTOMERS.all_names()[:5] if n != schema.CUSTOMERS.en),
+        found="、".join(n for n in names if not is_internal(n)) or "—",
+        found_en=", ".join(n for n in names if not is_internal(n)) or "—",
+    )
 
 
 def assemble_book(names: list[str], by_key: dict[str, str], grid_of: Callable[[str], Grid],
                   tables_of: Callable[[str], list], *, lang: str | None = None,
-                  say: Progress = lambda _msg, _frac: None) -> CrmBook:
+                  say: Progress = lambda _msg, _frac: None, ownership: Ownership | None = None) -> CrmBook:
     """Type the located sheets into a CrmBook (shared by the file reader and the live-Excel adapter)."""
+    ownership = ownership or Ownership()
     problems: list[Problem] = []
     frames: dict[str, pd.DataFrame] = {}
     raws: dict[str, pd.DataFrame] = {}
@@ -511,7 +632,7 @@ def assemble_book(names: list[str], by_key: dict[str, str], grid_of: Callable[[s
             continue
         name = by_key[key]
         say(f"读取“{name}” / Reading '{name}'", 0.05 + 0.85 * i / len(DATA_KEYS))
-        typed, raw, info, found = read_data_sheet(grid_of(name), key)
+        typed, raw, info, found = read_data_sheet(grid_of(name), key, ownership.owned_headers(key))
         info.table = _table_for(info, tables_of(name))
         frames[key], raws[key], infos[key] = typed, raw, info
         problems.extend(found)
@@ -537,6 +658,7 @@ def assemble_book(names: list[str], by_key: dict[str, str], grid_of: Callable[[s
         tool_sheets={k: n for k, n in by_key.items() if k not in DATA_KEYS and k != "settings"},
         problems=problems,
         raw=raws,
+        ownership=ownership,
     )
 
 
@@ -566,7 +688,9 @@ def read_book(
             grids[name] = _load_grid(xl, name)
         return grids[name]
 
-    by_key = locate_sheets(names, head_grid)
+    refs = sheet_refs(path)
+    ownership = read_ownership(names, refs, head_grid)
+    by_key = locate_sheets(names, head_grid, ownership, refs)
     if threads is None:
         # Measured on a shared 2-core box: a second thread bought nothing and cost ~70 MB, so only
         # machines with cores to spare read two sheets at once.
@@ -576,7 +700,7 @@ def read_book(
     try:
         tables = excel_tables(path)
         book = assemble_book(names, by_key, lambda name: grids.pop(name, None) or loader.get(name),
-                             lambda name: tables.get(name, []), lang=lang, say=say)
+                             lambda name: tables.get(name, []), lang=lang, say=say, ownership=ownership)
     finally:
         loader.close()
     say("完成 / Done", 1.0)
@@ -619,8 +743,9 @@ def _sheet_problem(spec: schema.SheetSpec, sheet: str, code: str, severity: Seve
 def read_tool_sheet(path: Path, name: str) -> pd.DataFrame | None:
     """A tool-owned sheet (header in row 1, every value as text), or None if the workbook lacks it.
 
-    `name` is the sheet's name; a sheet whose name means the same (another language, a synonym)
-    is also found. Columns are the row-1 headers; values are `object` str or None.
+    `name` is the sheet's exact name (as `CrmBook.sheet_name_for` gives it; Excel ignores case): a
+    user's sheet that merely means the same is never read as xlcrm's. Columns are the row-1 headers;
+    values are `object` str or None.
     """
     path = Path(path)
     kind = ensure_readable(path)
@@ -628,10 +753,7 @@ def read_tool_sheet(path: Path, name: str) -> pd.DataFrame | None:
         return None
     xl = _open(path, kind)
     names = list(xl.sheet_names)
-    chosen = name if name in names else None
-    if chosen is None:
-        wanted = schema.match_sheet(name)
-        chosen = next((n for n in names if wanted and schema.match_sheet(n) == wanted), None)
+    chosen = next((n for n in names if n.casefold() == name.casefold()), None)
     if chosen is None:
         return None
     sheet = xl.load_sheet(chosen, header_row=0, dtypes="string")

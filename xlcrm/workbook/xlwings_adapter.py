@@ -39,6 +39,7 @@ from .edits import (
     MarkCells,
     SheetReplace,
 )
+from .ownership import STATE_SHEET, Ownership, OwnershipGuard, SheetRef
 
 CHUNK_ROWS = 5_000  # rows per block write: large writes through COM/AppleScript fail or stall
 MARK_SHEET = "_xlcrm_marks"  # shared with the file writer's mark state (same columns)
@@ -146,7 +147,7 @@ class XlwingsWorkbook:
         return Grid(name=sheet.name, batch=batch, col_index=list(range(width)))
 
     def read(self) -> CrmBook:
-        from .reader import assemble_book, locate_sheets
+        from .reader import assemble_book, locate_sheets, read_ownership
 
         sheets = {s.name: s for s in self.book.sheets}
         names = list(sheets)
@@ -157,8 +158,10 @@ class XlwingsWorkbook:
                 grids[name] = self._grid(sheets[name])
             return grids[name]
 
-        by_key = locate_sheets(names, grid_of)
-        self._book = assemble_book(names, by_key, grid_of, lambda name: _tables(sheets[name]))
+        refs = [SheetRef(n, "", "visible" if getattr(sheets[n], "visible", True) else "hidden") for n in names]
+        ownership = read_ownership(names, refs, grid_of)
+        by_key = locate_sheets(names, grid_of, ownership, refs)
+        self._book = assemble_book(names, by_key, grid_of, lambda name: _tables(sheets[name]), ownership=ownership)
         return self._book
 
     def read_sheet(self, name: str) -> pd.DataFrame | None:
@@ -175,30 +178,48 @@ class XlwingsWorkbook:
         return frame.where(frame.notna(), None)
 
     def _find_sheet(self, name: str):
-        names = {s.name: s for s in self.book.sheets}
-        if name in names:
-            return names[name]
-        wanted = schema.match_sheet(name)
-        return next((s for n, s in names.items() if wanted and schema.match_sheet(n) == wanted), None)
+        # The exact name only (Excel ignores case): a user's sheet that means the same is not xlcrm's.
+        return next((s for s in self.book.sheets if s.name.casefold() == name.casefold()), None)
 
     # -- writing -------------------------------------------------------------------------------
+    def _guard(self) -> OwnershipGuard:
+        def refs() -> list[SheetRef]:
+            return [SheetRef(s.name, "", "visible" if getattr(s, "visible", True) else "hidden")
+                    for s in self.book.sheets]
+
+        def header_at(sheet: str, row: int, col: int) -> str:
+            found = self._find_sheet(sheet)
+            return (cell_text(found.range((row, col)).value) or "") if found is not None else ""
+
+        own = self._book.ownership if self._book is not None else Ownership()
+        return OwnershipGuard(own, refs, header_at)
+
     def apply(self, plan: EditPlan) -> None:
+        guard = self._guard()  # never onto a sheet or column xlcrm did not create (see ownership)
         with self._quiet():
             for edit in plan.edits:
-                if isinstance(edit, SheetReplace):
-                    self._sheet_replace(edit)
-                elif isinstance(edit, ColumnWrite):
-                    self._column_write(edit)
-                elif isinstance(edit, CellWrite):
-                    self._cell_write(edit)
-                elif isinstance(edit, AppendRows):
-                    self._append_rows(edit)
-                elif isinstance(edit, MarkCells):
-                    self._mark_cells(edit)
-                elif isinstance(edit, DeleteRows):
-                    self._delete_rows(edit)
-                else:  # pragma: no cover - a new Edit type must be added here
-                    raise TypeError(f"unknown edit {type(edit).__name__}")
+                created = guard.check(edit)
+                self._apply(edit)
+                guard.record(edit, created)
+            if guard.changed:
+                self._sheet_replace(SheetReplace(STATE_SHEET, [Block(guard.state_frame())], hidden="veryHidden",
+                                                 freeze_header=False))
+
+    def _apply(self, edit) -> None:
+        if isinstance(edit, SheetReplace):
+            self._sheet_replace(edit)
+        elif isinstance(edit, ColumnWrite):
+            self._column_write(edit)
+        elif isinstance(edit, CellWrite):
+            self._cell_write(edit)
+        elif isinstance(edit, AppendRows):
+            self._append_rows(edit)
+        elif isinstance(edit, MarkCells):
+            self._mark_cells(edit)
+        elif isinstance(edit, DeleteRows):
+            self._delete_rows(edit)
+        else:  # pragma: no cover - a new Edit type must be added here
+            raise TypeError(f"unknown edit {type(edit).__name__}")
 
     @contextlib.contextmanager
     def _quiet(self) -> Iterator[None]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from ...errors import FileRefused, WriteFailed, XlcrmError
 from ..edits import EditPlan
 from ..guard import ensure_writable
+from ..ownership import is_internal
 from .editor import Editor
 from .package import Package
 from .save import (
@@ -213,7 +214,7 @@ def apply_plan(
     result.timings["save"] = time.perf_counter() - saving
     result.parts_changed = sorted(n for n in pkg.touched() if n in pkg.infos)
     result.parts_added = sorted(n for n in pkg.changed if n not in pkg.infos)
-    result.sheets_created = list(editor.created)
+    result.sheets_created = [n for n in editor.created if not is_internal(n)]  # the user's view: not state sheets
     result.bytes_written = len(data)
     result.seconds = time.perf_counter() - started
     return result

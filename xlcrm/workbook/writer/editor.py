@@ -53,6 +53,7 @@ class Editor:
         self.formula_changed = False
         self._resolved: dict[tuple, int | None] = {}
         self.marks = None  # comments.MarkBook, created on first MarkCells
+        self.owned = None  # ownership.OwnershipGuard: what xlcrm created here, loaded on the first edit
 
     # -- access --------------------------------------------------------------------------------
     def sheet(self, name: str) -> tuple[SheetEntry, SheetXml]:
@@ -98,6 +99,16 @@ class Editor:
 
     # -- edits ---------------------------------------------------------------------------------
     def apply(self, edit) -> None:
+        """Apply one edit of a plan (never onto a sheet or column xlcrm did not create: `owned`)."""
+        if self.owned is None:
+            from .owned import open_guard
+
+            self.owned = open_guard(self)
+        creates = self.owned.check(edit)
+        self._apply(edit)
+        self.owned.record(edit, creates)
+
+    def _apply(self, edit) -> None:
         if isinstance(edit, ColumnWrite):
             self.column_write(edit)
         elif isinstance(edit, CellWrite):
@@ -271,7 +282,7 @@ class Editor:
         entry = self.wb.find(edit.name)
         if entry is None:
             block = Block(df=edit.df, number_formats=edit.number_formats, widths=edit.widths)
-            self.sheet_replace(SheetReplace(edit.name, [block], after=edit.after, hidden=edit.hidden))
+            self.sheet_replace(SheetReplace(edit.name, [block], after=edit.after, hidden=edit.hidden, owner=edit.owner))
             return
         entry, sx = self.sheet(edit.name)
         headers = {normalise_header(t): c for c, t in self.row_texts(sx, 1).items() if t.strip()}
@@ -352,6 +363,10 @@ class Editor:
     def finish(self) -> None:
         if self.marks is not None:
             self.marks.finish()
+        if self.owned is not None:
+            from .owned import save_guard
+
+            save_guard(self, self.owned)
         for part in list(self.sheet_xmls):
             self.flush(part)
         self.pkg._cache.clear()

@@ -70,6 +70,10 @@ class Workbook:
             out.append(SheetEntry(el.get("name", ""), targets.get(rid, ""), i, el.get("state", "visible")))
         return out
 
+    def sheet_ids(self) -> dict[str, str]:
+        """Sheet name → its workbook sheetId (stable while Excel keeps the sheet, whatever its position)."""
+        return {el.get("name", ""): el.get("sheetId", "") for el in self._sheets_el().findall(self._q("sheet"))}
+
     def find(self, name: str) -> SheetEntry | None:
         folded = name.casefold()
         for entry in self.sheets():  # Excel compares sheet names case-insensitively
