@@ -159,6 +159,7 @@ def test_the_lock_spans_read_to_write_and_is_released(sample_zh: Path) -> None:
     lock_file = lock.lock_path(sample_zh)
     port = FileWorkbook(sample_zh)
     port.read()
+    port.read()  # reading again keeps the one lock (re-entrant), not a second
     holder = json.loads(lock_file.read_text(encoding="utf-8"))
     assert holder["pid"] == os.getpid() and holder["host"] == host_name()
     port.apply(plan_regrade(read_book(sample_zh), Context(today=TODAY)).plan)

@@ -45,7 +45,8 @@ class FileWorkbook:
         kind = ensure_readable(self.path)  # a clean refusal (missing, a folder …) before any lock
         real = resolve(self.path)
         if kind != "csv":
-            self._lock = WorkbookLock(real, self._lock.wait)
+            if not self._lock.held:  # the link's target may have changed since __init__
+                self._lock = WorkbookLock(real, self._lock.wait)
             self._lock.acquire()
         try:
             # Taken before the read: a change during the read then also fails the write's check.
