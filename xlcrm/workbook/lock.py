@@ -147,7 +147,8 @@ class WorkbookLock:
         return not pid_alive(pid)
 
     def _take_over_stale(self) -> bool:
-        """Remove a stale lock; True if the create may be retried. Safe against two takers at once."""
+        """Remove a stale lock; True if the create may be retried. The lock is moved aside (atomic, so
+        of two takers one wins) and, if what was moved is a fresh lock made after we looked, put back."""
         info, text = self._holder()
         if not self._is_stale(info):
             return False
