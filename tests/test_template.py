@@ -146,7 +146,10 @@ def test_settings_and_howto(built, lang):
     assert list(rows) == [s.key for s in schema.SETTINGS]
     for s in schema.SETTINGS:
         value, label = rows[s.key]
-        assert value == (lang if s.key == "language" else s.default)
+        if isinstance(s.default, bool):  # a switch shows 是/否 or Yes/No
+            assert value == schema.choice_label(schema.YES_NO, "yes" if s.default else "no", lang)
+        else:
+            assert value == (lang if s.key == "language" else s.default)
         assert label == (s.en if lang == "en" else s.zh)
     text = "\n".join(str(v) for row in wb[schema.HOWTO.name(lang)].iter_rows(values_only=True) for v in row if v is not None)
     for cmd in ("check", "regrade", "due", "summary", "dedupe", "merge", "export"):

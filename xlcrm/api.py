@@ -24,13 +24,19 @@ def _user() -> str:
 
 
 def run_command(tag: str, path: str | Path, *, today: dt.date | str | None = None, owner: str | None = None,
-                dry_run: bool = False, lang: str | None = None, **options) -> CommandResult:
-    """Run the command `tag` (check, regrade, due, run, …) on the workbook at `path`."""
+                dry_run: bool = False, lang: str | None = None, unlock_protected: bool = False,
+                **options) -> CommandResult:
+    """Run the command `tag` (check, regrade, due, run, …) on the workbook at `path`.
+
+    `unlock_protected=True` writes into protected sheets / a structure-locked book (keeping the
+    protection); without it such a workbook is refused.
+    """
     if isinstance(today, str):
         today = dt.date.fromisoformat(today)
     ctx = Context(today=today or dt.date.today(), lang=lang, dry_run=dry_run, owner=owner, user=_user(),
                   options=options)
-    return run_tag(tag, FileWorkbook(path), ctx)
+    with FileWorkbook(path, unlock_protected=unlock_protected) as port:
+        return run_tag(tag, port, ctx)
 
 
 def check(path: str | Path, **kw) -> CommandResult:

@@ -40,6 +40,9 @@ TodayOpt = typer.Option(None, "--today", help="视为“今天”的日期 / Dat
 OwnerOpt = typer.Option(None, "--owner", help="只处理这位负责人 / Only this salesperson")
 DryRunOpt = typer.Option(False, "--dry-run", help="只显示结果，不写入 / Show results, write nothing")
 LangOpt = typer.Option(None, "--lang", help="zh-CN 或 en（默认：工作簿的语言）/ zh-CN or en (default: the workbook's)")
+UnlockOpt = typer.Option(False, "--unlock-protected",
+                         help="也写入受保护的工作表/工作簿（保护会保留）/ Also write protected sheets or a "
+                              "structure-locked book (the protection is kept)")
 
 
 def _lang_or_default(lang: str | None) -> str:
@@ -72,7 +75,7 @@ def fail(exc: XlcrmError, lang: str | None) -> None:
 
 
 def run_command(tag: str, path: Path, *, today: str | None, owner: str | None, dry_run: bool, lang: str | None,
-                output: str = "text", **options) -> None:
+                output: str = "text", unlock_protected: bool = False, **options) -> None:
     """Run a registered command on a workbook file and print its result."""
     from .commands import run
     from .commands.base import Context
@@ -81,8 +84,9 @@ def run_command(tag: str, path: Path, *, today: str | None, owner: str | None, d
     ctx = Context(today=_parse_today(today), lang=lang, dry_run=dry_run, owner=owner, user=_os_user(), options=options)
     try:
         with reading_progress(output == "text") as progress:
-            port = FileWorkbook(path, progress=progress)
+            port = FileWorkbook(path, progress=progress, unlock_protected=unlock_protected)
             result = run(tag, port, ctx)
+            port.close()  # a command that read and wrote nothing ends its read → write span too
     except XlcrmError as exc:
         fail(exc, lang)
         return
@@ -204,8 +208,10 @@ def _workbook_command(tag: str, formats: str = "text | json") -> None:
 
     def command(path: Path = PathArg, today: str | None = TodayOpt, owner: str | None = OwnerOpt,
                 dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
-                output: str = typer.Option("text", "--format", help=formats)) -> None:
-        run_command(tag, path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output)
+                output: str = typer.Option("text", "--format", help=formats),
+                unlock_protected: bool = UnlockOpt) -> None:
+        run_command(tag, path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output,
+                    unlock_protected=unlock_protected)
 
     command.__doc__ = f"{spec.zh}：{spec.help_zh} / {spec.help_en}."
     app.command(tag)(command)
@@ -237,13 +243,14 @@ def export_cmd(
     encoding: str = typer.Option("utf-8", "--encoding", help="CSV 编码：utf-8（带 BOM）或 gb18030 / CSV encoding"),
     password: str | None = typer.Option(None, "--password", help="加密 .xlsx 的密码 / Encrypt the .xlsx"),
     output: str = typer.Option("text", "--format", help="text | json"),
+    unlock_protected: bool = UnlockOpt,
 ) -> None:
     """导出：按条件生成邮件合并名单（只含同意营销的客户）/ Mail-merge list of consenting customers."""
     run_command("export", path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output,
                 to=str(to) if to else None, sheet=sheet, grade=grade, province=province, city=city, tags=tag,
                 deal_status=deal_status, has=has, birthday_month=birthday_month,
                 not_contacted_days=not_contacted_days, dedupe_address=dedupe_address, encoding=encoding,
-                password=password)
+                password=password, unlock_protected=unlock_protected)
 
 
 addin_app = typer.Typer(no_args_is_help=True, help="Excel 加载项 / The Excel add-in (ribbon tab 客户管理 CRM).")
@@ -326,7 +333,8 @@ def addin_remove_cmd(
 def dedupe_cmd(path: Path = PathArg, today: str | None = TodayOpt, dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
                new_only: bool = typer.Option(False, "--new-only",
                                              help="只检查上次查重后新增的行 / Only rows added since the last run"),
-               output: str = typer.Option("text", "--format", help="text | json")) -> None:
+               output: str = typer.Option("text", "--format", help="text | json"),
+               unlock_protected: bool = UnlockOpt) -> None:
     """查重：找出重复客户，列在“查重”工作表 / Find duplicate customers and list them on the Duplicates sheet."""
 
     def bar(stage: str, fraction: float) -> None:  # a progress bar for long runs (terminal only)
@@ -336,15 +344,17 @@ def dedupe_cmd(path: Path = PathArg, today: str | None = TodayOpt, dry_run: bool
                 sys.stderr.write("\n")
 
     run_command("dedupe", path, today=today, owner=None, dry_run=dry_run, lang=lang, output=output,
-                new_only=new_only, progress=bar)
+                new_only=new_only, progress=bar, unlock_protected=unlock_protected)
 
 
 @app.command("merge")
 def merge_cmd(path: Path = PathArg, today: str | None = TodayOpt, dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
               undo: bool = typer.Option(False, "--undo", help="撤销上次合并 / Restore the last merge"),
-              output: str = typer.Option("text", "--format", help="text | json")) -> None:
+              output: str = typer.Option("text", "--format", help="text | json"),
+              unlock_protected: bool = UnlockOpt) -> None:
     """合并：按“查重”工作表上的决定合并重复客户（--undo 撤销）/ Merge the duplicates marked on the Duplicates sheet."""
-    run_command("merge", path, today=today, owner=None, dry_run=dry_run, lang=lang, output=output, undo=undo)
+    run_command("merge", path, today=today, owner=None, dry_run=dry_run, lang=lang, output=output, undo=undo,
+                unlock_protected=unlock_protected)
 
 
 def _info_dict(book) -> dict:

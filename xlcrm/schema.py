@@ -414,6 +414,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("dedupe_threshold", 0.85, "查重相似度阈值 (0–1)", "Duplicate score threshold (0–1)"),
     SettingSpec("dedupe_keys", "mobile,email,credit_code,company,contact", "查重使用的字段", "Fields used to find duplicates"),
     SettingSpec("backup_keep", 10, "保留的备份份数", "Backups to keep"),
+    SettingSpec("write_protected", False, "允许写入受保护的工作表（是/否）", "Write to protected sheets (Yes/No)"),
 )
 SETTING_DEFAULTS = {s.key: s.default for s in SETTINGS}
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .schema import SETTING_DEFAULTS
+from .schema import SETTING_DEFAULTS, YES_NO, match_choice
 
 
 class Settings(BaseModel):
@@ -30,6 +30,17 @@ class Settings(BaseModel):
     dedupe_threshold: float = Field(SETTING_DEFAULTS["dedupe_threshold"], gt=0, le=1)
     dedupe_keys: str = SETTING_DEFAULTS["dedupe_keys"]
     backup_keep: int = Field(SETTING_DEFAULTS["backup_keep"], ge=0, le=1000)
+    write_protected: bool = SETTING_DEFAULTS["write_protected"]  # write protected sheets, keeping the protection
+
+    @field_validator("write_protected", mode="before")
+    @classmethod
+    def _yes_no(cls, v: object) -> bool:
+        if isinstance(v, bool):
+            return v
+        code = match_choice(YES_NO, v)
+        if code is None:
+            raise ValueError("expected 是/否 or Yes/No")
+        return code == "yes"
 
     @field_validator("language", mode="before")
     @classmethod

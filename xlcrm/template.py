@@ -371,6 +371,8 @@ def _write_settings(wb, fmts: _Formats, lang: str) -> None:
     )
     for r, setting in enumerate(schema.SETTINGS, start=1):
         value = lang if setting.key == "language" else setting.default
+        if isinstance(value, bool):  # a switch reads 是/否 or Yes/No, like the other dropdowns
+            value = schema.choice_label(schema.YES_NO, "yes" if value else "no", lang)
         ws.write_string(r, 0, setting.key, fmts.by_kind[Kind.TEXT])
         if isinstance(value, (int, float)):
             ws.write_number(r, 1, value)

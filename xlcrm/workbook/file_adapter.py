@@ -9,18 +9,30 @@ import pandas as pd
 
 from .book import CrmBook
 from .edits import EditPlan
+from .guard import Fingerprint, ensure_readable, resolve
+from .lock import WorkbookLock
 
 
 class FileWorkbook:
-    """A workbook file. Reads once per command; writes through `writer.apply_plan` (atomic, with backup)."""
+    """A workbook file. Reads once per command; writes through `writer.apply_plan` (atomic, with backup).
+
+    From `read` to the end of `apply` (or `close`) the workbook's advisory lock is held, so a
+    second xlcrm waits; the fingerprint taken at `read` makes `apply` refuse a file that changed
+    in between (saved in Excel), instead of applying row-numbered edits to other rows.
+    `unlock_protected`: write protected sheets (else the Settings switch decides).
+    """
 
     def __init__(self, path: str | Path, *, backup_dir: Path | None = None,
-                 progress: Callable[[str, float], None] | None = None, echo: Callable[[str], None] = print):
+                 progress: Callable[[str, float], None] | None = None, echo: Callable[[str], None] = print,
+                 unlock_protected: bool = False, lock_wait: float | None = None):
         self.path = Path(path)
         self.backup_dir = backup_dir
         self.progress = progress
         self.echo = echo
+        self.unlock_protected = unlock_protected
         self._book: CrmBook | None = None
+        self._lock = WorkbookLock(resolve(self.path), lock_wait)
+        self.fingerprint: Fingerprint | None = None  # the file as `read` saw it
         self.last_write = None  # the writer's WriteResult of the last apply
 
     @property
@@ -30,7 +42,19 @@ class FileWorkbook:
     def read(self) -> CrmBook:
         from .reader import read_book
 
-        self._book = read_book(self.path, progress=self.progress)
+        kind = ensure_readable(self.path)  # a clean refusal (missing, a folder …) before any lock
+        real = resolve(self.path)
+        if kind != "csv":
+            if not self._lock.held:  # the link's target may have changed since __init__
+                self._lock = WorkbookLock(real, self._lock.wait)
+            self._lock.acquire()
+        try:
+            # Taken before the read: a change during the read then also fails the write's check.
+            self.fingerprint = Fingerprint.of(real) if kind != "csv" else None
+            self._book = read_book(self.path, progress=self.progress)
+        except BaseException:
+            self.close()
+            raise
         return self._book
 
     def read_sheet(self, name: str) -> pd.DataFrame | None:
@@ -41,8 +65,31 @@ class FileWorkbook:
     def apply(self, plan: EditPlan) -> None:
         from .writer import apply_plan
 
-        keep = self._book.settings.backup_keep if self._book else 10
-        self.last_write = apply_plan(self.path, plan, backup_dir=self.backup_dir, backup_keep=keep, lang=self.lang)
+        settings = self._book.settings if self._book else None
+        keep = settings.backup_keep if settings else 10
+        unlock = self.unlock_protected or bool(settings and settings.write_protected)
+        try:
+            self.last_write = apply_plan(self.path, plan, backup_dir=self.backup_dir, backup_keep=keep,
+                                         lang=self.lang, fingerprint=self.fingerprint, unlock_protected=unlock,
+                                         lock_wait=self._lock.wait)
+        finally:
+            self.close()  # the read → write span is over
+        self.fingerprint = None  # a second apply needs a fresh read
+
+    def close(self) -> None:
+        """End the read → write span: release the lock (reading again takes it again)."""
+        self._lock.release()
+
+    def __enter__(self) -> FileWorkbook:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.release()
 
     def notify(self, message: str) -> None:
         self.echo(message)

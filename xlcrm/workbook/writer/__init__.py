@@ -2,10 +2,13 @@
 
     apply_plan(path, plan) -> WriteResult
 
-Opens the package, refuses files it must not write (`guard.ensure_writable`), applies every edit
-of the plan in memory, rewrites only the parts that must change (copying all others byte for
-byte, still compressed), verifies the result, keeps a backup and replaces the file atomically.
-All or nothing: on any error the original file is untouched.
+Opens the package, refuses files it must not write (`guard.ensure_writable`: open in Excel,
+read-only, a folder …), holds the advisory lock (`lock.WorkbookLock`), refuses a file changed
+since the caller read it (`guard.Fingerprint`) and protected sheets (`protection`), applies every
+edit of the plan in memory, rewrites only the parts that must change (copying all others byte
+for byte, still compressed), verifies the result, keeps a backup and replaces the file
+atomically (through a symlink, the target). All or nothing: on any error — a full disk
+included — the original file is untouched.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from pathlib import Path
 
 from ...errors import FileRefused, WriteFailed, XlcrmError
 from ..edits import EditPlan
-from ..guard import ensure_writable
+from ..guard import Fingerprint, changed_error, ensure_writable, resolve, translate_os_error
+from ..lock import WorkbookLock
 from ..ownership import is_internal
 from .editor import Editor
 from .package import Package
@@ -32,6 +36,7 @@ from .save import (
     fsync_dir,
     make_backup,
     temp_path,
+    write_temp,
 )
 from .verify import check_changed_xml, verify_output
 
@@ -65,7 +70,8 @@ class WriteResult:
 
 
 def plan_to_bytes(
-    blob: bytes, plan: EditPlan, lang: str = "zh-CN", timings: dict[str, float] | None = None
+    blob: bytes, plan: EditPlan, lang: str = "zh-CN", timings: dict[str, float] | None = None,
+    *, unlock_protected: bool = False,
 ) -> tuple[bytes, Package, Editor]:
     """Apply a plan to a package held in memory; return the verified new package bytes."""
     timings = {} if timings is None else timings
@@ -83,7 +89,7 @@ def plan_to_bytes(
         raise FileRefused(
             "文件不是可写入的 Excel 工作簿（{err}）。", "The file is not a workbook xlcrm can write ({err}).", err=exc
         ) from exc
-    editor = Editor(pkg, lang)
+    editor = Editor(pkg, lang, unlock_protected=unlock_protected)
     lap("open")
     last_touch = _last_touches(plan)
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -146,21 +152,55 @@ def _last_touches(plan: EditPlan) -> dict[str, int]:
 
 
 def apply_plan(
-    path: Path, plan: EditPlan, *, backup_dir: Path | None = None, backup_keep: int = 10, lang: str = "zh-CN"
+    path: Path,
+    plan: EditPlan,
+    *,
+    backup_dir: Path | None = None,
+    backup_keep: int = 10,
+    lang: str = "zh-CN",
+    fingerprint: Fingerprint | None = None,
+    unlock_protected: bool = False,
+    lock_wait: float | None = None,
 ) -> WriteResult:
-    """Make every edit of `plan` in the workbook at `path`; all or nothing (see module doc)."""
-    import warnings
+    """Make every edit of `plan` in the workbook at `path`; all or nothing (see module doc).
 
+    `fingerprint`: the file as the caller read it; if it is no longer that file, nothing is
+    written (FileRefused). `unlock_protected`: write into protected sheets / a structure-locked
+    book (the protection itself is kept). A symlink is written through to its target.
+    """
     started = time.perf_counter()
-    path = Path(path)
-    ensure_writable(path)
-    clean_stale_temps(path)
-    result = WriteResult(path=path)
+    shown = Path(path)
+    path = resolve(shown)
+    ensure_writable(path, shown=shown)
+    result = WriteResult(path=shown)
     if not plan:
         return result
-    blob = path.read_bytes()
-    stat = os.stat(path)
-    result.timings["read_file"] = time.perf_counter() - started
+    with WorkbookLock(path, lock_wait):
+        clean_stale_temps(path)
+        with open(path, "rb") as fh:
+            blob = fh.read()
+            stat = os.fstat(fh.fileno())
+        if fingerprint is not None and (
+            not fingerprint.same_stat(stat) or Fingerprint.of(path, blob).digest != fingerprint.digest
+        ):
+            raise changed_error(shown.name)
+        result.timings["read_file"] = time.perf_counter() - started
+        data, pkg, editor = _render(blob, plan, lang, unlock_protected, result)
+        del blob
+        saving = time.perf_counter()
+        _save(path, shown, data, stat, plan, result, backup_dir or default_backup_dir(path), backup_keep)
+        result.timings["save"] = time.perf_counter() - saving
+    result.parts_changed = sorted(n for n in pkg.touched() if n in pkg.infos)
+    result.parts_added = sorted(n for n in pkg.changed if n not in pkg.infos)
+    result.sheets_created = [n for n in editor.created if not is_internal(n)]  # the user's view: not state sheets
+    result.bytes_written = len(data)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _render(blob: bytes, plan: EditPlan, lang: str, unlock_protected: bool, result: WriteResult):
+    import warnings
+
     collecting = gc.isenabled()
     # A big plan allocates millions of small tuples and dicts and makes no reference cycles; the
     # cyclic collector would rescan them again and again (~1 s of 7 on the M workbook).
@@ -169,7 +209,7 @@ def apply_plan(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                data, pkg, editor = plan_to_bytes(blob, plan, lang, result.timings)
+                out = plan_to_bytes(blob, plan, lang, result.timings, unlock_protected=unlock_protected)
             except XlcrmError:
                 raise
             except (KeyError, ValueError, OverflowError) as exc:  # a package we cannot handle: write nothing
@@ -178,43 +218,39 @@ def apply_plan(
         if collecting:
             gc.enable()
     result.warnings = [str(w.message) for w in caught]
+    return out
+
+
+def _save(path: Path, shown: Path, data: bytes, stat: os.stat_result, plan: EditPlan, result: WriteResult,
+          backup_dir: Path, backup_keep: int) -> None:
+    """Temp file → verify → backup → still the file we read? → replace. Any OSError (a full disk):
+    a bilingual error, with no temp file or backup of this failed attempt left behind."""
     tmp = temp_path(path)
-    saving = time.perf_counter()
+    replaced = False
     try:
-        with open(tmp, "wb") as fh:
-            half = len(data) // 2
-            view = memoryview(data)
-            fh.write(view[:half])
-            fh.flush()
-            checkpoint("temp_half_written")
-            fh.write(view[half:])
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, stat.st_mode & 0o7777)
+        write_temp(tmp, data, stat)
         if tmp.read_bytes() != data:
             raise WriteFailed(
                 "临时文件写入不完整，原文件未改动。",
                 "The temporary file was not written completely; the original is untouched.",
             )
         checkpoint("temp_written")
-        now = os.stat(path)
-        if (now.st_mtime_ns, now.st_size) != (stat.st_mtime_ns, stat.st_size):
-            raise WriteFailed(
-                "写入期间文件被其他程序修改，原文件未改动；请重试。",
-                "The file was changed by another program while xlcrm worked; it is untouched. Please try again.",
-            )
-        result.backup = make_backup(path, backup_dir or default_backup_dir(path), backup_keep, plan.operation)
+        result.backup = make_backup(path, backup_dir, backup_keep, plan.operation)
         checkpoint("backup_made")
+        now = os.stat(path)
+        if (now.st_mtime_ns, now.st_size, now.st_ino) != (stat.st_mtime_ns, stat.st_size, stat.st_ino):
+            raise changed_error(shown.name)
         os.replace(tmp, path)
+        replaced = True
         fsync_dir(path.parent)
         checkpoint("replaced")
+    except OSError as exc:
+        if replaced:  # only the folder's fsync failed: the new file is in place
+            return
+        raise translate_os_error(exc, shown) from exc
     finally:
         if tmp.exists():
             tmp.unlink()
-    result.timings["save"] = time.perf_counter() - saving
-    result.parts_changed = sorted(n for n in pkg.touched() if n in pkg.infos)
-    result.parts_added = sorted(n for n in pkg.changed if n not in pkg.infos)
-    result.sheets_created = [n for n in editor.created if not is_internal(n)]  # the user's view: not state sheets
-    result.bytes_written = len(data)
-    result.seconds = time.perf_counter() - started
-    return result
+        if not replaced and result.backup is not None:  # a failed attempt leaves no backup of its own
+            result.backup.unlink(missing_ok=True)
+            result.backup = None

@@ -20,6 +20,7 @@ from ..edits import (
     MarkCells,
     SheetReplace,
 )
+from . import protection
 from .cells import col_letter, encode, encode_column, escape_text, quote_sheet
 from .charts import DRAWING_REL, add_charts, new_drawing_part
 from .colxml import cells_xml, encode_series
@@ -40,9 +41,10 @@ def normalise_header(text: str) -> str:
 
 
 class Editor:
-    def __init__(self, pkg: Package, lang: str = "zh-CN"):
+    def __init__(self, pkg: Package, lang: str = "zh-CN", *, unlock_protected: bool = False):
         self.pkg = pkg
         self.lang = lang
+        self.unlock_protected = unlock_protected  # write protected sheets (keeping the protection)
         self.wb = Workbook(pkg)
         self.styles = StyleBook.open(pkg, self.wb.part)
         self.sst = SharedStrings(pkg, self.wb.part)
@@ -61,6 +63,7 @@ class Editor:
         if entry.part not in self.sheet_xmls:
             sx = SheetXml(self.pkg.read(entry.part), entry.name)
             self.pkg._cache.pop(entry.part, None)  # SheetXml holds its own copy; keep one, not two
+            protection.check_sheet(entry.name, sx.tail, self.unlock_protected)
             self.sheet_xmls[entry.part] = sx
             self._original_frame[entry.part] = (sx.head, sx.tail)
         return entry, self.sheet_xmls[entry.part]
@@ -234,11 +237,13 @@ class Editor:
         self._check_blocks(edit)
         entry = self.wb.find(edit.name)
         code_name = None
+        kept = None  # the sheet's protection element, kept when an unlocked write replaces it
         state = edit.hidden or "visible"
         if entry is not None:
             if entry.part in self.sheet_xmls:
                 del self.sheet_xmls[entry.part]
             old = self.pkg.read(entry.part)
+            kept = protection.check_sheet(entry.name, old[max(0, old.rfind(b"sheetData")) :], self.unlock_protected)
             m = re.search(rb'<(?:\w+:)?sheetPr\b[^>]*\bcodeName="([^"]*)"', old)
             code_name = m.group(1).decode("utf-8") if m else None
             if b"<f" in old or b":f>" in old:
@@ -250,6 +255,7 @@ class Editor:
             self.wb.set_state(entry.name, state)
             name = entry.name
         else:
+            protection.check_new_sheet(edit.name, self.pkg.read(self.wb.part), self.unlock_protected)
             entry = self.wb.add_sheet(edit.name, b"", edit.after, state)
             self.created.append(edit.name)
             name = edit.name
@@ -259,7 +265,7 @@ class Editor:
             drawing = new_drawing_part(self.pkg)
             drawing_rid = self.pkg.add_rel(entry.part, DRAWING_REL, drawing)
         built = build_tool_sheet(edit, self.styles, code_name=code_name, drawing_rid=drawing_rid)
-        self.pkg.write(entry.part, built.xml)
+        self.pkg.write(entry.part, protection.keep_protection(built.xml, kept) if kept else built.xml)
         if len(built.xml) > (1 << 20):
             self.pkg.compress_soon(entry.part)  # deflate on the other core while later edits are made
         if drawing:

@@ -1,8 +1,9 @@
 """Atomic save with a backup: the user's file is either the old one or the new one, never half.
 
 Order: write a temp file in the same folder → fsync → verify it → copy the original into the
-backup folder → `os.replace(temp, original)` → fsync the folder. A crash at any point leaves the
-original in place; a leftover temp file (`.<name>.xlcrm-tmp-<pid>`) is removed by the next run.
+backup folder (itself via a temp name, fsync, rename) → `os.replace(temp, original)` → fsync the
+folder. A crash at any point leaves the original in place; a leftover temp file
+(`.<name>.xlcrm-tmp-<pid>`) is removed by the next run.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import shutil
 import sys
 import time
 from pathlib import Path
+
+from ...procs import pid_alive
 
 TEMP_MARK = ".xlcrm-tmp-"
 PAUSE_ENV = "XLCRM_WRITER_PAUSE"  # test hook: "checkpoint" or "checkpoint:/path/to/flag"
@@ -42,7 +45,7 @@ def clean_stale_temps(path: Path) -> list[Path]:
     prefix = f".{path.name}{TEMP_MARK}"
     for p in path.parent.glob(f".{glob_escape(path.name)}{TEMP_MARK}*"):
         pid_text = p.name[len(prefix) :]
-        if pid_text.isdigit() and int(pid_text) != os.getpid() and _alive(int(pid_text)):
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and pid_alive(int(pid_text)):
             continue
         try:
             p.unlink()
@@ -56,33 +59,56 @@ def glob_escape(name: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def default_backup_dir(path: Path) -> Path:
     return path.parent / ".xlcrm-backup"
 
 
 def make_backup(path: Path, backup_dir: Path, keep: int, operation: str = "") -> Path | None:
-    """Copy `path` to `backup_dir/<stem>.<timestamp>[.<operation>]<suffix>`; keep the newest `keep`."""
+    """Copy `path` to `backup_dir/<stem>.<timestamp>[.<operation>]<suffix>`; keep the newest `keep`.
+
+    Never partial: the copy goes to a temporary name, is fsynced, then renamed; on any failure
+    (a full disk) the temporary copy is removed and the error raised.
+    """
     if keep <= 0:
         return None
     backup_dir.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(backup_dir / path.name)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     tag = "".join(c for c in operation if c.isalnum() or c in "-_")
     name = f"{path.stem}.{stamp}{'.' + tag if tag else ''}{path.suffix}"
     target = backup_dir / name
-    shutil.copy2(path, target)
-    _fsync_file(target)
+    tmp = temp_path(backup_dir / path.name)
+    try:
+        with open(path, "rb") as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+            dst.flush()
+            os.fsync(dst.fileno())
+        shutil.copystat(path, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(backup_dir)
     prune_backups(path, backup_dir, keep)
     return target
+
+
+def write_temp(tmp: Path, data: bytes, like: os.stat_result) -> None:
+    """Write the new package beside the original, fsynced, with the original's mode (and owner)."""
+    with open(tmp, "wb") as fh:
+        half = len(data) // 2
+        view = memoryview(data)
+        fh.write(view[:half])
+        fh.flush()
+        checkpoint("temp_half_written")
+        fh.write(view[half:])
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, like.st_mode & 0o7777)
+    if hasattr(os, "chown") and (os.stat(tmp).st_uid, os.stat(tmp).st_gid) != (like.st_uid, like.st_gid):
+        try:  # root writing a user's file: the file stays the user's
+            os.chown(tmp, like.st_uid, like.st_gid)
+        except OSError:
+            pass
 
 
 def backups_of(path: Path, backup_dir: Path) -> list[Path]:
@@ -94,14 +120,6 @@ def prune_backups(path: Path, backup_dir: Path, keep: int) -> None:
     old = backups_of(path, backup_dir)
     for p in old[: max(0, len(old) - keep)]:
         p.unlink(missing_ok=True)
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def fsync_dir(folder: Path) -> None:
