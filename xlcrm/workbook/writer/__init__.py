@@ -22,6 +22,7 @@ from pathlib import Path
 from ...errors import FileRefused, WriteFailed, XlcrmError
 from ..edits import EditPlan
 from ..guard import ensure_writable
+from ..package_check import check_zip
 from .editor import Editor
 from .package import Package
 from .save import (
@@ -64,7 +65,7 @@ class WriteResult:
 
 
 def plan_to_bytes(
-    blob: bytes, plan: EditPlan, lang: str = "zh-CN", timings: dict[str, float] | None = None
+    blob: bytes, plan: EditPlan, lang: str = "zh-CN", timings: dict[str, float] | None = None, name: str = "workbook"
 ) -> tuple[bytes, Package, Editor]:
     """Apply a plan to a package held in memory; return the verified new package bytes."""
     timings = {} if timings is None else timings
@@ -77,7 +78,8 @@ def plan_to_bytes(
         clock = now
 
     try:
-        pkg = Package(blob)
+        check_zip(zipfile.ZipFile(io.BytesIO(blob)), name)  # duplicates, zip bombs, broken structural XML
+        pkg = Package(blob, name)
     except (zipfile.BadZipFile, ValueError) as exc:
         raise FileRefused(
             "文件不是可写入的 Excel 工作簿（{err}）。", "The file is not a workbook xlcrm can write ({err}).", err=exc
@@ -97,6 +99,7 @@ def plan_to_bytes(
                 editor.flush_sheet(name)
             lap("render")
         editor.finish()
+        pkg.drop_stale_overrides()
         pkg.drop_unchanged()
         lap("render")
         checkpoint("after_edit")
@@ -168,7 +171,7 @@ def apply_plan(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                data, pkg, editor = plan_to_bytes(blob, plan, lang, result.timings)
+                data, pkg, editor = plan_to_bytes(blob, plan, lang, result.timings, path.name)
             except XlcrmError:
                 raise
             except (KeyError, ValueError, OverflowError) as exc:  # a package we cannot handle: write nothing
