@@ -65,7 +65,7 @@ class WriteResult:
 
 
 def plan_to_bytes(
-    blob: bytes, plan: EditPlan, lang: str = "zh-CN", timings: dict[str, float] | None = None, name: str = "workbook"
+    blob: bytes, plan: EditPlan, lang: str = "zh-CN", timings: dict[str, float] | None = None, file_name: str = "workbook"
 ) -> tuple[bytes, Package, Editor]:
     """Apply a plan to a package held in memory; return the verified new package bytes."""
     timings = {} if timings is None else timings
@@ -78,8 +78,8 @@ def plan_to_bytes(
         clock = now
 
     try:
-        check_zip(zipfile.ZipFile(io.BytesIO(blob)), name)  # duplicates, zip bombs, broken structural XML
-        pkg = Package(blob, name)
+        check_zip(zipfile.ZipFile(io.BytesIO(blob)), file_name)  # duplicates, zip bombs, broken structural XML
+        pkg = Package(blob, file_name)
     except (zipfile.BadZipFile, ValueError) as exc:
         raise FileRefused(
             "文件不是可写入的 Excel 工作簿（{err}）。", "The file is not a workbook xlcrm can write ({err}).", err=exc
