@@ -136,6 +136,10 @@ def ensure_readable(path: Path) -> str:
     """Raise FileRefused unless xlcrm can read the file; return its kind ("ooxml", "strict" or "csv")."""
     path = Path(path)
     kind = detect(path)
+    if kind in {"ooxml", "strict"}:
+        from .package_check import check_package
+
+        check_package(path)  # duplicate entries, zip bombs, broken structural XML
     if kind in {"ooxml", "csv", "strict"}:
         return kind
     raise _refuse(kind, path, writing=False)

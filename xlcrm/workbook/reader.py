@@ -32,6 +32,7 @@ from ..settings import Settings
 from .book import ROW, CrmBook, SheetInfo
 from .guard import ensure_readable
 from .ownership import STATE_COLUMNS, STATE_SHEET, USER_INPUT_FOR, Ownership, SheetRef, is_internal
+from .shared_strings import SharedStringWatch
 
 Progress = Callable[[str, float], None]
 HEADER_SCAN_ROWS = 30
@@ -66,7 +67,7 @@ def _open(path: Path, kind: str):
     import fastexcel
 
     try:
-        return fastexcel.read_excel(str(path))
+        return fastexcel.read_excel(calamine_source(path))
     except Exception as exc:  # calamine's errors are not a stable type
         if kind == "strict":
             raise FileRefused(
@@ -81,6 +82,81 @@ def _open(path: Path, kind: str):
             name=path.name,
             reason=str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__,
         ) from exc
+
+
+# --------------------------------------------------------------------------- sheet kinds
+
+SHEET_KINDS = {  # relationship type suffix → kind
+    "/worksheet": "worksheet",
+    "/chartsheet": "chartsheet",
+    "/xlMacrosheet": "macrosheet",
+    "/xlIntlMacrosheet": "macrosheet",
+    "/dialogsheet": "dialogsheet",
+}
+NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+
+
+def sheet_parts(path: Path) -> list[tuple[str, str, str]]:
+    """Every sheet of the workbook in tab order as (name, kind, part): kind is worksheet,
+    chartsheet, macrosheet (Excel 4 macros), dialogsheet or other — from workbook.xml and its
+    rels, no sheet parsed. [] when those parts cannot be read (calamine then has its say)."""
+    from lxml import etree
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            workbook = etree.fromstring(zf.read("xl/workbook.xml"))
+            rels = etree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    except (zipfile.BadZipFile, KeyError, etree.XMLSyntaxError):
+        return []
+    types = {rel.get("Id"): (rel.get("Type") or "", rel.get("Target") or "") for rel in rels}
+    out = []
+    for sheet in workbook.iter(f"{NS_MAIN}sheet"):
+        rel_type, target = types.get(sheet.get(f"{NS_REL}id"), ("", ""))
+        kind = next((k for suffix, k in SHEET_KINDS.items() if rel_type.endswith(suffix)), "other")
+        part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+        out.append((sheet.get("name") or "", kind, part))
+    return out
+
+
+def package_sheets(path: Path) -> list[tuple[str, str]]:
+    """(name, kind) of every sheet in tab order (see `sheet_parts`)."""
+    return [(name, kind) for name, kind, _ in sheet_parts(path)]
+
+
+_FILTERED: dict[tuple, bytes] = {}  # one entry: the last workbook that needed a filtered copy
+
+
+def calamine_source(path: Path) -> str | bytes:
+    """What fastexcel should open: the file itself, or — when the workbook has sheets calamine
+    refuses ("Unrecognized sheet type": Excel 4 macro sheets, dialog sheets) — an in-memory copy
+    whose workbook.xml lists only the other sheets. Nothing is written; the file stays as it is."""
+    sheets = package_sheets(path)
+    if all(kind in {"worksheet", "chartsheet"} for _, kind in sheets):
+        return str(path)
+    stat = os.stat(path)
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _FILTERED:
+        _FILTERED.clear()
+        _FILTERED[key] = _without_sheets(Path(path).read_bytes(), {n for n, k in sheets if k not in {"worksheet", "chartsheet"}})
+    return _FILTERED[key]
+
+
+def _without_sheets(blob: bytes, names: set[str]) -> bytes:
+    """The package with `names` dropped from workbook.xml's sheet list (other parts copied raw)."""
+    import io
+
+    from .writer.package import Package, parse_xml, serialize_xml
+
+    pkg = Package(blob)
+    root = parse_xml(pkg.read("xl/workbook.xml"))
+    for sheet in list(root.iter(f"{NS_MAIN}sheet")):
+        if sheet.get("name") in names:
+            sheet.getparent().remove(sheet)
+    pkg.write("xl/workbook.xml", serialize_xml(root))
+    out = io.BytesIO()
+    pkg.build(out)
+    return out.getvalue()
 
 
 def _load_grid_fresh(path: Path, kind: str, name: str) -> Grid:
@@ -489,7 +565,7 @@ def list_sheets(path: Path) -> list[str]:
     kind = ensure_readable(path)
     if kind == "csv":
         return [path.stem]
-    return list(_open(path, kind).sheet_names)
+    return [name for name, _ in package_sheets(path)] or list(_open(path, kind).sheet_names)
 
 
 def sheet_refs(path: Path) -> list[SheetRef]:
@@ -680,7 +756,11 @@ def read_book(
     say = progress or (lambda _msg, _frac: None)
     say("打开工作簿 / Opening the workbook", 0.0)
     xl = _open(path, kind)
-    names = list(xl.sheet_names)
+    sheets = sheet_parts(path)
+    names = [name for name, _, _ in sheets] or list(xl.sheet_names)
+    # Chart sheets, Excel 4 macro sheets and dialog sheets hold no records: never looked into.
+    worksheets = [name for name, k, _ in sheets if k == "worksheet"] if sheets else names
+    strings = SharedStringWatch(path, {name: part for name, _, part in sheets})
     grids: dict[str, Grid] = {}  # sheets already loaded to look at their headers
 
     def head_grid(name: str) -> Grid:
@@ -690,7 +770,7 @@ def read_book(
 
     refs = sheet_refs(path)
     ownership = read_ownership(names, refs, head_grid)
-    by_key = locate_sheets(names, head_grid, ownership, refs)
+    by_key = locate_sheets(worksheets, head_grid, ownership, refs)
     if threads is None:
         # Measured on a shared 2-core box: a second thread bought nothing and cost ~70 MB, so only
         # machines with cores to spare read two sheets at once.
@@ -699,10 +779,11 @@ def read_book(
     loader = _SheetLoader(path, kind, xl, wanted, threads)
     try:
         tables = excel_tables(path)
-        book = assemble_book(names, by_key, lambda name: grids.pop(name, None) or loader.get(name),
+        book = assemble_book(names, by_key, lambda name: strings.watch(grids.pop(name, None) or loader.get(name)),
                              lambda name: tables.get(name, []), lang=lang, say=say, ownership=ownership)
     finally:
         loader.close()
+    strings.verify(book)  # a damaged shared-string index would silently read as string 0
     say("完成 / Done", 1.0)
     book.path = path
     return book

@@ -27,6 +27,7 @@ from ..edits import EditPlan
 from ..guard import Fingerprint, changed_error, ensure_writable, resolve, translate_os_error
 from ..lock import WorkbookLock
 from ..ownership import is_internal
+from ..package_check import check_zip
 from .editor import Editor
 from .package import Package
 from .save import (
@@ -71,7 +72,7 @@ class WriteResult:
 
 def plan_to_bytes(
     blob: bytes, plan: EditPlan, lang: str = "zh-CN", timings: dict[str, float] | None = None,
-    *, unlock_protected: bool = False,
+    file_name: str = "workbook", *, unlock_protected: bool = False,
 ) -> tuple[bytes, Package, Editor]:
     """Apply a plan to a package held in memory; return the verified new package bytes."""
     timings = {} if timings is None else timings
@@ -84,7 +85,8 @@ def plan_to_bytes(
         clock = now
 
     try:
-        pkg = Package(blob)
+        check_zip(zipfile.ZipFile(io.BytesIO(blob)), file_name)  # duplicates, zip bombs, broken structural XML
+        pkg = Package(blob, file_name)
     except (zipfile.BadZipFile, ValueError) as exc:
         raise FileRefused(
             "文件不是可写入的 Excel 工作簿（{err}）。", "The file is not a workbook xlcrm can write ({err}).", err=exc
@@ -104,6 +106,7 @@ def plan_to_bytes(
                 editor.flush_sheet(name)
             lap("render")
         editor.finish()
+        pkg.drop_stale_overrides()
         pkg.drop_unchanged()
         lap("render")
         checkpoint("after_edit")
@@ -209,7 +212,8 @@ def _render(blob: bytes, plan: EditPlan, lang: str, unlock_protected: bool, resu
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                out = plan_to_bytes(blob, plan, lang, result.timings, unlock_protected=unlock_protected)
+                out = plan_to_bytes(blob, plan, lang, result.timings, result.path.name,
+                                    unlock_protected=unlock_protected)
             except XlcrmError:
                 raise
             except (KeyError, ValueError, OverflowError) as exc:  # a package we cannot handle: write nothing

@@ -66,8 +66,13 @@ def deflate_chunks(pieces) -> tuple[int, bytes]:
     return crc & 0xFFFFFFFF, b"".join(out)
 
 
-def inflate_raw(payload: bytes | memoryview) -> bytes:
-    return (_fast or zlib).decompress(payload, -15)
+def inflate_raw(payload: bytes | memoryview, limit: int | None = None) -> bytes:
+    """Inflate a raw deflate stream; with `limit`, stop one byte past it (a zip bomb's output is
+    never held: the caller sees a wrong length and refuses the part)."""
+    mod = _fast or zlib
+    if limit is None:
+        return mod.decompress(payload, -15)
+    return mod.decompressobj(-15).decompress(payload, limit + 1)
 
 
 def crc32(data: bytes | memoryview, value: int = 0) -> int:

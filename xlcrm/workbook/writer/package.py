@@ -16,11 +16,13 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from ..package_check import bad_member, too_big
 from .fastzlib import crc32, deflate_chunks, inflate_raw
 
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 DOC_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+RELS_CT = "application/vnd.openxmlformats-package.relationships+xml"
 
 _LOCAL = struct.Struct("<4s2B4HL2L2H")
 _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
@@ -125,16 +127,18 @@ def relative_target(source_part: str, part: str) -> str:
 class Package:
     """An OOXML package opened from bytes; edits are kept in memory until `build`."""
 
-    def __init__(self, blob: bytes):
+    def __init__(self, blob: bytes, name: str = "workbook"):
         self.blob = blob
+        self.name = name  # the file's name, for error messages
         self._zip = zipfile.ZipFile(io.BytesIO(blob))
         self.infos: dict[str, zipfile.ZipInfo] = {}
         self.order: list[str] = []
         for info in self._zip.infolist():
-            if info.is_dir():
-                continue
+            # Directory entries (`xl/`) are kept as they were: copied like any untouched part.
             if info.flag_bits & 0x1:
                 raise ValueError(f"encrypted zip member {info.filename}")
+            if info.filename in self.infos:  # which of the two would a reader take? refuse both
+                raise ValueError(f"duplicate zip entry {info.filename}")
             self.infos[info.filename] = info
             self.order.append(info.filename)
         self.changed: dict[str, bytes] = {}
@@ -176,14 +180,20 @@ class Package:
             self._prefetched[name] = self.pool.submit(self._inflate, name)
 
     def _inflate(self, name: str) -> bytes:
-        """A member's bytes, CRC-checked (fast inflate for deflated members)."""
+        """A member's bytes, CRC-checked (fast inflate for deflated members). Inflating stops just
+        past the size the zip directory declared, so a part lying about its size cannot balloon."""
         info = self.infos[name]
         if info.compress_type == zipfile.ZIP_DEFLATED:
-            data = inflate_raw(self.raw(name))
-            if crc32(data) != info.CRC or len(data) != info.file_size:
-                raise zipfile.BadZipFile(f"bad CRC-32 for {name}")
+            data = inflate_raw(self.raw(name), limit=info.file_size)
+            if len(data) != info.file_size:
+                raise too_big(self.name, name) if len(data) > info.file_size else bad_member(self.name, name)
+            if crc32(data) != info.CRC:
+                raise bad_member(self.name, name)
             return data
-        return self._zip.read(name)
+        try:
+            return self._zip.read(name)
+        except zipfile.BadZipFile as exc:
+            raise bad_member(self.name, name) from exc
 
     def raw(self, name: str) -> memoryview:
         """The member's compressed bytes exactly as stored in the input."""
@@ -267,6 +277,9 @@ class Package:
             root = parse_xml(self.read(path))
         else:
             root = etree.Element(f"{{{REL_NS}}}Relationships", nsmap={None: REL_NS})
+            # A new .rels part needs a content type too: LibreOffice-written packages often have
+            # no <Default Extension="rels"> and list every .rels part as an Override instead.
+            self.ensure_content_type(path, RELS_CT)
         used = {el.get("Id") for el in root}
         n = len(used) + 1
         while f"rId{n}" in used:
@@ -304,6 +317,34 @@ class Package:
             el.set("PartName", name)
             el.set("ContentType", content_type)
         self.write("[Content_Types].xml", serialize_xml(root))
+
+    def has_content_type(self, part: str) -> bool:
+        """Whether an Override names the part or a Default covers its extension (case-insensitive)."""
+        name = "/" + part.lower()
+        base = posixpath.basename(part)
+        ext = base.rsplit(".", 1)[-1].lower() if "." in base else None
+        for el in self.content_types():
+            if el.get("PartName", "").lower() == name or (ext and el.get("Extension", "").lower() == ext):
+                return True
+        return False
+
+    def ensure_content_type(self, part: str, content_type: str) -> None:
+        """Give a new part a content type: an Override, unless a Default already covers it."""
+        if not self.has_content_type(part):
+            self.set_override(part, content_type)
+
+    def drop_stale_overrides(self) -> None:
+        """Remove the Overrides of input parts this write deleted (a dangling Override makes Excel
+        'repair' the file). Overrides that were already dangling in the input are left alone."""
+        gone = {"/" + n.lower() for n in self.deleted if n in self.infos}
+        if not gone or not self.exists("[Content_Types].xml"):
+            return
+        root = self.content_types()
+        stale = [el for el in root if el.get("PartName", "").lower() in gone]
+        for el in stale:
+            root.remove(el)
+        if stale:
+            self.write("[Content_Types].xml", serialize_xml(root))
 
     def ensure_default(self, extension: str, content_type: str) -> None:
         root = self.content_types()
@@ -393,6 +434,7 @@ class Package:
             dosdate = (date_time[0] - 1980) << 9 | date_time[1] << 5 | date_time[2]
             flags = utf8_flag
             version = 20
+            attrs = info.external_attr if name.endswith("/") and info else 0  # a directory keeps its attributes
             out.write(
                 _LOCAL.pack(
                     b"PK\x03\x04", version, 0, flags, method, dostime, dosdate, crc, csize, usize, len(fname), 0
@@ -419,7 +461,7 @@ class Package:
                     0,
                     0,
                     0,
-                    0,
+                    attrs,
                     offset,
                 )
                 + fname

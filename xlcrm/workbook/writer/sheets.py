@@ -85,7 +85,7 @@ class Workbook:
         entry = self.find(name)
         if entry is None:
             raise XlcrmError("找不到工作表“{name}”。", "There is no sheet named '{name}'.", name=name)
-        if not entry.part.startswith("xl/") or "chartsheet" in entry.part:
+        if not entry.part.startswith("xl/") or any(k in entry.part for k in ("chartsheet", "macrosheet", "dialogsheet")):
             raise XlcrmError(
                 "“{name}”不是普通工作表，xlcrm 不写入。",
                 "'{name}' is not a worksheet; xlcrm does not write to it.",

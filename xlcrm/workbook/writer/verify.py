@@ -5,25 +5,15 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
-from xml.parsers import expat
 
 from lxml import etree
 
 from ...errors import WriteFailed
+from ..package_check import well_formed
 from .package import Package, parse_xml, resolve_target
 
 XML_SUFFIXES = (".xml", ".rels")
 INFLATE_LIMIT = 16 << 20  # edited parts above this are checked by their compressed bytes and CRC
-
-
-def well_formed(data: bytes) -> str | None:
-    """None if `data` is well-formed XML, else the parser's complaint (expat: fast, no tree)."""
-    parser = expat.ParserCreate()
-    try:
-        parser.Parse(data, True)
-    except expat.ExpatError as exc:
-        return str(exc)
-    return None
 
 
 def _dangling(pkg_names: set[str], read) -> set[tuple[str, str]]:
@@ -50,12 +40,13 @@ def _dangling(pkg_names: set[str], read) -> set[tuple[str, str]]:
 
 
 def _uncovered(pkg_names: set[str], ct_xml: bytes) -> set[str]:
+    """Parts without a content type (part names compare case-insensitively, as in OPC)."""
     root = parse_xml(ct_xml)
     defaults = {el.get("Extension", "").lower() for el in root if el.get("Extension")}
-    overrides = {el.get("PartName", "").lstrip("/") for el in root if el.get("PartName")}
+    overrides = {el.get("PartName", "").lstrip("/").lower() for el in root if el.get("PartName")}
     out = set()
     for name in pkg_names:
-        if name == "[Content_Types].xml" or name in overrides:
+        if name == "[Content_Types].xml" or name.endswith("/") or name.lower() in overrides:
             continue
         ext = name.rsplit(".", 1)[-1].lower() if "." in posixpath.basename(name) else ""
         if ext not in defaults:
