@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .errors import Msg, XlcrmError
+from .procs import pid_alive
 
 # Buttons the add-in answers itself (they read or change nothing in the workbook's data).
 ADDIN_ACTIONS = {"help"}
@@ -72,7 +73,7 @@ class RunLock:
             return True
         if time.time() - float(started) > LOCK_STALE_SECONDS:
             return True
-        return not _pid_alive(int(pid_text))
+        return not pid_alive(int(pid_text))
 
     def release(self) -> None:
         if self.held:
@@ -84,18 +85,6 @@ class RunLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):  # exists but not ours, or Windows semantics: assume alive
-        return True
-    return True
 
 
 def _os_user() -> str:

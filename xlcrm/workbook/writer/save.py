@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from ...procs import pid_alive
+
 TEMP_MARK = ".xlcrm-tmp-"
 PAUSE_ENV = "XLCRM_WRITER_PAUSE"  # test hook: "checkpoint" or "checkpoint:/path/to/flag"
 
@@ -42,7 +44,7 @@ def clean_stale_temps(path: Path) -> list[Path]:
     prefix = f".{path.name}{TEMP_MARK}"
     for p in path.parent.glob(f".{glob_escape(path.name)}{TEMP_MARK}*"):
         pid_text = p.name[len(prefix) :]
-        if pid_text.isdigit() and int(pid_text) != os.getpid() and _alive(int(pid_text)):
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and pid_alive(int(pid_text)):
             continue
         try:
             p.unlink()
@@ -54,16 +56,6 @@ def clean_stale_temps(path: Path) -> list[Path]:
 
 def glob_escape(name: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in name)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def default_backup_dir(path: Path) -> Path:

@@ -1,0 +1,60 @@
+"""Is a process still running? One answer for every OS (the click lock and the temp cleanup ask it).
+
+`os.kill(pid, 0)` is a liveness probe on POSIX only: on Windows signal 0 is CTRL_C_EVENT, so
+it sends Ctrl+C to the process (group) instead of asking about it. On Windows we open the
+process with the least right that allows it and ask for its exit code instead.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+
+_PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+_STILL_ACTIVE = 259
+_ERROR_ACCESS_DENIED = 5
+
+
+def pid_alive(pid: int) -> bool:
+    """True when a process with this id exists (ours, or another user's we may not signal)."""
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    if sys.platform == "win32":
+        return _pid_alive_windows(pid)
+    return _pid_alive_posix(pid)
+
+
+def _pid_alive_posix(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: error checking only, nothing is delivered
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # EPERM: it exists, it is just not ours
+        return True
+    except OSError as exc:
+        return exc.errno == errno.EPERM
+    return True
+
+
+def _pid_alive_windows(pid: int, kernel32=None, last_error=None) -> bool:
+    """OpenProcess + GetExitCodeProcess (`kernel32` / `last_error` are given by tests)."""
+    import ctypes
+    from ctypes import wintypes
+
+    k32 = kernel32 or ctypes.WinDLL("kernel32", use_last_error=True)
+    last_error = last_error or ctypes.get_last_error
+    handle = k32.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+    if not handle:
+        # Access denied means the process exists (a service or another user's); anything else
+        # (ERROR_INVALID_PARAMETER) means no such process.
+        return last_error() == _ERROR_ACCESS_DENIED
+    try:
+        code = wintypes.DWORD()
+        if not k32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True  # it exists; we just could not read its state
+        return code.value == _STILL_ACTIVE
+    finally:
+        k32.CloseHandle(handle)
