@@ -15,6 +15,7 @@ import datetime as dt
 import getpass
 import hashlib
 import os
+import sys
 import tempfile
 import time
 import traceback
@@ -151,6 +152,26 @@ def run_tag(tag: str, port, *, today: dt.date | None = None, alert: Callable[[st
     return result
 
 
+NAME_ARG_PREFIX = "xlcrm-hex:"  # kept equal to addin_build.NAME_ARG_PREFIX (a test checks)
+
+
+def decode_name_arg(value: str) -> str:
+    """The workbook name from XlcrmNameArg's hex UTF-16 code units (other values unchanged)."""
+    if not value.startswith(NAME_ARG_PREFIX):
+        return value
+    digits = value[len(NAME_ARG_PREFIX):]
+    if len(digits) % 4 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+        raise ValueError(f"not a hex-encoded workbook name: {value!r}")
+    return bytes.fromhex(digits).decode("utf-16-be", "surrogatepass")
+
+
+def decode_caller_argv(argv: list[str]) -> None:
+    """Turn `--wb=xlcrm-hex:…` back into the name xw.Book.caller() looks the workbook up by."""
+    for i, arg in enumerate(argv):
+        if arg.startswith("--wb=" + NAME_ARG_PREFIX):
+            argv[i] = "--wb=" + decode_name_arg(arg[len("--wb="):])
+
+
 def run_button(tag: str, book=None, *, today: dt.date | None = None):
     """Entry point of every button: run command `tag` on the calling workbook (xw.Book.caller())."""
     from .workbook.xlwings_adapter import XlwingsWorkbook
@@ -158,6 +179,7 @@ def run_button(tag: str, book=None, *, today: dt.date | None = None):
     if book is None:
         import xlwings as xw
 
+        decode_caller_argv(sys.argv)
         book = xw.Book.caller()
     port = XlwingsWorkbook(book)
 
