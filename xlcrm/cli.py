@@ -254,10 +254,13 @@ app.add_typer(addin_app, name="addin")
 def addin_build_cmd(
     dist: Path = typer.Option(Path("dist"), "--dist", help="加载项输出文件夹 / Output folder of the add-in"),
     templates: Path = typer.Option(Path("templates"), "--templates", help="模板输出文件夹 / Output folder of the .xlsm templates"),
+    out: Path | None = typer.Option(None, "--out", help="加载项和模板都写到这里 / Write the add-ins and the templates here"),
 ) -> None:
     """生成 dist/xlcrm.xlam 和带按钮的 .xlsm 模板（任何系统）/ Build the add-in and the macro templates (any OS)."""
     from .addin_build import BuildError, build_all
 
+    if out is not None:
+        dist = templates = out
     try:
         written = build_all(dist, templates)
     except BuildError as exc:
