@@ -1,6 +1,6 @@
 """Build the Excel add-in (dist/xlcrm.xlam) and the macro-enabled templates from text sources.
 
-Sources: `macros/ribbon.xml` (the CRM tab, zh-CN and en labels), `macros/xlcrm_dispatch.bas`
+Sources: `xlcrm/resources/ribbon.xml` (the CRM tab, zh-CN and en labels), `xlcrm/resources/xlcrm_dispatch.bas`
 (the one VBA dispatcher), and xlwings' own custom-add-in module, read from the *installed*
 xlwings wheel at build time and adapted:
 
@@ -32,10 +32,10 @@ from lxml import etree
 
 from .vba import VbaModule, build_vba_project
 
-REPO = Path(__file__).resolve().parent.parent
-MACROS = REPO / "macros"
-RIBBON_SOURCE = MACROS / "ribbon.xml"
-DISPATCH_SOURCE = MACROS / "xlcrm_dispatch.bas"
+# Package data (installed with the wheel), so `xlcrm addin build` works outside a source checkout.
+RESOURCES = Path(__file__).resolve().parent / "resources"
+RIBBON_SOURCE = RESOURCES / "ribbon.xml"
+DISPATCH_SOURCE = RESOURCES / "xlcrm_dispatch.bas"
 
 PROJECT_NAME = "xlcrm"
 ADDIN_FILES = {"zh-CN": "xlcrm.xlam", "en": "xlcrm_en.xlam"}
@@ -218,6 +218,10 @@ def vba_modules(sheet_count: int, with_xlwings: bool = True) -> list[VbaModule]:
 
 def vba_project(sheet_count: int, extra: list[VbaModule] | None = None, with_xlwings: bool = True) -> bytes:
     modules = [*vba_modules(sheet_count, with_xlwings), *(extra or [])]
+    for m in modules:  # the project's code page is 1252, but VBE on a zh-CN machine reads 936: ASCII reads the same
+        bad = next((c for c in m.source() if not c.isascii()), None)
+        if bad is not None:
+            raise BuildError(f"VBA module {m.name} must be ASCII only (found {bad!r}); use ChrW() for other characters")
     return build_vba_project(modules, project_name=PROJECT_NAME)
 
 
