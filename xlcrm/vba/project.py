@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from .cfb import write_compound_file
-from .compression import compress
+from .compression import compress, decompress
 
 CODEPAGE = 1252
 ENCODING = "cp1252"
@@ -262,7 +262,12 @@ def build_vba_project(modules: list[VbaModule], project_name: str = "VBAProject"
         "VBA/dir": compress(dir_stream(modules, project_name, refs)),
     }
     for m, src in zip(modules, sources):
-        streams[f"VBA/{m.name}"] = compress(src)
+        packed = compress(src)
+        # An incompressible final chunk is stored raw and zero-padded to 4096 bytes (MS-OVBA
+        # 2.4.1.3.10): the module would gain NUL characters. Source text never gets there; refuse if it does.
+        if decompress(packed) != src:
+            raise ValueError(f"module {m.name}: source does not survive the compression round trip (raw padded chunk)")
+        streams[f"VBA/{m.name}"] = packed
     return write_compound_file(streams)
 
 
