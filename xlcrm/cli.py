@@ -325,6 +325,20 @@ def addin_remove_cmd(
         console.print(f"[green]✓[/] {step}", highlight=False)
 
 
+@app.command("doctor")
+def doctor_cmd() -> None:
+    """检查加载项所需的一切（Python、xlwings、配置、安装、解除锁定、受信任位置）/ Check everything the add-in needs."""
+    from .doctor import gather_facts, run_checks
+
+    marks = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[bold red]✗[/]", "info": "[blue]i[/]"}
+    results = run_checks(gather_facts())
+    for r in results:
+        console.print(f"{marks[r.status]} [bold]{r.key}[/] {r.zh}", highlight=False, soft_wrap=True)
+        console.print(f"    {r.en}", style="dim", highlight=False, soft_wrap=True)
+    if any(r.status == "fail" for r in results):
+        raise typer.Exit(1)
+
+
 @app.command("dedupe")
 def dedupe_cmd(path: Path = PathArg, today: str | None = TodayOpt, dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
                new_only: bool = typer.Option(False, "--new-only",
