@@ -20,6 +20,7 @@ from xlcrm.vba import VbaModule
 
 CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +124,7 @@ def test_dispatcher_is_ascii_and_routes_every_sheet_macro() -> None:
     raw = ab.DISPATCH_SOURCE.read_bytes()
     raw.decode("ascii")
     text = raw.decode().replace("\r\n", "\n")
-    assert "Public Sub XlcrmButton(control As IRibbonControl)" in text
+    assert "Public Sub XlcrmButton(control As Object)" in text
     assert """RunPython "import xlcrm.addin; xlcrm.addin.run_button('" & commandTag & "')\"""" in text
     assert {m for m, _, _ in ab.SHEET_BUTTONS} == set(ab.dispatch_macros())
 
@@ -143,7 +144,7 @@ def test_xlwings_module_is_adapted_from_the_installed_wheel() -> None:
     assert text.count("Function GetConfig(") == 1
     # the wheel's file itself is untouched and is not in the repository
     assert "myaddin" in ab.xlwings_bas_path().read_text("cp1252")
-    assert not list(Path(ab.REPO).glob("macros/xlwings*"))
+    assert not list(ab.RESOURCES.glob("xlwings*"))
 
 
 def test_adaptation_refuses_a_version_mismatch_or_an_unknown_shape() -> None:
@@ -358,8 +359,29 @@ def test_cli_builds_and_explains_linux(tmp_path, monkeypatch) -> None:
 
 
 def test_lite_scripts_cover_every_ribbon_button() -> None:
-    text = (ab.REPO / "lite" / "main.py").read_text(encoding="utf-8")
+    text = (REPO / "lite" / "main.py").read_text(encoding="utf-8")
     assert set(re.findall(r'_run\(book, "([a-z_]+)"\)', text)) == {b["tag"] for b in ab.ribbon_buttons()}
     assert text.count("@script") == len(ab.ribbon_buttons())
-    requirements = (ab.REPO / "lite" / "requirements.txt").read_text().splitlines()
+    requirements = (REPO / "lite" / "requirements.txt").read_text().splitlines()
     assert not [r for r in requirements if r.strip() and not r.startswith("#") and ("openpyxl" in r or "==" in r)]
+
+
+@pytest.mark.parametrize("key", ["zh", "xlsm_en"])
+def test_document_modules_are_named_like_the_workbook_and_sheet_code_names(built, key: str) -> None:
+    ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    with zipfile.ZipFile(built[key]) as z:
+        workbook = etree.fromstring(z.read("xl/workbook.xml"))
+        code_names = [workbook.find(f"{ns}workbookPr").get("codeName")]
+        sheets = sorted((n for n in z.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)),
+                        key=lambda n: int(re.sub(r"\D", "", n)))
+        code_names += [etree.fromstring(z.read(n)).find(f"{ns}sheetPr").get("codeName") for n in sheets]
+        project = VBA_Parser("vbaProject.bin", data=z.read("xl/vbaProject.bin")).ole_file.openstream("PROJECT")
+        documents = re.findall(r"^Document=(\w+)/&H00000000\r$", project.read().decode("cp1252"), re.M)
+    assert documents == code_names and code_names[0] == "ThisWorkbook"
+
+
+def test_build_refuses_non_ascii_vba_source() -> None:
+    with pytest.raises(ab.BuildError, match="ASCII"):
+        ab.vba_project(1, [VbaModule("Bad", 'Sub X()\n    MsgBox "客户"\nEnd Sub\n')], with_xlwings=False)
+    for module in ab.vba_modules(2):
+        assert module.source().isascii() and "\n" not in module.source().replace("\r\n", "")

@@ -159,7 +159,7 @@ def test_project_streams_are_as_specified() -> None:
     modules = _modules()
     data = build_vba_project(modules, project_name="xlcrm")
     ole = olefile.OleFileIO(io.BytesIO(data), raise_defects=olefile.DEFECT_INCORRECT)
-    assert ole.openstream("VBA/_VBA_PROJECT").read() == VBA_PROJECT_STREAM == bytes.fromhex("CC61FFFF000300")
+    assert ole.openstream("VBA/_VBA_PROJECT").read() == VBA_PROJECT_STREAM == bytes.fromhex("CC61FFFF000000")
     project = ole.openstream("PROJECT").read().decode("cp1252").split("\r\n")
     pid = project[0].removeprefix('ID="').removesuffix('"')
     fields = dict(line.split("=", 1) for line in project if "=" in line and not line.startswith("&H"))

@@ -15,6 +15,7 @@ import datetime as dt
 import getpass
 import hashlib
 import os
+import sys
 import tempfile
 import time
 import traceback
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .errors import Msg, XlcrmError
+from .procs import pid_alive
 
 # Buttons the add-in answers itself (they read or change nothing in the workbook's data).
 ADDIN_ACTIONS = {"help"}
@@ -72,7 +74,7 @@ class RunLock:
             return True
         if time.time() - float(started) > LOCK_STALE_SECONDS:
             return True
-        return not _pid_alive(int(pid_text))
+        return not pid_alive(int(pid_text))
 
     def release(self) -> None:
         if self.held:
@@ -84,18 +86,6 @@ class RunLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):  # exists but not ours, or Windows semantics: assume alive
-        return True
-    return True
 
 
 def _os_user() -> str:
@@ -162,6 +152,26 @@ def run_tag(tag: str, port, *, today: dt.date | None = None, alert: Callable[[st
     return result
 
 
+NAME_ARG_PREFIX = "xlcrm-hex:"  # kept equal to addin_build.NAME_ARG_PREFIX (a test checks)
+
+
+def decode_name_arg(value: str) -> str:
+    """The workbook name from XlcrmNameArg's hex UTF-16 code units (other values unchanged)."""
+    if not value.startswith(NAME_ARG_PREFIX):
+        return value
+    digits = value[len(NAME_ARG_PREFIX):]
+    if len(digits) % 4 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+        raise ValueError(f"not a hex-encoded workbook name: {value!r}")
+    return bytes.fromhex(digits).decode("utf-16-be", "surrogatepass")
+
+
+def decode_caller_argv(argv: list[str]) -> None:
+    """Turn `--wb=xlcrm-hex:…` back into the name xw.Book.caller() looks the workbook up by."""
+    for i, arg in enumerate(argv):
+        if arg.startswith("--wb=" + NAME_ARG_PREFIX):
+            argv[i] = "--wb=" + decode_name_arg(arg[len("--wb="):])
+
+
 def run_button(tag: str, book=None, *, today: dt.date | None = None):
     """Entry point of every button: run command `tag` on the calling workbook (xw.Book.caller())."""
     from .workbook.xlwings_adapter import XlwingsWorkbook
@@ -169,6 +179,7 @@ def run_button(tag: str, book=None, *, today: dt.date | None = None):
     if book is None:
         import xlwings as xw
 
+        decode_caller_argv(sys.argv)
         book = xw.Book.caller()
     port = XlwingsWorkbook(book)
 

@@ -1,6 +1,6 @@
 """Build the Excel add-in (dist/xlcrm.xlam) and the macro-enabled templates from text sources.
 
-Sources: `macros/ribbon.xml` (the CRM tab, zh-CN and en labels), `macros/xlcrm_dispatch.bas`
+Sources: `xlcrm/resources/ribbon.xml` (the CRM tab, zh-CN and en labels), `xlcrm/resources/xlcrm_dispatch.bas`
 (the one VBA dispatcher), and xlwings' own custom-add-in module, read from the *installed*
 xlwings wheel at build time and adapted:
 
@@ -32,10 +32,10 @@ from lxml import etree
 
 from .vba import VbaModule, build_vba_project
 
-REPO = Path(__file__).resolve().parent.parent
-MACROS = REPO / "macros"
-RIBBON_SOURCE = MACROS / "ribbon.xml"
-DISPATCH_SOURCE = MACROS / "xlcrm_dispatch.bas"
+# Package data (installed with the wheel), so `xlcrm addin build` works outside a source checkout.
+RESOURCES = Path(__file__).resolve().parent / "resources"
+RIBBON_SOURCE = RESOURCES / "ribbon.xml"
+DISPATCH_SOURCE = RESOURCES / "xlcrm_dispatch.bas"
 
 PROJECT_NAME = "xlcrm"
 ADDIN_FILES = {"zh-CN": "xlcrm.xlam", "en": "xlcrm_en.xlam"}
@@ -49,6 +49,8 @@ ADDIN_CONTENT_TYPE = "application/vnd.ms-excel.addin.macroEnabled.main+xml"
 XLSM_CONTENT_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 VBA_CONTENT_TYPE = "application/vnd.ms-office.vbaProject"
 CONFIG_MARKER = "xlcrm: config lookup restricted"
+NAME_ARG_MARKER = "xlcrm: workbook name hex-encoded"
+NAME_ARG_PREFIX = "xlcrm-hex:"
 FIXED_TIME = dt.datetime(2026, 1, 1)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -141,7 +143,51 @@ def adapt_xlwings_module(text: str, version: str) -> str:
                          "    uses_embedded_code = False\n\\1", "embedded code", re.M)
     if "GetConfigFromSheet" in text:
         raise BuildError("config lookup still reads a workbook's xlcrm.conf sheet")
-    return text
+    return _keep_names_out_of_shells(text)
+
+
+_NAME_ARG_FUNCTION = f"""
+' {NAME_ARG_MARKER}: a workbook's name reaches Python as hex UTF-16 code units
+' (xlcrm.addin decodes it before xw.Book.caller), so no character of a received file's name
+' (" $ ` \\ | ; % ...) is ever read by AppleScript, sh or cmd.exe.
+Function XlcrmNameArg(ByVal bookName As String) As String
+    Dim i As Long
+    Dim hexName As String
+    hexName = "{NAME_ARG_PREFIX}"
+    For i = 1 To Len(bookName)
+        hexName = hexName & Right$("000" & Hex$(AscW(Mid$(bookName, i, 1)) And &HFFFF&), 4)
+    Next i
+    XlcrmNameArg = hexName
+End Function
+"""
+
+
+def _keep_names_out_of_shells(text: str) -> str:
+    """No workbook name or path reaches a shell, AppleScript or prepare_sys_path (issue 10, item 12).
+
+    xlwings joins the workbook's full paths into PYTHONPATH (split on ';' by prepare_sys_path,
+    pasted into `do shell script` on a Mac, into cmd.exe on Windows) and its name into the
+    '|'-joined AppleScript parameter. With ADD_WORKBOOK_TO_PYTHONPATH off the paths are unused,
+    so they become empty strings (and the Mac no longer asks MacScript for their POSIX form);
+    the name, which xw.Book.caller needs, is passed hex-encoded.
+    """
+    text = _replace_once(text, r"^    #If Mac Then\n        If InStr\(ActiveWorkbook\.FullName, \"://\"\) = 0 Then\n"
+                               r".*?^    #End If\n",
+                         "    ' xlcrm: the workbook's folder is never on sys.path, so its path is not passed on\n"
+                         "    ActiveFullName = \"\"\n    ThisFullName = \"\"\n",
+                         "RunPython's FullName block", re.M | re.S)
+    text = _replace_once(text, r"AddExcelDir & \";\" & ActiveWorkbook\.FullName & \";\" & ThisWorkbook\.FullName & ",
+                         'AddExcelDir & ";" & "" & ";" & "" & ', "XLPyCommand's FullName")
+    text = _replace_once(text, r'^(    ParameterString = ParameterString \+ "\|" \+ )ActiveWorkbook\.Name$',
+                         r"\1XlcrmNameArg(ActiveWorkbook.Name)", "ExecuteMac's workbook name", re.M)
+    text = _replace_once(text, r'(" --wb=" & """" & )ActiveWorkbook\.Name( & """ --from_xl=1")',
+                         r"\1XlcrmNameArg(ActiveWorkbook.Name)\2", "ExecuteWindows' workbook name")
+    leaks = re.findall(r"^(?!\s*').*(?:ActiveWorkbook|ThisWorkbook)\.(?:Full)?Name\b.*$", text, re.M)
+    leaks = [line for line in leaks if "XlcrmNameArg(ActiveWorkbook.Name)" not in line
+             and not re.search(r"\b(?:FName|full_path_name|i_pos|GetFullName)\b", line)]
+    if leaks:
+        raise BuildError(f"a workbook name or path still reaches a command line: {leaks[0].strip()}")
+    return text + _NAME_ARG_FUNCTION
 
 
 def xlwings_module() -> VbaModule:
@@ -172,6 +218,10 @@ def vba_modules(sheet_count: int, with_xlwings: bool = True) -> list[VbaModule]:
 
 def vba_project(sheet_count: int, extra: list[VbaModule] | None = None, with_xlwings: bool = True) -> bytes:
     modules = [*vba_modules(sheet_count, with_xlwings), *(extra or [])]
+    for m in modules:  # the project's code page is 1252, but VBE on a zh-CN machine reads 936: ASCII reads the same
+        bad = next((c for c in m.source() if not c.isascii()), None)
+        if bad is not None:
+            raise BuildError(f"VBA module {m.name} must be ASCII only (found {bad!r}); use ChrW() for other characters")
     return build_vba_project(modules, project_name=PROJECT_NAME)
 
 

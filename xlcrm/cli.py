@@ -261,10 +261,13 @@ app.add_typer(addin_app, name="addin")
 def addin_build_cmd(
     dist: Path = typer.Option(Path("dist"), "--dist", help="加载项输出文件夹 / Output folder of the add-in"),
     templates: Path = typer.Option(Path("templates"), "--templates", help="模板输出文件夹 / Output folder of the .xlsm templates"),
+    out: Path | None = typer.Option(None, "--out", help="加载项和模板都写到这里 / Write the add-ins and the templates here"),
 ) -> None:
     """生成 dist/xlcrm.xlam 和带按钮的 .xlsm 模板（任何系统）/ Build the add-in and the macro templates (any OS)."""
     from .addin_build import BuildError, build_all
 
+    if out is not None:
+        dist = templates = out
     try:
         written = build_all(dist, templates)
     except BuildError as exc:
@@ -327,6 +330,20 @@ def addin_remove_cmd(
         raise typer.Exit(2) from None
     for step in steps:
         console.print(f"[green]✓[/] {step}", highlight=False)
+
+
+@app.command("doctor")
+def doctor_cmd() -> None:
+    """检查加载项所需的一切（Python、xlwings、配置、安装、解除锁定、受信任位置）/ Check everything the add-in needs."""
+    from .doctor import gather_facts, run_checks
+
+    marks = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[bold red]✗[/]", "info": "[blue]i[/]"}
+    results = run_checks(gather_facts())
+    for r in results:
+        console.print(f"{marks[r.status]} [bold]{r.key}[/] {r.zh}", highlight=False, soft_wrap=True)
+        console.print(f"    {r.en}", style="dim", highlight=False, soft_wrap=True)
+    if any(r.status == "fail" for r in results):
+        raise typer.Exit(1)
 
 
 @app.command("dedupe")

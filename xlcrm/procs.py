@@ -1,54 +1,64 @@
-"""Is a process still running? Shared by every lock xlcrm keeps (workbook locks, the add-in's lock).
+"""Is a process still running? One answer for every OS (the click lock and the temp cleanup ask it).
 
-`os.kill(pid, 0)` is a liveness probe only on POSIX: on Windows it *terminates* the process
-(signal 0 is CTRL_C_EVENT there), so Windows asks the kernel through OpenProcess instead.
+`os.kill(pid, 0)` is a liveness probe on POSIX only: on Windows signal 0 is CTRL_C_EVENT, so
+it sends Ctrl+C to the process (group) instead of asking about it. On Windows we open the
+process with the least right that allows it and ask for its exit code instead.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
+import sys
 
-_STILL_ACTIVE = 259  # GetExitCodeProcess: the process has not exited
+_PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+_STILL_ACTIVE = 259
+_ERROR_ACCESS_DENIED = 5
 
 
 def pid_alive(pid: int) -> bool:
-    """True if a process with this id exists (one we may not signal counts as alive)."""
+    """True when a process with this id exists (ours, or another user's we may not signal)."""
     if pid <= 0:
         return False
     if pid == os.getpid():
         return True
-    if os.name == "nt":
-        return _windows_pid_alive(pid)
+    if sys.platform == "win32":
+        return _pid_alive_windows(pid)
+    return _pid_alive_posix(pid)
+
+
+def _pid_alive_posix(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # signal 0: error checking only, nothing is delivered
     except ProcessLookupError:
         return False
-    except PermissionError:  # exists, owned by another user
+    except PermissionError:  # EPERM: it exists, it is just not ours
         return True
-    except OSError:
-        return False
+    except OSError as exc:
+        return exc.errno == errno.EPERM
     return True
 
 
-def _windows_pid_alive(pid: int) -> bool:
+def _pid_alive_windows(pid: int, kernel32=None, last_error=None) -> bool:
+    """OpenProcess + GetExitCodeProcess (`kernel32` / `last_error` are given by tests)."""
     import ctypes
     from ctypes import wintypes
 
-    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-    kernel32.OpenProcess.restype = wintypes.HANDLE
-    query_limited = 0x1000  # PROCESS_QUERY_LIMITED_INFORMATION
-    handle = kernel32.OpenProcess(query_limited, False, pid)
+    k32 = kernel32 or ctypes.WinDLL("kernel32", use_last_error=True)
+    last_error = last_error or ctypes.get_last_error
+    handle = k32.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
     if not handle:
-        # ERROR_ACCESS_DENIED: it exists but belongs to someone else; anything else: gone.
-        return ctypes.get_last_error() == 5
+        # Access denied means the process exists (a service or another user's); anything else
+        # (ERROR_INVALID_PARAMETER) means no such process.
+        return last_error() == _ERROR_ACCESS_DENIED
     try:
         code = wintypes.DWORD()
-        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
-            return True
+        if not k32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True  # it exists; we just could not read its state
         return code.value == _STILL_ACTIVE
     finally:
-        kernel32.CloseHandle(handle)
+        k32.CloseHandle(handle)
 
 
 def host_name() -> str:

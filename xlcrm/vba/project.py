@@ -5,7 +5,7 @@ cache, so Office compiles the modules from their text when it opens the file. St
 
     PROJECT            text: ID, Document=/Module= lines, Name, CMG/DPB/GC (2.3.1)
     PROJECTwm          module name map, MBCS and UTF-16 (2.3.3)
-    VBA/_VBA_PROJECT   CC 61 FF FF 00 03 00 (2.3.4.1)
+    VBA/_VBA_PROJECT   CC 61 FF FF 00 00 00 (2.3.4.1)
     VBA/dir            compressed: project information, references, module records (2.3.4.2)
     VBA/<module>       compressed source, MODULEOFFSET 0 (2.3.4.3)
 
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from .cfb import write_compound_file
-from .compression import compress
+from .compression import compress, decompress
 
 CODEPAGE = 1252
 ENCODING = "cp1252"
@@ -58,8 +58,10 @@ class Reference:
 
 STDOLE = Reference("stdole", r"*\G{00020430-0000-0000-C000-000000000046}#2.0#0#C:\Windows\System32\stdole2.tlb"
                              "#OLE Automation")
-# The Office library defines IRibbonControl. Version 2.0 resolves to any installed 2.x
-# (LoadRegTypeLib takes the newest minor version of the same major), Windows or Mac.
+# The Office library (IRibbonControl and friends), referenced as Excel, EPPlus and LibreOffice do.
+# Version 2.0 resolves to any installed 2.x (LoadRegTypeLib takes the newest minor version of the
+# same major); the path is only a hint. The dispatcher types its ribbon callback As Object, so
+# the project compiles even where this reference is MISSING.
 OFFICE = Reference("Office", r"*\G{2DF8D04C-5BFA-101B-BDE5-00AA0044DE52}#2.0#0#C:\Program Files\Common Files"
                              r"\Microsoft Shared\OFFICE16\MSO.DLL#Microsoft Office 16.0 Object Library")
 
@@ -236,7 +238,9 @@ def projectwm_stream(modules: list[VbaModule]) -> bytes:
     return bytes(out + b"\x00\x00")
 
 
-VBA_PROJECT_STREAM = bytes([0xCC, 0x61, 0xFF, 0xFF, 0x00, 0x03, 0x00])
+# Reserved1 0x61CC, Version 0xFFFF (no performance cache: compile from source), Reserved2 0x00,
+# Reserved3 0x0000 — as EPPlus and LibreOffice's vbaexport.cxx write it (the field is ignored on read).
+VBA_PROJECT_STREAM = bytes([0xCC, 0x61, 0xFF, 0xFF, 0x00, 0x00, 0x00])
 
 
 def build_vba_project(modules: list[VbaModule], project_name: str = "VBAProject",
@@ -258,7 +262,12 @@ def build_vba_project(modules: list[VbaModule], project_name: str = "VBAProject"
         "VBA/dir": compress(dir_stream(modules, project_name, refs)),
     }
     for m, src in zip(modules, sources):
-        streams[f"VBA/{m.name}"] = compress(src)
+        packed = compress(src)
+        # An incompressible final chunk is stored raw and zero-padded to 4096 bytes (MS-OVBA
+        # 2.4.1.3.10): the module would gain NUL characters. Source text never gets there; refuse if it does.
+        if decompress(packed) != src:
+            raise ValueError(f"module {m.name}: source does not survive the compression round trip (raw padded chunk)")
+        streams[f"VBA/{m.name}"] = packed
     return write_compound_file(streams)
 
 

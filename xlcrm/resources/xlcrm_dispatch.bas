@@ -6,8 +6,9 @@ Attribute VB_Name = "XlcrmDispatch"
 ' This file is ASCII only: VBA stores source in the project's code page.
 Option Explicit
 
-' Ribbon: onAction="XlcrmButton" on every button of the CRM tab.
-Public Sub XlcrmButton(control As IRibbonControl)
+' Ribbon: onAction="XlcrmButton" on every button of the CRM tab. Typed As Object (late bound),
+' so the module compiles whether or not the Office library reference resolves on this machine.
+Public Sub XlcrmButton(control As Object)
     XlcrmRun control.Tag
 End Sub
 
