@@ -5,10 +5,6 @@
   already typed are read back before the sheet is rebuilt; "not a duplicate" goes to the hidden
   memory sheet and is never proposed again. `new_only`: only rows added since the last run are
   compared (with everything) — the duplicate warning when customers are created.
-- `merge`: merge the groups marked on the Duplicates sheet: the master keeps its ID and gets its
-  blanks filled, conflicts are listed in the Change Log (never overwritten), follow-ups and
-  purchases are re-pointed, merged rows move to the Archive, and an undo record is kept.
-- `merge` with `undo`: restore the last merge (rows, IDs, child rows, filled cells).
 """
 
 from __future__ import annotations
