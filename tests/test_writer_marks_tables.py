@@ -8,10 +8,8 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
-import pytest
 from writer_fixtures import build_plain_xlsx, build_rich_xlsm
 
-from xlcrm.errors import XlcrmError
 from xlcrm.workbook.edits import (
     FILL_ERROR,
     FILL_WARNING,

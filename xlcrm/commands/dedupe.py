@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -29,10 +29,11 @@ from .base import CommandResult, Context, Planned, after_data_sheets, apply_plan
 
 MERGE, NOT_DUP, MASTER = "merge", "not_duplicate", "master"
 DECISIONS = {
-    MERGE: ("合并", "Merge", ("合併", "merge", "m", "是", "yes", "y", "重复", "duplicate")),
+    MERGE: ("合并", "Merge", ("合併", "merge", "m", "是", "yes", "y", "重复", "duplicate", "✓", "✔", "√")),
     NOT_DUP: ("不是重复", "Not a duplicate", ("不是重複", "不重复", "非重复", "否", "no", "n", "not duplicate",
-                                             "different", "不同")),
-    MASTER: ("保留为主", "Keep as master", ("保留為主", "主", "主记录", "master", "keep", "保留", "keep master")),
+                                             "different", "不同", "✗", "✘", "×")),
+    MASTER: ("保留为主", "Keep as master", ("保留為主", "主", "主记录", "master", "keep", "保留", "keep master",
+                                          "primary", "为主", "主要")),
 }
 
 
@@ -100,6 +101,8 @@ class SheetDecisions:
     """What the user typed on the Duplicates sheet: groups of customer IDs with a decision each."""
 
     groups: dict[str, list[tuple[str, str | None]]]  # group → [(customer ID, decision code)]
+    unknown: list[tuple[str, int, str, str]] = field(default_factory=list)  # (group, sheet row, ID, text typed)
+    rows: dict[tuple[str, str], int] = field(default_factory=dict)  # (group, ID) → row on the Duplicates sheet
 
     def decision_of(self) -> dict[str, str]:
         return {cid: d for rows in self.groups.values() for cid, d in rows if d}
@@ -123,14 +126,21 @@ def read_decisions(sheet: pd.DataFrame | None) -> SheetDecisions:
     if "customer_id" not in col or "group" not in col:
         return SheetDecisions({})
     groups: dict[str, list[tuple[str, str | None]]] = {}
-    for _, r in sheet.iterrows():
+    unknown: list[tuple[str, int, str, str]] = []
+    places: dict[tuple[str, str], int] = {}
+    for i, (_, r) in enumerate(sheet.iterrows()):
         cid = str(r[col["customer_id"]] or "").strip()
         grp = str(r[col["group"]] or "").strip()
         if not cid or not grp:
             continue
         grp = grp[:-2] if grp.endswith(".0") else grp
-        groups.setdefault(grp, []).append((cid, parse_decision(r[col["decision"]]) if "decision" in col else None))
-    return SheetDecisions(groups)
+        typed = r[col["decision"]] if "decision" in col else None
+        code = parse_decision(typed)
+        if code is None and not is_blank(typed):
+            unknown.append((grp, i + 2, cid, str(typed).strip()))  # row 1 is the header
+        groups.setdefault(grp, []).append((cid, code))
+        places[(grp, cid)] = i + 2
+    return SheetDecisions(groups, unknown, places)
 
 
 # --------------------------------------------------------------------------- memory sheet

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import pandas as pd
@@ -16,7 +17,7 @@ import pandas as pd
 from ..errors import Location, Msg, XlcrmError
 from ..ops.changelog import LOG_COLUMNS
 from ..ops.merge import MergeGroup, decode_value, encode_value, is_blank, kind_of, plan_merge
-from ..schema import ARCHIVE, CUSTOMERS, DEDUPE_MEMORY, DUPLICATES, Kind
+from ..schema import ARCHIVE, CUSTOMERS, DEDUPE_MEMORY, DUPLICATES, Kind, match_header
 from ..workbook.book import CrmBook
 from ..workbook.edits import (
     FMT_DATE,
@@ -27,15 +28,20 @@ from ..workbook.edits import (
     ColumnWrite,
     DeleteRows,
     EditPlan,
+    InsertRows,
     SheetReplace,
 )
 from ..workbook.port import WorkbookPort
+from ..workbook.writer.rowshift import DeleteShift, InsertShift
 from .base import CommandResult, Context, Planned, after_data_sheets, apply_planned, change_log_edit, command
 from .dedupe import (
+    DUP_COLUMNS,
     MASTER,
     MERGE,
+    NOT_DUP,
     Memory,
     SheetDecisions,
+    _dup_header,
     _dup_key,
     _label,
     _now,
@@ -106,33 +112,66 @@ def _log(rows: list[dict], ctx: Context, op: str) -> pd.DataFrame:
     return df[list(LOG_COLUMNS)]
 
 
-def _groups_from_decisions(book: CrmBook, decisions: SheetDecisions, lang: str) -> tuple[list[MergeGroup], list[Msg]]:
+def _groups_from_decisions(book: CrmBook, decisions: SheetDecisions) -> tuple[list[MergeGroup], list[dict]]:
+    """Merge groups from what the user typed, read the way people mark lists; every row left out is listed.
+
+    Marking only the duplicate 合并 merges it into the group's unmarked row (the highest on Basic
+    Info if several); 保留为主 alone merges the unmarked rows into it; when every row says 合并 the
+    highest on Basic Info keeps its ID. Rows marked 不是重复 never take part. A group with a word
+    xlcrm cannot read (好的, 删除) is left alone and listed, as are IDs no longer on Basic Info.
+    """
     ids = book.customers["customer_id"].astype(object).where(book.customers["customer_id"].notna(), "").astype(str)
     label_of = {cid.strip(): label for label, cid in ids.items() if cid.strip()}
-    groups, notes = [], []
     sheet = book.sheet_name_for(DUPLICATES.key)
+    row_on_sheet = decisions.rows
+    unknown = {}
+    for grp, row, cid, text in decisions.unknown:
+        unknown.setdefault(grp, []).append((row, cid, text))
+    groups, ignored = [], []
+
+    def skip(grp: str, cid: str, value: str, why: Msg, row: int | None = None) -> None:
+        ignored.append({"sheet": sheet, "row": row or row_on_sheet.get((grp, cid)), "group": grp,
+                        "customer_id": cid, "value": value, "reason": why})
+
+    def basic_row(cid: str) -> int:
+        return int(book.customers.at[label_of[cid], "_row"])
+
     for grp, rows in decisions.groups.items():
-        chosen = [(cid, d) for cid, d in rows if d in (MERGE, MASTER)]
-        if not chosen:
+        if grp in unknown:
+            for row, cid, text in unknown[grp]:
+                skip(grp, cid, text, Msg("无法识别的决定“{v}”，本组未合并：请填写“合并”“保留为主”或“不是重复”",
+                                         "decision '{v}' not understood, group not merged: use Merge, Keep as "
+                                         "master or Not a duplicate", {"v": text}), row)
             continue
-        missing = [cid for cid, _ in chosen if cid not in label_of]
+        live = [(cid, d) for cid, d in rows if d != NOT_DUP]
+        merges = [cid for cid, d in live if d == MERGE]
+        masters = [cid for cid, d in live if d == MASTER]
+        if not merges and not masters:
+            continue
+        missing = [cid for cid in merges + masters if cid not in label_of]
         if missing:
-            notes.append(Msg("第 {g} 组跳过：客户编号 {ids} 已不在“客户资料”中", "group {g} skipped: customer ID {ids} "
-                             "is no longer on Basic Info", {"g": grp, "ids": ", ".join(missing)}))
+            for cid in missing:
+                skip(grp, cid, "", Msg("客户编号 {id} 已不在“客户资料”中，本组未合并",
+                                       "customer ID {id} is no longer on Basic Info, group not merged", {"id": cid}))
             continue
-        masters = [cid for cid, d in chosen if d == MASTER]
         if len(masters) > 1:
             raise XlcrmError("第 {g} 组有多条“保留为主”：{ids}。每组只能有一个主记录。",
                              "Group {g} has more than one 'Keep as master': {ids}. Choose one master per group.",
                              location=Location(sheet=sheet), g=grp, ids=", ".join(masters))
+        unmarked = sorted((cid for cid, d in live if d is None and cid in label_of), key=basic_row)
         if masters:
-            master = masters[0]
-        else:  # no master chosen: the record highest on Basic Info keeps its ID
-            master = min((cid for cid, _ in chosen), key=lambda x: int(book.customers.at[label_of[x], "_row"]))
-        merged = tuple(label_of[cid] for cid, d in chosen if cid != master)
-        if merged:
-            groups.append(MergeGroup(label_of[master], merged))
-    return groups, notes
+            master, merged = masters[0], merges or unmarked
+        elif unmarked:
+            master, merged = unmarked[0], merges
+        else:
+            ordered = sorted(merges, key=basic_row)
+            master, merged = ordered[0], ordered[1:]
+        if not merged:
+            skip(grp, master, "", Msg("第 {g} 组只剩这一条，没有可并入的记录", "group {g} has no other record to merge "
+                                      "with", {"g": grp}))
+            continue
+        groups.append(MergeGroup(label_of[master], tuple(label_of[cid] for cid in merged)))
+    return groups, ignored
 
 
 def plan_merge_book(book: CrmBook, ctx: Context, *, dup_sheet: pd.DataFrame | None,
@@ -141,13 +180,14 @@ def plan_merge_book(book: CrmBook, ctx: Context, *, dup_sheet: pd.DataFrame | No
     if dup_sheet is None:
         raise XlcrmError("还没有“查重”工作表：请先运行“查重”，在“决定”列填写后再合并。",
                          "There is no Duplicates sheet yet: run Duplicates, fill the Decision column, then merge.")
-    if book.sheets["customers"].header_row != 1:
-        raise XlcrmError("“客户资料”的表头不在第 1 行，合并后无法撤销，因此不合并。",
-                         "The Basic Info header is not on row 1, so a merge could not be undone; nothing merged.",
-                         location=Location(sheet=book.sheets["customers"].name))
     decisions = read_decisions(dup_sheet)
     memory = Memory.read(memory_sheet)
-    groups, notes = _groups_from_decisions(book, decisions, lang)
+    groups, ignored = _groups_from_decisions(book, decisions)
+    notes = [Msg("“{sheet}”第 {row} 行（{id}）：", "'{sheet}' row {row} ({id}): ",
+                 {"sheet": i["sheet"], "row": i["row"], "id": i["customer_id"]}) for i in ignored]
+    notes = [Msg(n.zh + i["reason"].text("zh-CN").replace("{", "{{").replace("}", "}}"),
+                 n.en + i["reason"].text("en").replace("{", "{{").replace("}", "}}"), n.args)
+             for n, i in zip(notes, ignored, strict=True)]
     c = book.customers
     outcome = plan_merge(c, groups, {"followups": book.followups, "purchases": book.purchases})
     plan = EditPlan(operation="merge")
@@ -227,11 +267,17 @@ def plan_merge_book(book: CrmBook, ctx: Context, *, dup_sheet: pd.DataFrame | No
     nd_new = decisions.not_duplicate_pairs() - memory.not_duplicates()
     mem_rows = [{"kind": "not_duplicate", "id_a": a, "id_b": b, "time": batch, "user": ctx.user} for a, b in sorted(nd_new)]
     if outcome.archived:
-        mem_rows += undo
-        plan.add(DeleteRows(info.name, sorted(int(c.at[lab, "_row"]) for lab in outcome.archived)))
-        plan.add(memory_edit(book, memory.with_rows(("undo_batch", "undo_fill", "undo_repoint", "undo_row"), mem_rows)))
+        deleted = sorted(int(c.at[lab, "_row"]) for lab in outcome.archived)
+        plan.add(DeleteRows(info.name, deleted))
         merged_ids = set(outcome.id_map) | set(outcome.id_map.values())
-        plan.add(_duplicates_after_merge(book, dup_sheet, merged_ids, lang))
+        dup = _dup_by_key(dup_sheet)
+        done = dup["customer_id"].isin(merged_ids).groupby(dup["group"]).transform("any")
+        mem_rows += undo + [{"kind": "undo_dup", "id_a": r["customer_id"], "id_b": r["group"], "time": batch,
+                             "value": json.dumps({k: _shown(v) for k, v in r.items()}, ensure_ascii=False)}
+                            for r in dup[done].to_dict("records")]
+        plan.add(memory_edit(book, memory.with_rows(UNDO_KINDS, mem_rows)))
+        shift = DeleteShift(deleted)
+        plan.add(_duplicates_edit(book, dup[~done], {cid: shift.row(r) for cid, r in _rows_by_id(c).items()}, lang))
     elif mem_rows:
         plan.add(memory_edit(book, memory.with_rows((), mem_rows)))
 
@@ -252,12 +298,17 @@ def plan_merge_book(book: CrmBook, ctx: Context, *, dup_sheet: pd.DataFrame | No
                   {"notes": "".join("\n" + n.text("zh-CN") for n in notes),
                    "notes_en": "".join("\n" + n.text("en") for n in notes)})
     res = CommandResult("merge", msg, {"groups": n_groups, "merged": n_merged, "filled": len(outcome.fills),
-                                       "repointed": children, "conflicts": len(outcome.conflicts)},
+                                       "repointed": children, "conflicts": len(outcome.conflicts),
+                                       "ignored": len(ignored)},
                         data={"id_map": outcome.id_map,
+                              "ignored": [{**i, "reason": i["reason"].text(lang)} for i in ignored],
                               "conflicts": [{"master": k.master_id, "other": k.other_id, "field": k.field,
                                              "master_value": _shown(k.master_value),
                                              "other_value": _shown(k.other_value)} for k in outcome.conflicts]})
     return Planned(plan, res, book)
+
+
+UNDO_KINDS = ("undo_batch", "undo_fill", "undo_repoint", "undo_row", "undo_dup")
 
 
 def _row_word(lang: str) -> str:
@@ -272,31 +323,55 @@ def _shown(value: object) -> str:
     return str(value)
 
 
-def _duplicates_after_merge(book: CrmBook, sheet: pd.DataFrame, merged_ids: set[str], lang: str) -> SheetReplace:
-    """The Duplicates sheet without the groups just merged (other groups and decisions kept)."""
-    col = {_dup_key(c): c for c in sheet.columns}
-    grp_col, id_col = col.get("group"), col.get("customer_id")
-    done = set(sheet.loc[sheet[id_col].astype(str).isin(merged_ids), grp_col].astype(str)) if grp_col and id_col else set()
-    rest = sheet[~sheet[grp_col].astype(str).isin(done)] if grp_col else sheet
-    rest = rest.astype(object).where(rest.notna(), "")
-    return duplicates_edit(book, rest.reset_index(drop=True), lang)
+def _rows_by_id(customers: pd.DataFrame) -> dict[str, int]:
+    ids = customers["customer_id"].astype(object).where(customers["customer_id"].notna(), "").astype(str).str.strip()
+    return {cid: int(r) for cid, r in zip(ids, customers["_row"], strict=True) if cid}
+
+
+def _dup_by_key(sheet: pd.DataFrame) -> pd.DataFrame:
+    """The Duplicates sheet as read (all text), with its columns named by key (the sheet's language aside)."""
+    keys = [k for k, _, _ in DUP_COLUMNS]
+    frame = sheet.copy()
+    frame.columns = [_dup_key(c) or c for c in sheet.columns]
+    frame = frame.loc[:, ~frame.columns.duplicated()].reindex(columns=keys)
+    frame = frame.astype(object).where(frame.notna(), "")
+    frame["customer_id"] = frame["customer_id"].astype(str).str.strip()
+    frame["group"] = frame["group"].astype(str).str.replace(r"\.0$", "", regex=True)
+    return frame.reset_index(drop=True)
+
+
+def _number(text: object) -> object:
+    try:
+        x = float(str(text))
+    except ValueError:
+        return None
+    return int(x) if x.is_integer() else x
+
+
+def _duplicates_edit(book: CrmBook, frame: pd.DataFrame, row_of: dict[str, int | None], lang: str) -> SheetReplace:
+    """The Duplicates sheet rewritten: the rows' current Basic Info row numbers, numbers stored as numbers."""
+    df = frame.copy()
+    df["row"] = [row_of.get(cid) or _number(r) for cid, r in zip(df["customer_id"], df["row"], strict=True)]
+    for key in ("group", "row", "score"):
+        df[key] = [_number(v) for v in df[key]]
+    df.columns = [_dup_header(k, zh, en, lang) for k, zh, en in DUP_COLUMNS]
+    return duplicates_edit(book, df.reset_index(drop=True), lang)
 
 
 # --------------------------------------------------------------------------- undo
 
 
-def plan_undo(book: CrmBook, ctx: Context, *, memory_sheet: pd.DataFrame | None) -> Planned:
+def plan_undo(book: CrmBook, ctx: Context, *, memory_sheet: pd.DataFrame | None,
+              dup_sheet: pd.DataFrame | None = None, archive_sheet: pd.DataFrame | None = None) -> Planned:
     lang = ctx.language(book)
     memory = Memory.read(memory_sheet)
     rows = memory.of_kind("undo_row")
     if not len(memory.of_kind("undo_batch")):
         raise XlcrmError("没有可撤销的合并。", "There is no merge to undo.")
     info = book.sheets["customers"]
-    if info.header_row != 1:
-        raise XlcrmError("“客户资料”的表头不在第 1 行，无法撤销。", "The Basic Info header is not on row 1; cannot undo.",
-                         location=Location(sheet=info.name))
     plan = EditPlan(operation="undo_merge")
-    header_of = dict(_customer_columns(book))
+    columns = _customer_columns(book)
+    header_of = dict(columns)
     c = book.customers
     ids = c["customer_id"].astype(object).where(c["customer_id"].notna(), "").astype(str).str.strip()
     row_of = dict(zip(ids, c["_row"].astype(int), strict=True))
@@ -333,30 +408,70 @@ def plan_undo(book: CrmBook, ctx: Context, *, memory_sheet: pd.DataFrame | None)
         if values:
             plan.add(ColumnWrite(sinfo.name, sinfo.header_of("customer_id"), sinfo.header_row, values,
                                  col=sinfo.columns.get("customer_id"), style=CellStyle(number_format="@")))
-    # 3. archived rows back on Basic Info (appended, in their original order)
-    restored = []
-    for (_orig_row, old_id), cells in rows.groupby([rows["row"].astype(float), rows["id_a"]], sort=True):
-        rec = {header_of.get(str(f), str(f)): decode_value(t, v) for f, t, v in
-               zip(cells["field"], cells["vtype"], cells["value"], strict=True) if str(f) in header_of}
-        restored.append(rec)
+    # 3. archived rows back on Basic Info, each at the row it had, and out of the Archive
+    col_of = {**info.extra_columns, **info.columns}
+    restored: dict[int, dict[int, object]] = {}
+    masters: dict[str, str] = {}
+    for (orig_row, old_id), cells in rows.groupby([rows["row"].astype(float).astype(int), rows["id_a"]], sort=True):
+        restored[int(orig_row)] = {col_of[str(f)]: decode_value(t, v) for f, t, v in
+                                   zip(cells["field"], cells["vtype"], cells["value"], strict=True)
+                                   if str(f) in col_of}
+        masters[str(old_id)] = str(cells["id_b"].iloc[0])
         log.append({"customer_id": str(old_id), "field": header_of.get("customer_id", "customer_id"),
                     "old": _label(lang, "已归档", "archived"), "new": _label(lang, "已恢复", "restored")})
     if restored:
-        headers = [h for _, h in _customer_columns(book)]
-        df = pd.DataFrame(restored).reindex(columns=[h for h in headers if any(h in r for r in restored)])
-        df = df.astype(object).where(df.notna(), None)
-        plan.add(AppendRows(info.name, df, number_formats={h: f for h, f in
-                                                           _formats(_customer_columns(book)).items() if h in df.columns}))
+        formats = {col_of[k]: _formats(columns)[h] for k, h in columns if h in _formats(columns) and k in col_of}
+        plan.add(InsertRows(info.name, restored, number_formats=formats))
+        archived = _archive_rows(book, archive_sheet, masters)
+        if archived:
+            plan.add(DeleteRows(book.sheet_name_for(ARCHIVE.key), archived))
     plan.add(change_log_edit(book, _log(log, ctx, op), lang))
-    plan.add(memory_edit(book, memory.with_rows(("undo_batch", "undo_fill", "undo_repoint", "undo_row"), [])))
-    msg = Msg("已撤销上次合并：恢复 {n} 条客户记录（添加在“客户资料”末尾），{ch} 条跟进/购买记录改回原编号。{skip}",
-              "Last merge undone: {n} customer records restored (appended at the end of Basic Info), {ch} follow-up/"
-              "purchase rows pointed back.{skip_en}",
-              {"n": len(restored), "ch": len(memory.of_kind("undo_repoint")) - skipped,
+    plan.add(memory_edit(book, memory.with_rows(UNDO_KINDS, [])))
+    if dup_sheet is not None and restored:
+        shift = InsertShift(list(restored))
+        now = {cid: shift.row(r) for cid, r in row_of.items() if cid}
+        now.update({str(i): int(float(r)) for i, r in zip(rows["id_a"], rows["row"], strict=True)})
+        plan.add(_duplicates_edit(book, _restored_groups(_dup_by_key(dup_sheet), memory), now, lang))
+    msg = Msg("已撤销上次合并：{n} 条客户记录放回“{sheet}”原来的行并移出“{arch}”，{ch} 条跟进/购买记录改回原编号。{skip}",
+              "Last merge undone: {n} customer records back on their old rows of '{sheet}' and out of '{arch}', "
+              "{ch} follow-up/purchase rows pointed back.{skip_en}",
+              {"n": len(restored), "ch": len(memory.of_kind("undo_repoint")) - skipped, "sheet": info.name,
+               "arch": book.sheet_name_for(ARCHIVE.key),
                "skip": f"{skipped} 条已被修改，未改动。" if skipped else "",
                "skip_en": f" {skipped} rows changed since, left alone." if skipped else ""})
     res = CommandResult("merge", msg, {"restored": len(restored), "skipped": skipped})
     return Planned(plan, res, book)
+
+
+def _archive_rows(book: CrmBook, archive: pd.DataFrame | None, masters: dict[str, str]) -> list[int]:
+    """Rows of the Archive holding the records being restored (the latest one of each)."""
+    if archive is None or archive.empty:
+        return []
+    id_col = next((h for h in archive.columns if match_header("customers", h) == "customer_id"), None)
+    into = next((h for h in archive.columns if str(h) in ("并入客户编号", "Merged into", "併入客戶編號")), None)
+    if id_col is None:
+        return []
+    found: dict[str, int] = {}
+    for i, (cid, master) in enumerate(zip(archive[id_col], archive[into] if into else [None] * len(archive),
+                                          strict=True)):
+        cid = str(cid or "").strip()
+        if cid in masters and (master is None or str(master).strip() == masters[cid]):
+            found[cid] = i + 2  # row 1 is the header
+    return sorted(found.values())
+
+
+def _restored_groups(dup: pd.DataFrame, memory: Memory) -> pd.DataFrame:
+    """The Duplicates rows as they are, plus the groups the undone merge had taken off (decision cleared)."""
+    saved = memory.of_kind("undo_dup")
+    if not len(saved):
+        return dup
+    back = pd.DataFrame([json.loads(v) for v in saved["value"]]).reindex(columns=dup.columns).fillna("")
+    back["decision"] = ""
+    numbers = [_number(g) for g in dup["group"]]
+    start = max([int(g) for g in numbers if isinstance(g, int)], default=0)
+    renumber = {g: start + n for n, g in enumerate(dict.fromkeys(back["group"]), start=1)}
+    back["group"] = back["group"].map(renumber).astype(str)
+    return pd.concat([dup, back], ignore_index=True)
 
 
 @command("merge", "合并", "Merge", "合并“查重”工作表上标记的重复客户（--undo 撤销上次合并）",
@@ -364,10 +479,11 @@ def plan_undo(book: CrmBook, ctx: Context, *, memory_sheet: pd.DataFrame | None)
 def merge_command(port: WorkbookPort, ctx: Context) -> CommandResult:
     book = port.read()
     mem = port.read_sheet(book.sheet_name_for(DEDUPE_MEMORY.key))
+    dup = port.read_sheet(book.sheet_name_for(DUPLICATES.key))
     if ctx.options.get("undo"):
-        planned = plan_undo(book, ctx, memory_sheet=mem)
+        planned = plan_undo(book, ctx, memory_sheet=mem, dup_sheet=dup,
+                            archive_sheet=port.read_sheet(book.sheet_name_for(ARCHIVE.key)))
     else:
-        dup = port.read_sheet(book.sheet_name_for(DUPLICATES.key))
         planned = plan_merge_book(book, ctx, dup_sheet=dup, memory_sheet=mem)
     return apply_planned(port, planned, ctx)
 
@@ -376,7 +492,9 @@ def merge_command(port: WorkbookPort, ctx: Context) -> CommandResult:
 def undo_merge_command(port: WorkbookPort, ctx: Context) -> CommandResult:
     book = port.read()
     mem = port.read_sheet(book.sheet_name_for(DEDUPE_MEMORY.key))
-    return apply_planned(port, plan_undo(book, ctx, memory_sheet=mem), ctx)
+    planned = plan_undo(book, ctx, memory_sheet=mem, dup_sheet=port.read_sheet(book.sheet_name_for(DUPLICATES.key)),
+                        archive_sheet=port.read_sheet(book.sheet_name_for(ARCHIVE.key)))
+    return apply_planned(port, planned, ctx)
 
 
 
