@@ -183,11 +183,9 @@ def plan_merge_book(book: CrmBook, ctx: Context, *, dup_sheet: pd.DataFrame | No
     decisions = read_decisions(dup_sheet)
     memory = Memory.read(memory_sheet)
     groups, ignored = _groups_from_decisions(book, decisions)
-    notes = [Msg("“{sheet}”第 {row} 行（{id}）：", "'{sheet}' row {row} ({id}): ",
-                 {"sheet": i["sheet"], "row": i["row"], "id": i["customer_id"]}) for i in ignored]
-    notes = [Msg(n.zh + i["reason"].text("zh-CN").replace("{", "{{").replace("}", "}}"),
-                 n.en + i["reason"].text("en").replace("{", "{{").replace("}", "}}"), n.args)
-             for n, i in zip(notes, ignored, strict=True)]
+    notes = [Msg("“{sheet}”第 {row} 行（{id}）：{why}", "'{sheet}' row {row} ({id}): {why_en}",
+                 {"sheet": i["sheet"], "row": i["row"], "id": i["customer_id"], "why": i["reason"].text("zh-CN"),
+                  "why_en": i["reason"].text("en")}) for i in ignored]
     c = book.customers
     outcome = plan_merge(c, groups, {"followups": book.followups, "purchases": book.purchases})
     plan = EditPlan(operation="merge")
