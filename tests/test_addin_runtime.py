@@ -16,7 +16,17 @@ import pandas as pd
 import pytest
 
 from xlcrm import addin
-from xlcrm.workbook.edits import Block, CellMark, CellWrite, ColumnWrite, DeleteRows, EditPlan, MarkCells, SheetReplace
+from xlcrm.workbook.edits import (
+    Block,
+    CellMark,
+    CellWrite,
+    ColumnWrite,
+    DeleteRows,
+    EditPlan,
+    InsertRows,
+    MarkCells,
+    SheetReplace,
+)
 from xlcrm.workbook.xlwings_adapter import XlwingsWorkbook, cell_text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -150,6 +160,12 @@ class FakeRange:
             elif r > self.r2:
                 moved[(r - n, c)] = v
         self.sheet.cells = moved
+
+    def insert(self, shift="down"):  # whole rows only (the adapter inserts "5:5")
+        assert shift == "down"
+        n = self.r2 - self.r1 + 1
+        self.sheet.cells = {(r + n if r >= self.r1 else r, c): v for (r, c), v in self.sheet.cells.items()}
+        self.sheet.formats = {(r + n if r >= self.r1 else r, c): v for (r, c), v in self.sheet.formats.items()}
 
     def select(self):
         self.sheet.book.app.selection = self
@@ -357,6 +373,18 @@ def test_marks_are_replaced_on_the_next_run_and_rows_delete_bottom_up() -> None:
     assert (2, 3) not in s.colors and (2, 3) not in s.notes and (4, 2) in s.notes
     port.apply(EditPlan([DeleteRows("客户资料", [2, 3])]))
     assert s.cells[(2, 1)] == "C000002"
+
+
+def test_insert_rows_puts_rows_back_where_they_were() -> None:
+    fake = small_book()
+    port = XlwingsWorkbook(fake)
+    s = fake.sheets[0]
+    before = dict(s.cells)
+    gone = {r: {c: v for (rr, c), v in before.items() if rr == r} for r in (2, 4)}
+    port.apply(EditPlan([DeleteRows("客户资料", [2, 4])]))
+    port.apply(EditPlan([InsertRows("客户资料", gone, number_formats={1: "@"})]))
+    assert s.cells == before
+    assert s.formats[(2, 1)] == "@" and s.formats[(4, 1)] == "@"
 
 
 # --------------------------------------------------------------------------- run_button / run_tag

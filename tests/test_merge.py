@@ -237,3 +237,53 @@ def test_decision_column_offers_the_decisions_as_a_dropdown(book_path: Path):
     header = [c.value for c in ws[1]]
     col = openpyxl.utils.get_column_letter(header.index("决定") + 1)
     assert str(dv.sqref).startswith(f"{col}2:{col}")
+
+
+@pytest.mark.parametrize(("typed", "merged"), [
+    ({"C000151": "合并"}, {"C000151": "C000099"}),  # only the duplicate marked: into the other row
+    ({"C000099": "✓"}, {"C000099": "C000151"}),
+    ({"C000151": "保留为主"}, {"C000099": "C000151"}),  # the master alone: the other row merges into it
+    ({"C000099": "Y", "C000151": "primary"}, {"C000099": "C000151"}),
+    ({"C000099": "好的"}, {}),  # not understood: listed, not merged
+    ({"C000099": "删除", "C000151": "合并"}, {}),
+])
+def test_natural_decisions(book_path: Path, typed: dict[str, str], merged: dict[str, str]):
+    run("dedupe", port(book_path), CTX)
+    decide(book_path, typed)
+    result = run("merge", port(book_path), CTX)
+    assert result.data["id_map"] == merged
+    odd = {cid: t for cid, t in typed.items() if t in ("好的", "删除")}
+    assert [(i["customer_id"], i["value"]) for i in result.data["ignored"]] == list(odd.items())
+    sheet = dup_sheet(book_path) if not merged else None
+    for i in result.data["ignored"]:
+        assert i["sheet"] == "查重" and sheet.iloc[i["row"] - 2]["客户编号"] == i["customer_id"]
+        assert "无法识别" in i["reason"]
+    if odd:
+        assert "无法识别的决定" in result.text("zh-CN") and "not understood" in result.text("en")
+
+
+def test_dry_run_meets_the_refusal_the_merge_would_give(tmp_path: Path):
+    """A formula elsewhere pointing at the duplicate's row: merge refuses, naming the cell, and so does --dry-run."""
+    import xlsxwriter
+
+    path = tmp_path / "formula.xlsx"
+    wb = xlsxwriter.Workbook(str(path))  # ok-to-save (brand-new fixture)
+    ws = wb.add_worksheet("客户资料")
+    ws.write_row(0, 0, ["客户编号", "公司名称", "联系人", "手机", "邮箱"])
+    ws.write_row(1, 0, ["C001", "华创科技有限公司", "王强", "13800138000", "wq@huachuang.cn"])
+    ws.write_row(2, 0, ["C002", "南京博远贸易有限公司", "李娜", "13900002222", "ln@boyuan.cn"])
+    ws.write_row(3, 0, ["C003", "華創科技有限公司", "王強", "138-0013-8000", "WQ@HUACHUANG.CN"])
+    wb.add_worksheet("跟进记录").write_row(0, 0, ["客户编号", "跟进日期", "跟进内容"])
+    wb.add_worksheet("购买记录").write_row(0, 0, ["订单号", "客户编号", "订单日期", "金额"])
+    wb.add_worksheet("备忘").write_formula("B2", "=客户资料!B4", None, "華創科技有限公司")
+    wb.close()
+    run("dedupe", port(path), CTX)
+    decide(path, {"C003": "合并"})
+    blob = path.read_bytes()
+    with pytest.raises(XlcrmError) as dry:
+        run("merge", port(path), Context(today=CTX.today, dry_run=True))
+    with pytest.raises(XlcrmError) as real:
+        run("merge", port(path), CTX)
+    assert dry.value.render("en") == real.value.render("en")
+    assert "'备忘'" in real.value.render("en") and "B2" in real.value.render("en") and "#REF!" in real.value.render("en")
+    assert path.read_bytes() == blob

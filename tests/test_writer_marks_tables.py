@@ -8,10 +8,8 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
-import pytest
 from writer_fixtures import build_plain_xlsx, build_rich_xlsm
 
-from xlcrm.errors import XlcrmError
 from xlcrm.workbook.edits import (
     FILL_ERROR,
     FILL_WARNING,
@@ -113,9 +111,12 @@ def test_delete_rows_moves_rows_up_and_shrinks_ranges(tmp_path: Path) -> None:
     assert ws["D3"].is_date and ws["C3"].value == "000002"
 
 
-def test_delete_rows_refuses_formulas(tmp_path: Path) -> None:
+def test_delete_rows_moves_formulas_and_charts(tmp_path: Path) -> None:
     path = build_rich_xlsm(tmp_path / "rich.xlsm")
-    before = path.read_bytes()
-    with pytest.raises(XlcrmError, match="formula"):
-        apply_plan(path, EditPlan([DeleteRows("It's 客户 表", [2])]))
-    assert path.read_bytes() == before
+    apply_plan(path, EditPlan([DeleteRows("It's 客户 表", [2])]), backup_keep=0)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["It's 客户 表"]
+    assert [ws.cell(r, 3).value for r in range(2, 5)] == ["=B2*2", "=B3*2", "=B4*2"]  # moved up with their rows
+    assert ws.cell(5, 1).value is None
+    chart = zipfile.ZipFile(path).read("xl/charts/chart1.xml").decode()
+    assert "$B$2:$B$4" in chart and "$A$2:$A$4" in chart

@@ -148,4 +148,6 @@ def apply_planned(port: WorkbookPort, planned: Planned, ctx: Context) -> Command
     if planned.plan and not ctx.dry_run:
         port.apply(planned.plan)
         planned.result.written = True
+    elif planned.plan and hasattr(port, "check"):  # dry run: meet the refusals the write would give
+        port.check(planned.plan)
     return planned.result

@@ -167,7 +167,20 @@ class DeleteRows:
     rows: list[int]
 
 
-Edit = ColumnWrite | CellWrite | SheetReplace | AppendRows | MarkCells | DeleteRows
+@dataclass
+class InsertRows:
+    """Insert whole rows into a user's sheet, moving the rows below down (as Excel does).
+
+    `rows` maps the row number each new row has afterwards to its values by column index, so
+    re-inserting the rows a DeleteRows removed (undo of a merge) puts them back where they were.
+    """
+
+    sheet: str
+    rows: dict[int, dict[int, Value]]
+    number_formats: dict[int, str] = field(default_factory=dict)  # column index → number format
+
+
+Edit = ColumnWrite | CellWrite | SheetReplace | AppendRows | MarkCells | DeleteRows | InsertRows
 
 
 @dataclass

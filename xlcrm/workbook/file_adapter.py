@@ -91,5 +91,13 @@ class FileWorkbook:
         if lock is not None:
             lock.release()
 
+    def check(self, plan: EditPlan) -> None:
+        """Make every edit in memory and verify the result, writing nothing: a dry run then meets
+        every refusal the real write would (a formula on a deleted row, a note that would be lost)."""
+        from .writer import plan_to_bytes
+
+        if plan:
+            plan_to_bytes(self.path.read_bytes(), plan, self.lang)
+
     def notify(self, message: str) -> None:
         self.echo(message)

@@ -36,6 +36,7 @@ from .edits import (
     ColumnWrite,
     DeleteRows,
     EditPlan,
+    InsertRows,
     MarkCells,
     SheetReplace,
 )
@@ -218,6 +219,8 @@ class XlwingsWorkbook:
             self._mark_cells(edit)
         elif isinstance(edit, DeleteRows):
             self._delete_rows(edit)
+        elif isinstance(edit, InsertRows):
+            self._insert_rows(edit)
         else:  # pragma: no cover - a new Edit type must be added here
             raise TypeError(f"unknown edit {type(edit).__name__}")
 
@@ -457,6 +460,22 @@ class XlwingsWorkbook:
         sheet, _ = self._sheet(edit.sheet, create=False)
         for row in sorted(set(edit.rows), reverse=True):  # bottom up, so row numbers stay valid
             sheet.range(f"{row}:{row}").delete()
+
+    def _insert_rows(self, edit: InsertRows) -> None:
+        """Excel's own row insertion (it moves notes, formulas and ranges), then one block per row."""
+        sheet, _ = self._sheet(edit.sheet, create=False)
+        for row in sorted(edit.rows):  # top down: each row lands at the number it is given
+            sheet.range(f"{row}:{row}").insert("down")
+        for row, cells in sorted(edit.rows.items()):
+            if not cells:
+                continue
+            first, last = min(cells), max(cells)
+            values = [excel_value(cells.get(c)) for c in range(first, last + 1)]
+            for c, fmt in edit.number_formats.items():
+                if first <= c <= last and not isinstance(values[c - first], str):
+                    sheet.range((row, c)).number_format = fmt
+            text = {i for i, v in enumerate(values) if isinstance(v, str)}
+            self._write_rows(sheet, row, first, [values], text)
 
     # -- the user ------------------------------------------------------------------------------
     def notify(self, message: str) -> None:

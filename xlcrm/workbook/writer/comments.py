@@ -215,6 +215,22 @@ class MarkBook:
                 return False
         return True
 
+    def shift_rows(self, sheet: str, shift) -> None:
+        """Rows of `sheet` were deleted or inserted: marks move with their cells (or go with their row)."""
+        kept = []
+        for m in self.state:
+            if m.sheet.casefold() == sheet.casefold():
+                row, col = split_ref(m.cell)
+                new = shift.row(row)
+                if new is None:
+                    self.changed = True
+                    continue
+                if new != row:
+                    m.cell = cell_ref(new, col)
+                    self.changed = True
+            kept.append(m)
+        self.state = kept
+
     def finish(self) -> None:
         if self.changed:
             self._save_state()
@@ -292,6 +308,54 @@ class Notes:
 
     def has_any_note(self, ref: str) -> bool:
         return self.root is not None and bool(self._index().get(ref))
+
+    def user_notes_on(self, rows: set[int]) -> list[str]:
+        """Cells on `rows` holding a note someone other than xlcrm wrote."""
+        if self.root is None:
+            return []
+        ours = str(self._author_id(False))
+        return [c.get("ref") for c in self._comment_list()
+                if c.get("authorId") != ours and split_ref(c.get("ref"))[0] in rows]
+
+    def shift_rows(self, shift) -> None:
+        """Rows were deleted or inserted: every note moves with its cell; notes on deleted rows go."""
+        if self.root is None:
+            return
+        for c in list(self._comment_list()):
+            row, col = split_ref(c.get("ref"))
+            new = shift.row(row)
+            if new is None:
+                self._comment_list().remove(c)
+            elif new != row:
+                c.set("ref", cell_ref(new, col))
+            else:
+                continue
+            self.dirty = True
+        self._by_ref = None
+        if self.vml is None or not self.dirty:
+            return
+
+        def move(m: re.Match) -> str:
+            shape = m.group(0)
+            rc = re.search(r"<x:Row>(\d+)</x:Row>", shape)
+            if 'ObjectType="Note"' not in shape or rc is None:
+                return shape
+            old = int(rc.group(1)) + 1
+            new = shift.row(old)
+            if new is None:
+                return ""
+            delta = new - old
+            shape = shape.replace(rc.group(0), f"<x:Row>{new - 1}</x:Row>")
+
+            def anchor(a: re.Match) -> str:
+                n = [int(x) for x in a.group(1).split(",")]
+                if len(n) == 8:
+                    n[2], n[6] = max(n[2] + delta, 0), max(n[6] + delta, 0)
+                return "<x:Anchor>" + ", ".join(map(str, n)) + "</x:Anchor>"
+
+            return re.sub(r"<x:Anchor>([^<]*)</x:Anchor>", anchor, shape)
+
+        self.vml = _SHAPE.sub(move, self.vml)
 
     def remove(self, ref: str) -> None:
         if self.root is None:

@@ -17,6 +17,7 @@ from ..edits import (
     CellWrite,
     ColumnWrite,
     DeleteRows,
+    InsertRows,
     MarkCells,
     SheetReplace,
 )
@@ -130,6 +131,10 @@ class Editor:
             from .delete import delete_rows
 
             delete_rows(self, edit)
+        elif isinstance(edit, InsertRows):
+            from .delete import insert_rows
+
+            insert_rows(self, edit)
         else:
             raise TypeError(f"unknown edit {type(edit).__name__}")
 
