@@ -22,7 +22,9 @@ from ..ops.validate import check_book, sort_problems
 from ..schema import CUSTOMERS, DUE_TODAY, ISSUES, STALE, Kind, match_header
 from ..workbook.book import CrmBook
 from ..workbook.edits import (
+    FILL_ERROR,
     FILL_HEADER,
+    FILL_WARNING,
     AppendRows,
     Block,
     CellMark,
@@ -122,7 +124,14 @@ def _marks(problems: list[Problem], key: str, sheet, lang: str) -> list[CellMark
     return [CellMark(r, c, "\n".join(notes[(r, c)]), worst[(r, c)]) for (r, c) in sorted(notes)]
 
 
+SEVERITY_FILLS = {Severity.ERROR: FILL_ERROR, Severity.WARNING: FILL_WARNING}  # as the marked cells
+SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
 def _issues_sheet(book: CrmBook, problems: list[Problem], ctx: Context, lang: str) -> SheetReplace:
+    """Errors first, then warnings (each in the order a user fixes them); the severity cell coloured like
+    the marked cells; problem and suggestion wrapped. Internal codes stay in --format json only."""
+    ordered = sorted(problems, key=lambda p: SEVERITY_RANK.get(p.severity, 9))  # stable: keeps sheet/row order
     df = pd.DataFrame([{
         "severity": p.severity.label(lang),
         "sheet": p.sheet,
@@ -131,16 +140,19 @@ def _issues_sheet(book: CrmBook, problems: list[Problem], ctx: Context, lang: st
         "value": _shown(p.value),
         "problem": p.message.text(lang),
         "suggestion": p.suggestion.text(lang) if p.suggestion else "",
-        "code": p.code,
-    } for p in problems], columns=[c.key for c in ISSUES.columns])
+    } for p in ordered], columns=[c.key for c in ISSUES.columns if c.key != "code"])
     frame, formats, widths = tool_frame(ISSUES, df, lang)
+    severity, problem, suggestion = (ISSUES.column(k).header(lang) for k in ("severity", "problem", "suggestion"))
+    fills = {i: SEVERITY_FILLS[p.severity] for i, p in enumerate(ordered) if p.severity in SEVERITY_FILLS}
     e, w = _count(problems, Severity.ERROR), _count(problems, Severity.WARNING)
     title = (f"Check of {ctx.today:%Y-%m-%d}: {e} errors, {w} warnings" if lang == "en"
              else f"校验结果 {ctx.today:%Y-%m-%d}：{e} 个错误，{w} 个警告")
     if not problems:
         title += " — no problems found ✓" if lang == "en" else " — 没有发现问题 ✓"
     return SheetReplace(book.sheet_name_for("issues"), [Block(frame, title=title, number_formats=formats,
-                                                              widths=widths, autofilter=True)],
+                                                              widths=widths, autofilter=True,
+                                                              cell_fills={severity: fills},
+                                                              wrap=(problem, suggestion))],
                         after=after_data_sheets(book))
 
 
