@@ -69,11 +69,14 @@ def test_run_on_sample_writes_everything_a_user_expects(sample_zh: Path):
     col = next(cell.column for cell in ws[1] if cell.value == d["header"])
     assert ws.cell(d["row"], col).comment is not None
 
-    # Due Today: sorted by days overdue, then grade
+    # Due Today: grade first (A→E), then the most overdue within a grade
     due = sheet_rows(sample_zh, "今日跟进", header=1)
     assert len(due) == result.counts["due"]
-    days = due["逾期天数"].astype(int).tolist()
-    assert days == sorted(days, reverse=True)
+    ranks = due["客户等级"].map("ABCDE".index).tolist()
+    assert ranks == sorted(ranks)
+    for _, group in due.groupby("客户等级"):
+        days = group["逾期天数"].astype(int).tolist()
+        assert days == sorted(days, reverse=True)
 
     # Change Log: IDs and grades recorded with who and when
     log = sheet_rows(sample_zh, "变更记录")

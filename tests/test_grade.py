@@ -117,32 +117,76 @@ def test_explicit_next_date_and_never_contacted():
     s = schedule(c, f, pd.Series(["A", "A"], index=c.index), S, TODAY)
     assert s.next_follow_up.iloc[0] == pd.Timestamp("2026-12-01")
     assert s.last_contact.iloc[0] == pd.Timestamp("2026-11-10")
-    assert pd.isna(s.last_contact.iloc[1]) and s.next_follow_up.iloc[1] == pd.Timestamp("2026-11-20")
+    # never contacted: one cadence after the card was made (an A lead the next day), not on its creation day
+    assert pd.isna(s.last_contact.iloc[1]) and s.next_follow_up.iloc[1] == pd.Timestamp("2026-11-21")
+
+
+@given(grade=st.sampled_from(list("ABCDE")), age=st.integers(0, 400))
+def test_never_contacted_is_due_one_cadence_after_creation(grade, age):
+    created = pd.Timestamp(TODAY) - pd.Timedelta(days=age)
+    c = frame("customers", [{"customer_id": "C1", "created": created}, {"customer_id": "C2"}])
+    s = schedule(c, frame("followups", []), pd.Series([grade, grade], index=c.index), S, TODAY)
+    assert s.next_follow_up.iloc[0] == created + pd.Timedelta(days=S.cadence(grade))
+    assert s.next_follow_up.iloc[1] == pd.Timestamp(TODAY)  # no created date: due today
 
 
 def test_due_and_stale_lists_sorted_and_filtered():
     c = frame("customers", [
         {"customer_id": "C1", "company": "甲公司", "owner": "张伟", "created": "2026-01-01"},
         {"customer_id": "C2", "company": "乙公司", "owner": "李娜", "created": "2026-01-01"},
-        {"customer_id": "C3", "contact": "王芳", "owner": "张伟", "created": "2026-11-23"},
+        {"customer_id": "C3", "contact": "王芳", "owner": "张伟", "created": "2026-11-22"},
         {"customer_id": "C4", "company": "丁公司", "owner": "张伟", "created": "2020-01-01"},
     ])
     f = frame("followups", [
-        {"customer_id": "C1", "date": "2026-11-01", "summary": "报价", "outcome": "等回复"},
+        {"customer_id": "C1", "date": "2026-11-01", "summary": "报价", "outcome": "等回复", "next_step": "电话确认报价"},
         {"customer_id": "C2", "date": "2026-11-20"},
         {"customer_id": "C4", "date": "2026-01-01"},
     ])
     grades = pd.Series(["B", "B", "A", "E"], index=c.index)
     comp = pd.concat([pd.DataFrame({"grade": grades}), schedule(c, f, grades, S, TODAY)], axis=1)
     due = due_list(c, comp, TODAY)
-    assert list(due.customer_id) == ["C1", "C3"]  # C1 15 days overdue, C3 due today; C2 not due; C4 E not due yet
-    assert list(due.days_overdue) == [15, 0]
-    assert due.customer.iloc[1] == "王芳" and due.last_summary.iloc[0] == "报价" and due.next_step.iloc[0] == "等回复"
+    # C3 (A, created yesterday: due today) sits above C1 (B, 15 days overdue); C2 not due; C4 E not due yet
+    assert list(due.customer_id) == ["C3", "C1"]
+    assert list(due.days_overdue) == [0, 15]
+    assert due.customer.iloc[0] == "王芳" and due.last_summary.iloc[1] == "报价"
+    assert due.next_step.iloc[1] == "电话确认报价"  # the plan, never the outcome "等回复"
     assert list(due_list(c, comp, TODAY, owner="李娜").customer_id) == []
+    assert list(due_list(c, comp, TODAY, grades=("B",)).customer_id) == ["C1"]
     stale = stale_list(c, comp, S, TODAY)
     assert list(stale.customer_id) == []  # C4 is stale but graded E
     comp.loc[3, "grade"] = "D"
     assert list(stale_list(c, comp, S, TODAY).customer_id) == ["C4"]
+
+
+def test_due_today_never_puts_a_below_e():
+    """Grade first, then days overdue: a long-overdue E customer comes after a just-due A one."""
+    c = frame("customers", [{"customer_id": f"C{i}", "created": "2020-01-01"} for i in range(5)])
+    f = frame("followups", [{"customer_id": "C0", "date": "2024-01-01"},  # E, ~2 years overdue
+                            {"customer_id": "C1", "date": "2026-11-22"},  # A, due today
+                            {"customer_id": "C2", "date": "2026-10-01"},  # D, 23 days overdue
+                            {"customer_id": "C3", "date": "2026-11-01"},  # A, 21 days overdue
+                            {"customer_id": "C4", "date": "2026-11-10"}])  # B, 6 days overdue
+    grades = pd.Series(["E", "A", "D", "A", "B"], index=c.index)
+    comp = pd.concat([pd.DataFrame({"grade": grades}), schedule(c, f, grades, S, TODAY)], axis=1)
+    due = due_list(c, comp, TODAY)
+    assert list(due.grade) == ["A", "A", "B", "D", "E"]
+    assert list(due.customer_id) == ["C3", "C1", "C4", "C2", "C0"]
+
+
+def test_next_step_is_the_plan_not_the_outcome():
+    c = frame("customers", [{"customer_id": "C1", "created": "2020-01-01"},
+                            {"customer_id": "C2", "created": "2020-01-01"},
+                            {"customer_id": "C3", "created": "2020-01-01"}])
+    f = frame("followups", [
+        {"customer_id": "C1", "date": "2026-11-01", "outcome": "已报价", "next_step": "寄样品"},
+        {"customer_id": "C2", "date": "2026-11-01", "outcome": "已报价"},  # no next step typed …
+        {"customer_id": "C2", "date": "2026-12-05", "summary": "上门演示"},  # … but a planned follow-up
+        {"customer_id": "C2", "date": "2026-12-20", "summary": "签约"},
+        {"customer_id": "C3", "date": "2026-11-01", "outcome": "客户暂无需求"},  # neither: left blank
+    ])
+    grades = pd.Series(["A", "A", "A"], index=c.index)
+    s = schedule(c, f, grades, S, TODAY)
+    assert s.next_step.iloc[0] == "寄样品" and s.next_step.iloc[1] == "上门演示" and pd.isna(s.next_step.iloc[2])
 
 
 def test_no_followups_at_all():
@@ -152,4 +196,4 @@ def test_no_followups_at_all():
     g = grade_customers(c, f, S, TODAY)
     assert g.grade.iloc[0] == "A"
     s = schedule(c, f, g["grade"], S, TODAY)
-    assert pd.isna(s.last_contact.iloc[0]) and s.next_follow_up.iloc[0] == pd.Timestamp("2026-11-01")
+    assert pd.isna(s.last_contact.iloc[0]) and s.next_follow_up.iloc[0] == pd.Timestamp("2026-11-02")

@@ -105,9 +105,9 @@ def test_sheet_written_through_the_port(workbook, tmp_path):
     assert rows["合计"][header.index("逾期应收")] == 540.0
     assert ws.cell(3, header.index("逾期应收") + 1).number_format == "#,##0.00"
     # Detail block, most overdue first, with an autofilter over it.
-    found = [r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "客户编号"]
-    assert found
-    detail = [ws.cell(r, 1).value for r in range(found[0] + 1, found[0] + 5)]
+    found = [r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "客户"]  # name first, then ID
+    assert found and ws.cell(found[0], 2).value == "客户编号"
+    detail = [ws.cell(r, 2).value for r in range(found[0] + 1, found[0] + 5)]
     assert detail == ["C3", "C1", "C2", "C9"]
     assert ws.auto_filter.ref and ws.auto_filter.ref.startswith(f"A{found[0]}")
 

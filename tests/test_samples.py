@@ -231,7 +231,7 @@ def test_workbook_reads_back_with_text_kept_text(workbook):
     wb = openpyxl.load_workbook(workbook)
     ws = wb[schema.CUSTOMERS.name("zh-CN")]
     assert ws.tables["tblCustomers"].ref == f"A1:AM{len(sample.customers) + 1}"
-    assert wb[schema.FOLLOWUPS.name("zh-CN")].tables["tblFollowups"].ref == "A1:I2001"
+    assert wb[schema.FOLLOWUPS.name("zh-CN")].tables["tblFollowups"].ref == "A1:J2001"  # … Next Date, Next Step
     header = {c.value: c.column for c in ws[1]}
     for key in ("customer_id", "mobile", "postcode"):
         col = header[schema.CUSTOMERS.column(key).header("zh-CN")]
@@ -266,7 +266,7 @@ def test_fast_streaming_path_on_a_small_size(tmp_path):
                               overrides=sample.overrides, constant_memory=True)
     wb = openpyxl.load_workbook(path, read_only=False)
     ws = wb["Follow-up"]
-    assert ws.tables["tblFollowups"].ref == "A1:I3001"
+    assert ws.tables["tblFollowups"].ref == "A1:J3001"
     rows = list(ws.iter_rows(min_row=2, values_only=True))
     assert len(rows) == 3000
     for d in sample.dirt_of("text_date", "followups"):

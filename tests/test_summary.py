@@ -208,7 +208,9 @@ def test_sheet_layout_blocks_do_not_overlap_and_charts_point_at_tables(book):
     for ch in sheet.charts:
         df = sheet.blocks[ch.block].df
         assert ch.categories in df.columns and set(ch.series) <= set(df.columns)
-        assert ch.anchor[0] == sheet.blocks[ch.block].at[0]  # beside its table
+        block = sheet.blocks[ch.block]
+        assert ch.anchor == (block.at[0] + block.height + 1, 1)  # right below its table, so it prints one page wide
+        assert ch.axis_format in ("#,##0", "0%")  # thousands separators on the value axis
 
 
 def test_english_labels(book):
@@ -266,7 +268,7 @@ def test_written_sheet_values_and_formats(written, data):
     sales = {ws.cell(r, 4).value: r for r in range(1, 10)}
     row = sales["本月"]
     assert ws.cell(row, 6).value == pytest.approx(exp["sales_month"])
-    assert ws.cell(row, 6).number_format == "#,##0.00"
+    assert ws.cell(row, 6).number_format == "#,##0"  # whole amounts on the overview; the value is exact
     assert ws.cell(row, 9).number_format == "0.0%"
     assert ws.cell(row, 5).is_date
     # Values, never formulas (no Excel-365-only functions anywhere).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import inspect
 import json
 import sys
 from contextlib import contextmanager
@@ -200,26 +201,36 @@ def info_cmd(
         console.print("[green]No problems found while reading.[/]" if en else "[green]读取时未发现问题。[/]")
 
 
-def _workbook_command(tag: str, formats: str = "text | json") -> None:
-    """Register a plain workbook command (options shared by all) under its registry tag and help."""
+def _workbook_command(tag: str, formats: str = "text | json", *, owner: bool = True, grade: bool = False) -> None:
+    """Register a plain workbook command under its registry tag and help; --owner only where it filters
+    something, --grade where it selects grades (Due Today)."""
     from .commands import REGISTRY
 
     spec = REGISTRY[tag]
 
     def command(path: Path = PathArg, today: str | None = TodayOpt, owner: str | None = OwnerOpt,
-                dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
+                grade: str | None = GradeOpt, dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
                 output: str = typer.Option("text", "--format", help=formats),
                 unlock_protected: bool = UnlockOpt) -> None:
+        # a parameter left out of the signature below arrives as its typer default object: not a value
+        owner = owner if isinstance(owner, str) else None
+        grade = grade if isinstance(grade, str) else None
         run_command(tag, path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output,
-                    unlock_protected=unlock_protected)
+                    unlock_protected=unlock_protected, **({"grade": grade} if grade else {}))
 
+    params = [p for name, p in inspect.signature(command).parameters.items()
+              if (name != "owner" or owner) and (name != "grade" or grade)]
+    command.__signature__ = inspect.signature(command).replace(parameters=params)
     command.__doc__ = f"{spec.zh}：{spec.help_zh} / {spec.help_en}."
     app.command(tag)(command)
 
 
-for _tag in ("check", "regrade", "due", "run"):
-    _workbook_command(_tag)
-_workbook_command("summary", "text | md | json")
+GradeOpt = typer.Option(None, "--grade", help="只列这些等级，如 A,B / Only these grades, e.g. A,B")
+for _tag in ("due", "run"):
+    _workbook_command(_tag, grade=True)
+for _tag in ("check", "regrade"):
+    _workbook_command(_tag, owner=False)
+_workbook_command("summary", "text | md | json", owner=False)
 _workbook_command("receivables")
 
 

@@ -186,6 +186,11 @@ OUTCOMES = (("有意向，继续跟进", "Interested, keep following", 0.25), ("
             ("需再跟进", "Follow up again", 0.2), ("约定下次拜访", "Next visit booked", 0.1),
             ("价格有分歧", "Price disagreement", 0.08), ("客户暂无需求", "No need for now", 0.1),
             ("已签合同", "Contract signed", 0.07))
+# The planned next step after each outcome (same order as OUTCOMES), typed when a next date is set.
+NEXT_STEPS = (("寄送产品资料和样品", "Send brochure and samples"), ("电话确认报价", "Call to confirm the quote"),
+              ("再次电话沟通需求", "Call again about the need"), ("上门拜访", "Visit on site"),
+              ("申请特价后回复", "Reply after a special-price approval"), ("三个月后回访", "Check back in three months"),
+              ("安排交付与回款", "Arrange delivery and payment"))
 # (product zh, product en, list price, typical quantity)
 PRODUCTS = (("工业控制器 XC-200", "Industrial controller XC-200", 1280.0, 10), ("传感器模块", "Sensor module", 86.5, 200),
             ("数控机床配件包", "CNC spare-parts kit", 3600.0, 3), ("软件年度授权", "Software licence (1 year)", 19800.0, 1),
@@ -788,7 +793,8 @@ def _followups(rng, m: int, customers: pd.DataFrame, grade: np.ndarray, lang: st
     flat = np.array([p[L] for ps in phrase_lists for p in ps], dtype=object)
     counts = np.diff(offsets)
     summary = flat[offsets[channel] + (rng.random(m) * counts[channel]).astype(int)]
-    outcome = np.array([o[L] for o in OUTCOMES], dtype=object)[_pick(rng, m, [o[2] for o in OUTCOMES])]
+    outcome_index = _pick(rng, m, [o[2] for o in OUTCOMES])
+    outcome = np.array([o[L] for o in OUTCOMES], dtype=object)[outcome_index]
     owner_of = customers["owner"].to_numpy()[who]
     by = np.where(rng.random(m) < 0.9, owner_of, np.array(owners, dtype=object)[rng.integers(0, len(owners), m)])
     demand = customers["demand"].to_numpy()[who].copy()
@@ -812,6 +818,9 @@ def _followups(rng, m: int, customers: pd.DataFrame, grade: np.ndarray, lang: st
             "demand": np.where(rng.random(m) < 0.7, demand, None),
             "expected_close": close.astype("datetime64[ns]"),
             "next_date": next_date.astype("datetime64[ns]"),
+            # derived, not drawn: the random stream (and so every other sample value) is unchanged
+            "next_step": np.where(np.isnat(next_date), None,
+                                  np.array([n[L] for n in NEXT_STEPS], dtype=object)[outcome_index]),
         }
     )
 

@@ -273,6 +273,10 @@ FOLLOWUPS = SheetSpec(
              synonyms=("预计成交", "預計成交", "Expected Close Date", "Close Date")),
         _col("next_date", "下次跟进日期", "Next Date", "下次跟進日期", kind=Kind.DATE, width=12,
              synonyms=("下次跟进", "下次联系", "下次联系日期", "Next Follow-up", "Next Contact")),
+        # The plan for the next contact (what Due Today shows), not the outcome of this one.
+        _col("next_step", "下一步", "Next Step", "下一步", width=24,
+             synonyms=("下一步计划", "下一步計劃", "下步计划", "后续行动", "後續行動", "下次跟进内容", "Next Action",
+                       "Next Steps")),
     ),
 )
 

@@ -12,18 +12,19 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from ..errors import Msg, Problem, Severity
+from ..errors import Msg, Problem, Severity, XlcrmError
 from ..ops.changelog import LOG_COLUMNS, change_rows, same_values
-from ..ops.followup import due_list, schedule, stale_list
-from ..ops.grade import grade_customers
+from ..ops.followup import due_list, owners_of, schedule, stale_list
+from ..ops.grade import GRADE_ORDER, grade_customers
 from ..ops.ids import assign_missing_ids
 from ..ops.purchases import customer_money
 from ..ops.validate import check_book, sort_problems
 from ..schema import CUSTOMERS, DUE_TODAY, ISSUES, STALE, Kind, match_header
 from ..workbook.book import CrmBook
 from ..workbook.edits import (
+    FILL_ERROR,
     FILL_HEADER,
-    FILL_OVERDUE,
+    FILL_WARNING,
     AppendRows,
     Block,
     CellMark,
@@ -123,7 +124,14 @@ def _marks(problems: list[Problem], key: str, sheet, lang: str) -> list[CellMark
     return [CellMark(r, c, "\n".join(notes[(r, c)]), worst[(r, c)]) for (r, c) in sorted(notes)]
 
 
+SEVERITY_FILLS = {Severity.ERROR: FILL_ERROR, Severity.WARNING: FILL_WARNING}  # as the marked cells
+SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
 def _issues_sheet(book: CrmBook, problems: list[Problem], ctx: Context, lang: str) -> SheetReplace:
+    """Errors first, then warnings (each in the order a user fixes them); the severity cell coloured like
+    the marked cells; problem and suggestion wrapped. Internal codes stay in --format json only."""
+    ordered = sorted(problems, key=lambda p: SEVERITY_RANK.get(p.severity, 9))  # stable: keeps sheet/row order
     df = pd.DataFrame([{
         "severity": p.severity.label(lang),
         "sheet": p.sheet,
@@ -132,16 +140,19 @@ def _issues_sheet(book: CrmBook, problems: list[Problem], ctx: Context, lang: st
         "value": _shown(p.value),
         "problem": p.message.text(lang),
         "suggestion": p.suggestion.text(lang) if p.suggestion else "",
-        "code": p.code,
-    } for p in problems], columns=[c.key for c in ISSUES.columns])
+    } for p in ordered], columns=[c.key for c in ISSUES.columns if c.key != "code"])
     frame, formats, widths = tool_frame(ISSUES, df, lang)
+    severity, problem, suggestion = (ISSUES.column(k).header(lang) for k in ("severity", "problem", "suggestion"))
+    fills = {i: SEVERITY_FILLS[p.severity] for i, p in enumerate(ordered) if p.severity in SEVERITY_FILLS}
     e, w = _count(problems, Severity.ERROR), _count(problems, Severity.WARNING)
     title = (f"Check of {ctx.today:%Y-%m-%d}: {e} errors, {w} warnings" if lang == "en"
              else f"校验结果 {ctx.today:%Y-%m-%d}：{e} 个错误，{w} 个警告")
     if not problems:
         title += " — no problems found ✓" if lang == "en" else " — 没有发现问题 ✓"
     return SheetReplace(book.sheet_name_for("issues"), [Block(frame, title=title, number_formats=formats,
-                                                              widths=widths, autofilter=True)],
+                                                              widths=widths, autofilter=True,
+                                                              cell_fills={severity: fills},
+                                                              wrap=(problem, suggestion))],
                         after=after_data_sheets(book), owner="issues")
 
 
@@ -233,19 +244,55 @@ def _plain(values: pd.Series) -> list:
 # --------------------------------------------------------------------------- due today
 
 
+# Due Today rows coloured by grade (A warm → E grey), so the day's priorities show at a glance.
+GRADE_FILLS = {"A": "FFF8CBAD", "B": "FFFFE699", "C": "FFE2EFDA", "D": "FFDDEBF7", "E": "FFEDEDED"}
+
+
+def grade_option(value: object) -> tuple[str, ...] | None:
+    """`--grade A,B` (also "a b", "A，B") as grades; anything but A–E is a clear error."""
+    if value is None or value == "" or value == ():
+        return None
+    parts = value if isinstance(value, (list, tuple)) else str(value).replace("，", ",").replace(" ", ",").split(",")
+    grades = tuple(dict.fromkeys(str(p).strip().upper() for p in parts if str(p).strip()))
+    bad = [g for g in grades if g not in GRADE_ORDER]
+    if bad:
+        raise XlcrmError("等级“{bad}”无效：请用 A、B、C、D、E，多个用逗号分隔（如 A,B）。",
+                         "Grade '{bad}' is not valid: use A, B, C, D or E, several separated by commas (e.g. A,B).",
+                         bad=",".join(bad))
+    return grades or None
+
+
+def check_owner(customers: pd.DataFrame, owner: str | None) -> None:
+    """`--owner` naming nobody on Basic Info is a typo, not an empty day: say so and list the owners."""
+    if not owner:
+        return
+    owners = owners_of(customers)
+    if owner.strip() not in owners:
+        raise XlcrmError("没有负责人叫“{owner}”。客户资料中的负责人：{owners}",
+                         "No salesperson is called '{owner}'. Owners on Basic Info: {owners_en}",
+                         owner=owner, owners="、".join(owners) or "（无）", owners_en=", ".join(owners) or "(none)")
+
+
 def plan_due(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = None) -> Planned:
-    """Fill Due Today (今日跟进) and Stale (久未跟进) for everyone, or for one salesperson."""
+    """Fill Due Today (今日跟进) and Stale (久未跟进) for everyone, or for one salesperson / some grades."""
     lang = ctx.language(book)
+    check_owner(book.customers, ctx.owner)
+    grades = grade_option(ctx.options.get("grade"))
     computed = compute_columns(book, ctx.today) if computed is None else computed
-    due = due_list(book.customers, computed, ctx.today, owner=ctx.owner)
+    due = due_list(book.customers, computed, ctx.today, owner=ctx.owner, grades=grades)
     stale = stale_list(book.customers, computed, book.settings, ctx.today, owner=ctx.owner)
     overdue = int((due["days_overdue"] > 0).sum())
     who = f" · {ctx.owner}" if ctx.owner else ""
+    who += f" · {','.join(grades)}" if grades else ""
 
     frame, formats, widths = tool_frame(DUE_TODAY, due, lang)
-    title = (f"Due today {ctx.today:%Y-%m-%d}{who}: {len(due)} customers, {overdue} overdue" if lang == "en"
-             else f"今日需跟进客户 {ctx.today:%Y-%m-%d}{who}：共 {len(due)} 位，其中逾期 {overdue} 位")
-    fills = {i: FILL_OVERDUE for i in range(len(due)) if due["days_overdue"].iat[i] > 0}
+    if due.empty:
+        title = (f"Due today {ctx.today:%Y-%m-%d}{who}: nobody to follow up today ✓" if lang == "en"
+                 else f"今日需跟进客户 {ctx.today:%Y-%m-%d}{who}：今天没有需要跟进的客户 ✓")
+    else:
+        title = (f"Due today {ctx.today:%Y-%m-%d}{who}: {len(due)} customers, {overdue} overdue" if lang == "en"
+                 else f"今日需跟进客户 {ctx.today:%Y-%m-%d}{who}：共 {len(due)} 位，其中逾期 {overdue} 位")
+    fills = {i: GRADE_FILLS[g] for i, g in enumerate(due["grade"]) if g in GRADE_FILLS}
     due_sheet = SheetReplace(book.sheet_name_for("due_today"),
                              [Block(frame, title=title, number_formats=formats, widths=widths, row_fills=fills,
                                     autofilter=True)], after=book.sheets["customers"].name, owner="due_today")
@@ -258,12 +305,20 @@ def plan_due(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = None) 
                                [Block(sframe, title=stitle, number_formats=sformats, widths=swidths, autofilter=True)],
                                after=book.sheet_name_for("due_today"), owner="stale")
     plan = EditPlan([due_sheet, stale_sheet], operation="due")
-    msg = Msg("今日需跟进 {n} 位客户（逾期 {o} 位），见“{sheet}”；{s} 位超过 {d} 天未跟进，见“{stale}”。",
-              "{n} customers are due today ({o} overdue): see '{sheet}'; {s} have had no follow-up for {d}+ days: "
-              "see '{stale}'.",
-              {"n": len(due), "o": overdue, "sheet": due_sheet.name, "s": len(stale), "d": book.settings.stale_days,
-               "stale": stale_sheet.name})
-    result = CommandResult("due", msg, {"due": len(due), "overdue": overdue, "stale": len(stale)})
+    if due.empty:
+        msg = Msg("今天没有需要跟进的客户 ✓（“{sheet}”）；{s} 位超过 {d} 天未跟进，见“{stale}”。",
+                  "Nobody is due for a follow-up today ✓ ('{sheet}'); {s} have had no follow-up for {d}+ days: "
+                  "see '{stale}'.",
+                  {"sheet": due_sheet.name, "s": len(stale), "d": book.settings.stale_days, "stale": stale_sheet.name})
+    else:
+        msg = Msg("今日需跟进 {n} 位客户（逾期 {o} 位），见“{sheet}”；{s} 位超过 {d} 天未跟进，见“{stale}”。",
+                  "{n} customers are due today ({o} overdue): see '{sheet}'; {s} have had no follow-up for {d}+ "
+                  "days: see '{stale}'.",
+                  {"n": len(due), "o": overdue, "sheet": due_sheet.name, "s": len(stale),
+                   "d": book.settings.stale_days, "stale": stale_sheet.name})
+    by_grade = due["grade"].value_counts()
+    result = CommandResult("due", msg, {"due": len(due), "overdue": overdue, "stale": len(stale),
+                                        **{f"due_{g}": int(by_grade.get(g, 0)) for g in GRADE_ORDER}})
     return Planned(plan, result, book)
 
 

@@ -28,6 +28,8 @@ TAB_RECEIVABLES = "FFC65911"
 TAB_EXPORT = "FF548235"
 GAP = 2  # blank rows between sections
 CHART_ROWS = 16
+CHART_COLS = 7  # a chart spans the name column and six number columns: on screen and on one page wide
+SUMMARY_MONEY = FMT_INT  # the manager's overview shows whole amounts (the cells keep the exact values)
 
 
 def _t(lang: str, zh: str, en: str) -> str:
@@ -94,6 +96,12 @@ PIPE_COLS = {"stage": ("成交状态", "Stage"), "customers": ("当前客户数"
              "first_order_in_period": ("近30天首单", "First order (30 d)")}
 
 
+def _name_first(df: pd.DataFrame) -> pd.DataFrame:
+    """Customer tables put the (wide) name in column A, where every other table has its (wide) label
+    column, so stacked tables share sensible widths: labels wide, numbers narrow."""
+    return df[["company", *(c for c in df.columns if c != "company")]]
+
+
 def _kpi_blocks(s: SummaryData, lang: str) -> tuple[Block, Block, Block]:
     counts = pd.DataFrame({_t(lang, "指标", "Measure"): [_t(lang, *v) for v in KPI_LABELS.values()],
                            _t(lang, "数值", "Value"): [int(s.kpis[k]) for k in KPI_LABELS]})
@@ -129,14 +137,19 @@ def summary_sheet(s: SummaryData, name: str, lang: str, after: str | None = None
     row = max(kpi.height, sales.height + 1 + recv.height) + 1 + GAP
 
     def section(block: Block, chart: Chart | None = None) -> None:
+        """A table, and its chart right below it: the sheet stays as wide as its widest table, so it
+        prints one page wide at a readable size (charts beside the tables doubled the width)."""
         nonlocal row
         block.at = (row, 1)
         blocks.append(block)
+        row += block.height
         if chart is not None:
             chart.block = len(blocks) - 1
-            chart.anchor = (row, len(block.df.columns) + 2)
+            chart.anchor = (row + 1, 1)
+            chart.size = (CHART_COLS, CHART_ROWS - 1)
             charts.append(chart)
-        row += max(block.height, CHART_ROWS if chart is not None else 0) + GAP
+            row += 1 + CHART_ROWS
+        row += GAP
 
     # Activity and receivables per salesperson.
     act = _relabel(s.activity_by_owner, {**COMMON, **ACTIVITY_COLS}, lang)
@@ -168,25 +181,27 @@ def summary_sheet(s: SummaryData, name: str, lang: str, after: str | None = None
                   number_formats={**{c: FMT_PERCENT for c in shares}, _t(lang, *ABC_COLS["revenue_12m"]): FMT_MONEY,
                                   _t(lang, *ABC_COLS["customers"]): FMT_INT}),
             Chart("column", _t(lang, "ABC：客户占比与销售额占比", "ABC: share of customers vs share of revenue"), 0,
-                  _t(lang, *COMMON["abc_class"]), shares, (0, 0), size=(8, CHART_ROWS - 1)))
+                  _t(lang, *COMMON["abc_class"]), shares, (0, 0), size=(8, CHART_ROWS - 1), axis_format="0%"))
 
     # Province × grade.
     section(Block(_relabel(s.province_by_grade, COMMON, lang), title=_t(lang, "省份 × 客户等级", "Province × grade")))
 
     # Top 10 and at-risk.
     money_keys = [_t(lang, *COMMON[k]) for k in ("revenue_12m", "total_purchases", "overdue")]
-    top = _relabel(s.top_customers, COMMON, lang)
+    top = _relabel(_name_first(s.top_customers), COMMON, lang)
     section(Block(top, title=_t(lang, f"前 {len(top)} 名客户（按累计购买）", f"Top {len(top)} customers by total purchases"),
                   number_formats=_money_formats(top, money_keys)))
     risk = s.at_risk.assign(credit_rating=[choice_label(CREDIT_RATINGS, c, lang) if c else "" for c in
                                            s.at_risk["credit_rating"]])
-    risk = _relabel(risk, COMMON, lang)
+    risk = _relabel(_name_first(risk), COMMON, lang)
     shown, total = len(risk), int(s.kpis["at_risk_customers"])
     more = _t(lang, f"（共 {total} 位，显示前 {shown} 位）", f" ({total} in all, first {shown} shown)") \
         if total > shown else ""
+    why = _t(lang, *COMMON["reasons"])
     section(Block(risk, title=_t(lang, "需关注客户：逾期应收、信用差、大客户转冷", "At risk: overdue, poor credit, big customers "
                                                                       "gone cold") + more,
-                  number_formats=_money_formats(risk, money_keys, ints=[_t(lang, *COMMON["days_overdue"])])))
+                  number_formats=_money_formats(risk, money_keys, ints=[_t(lang, *COMMON["days_overdue"])]),
+                  widths={why: 30}, wrap=(why,)))
 
     # Pipeline.
     pipe = s.pipeline.assign(stage=[_t(lang, "（未填）", "(blank)") if st == "-" else choice_label(DEAL_STATUSES, st, lang)
@@ -204,6 +219,8 @@ def summary_sheet(s: SummaryData, name: str, lang: str, after: str | None = None
                   number_formats=_money_formats(recv_owner, money_cols,
                                                 ints=[_t(lang, *COMMON["max_days_overdue"])]),
                   total_row=True))
+    for b in blocks:
+        b.number_formats = {k: SUMMARY_MONEY if v == FMT_MONEY else v for k, v in b.number_formats.items()}
     return SheetReplace(name, _plain(blocks), after=after, freeze_header=False, charts=charts, tab_color=TAB_SUMMARY,
                         owner="summary")
 
@@ -270,7 +287,7 @@ def receivables_sheet(per_customer: pd.DataFrame, per_owner: pd.DataFrame, name:
                                  f"Receivables by salesperson · as of {today:%Y-%m-%d}"),
                 number_formats=_money_formats(owners, money, ints=[_t(lang, *COMMON["max_days_overdue"])]),
                 total_row=True)
-    detail = per_customer.drop(columns=["_row"])
+    detail = _name_first(per_customer.drop(columns=["_row"]))
     detail = _relabel(detail, COMMON, lang)
     rows = Block(detail, title=_t(lang, "应收明细（按客户，逾期最多的在前）", "By customer, most overdue first"),
                  at=(top.height + 1 + GAP, 1), autofilter=True,

@@ -2,8 +2,13 @@
 
 next_follow_up = the latest follow-up's own "next date" when it has one, else last contact +
 cadence(grade) (A 1, B 7, C 15, D 30, E 365 days by default). A customer never contacted is due
-from the day the card was created. A date the user planned (Basic Info's planned follow-up, or
-their own "next contact" column) wins while it is later than the latest contact. Follow-ups dated after today are plans, not contacts.
+at created + cadence(grade): an A lead the next day, an E one a year later (a card without a
+created date is due today). A date the user planned (Basic Info's planned follow-up, or their own
+"next contact" column) wins while it is later than the latest contact. Follow-ups dated after today are plans, not contacts.
+
+Due Today is sorted by grade first (A→E), then days overdue: an A customer never sits below an
+E one. Its "next step" is the plan — the latest contact's own next-step column, else the earliest
+planned (future-dated) follow-up — never the outcome of the last contact.
 """
 
 from __future__ import annotations
@@ -22,12 +27,23 @@ def latest_contacts(followups: pd.DataFrame, today: dt.date) -> pd.DataFrame:
                          & (followups["date"] <= pd.Timestamp(today))]
     # Sorting by the numeric keys only and de-duplicating by hash is ~5× faster than sorting by ID.
     last = done.sort_values(["date", "_row"], kind="stable").drop_duplicates("customer_id", keep="last")
-    return last.set_index("customer_id")[["date", "next_date", "summary", "outcome", "by", "channel"]]
+    return last.set_index("customer_id")[["date", "next_date", "summary", "outcome", "by", "channel", "next_step"]]
+
+
+def planned_steps(followups: pd.DataFrame, today: dt.date) -> pd.Series:
+    """Per customer ID: the summary of the earliest follow-up dated after today (a plan, not a contact)."""
+    plans = followups.loc[followups["customer_id"].notna() & followups["date"].notna()
+                          & (followups["date"] > pd.Timestamp(today)) & followups["summary"].notna()]
+    first = plans.sort_values(["date", "_row"], kind="stable").drop_duplicates("customer_id", keep="first")
+    return first.set_index("customer_id")["summary"]
 
 
 def schedule(customers: pd.DataFrame, followups: pd.DataFrame, grades: pd.Series, settings: Settings,
              today: dt.date) -> pd.DataFrame:
-    """Per customer row: last_contact, next_follow_up, and the latest follow-up's summary/outcome."""
+    """Per customer row: last_contact, next_follow_up, the latest follow-up's summary/outcome and the
+    planned next step."""
+    if "next_step" not in followups.columns:  # a frame built before the column existed (e.g. a test's)
+        followups = followups.assign(next_step=pd.Series(pd.NA, index=followups.index, dtype=object))
     last = latest_contacts(followups, today)
     ids = customers["customer_id"]
     out = pd.DataFrame(index=customers.index)
@@ -36,8 +52,10 @@ def schedule(customers: pd.DataFrame, followups: pd.DataFrame, grades: pd.Series
     cadence_days = grades.map(settings.cadence).astype("int64")
     by_cadence = out["last_contact"] + pd.to_timedelta(cadence_days, unit="D")
     never = out["last_contact"].isna()
-    created = customers["created"].where(customers["created"].notna(), pd.Timestamp(today))
-    nxt = explicit.where(explicit.notna(), by_cadence).where(~never, created)
+    # Never contacted: due one cadence after the card was made (no created date: due today).
+    first_due = customers["created"] + pd.to_timedelta(cadence_days, unit="D")
+    first_due = first_due.where(customers["created"].notna(), pd.Timestamp(today))
+    nxt = explicit.where(explicit.notna(), by_cadence).where(~never, first_due)
     # The user's own plan (typed in Basic Info) wins while it is newer than the latest contact.
     planned = customers["planned_next"] if "planned_next" in customers else None
     if planned is not None:
@@ -46,18 +64,25 @@ def schedule(customers: pd.DataFrame, followups: pd.DataFrame, grades: pd.Series
     out["next_follow_up"] = nxt
     for col in ("summary", "outcome", "by"):
         out[f"last_{col}"] = lookup(last[col], ids)
+    step = lookup(last["next_step"].astype(object), ids)
+    planned = lookup(planned_steps(followups, today).astype(object), ids)
+    out["next_step"] = step.where(step.notna() & (step.astype(str).str.strip() != ""), planned)
     return out
 
 
-def due_list(customers: pd.DataFrame, computed: pd.DataFrame, today: dt.date, *, owner: str | None = None) -> pd.DataFrame:
-    """Customers whose next follow-up is today or earlier, most overdue first, then by grade.
+def due_list(customers: pd.DataFrame, computed: pd.DataFrame, today: dt.date, *, owner: str | None = None,
+             grades: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Customers whose next follow-up is today or earlier: grade A first, then the most overdue.
 
-    `computed` holds grade, last_contact, next_follow_up, last_summary, last_outcome for the same rows.
+    `computed` holds grade, last_contact, next_follow_up, last_summary and next_step for the same rows.
+    `grades` keeps only those grades (e.g. ("A", "B")).
     """
     nxt = computed["next_follow_up"]
     mask = nxt.notna() & (nxt <= pd.Timestamp(today))
     if owner:
         mask &= customers["owner"].fillna("").str.strip() == owner.strip()
+    if grades:
+        mask &= computed["grade"].isin(grades)
     rows = customers.loc[mask]
     c = computed.loc[mask]
     out = pd.DataFrame({
@@ -71,12 +96,18 @@ def due_list(customers: pd.DataFrame, computed: pd.DataFrame, today: dt.date, *,
         "last_contact": c["last_contact"],
         "last_summary": c["last_summary"],
         "next_follow_up": nxt[mask],
-        "next_step": c["last_outcome"],
+        "next_step": c["next_step"] if "next_step" in c.columns else pd.Series(None, index=c.index, dtype=object),
         "_row": rows["_row"],
     })
     out["_rank"] = out["grade"].map(GRADE_RANK).fillna(9)
-    out = out.sort_values(["days_overdue", "_rank", "_row"], ascending=[False, True, True], kind="stable")
+    out = out.sort_values(["_rank", "days_overdue", "_row"], ascending=[True, False, True], kind="stable")
     return out.drop(columns="_rank").reset_index(drop=True)
+
+
+def owners_of(customers: pd.DataFrame) -> list[str]:
+    """The salespeople named on Basic Info, as typed (trimmed), in first-seen order."""
+    names = customers["owner"].dropna().astype(str).str.strip()
+    return list(dict.fromkeys(n for n in names if n))
 
 
 def stale_list(customers: pd.DataFrame, computed: pd.DataFrame, settings: Settings, today: dt.date, *,

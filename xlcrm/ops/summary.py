@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..settings import Settings
 from .followup import schedule
-from .grade import GRADE_ORDER, grade_customers
+from .grade import GRADE_ORDER, grade_customers, lookup
 from .purchases import abc_classes, customer_money, order_balances
 from .receivables import customer_receivables, owner_receivables, unassigned
 
@@ -210,7 +210,8 @@ def compute_summary(customers: pd.DataFrame, followups: pd.DataFrame, purchases:
     touched_ids = done.loc[_in_window(done["date"], period_start, today), "customer_id"].dropna().unique()
     touched = customers["customer_id"].isin(touched_ids)
     first_order = orders.groupby("customer_id")["date"].min()
-    first_in = _in_window(customers["customer_id"].map(first_order), period_start, today)
+    # lookup, not map: mapping through an empty date series (a book with no purchases) fails in pandas
+    first_in = _in_window(lookup(first_order, customers["customer_id"]), period_start, today)
     pipe_rows = []
     for st in (*STAGES, None):
         sel = stage.isna() if st is None else stage == st

@@ -90,6 +90,8 @@ class Block:
     autofilter: bool = False  # at most one block per sheet (Excel allows one sheet autofilter)
     total_row: bool = False  # last df row is a total: bold
     dropdowns: dict[str, list[str]] = field(default_factory=dict)  # df column → values offered in a dropdown
+    cell_fills: dict[str, dict[int, str]] = field(default_factory=dict)  # df column → {positional row: ARGB}
+    wrap: tuple[str, ...] = ()  # df columns whose text wraps (long problem / suggestion text)
 
     @property
     def height(self) -> int:
@@ -108,6 +110,7 @@ class Chart:
     anchor: tuple[int, int]  # (row, col) of the chart's top-left cell
     size: tuple[int, int] = (15, 8)  # (columns, rows) the chart spans
     stacked: bool = False
+    axis_format: str = "#,##0"  # the value axis' number format (thousands separators)
 
 
 @dataclass

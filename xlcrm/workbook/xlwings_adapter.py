@@ -319,6 +319,15 @@ class XlwingsWorkbook:
                     sheet.range((row, col + list(df.columns).index(name))).column_width = width
             for pos, fill in block.row_fills.items():
                 sheet.range((row + 1 + pos, col), (row + 1 + pos, col + len(df.columns) - 1)).color = argb_to_rgb(fill)
+            for name, fills in block.cell_fills.items():
+                if name in df.columns:
+                    for pos, fill in fills.items():
+                        sheet.range((row + 1 + pos, col + list(df.columns).index(name))).color = argb_to_rgb(fill)
+            for name in block.wrap:
+                if name in df.columns and len(df):
+                    c = col + list(df.columns).index(name)
+                    with contextlib.suppress(Exception):
+                        sheet.range((row + 1, c), (last, c)).api.WrapText = True
             if block.total_row and len(df):
                 with contextlib.suppress(Exception):
                     sheet.range((last, col), (last, col + len(df.columns) - 1)).font.bold = True

@@ -73,7 +73,7 @@ def chart_xml(chart: Chart, sheet: str, place: BlockPlace, df) -> bytes:
     elif chart.kind == "line":
         grouping = "stacked" if chart.stacked else "standard"
         plot = f'<c:lineChart><c:grouping val="{grouping}"/><c:varyColors val="0"/>{sers}<c:marker val="1"/>{axes_ids}</c:lineChart>'
-        axes = _axes("b", "l")
+        axes = _axes("b", "l", chart.axis_format)
     else:
         bar_dir = "bar" if chart.kind == "bar" else "col"
         grouping = "stacked" if chart.stacked else "clustered"
@@ -82,7 +82,7 @@ def chart_xml(chart: Chart, sheet: str, place: BlockPlace, df) -> bytes:
             f'<c:barChart><c:barDir val="{bar_dir}"/><c:grouping val="{grouping}"/><c:varyColors val="0"/>{sers}'
             f'<c:gapWidth val="150"/>{overlap}{axes_ids}</c:barChart>'
         )
-        axes = _axes("l", "b") if chart.kind == "bar" else _axes("b", "l")
+        axes = _axes("l", "b", chart.axis_format) if chart.kind == "bar" else _axes("b", "l", chart.axis_format)
     title = (
         f'<c:title><c:tx><c:rich><a:bodyPr/><a:lstStyle/><a:p><a:pPr><a:defRPr b="1"/></a:pPr><a:r><a:t>'
         f'{escape_text(chart.title)}</a:t></a:r></a:p></c:rich></c:tx><c:overlay val="0"/></c:title>'
@@ -97,14 +97,14 @@ def chart_xml(chart: Chart, sheet: str, place: BlockPlace, df) -> bytes:
     return xml.encode("utf-8")
 
 
-def _axes(cat_pos: str, val_pos: str) -> str:
+def _axes(cat_pos: str, val_pos: str, value_format: str = "#,##0") -> str:
     return (
         f'<c:catAx><c:axId val="50010001"/><c:scaling><c:orientation val="minMax"/></c:scaling><c:delete val="0"/>'
         f'<c:axPos val="{cat_pos}"/><c:numFmt formatCode="General" sourceLinked="0"/><c:tickLblPos val="nextTo"/>'
         '<c:crossAx val="50010002"/><c:crosses val="autoZero"/><c:auto val="1"/><c:lblAlgn val="ctr"/>'
         '<c:lblOffset val="100"/><c:noMultiLvlLbl val="0"/></c:catAx>'
         f'<c:valAx><c:axId val="50010002"/><c:scaling><c:orientation val="minMax"/></c:scaling><c:delete val="0"/>'
-        f'<c:axPos val="{val_pos}"/><c:majorGridlines/><c:numFmt formatCode="General" sourceLinked="1"/>'
+        f'<c:axPos val="{val_pos}"/><c:majorGridlines/><c:numFmt formatCode="{escape_text(value_format)}" sourceLinked="0"/>'
         '<c:tickLblPos val="nextTo"/><c:crossAx val="50010001"/><c:crosses val="autoZero"/>'
         '<c:crossBetween val="between"/></c:valAx>'
     )

@@ -35,6 +35,7 @@ from .toolsheet import build_tool_sheet
 
 CALC_CHAIN_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/calcChain"
 FILTER_NAME = "_xlnm._FilterDatabase"
+PRINT_TITLES = "_xlnm.Print_Titles"
 
 
 def normalise_header(text: str) -> str:
@@ -282,6 +283,10 @@ class Editor:
             self.wb.set_defined_name(FILTER_NAME, index, f"{quote_sheet(name)}!{abs_ref}")
         else:
             self._remove_defined_name(FILTER_NAME, index)
+        if built.print_titles:  # header rows printed on every page
+            self.wb.set_defined_name(PRINT_TITLES, index, f"{quote_sheet(name)}!{built.print_titles}", hidden=False)
+        else:
+            self._remove_defined_name(PRINT_TITLES, index)
 
     def _remove_defined_name(self, name: str, index: int) -> None:
         for dn in self.wb.defined_names():

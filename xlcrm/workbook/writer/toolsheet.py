@@ -2,24 +2,43 @@
 
 Generated column by column from the DataFrames (no per-cell objects), so a 100k-row sheet takes
 well under a second. Formatting: header fill + bold, a dark title bar, number formats, text
-columns as `@`, dates with a date format, widths, frozen header, autofilter, tab colour.
+columns as `@`, dates with a date format, widths sized from the values (numbers as they will be
+shown, so no `###`), number headers right-aligned over their numbers, frozen header, autofilter,
+tab colour, and a page setup for printing (see `page_setup`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from ..edits import FILL_HEADER, FILL_TITLE, FMT_DATE, FMT_DATETIME, FMT_TEXT, Block, CellStyle, SheetReplace
+from ..edits import (
+    FILL_HEADER,
+    FILL_TITLE,
+    FMT_DATE,
+    FMT_DATETIME,
+    FMT_INT,
+    FMT_MONEY,
+    FMT_PERCENT,
+    FMT_TEXT,
+    Block,
+    CellStyle,
+    SheetReplace,
+)
 from .cells import cell_ref, col_letter, escape_text, range_ref
 from .colxml import Kinds, cells_xml, encode_series
+from .printing import page_setup
 from .styles import StyleBook
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 TITLE_STYLE = CellStyle(bold=True, fill=FILL_TITLE, font_color="FFFFFFFF")
 HEADER_STYLE = CellStyle(bold=True, fill=FILL_HEADER)
+NUMBER_HEADER_STYLE = CellStyle(bold=True, fill=FILL_HEADER, align="right")  # over right-aligned numbers
+DEFAULT_WIDTH = 8.43  # Excel's width of a column with no <col> entry
 
 
 @dataclass
@@ -38,6 +57,7 @@ class ToolSheetXml:
     xml: bytes
     places: list[BlockPlace]
     autofilter: str | None  # range, for the _FilterDatabase name
+    print_titles: str | None = None  # rows repeated on every printed page ("$1:$2"), for _xlnm.Print_Titles
 
 
 def _first_col(cells: str) -> int:
@@ -52,6 +72,26 @@ def _first_col(cells: str) -> int:
 
 def display_width(text: str) -> float:
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
+def number_width(series: pd.Series, fmt: str | None) -> float:
+    """Characters the widest number of a column takes as formatted (so the column never shows ###)."""
+    x = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    x = x[np.isfinite(x)]
+    if not len(x):
+        return 0
+    big = float(np.abs(x).max())
+    if fmt == FMT_MONEY:
+        text = f"{big:,.2f}"
+    elif fmt == FMT_INT:
+        text = f"{big:,.0f}"
+    elif fmt == FMT_PERCENT:
+        text = f"{big:.1%}"
+    elif fmt == "0":
+        text = f"{big:.0f}"
+    else:  # General: up to 11 significant characters
+        text = f"{big:.10g}"
+    return len(text) + bool((x < 0).any())
 
 
 def _column_cells(series: pd.Series) -> tuple[Kinds, list[str], str]:
@@ -105,24 +145,28 @@ def _cells_xml(
 ) -> list[str]:
     """The `<c>` elements of one column, one string per data row ("" for an empty unstyled cell)."""
 
+    wrap = column in block.wrap
+
     def sattr(kind: str, variant: int) -> str:
         fill, bold = variant_styles[variant]
         fmt = _format_for(kind, kind, block, column, text_columns)
-        s = style_of(CellStyle(number_format=fmt, fill=fill, bold=bold))
+        s = style_of(CellStyle(number_format=fmt, fill=fill, bold=bold, wrap=wrap))
         return f' s="{s}"' if s else ""
 
     rows = list(map(str, range(first_row, first_row + len(texts))))
     return cells_xml("", col_letter(col), rows, kinds, texts, sattr, variants)
 
 
-def _row_variants(block: Block) -> tuple[list[int], list[tuple[str | None, bool]]]:
-    """Per data row, an index into the (fill, bold) styles rows have: fills and the total row."""
+def _row_variants(block: Block, column: str | None = None) -> tuple[list[int], list[tuple[str | None, bool]]]:
+    """Per data row, an index into the (fill, bold) styles rows have: row fills, the column's own cell
+    fills (they win) and the total row."""
     n = len(block.df)
     styles: list[tuple[str | None, bool]] = [(None, False)]
     index = {(None, False): 0}
     variants = [0] * n
+    own = block.cell_fills.get(column, {}) if column is not None else {}
     for i in range(n):
-        fill = block.row_fills.get(i)
+        fill = own.get(i) or block.row_fills.get(i)
         bold = block.total_row and i == n - 1
         if fill is None and not bold:
             continue
@@ -132,6 +176,23 @@ def _row_variants(block: Block) -> tuple[list[int], list[tuple[str | None, bool]
             styles.append(key)
         variants[i] = index[key]
     return variants, styles
+
+
+def _wrapped_lines(texts: list[str], kinds: Kinds, width: float, first_row: int, lines: dict[int, int]) -> None:
+    """Lines each wrapped text takes in a column `width` characters wide (CJK counted double)."""
+    per_line = max(width - 1, 1)
+    for i, text in enumerate(texts):
+        kind = kinds if isinstance(kinds, str) else kinds[i]
+        if kind != "s" or not text:
+            continue
+        n = sum(max(1, math.ceil(display_width(part) / per_line)) for part in text.split("\n"))
+        if n > 1:
+            lines[first_row + i] = max(lines.get(first_row + i, 1), n)
+
+
+def _height(lines: dict[int, int], row: int) -> str:
+    n = lines.get(row)
+    return f' ht="{15 * n}" customHeight="1"' if n else ""
 
 
 def _dropdowns_xml(validations: list[tuple[str, list[str]]]) -> str:
@@ -157,6 +218,8 @@ def build_tool_sheet(
     autofilter = None
     validations: list[tuple[str, list[str]]] = []
     max_col = 1
+    extents: list[tuple[int, int]] = []  # first and last sheet row of each block, for page breaks
+    lines: dict[int, int] = {}  # sheet row → lines of wrapped text (its height; no reader autofits reliably)
     for block in spec.blocks:
         top, left = block.at if block.at else (next_row, 1)
         row = top
@@ -171,27 +234,32 @@ def build_tool_sheet(
             row += 1
         header_row = row
         place = BlockPlace(header_row, header_row + 1, header_row + len(block.df), left)
-        hs = style_of(HEADER_STYLE)
         header_cells = rows.setdefault(header_row, [])
+        n = len(block.df)
+        column_xml: list[list[str]] = []
+        row_variants = _row_variants(block)  # once per block: a Python loop over its rows
         for j, column in enumerate(block.df.columns):
             col = left + j
             place.columns[str(column)] = col
+            kinds, texts, natural = _column_cells(block.df.iloc[:, j])
+            hs = style_of(NUMBER_HEADER_STYLE if natural == "n" else HEADER_STYLE)
             header_cells.append(
                 f'<c r="{cell_ref(header_row, col)}" s="{hs}" t="inlineStr"><is><t>'
                 f"{escape_text(str(column))}</t></is></c>"
             )
-        n = len(block.df)
-        column_xml: list[list[str]] = []
-        variants, variant_styles = _row_variants(block)
-        for j, column in enumerate(block.df.columns):
-            col = left + j
-            kinds, texts, natural = _column_cells(block.df.iloc[:, j])
             head_kinds = [kinds] * min(n, 200) if isinstance(kinds, str) else kinds[:200]
             sample = [display_width(str(column))] + [display_width(t) for k, t in zip(head_kinds, texts) if k == "s"]
             if any(k in "dt" for k in head_kinds[:5]):
                 sample.append(16 if natural == "t" else 11)
+            digits = number_width(block.df.iloc[:, j], block.number_formats.get(str(column))) if natural == "n" else 0
+            sample.append(digits)
             width = block.widths.get(str(column)) or min(max(max(sample) + 2, 8), 60)
+            width = max(width, digits + 2)  # a given width never hides a number behind ###
             widths[col] = max(widths.get(col, 0), width)
+            variants, variant_styles = (_row_variants(block, str(column)) if str(column) in block.cell_fills
+                                        else row_variants)
+            if str(column) in block.wrap:
+                _wrapped_lines(texts, kinds, width, header_row + 1, lines)
             column_xml.append(
                 _cells_xml(
                     kinds,
@@ -209,7 +277,7 @@ def build_tool_sheet(
         first = header_row + 1
         if len(spec.blocks) == 1:  # one block: its data rows follow its header, whole rows at once
             data_rows = [
-                f'<row r="{r}">{cells_text}</row>'
+                f'<row r="{r}"{_height(lines, r)}>{cells_text}</row>'
                 for r, cells_text in zip(range(first, first + n), map("".join, zip(*column_xml)))
             ]
             if data_rows:
@@ -224,6 +292,7 @@ def build_tool_sheet(
         if block.autofilter and autofilter is None:
             autofilter = range_ref(header_row, left, max(header_row + n, header_row), left + ncols - 1)
         places.append(place)
+        extents.append((top, header_row + n))
         max_col = max(max_col, left + ncols - 1)
         next_row = header_row + n + 2
     last_row = max([*rows, last_data_row]) if rows or last_data_row else 1
@@ -231,10 +300,11 @@ def build_tool_sheet(
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n',
         f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{R_NS}">',
     ]
+    one_list = len(places) == 1 and not spec.hidden  # a list: its title and header repeat on each page
+    setup = page_setup(spec, extents, widths, max_col, (1, places[0].header_row) if one_list else None)
     pr_attrs = f' codeName="{escape_text(code_name)}"' if code_name else ""
     tab = f'<tabColor rgb="{spec.tab_color}"/>' if spec.tab_color else ""
-    if pr_attrs or tab:
-        parts.append(f"<sheetPr{pr_attrs}>{tab}</sheetPr>" if tab else f"<sheetPr{pr_attrs}/>")
+    parts.append(f"<sheetPr{pr_attrs}>{tab}{setup.sheet_pr}</sheetPr>")
     parts.append(f'<dimension ref="{range_ref(1, 1, last_row, max_col)}"/>')
     if spec.freeze_header and places:
         split = places[0].header_row
@@ -257,7 +327,7 @@ def build_tool_sheet(
         cells = rows[r]
         if len(cells) > 1 and len(spec.blocks) > 1:  # blocks side by side: cells must ascend by column
             cells = sorted(cells, key=_first_col)
-        parts.append(f'<row r="{r}">' + "".join(cells) + "</row>")
+        parts.append(f'<row r="{r}"{_height(lines, r)}>' + "".join(cells) + "</row>")
     parts.extend(data_rows)
     parts.append("</sheetData>")
     if autofilter:
@@ -265,7 +335,8 @@ def build_tool_sheet(
     if validations:
         parts.append(_dropdowns_xml(validations))
     parts.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
+    parts.append(setup.after_margins)
     if drawing_rid:
         parts.append(f'<drawing r:id="{drawing_rid}"/>')
     parts.append("</worksheet>")
-    return ToolSheetXml("".join(parts).encode("utf-8"), places, autofilter)
+    return ToolSheetXml("".join(parts).encode("utf-8"), places, autofilter, setup.print_titles)
