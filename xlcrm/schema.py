@@ -15,7 +15,9 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from functools import cache
 
-LANGS = ("zh-CN", "en")
+from .i18n import pick
+
+LANGS = ("zh-CN", "en")  # the languages strings are written in (templates, samples); zh-TW output is derived
 DEFAULT_LANG = "zh-CN"
 
 
@@ -48,7 +50,7 @@ class Choice:
     synonyms: tuple[str, ...] = ()
 
     def label(self, lang: str) -> str:
-        return self.en if lang == "en" else self.zh
+        return pick(lang, self.zh, self.en, self.tw)
 
 
 @dataclass(frozen=True)
@@ -67,10 +69,10 @@ class Column:
     help_en: str = ""
 
     def header(self, lang: str) -> str:
-        return self.en if lang == "en" else self.zh
+        return pick(lang, self.zh, self.en, self.tw)
 
     def help(self, lang: str) -> str:
-        return self.help_en if lang == "en" else self.help_zh
+        return pick(lang, self.help_zh, self.help_en)
 
     @property
     def is_text(self) -> bool:
@@ -92,7 +94,7 @@ class SheetSpec:
     hidden: bool = False
 
     def name(self, lang: str) -> str:
-        return self.en if lang == "en" else self.zh
+        return pick(lang, self.zh, self.en, self.tw)
 
     def all_names(self) -> tuple[str, ...]:
         return tuple(n for n in (self.zh, self.en, self.tw, *self.synonyms) if n)
@@ -404,7 +406,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("abc_cut_b", 0.9, "B类：累计占近12个月销售额的比例", "ABC class B: cumulative share of last-12-month revenue"),
     SettingSpec("stale_days", 90, "超过此天数未跟进视为久未跟进", "No follow-up for this many days counts as stale"),
     SettingSpec("phone_region", "CN", "默认电话地区", "Default phone region"),
-    SettingSpec("language", "zh-CN", "界面语言 (zh-CN / en)", "Language (zh-CN / en)"),
+    SettingSpec("language", "zh-CN", "界面语言 (zh-CN / zh-TW / en)", "Language (zh-CN / zh-TW / en)"),
     SettingSpec("id_prefix", "C", "客户编号前缀", "Customer ID prefix"),
     SettingSpec("id_digits", 6, "客户编号数字位数", "Customer ID digits"),
     SettingSpec("dedupe_threshold", 0.85, "查重相似度阈值 (0–1)", "Duplicate score threshold (0–1)"),
@@ -529,7 +531,7 @@ def sheet_name(key: str, lang: str) -> str:
 
 def expected_headers(sheet_key: str, lang: str) -> str:
     """The headers xlcrm expects on a sheet, as one line for error messages."""
-    sep = ", " if lang == "en" else "、"
+    sep = ", " if lang == "en" else "、"  # zh-TW: the Traditional headers
     return sep.join(c.header(lang) for c in SHEETS_BY_KEY[sheet_key].input_columns)
 
 

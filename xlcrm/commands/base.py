@@ -117,6 +117,11 @@ def change_log_edit(book: CrmBook, rows: pd.DataFrame, lang: str) -> AppendRows 
 def apply_planned(port: WorkbookPort, planned: Planned, ctx: Context) -> CommandResult:
     """Write a planned command's edits (unless dry-run) and return its result."""
     if planned.plan and not ctx.dry_run:
-        port.apply(planned.plan)
+        plan = planned.plan
+        if ctx.language(planned.book) == "zh-TW":
+            from .localize import traditional_plan
+
+            plan = traditional_plan(plan)
+        port.apply(plan)
         planned.result.written = True
     return planned.result
