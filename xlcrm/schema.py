@@ -376,8 +376,16 @@ EXPORT = _tool("export", "导出", "Export", "匯出", "Mail Merge")
 LISTS = _tool("lists", "列表", "Lists", "列表", hidden=True)
 HOWTO = _tool("howto", "使用说明", "How-to", "使用說明", "说明", "Help", "Read Me")
 DEDUPE_MEMORY = _tool("dedupe_memory", "查重记忆", "Dedupe Memory", "查重記憶", hidden=True)
+IMPORT_REPORT = _tool("import_report", "导入报告", "Import Report", "匯入報告", "Import Errors", columns=(
+    _col("sheet", "来源工作表", "Source Sheet", "來源工作表", width=16),
+    _col("row", "行号", "Row", "行號", kind=Kind.NUMBER, width=6),
+    _col("column", "列", "Column", "欄", width=14),
+    _col("value", "值", "Value", "值", width=22),
+    _col("problem", "问题", "Problem", "問題", width=60),
+))
 
-TOOL_SHEETS = (ISSUES, CHANGE_LOG, DUE_TODAY, STALE, SUMMARY, RECEIVABLES, DUPLICATES, ARCHIVE, EXPORT, LISTS, HOWTO, DEDUPE_MEMORY)
+TOOL_SHEETS = (ISSUES, CHANGE_LOG, DUE_TODAY, STALE, SUMMARY, RECEIVABLES, DUPLICATES, ARCHIVE, EXPORT, LISTS, HOWTO,
+               DEDUPE_MEMORY, IMPORT_REPORT)
 ALL_SHEETS = (*DATA_SHEETS, SETTINGS_SHEET, *TOOL_SHEETS)
 SHEETS_BY_KEY = {s.key: s for s in ALL_SHEETS}
 
@@ -538,7 +546,7 @@ def expected_headers(sheet_key: str, lang: str) -> str:
 __all__ = [
     "ALL_SHEETS", "ARCHIVE", "CHANGE_LOG", "CHANNELS", "CREDIT_RATINGS", "CUSTOMERS", "CUSTOMER_TYPES", "Choice",
     "Column", "DATA_SHEETS", "DEAL_STATUSES", "DEDUPE_MEMORY", "DEFAULT_LANG", "DEMANDS", "DUE_TODAY", "DUPLICATES",
-    "EXPORT", "FOLLOWUPS", "GRADES", "HOWTO", "IMPORTANCES", "ISSUES", "Kind", "LANGS", "LISTS", "ORDER_STATUSES",
+    "EXPORT", "FOLLOWUPS", "GRADES", "HOWTO", "IMPORTANCES", "IMPORT_REPORT", "ISSUES", "Kind", "LANGS", "LISTS", "ORDER_STATUSES",
     "PURCHASES", "RECEIVABLES", "SETTINGS", "SETTINGS_SHEET", "SETTING_DEFAULTS", "SHEETS_BY_KEY", "STALE", "SUMMARY",
     "SettingSpec", "SheetSpec", "TEXT_KINDS", "TOOL_SHEETS", "YES_NO", "choice_label", "header_index", "match_choice",
     "expected_headers", "match_header", "match_sheet", "normalize_name", "sheet_name", "simplified",
