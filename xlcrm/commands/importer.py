@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import schema
-from ..errors import Location, Msg, SchemaError, XlcrmError
+from ..errors import Msg, SchemaError, XlcrmError
 from ..ops.changelog import LOG_COLUMNS
 from ..ops.ids import assign_missing_ids
 from ..ops.importing import Incoming, RowError, decide
@@ -338,8 +338,7 @@ def import_command(port: WorkbookPort, ctx: Context) -> CommandResult:
                          "Import needs a source file: xlcrm import source.csv book.xlsx")
     source = Path(source)
     if book.path is not None and source.resolve() == Path(book.path).resolve():
-        raise XlcrmError("来源文件和目标工作簿是同一个文件。", "The source and the workbook are the same file.",
-                         location=Location(sheet=None))
+        raise XlcrmError("来源文件和目标工作簿是同一个文件。", "The source and the workbook are the same file.")
     incoming, problems, _lang = read_source(source, ctx.options.get("sheet"))
     if not incoming:
         raise XlcrmError("“{name}”中没有可导入的行。", "'{name}' has no rows to import.", name=source.name)

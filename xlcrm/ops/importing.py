@@ -153,6 +153,7 @@ def decide(book_frames: dict[str, pd.DataFrame], incoming: list[Incoming], *, pr
 def _customers(book: pd.DataFrame, inc: Incoming, problems: list, new_ids, region: str):
     errors: list[RowError] = []
     bad = _unreadable(inc, problems)
+    bad_by_row = _by_row(bad)
     cols = _columns(inc)
     result = SheetImport("customers", matched_by={k: 0 for k in KEYS})
     book_keys = match_keys(book, region)
@@ -170,11 +171,7 @@ def _customers(book: pd.DataFrame, inc: Incoming, problems: list, new_ids, regio
                                    Msg("这一行没有公司名称、联系人、手机、电话或邮箱，未导入",
                                        "the row has no company, contact, mobile, phone or e-mail; not imported")))
             continue
-        for (r, c), why in bad.items():
-            if r == src_row and c in usable:
-                errors.append(RowError(inc.sheet, src_row, inc.headers.get(c, c), inc.raw.at[label, c],
-                                       Msg("{why}；此格未导入", "{why_en}; this cell was not imported",
-                                           {"why": why.text("zh-CN"), "why_en": why.text("en")})))
+        errors += _cell_errors(inc, label, src_row, bad_by_row.get(src_row, {}), usable)
         keys = {k: in_keys[k].iat[pos] for k in KEYS}
         twin = next((seen[(k, v)] for k, v in keys.items() if v and (k, v) in seen), None)
         if twin is not None:
@@ -218,6 +215,7 @@ def _customers(book: pd.DataFrame, inc: Incoming, problems: list, new_ids, regio
 def _children(book: pd.DataFrame, inc: Incoming, problems: list, id_map: dict[str, str], known: dict[str, str]):
     errors: list[RowError] = []
     bad = _unreadable(inc, problems)
+    bad_by_row = _by_row(bad)
     cols = _columns(inc)
     spec = schema.SHEETS_BY_KEY[inc.key]
     required = [c.key for c in spec.columns if c.required and c.key != "customer_id"]
@@ -246,11 +244,7 @@ def _children(book: pd.DataFrame, inc: Incoming, problems: list, id_map: dict[st
                                            "a required value is missing or cannot be read; the row was not imported")))
             continue
         row = {c: (inc.typed.at[label, c] if (src_row, c) not in bad else None) for c in cols}
-        for (r, c), why in bad.items():
-            if r == src_row and c in row:
-                errors.append(RowError(inc.sheet, src_row, inc.headers.get(c, c), inc.raw.at[label, c],
-                                       Msg("{why}；此格未导入", "{why_en}; this cell was not imported",
-                                           {"why": why.text("zh-CN"), "why_en": why.text("en")})))
+        errors += _cell_errors(inc, label, src_row, bad_by_row.get(src_row, {}), row)
         row["customer_id"] = target
         key = _dict_key(row, same)
         if key in existing:
@@ -261,6 +255,21 @@ def _children(book: pd.DataFrame, inc: Incoming, problems: list, id_map: dict[st
         new_rows.append(row)
     result.new_rows = _frame(new_rows, ["customer_id", *[c for c in cols if c != "customer_id"]])
     return result, errors
+
+
+def _by_row(bad: dict[tuple[int, str], Msg]) -> dict[int, dict[str, Msg]]:
+    out: dict[int, dict[str, Msg]] = {}
+    for (r, c), why in bad.items():
+        out.setdefault(r, {})[c] = why
+    return out
+
+
+def _cell_errors(inc: Incoming, label, src_row: int, bad: dict[str, Msg], columns) -> list[RowError]:
+    """One error per unreadable cell of a row that is imported without it."""
+    return [RowError(inc.sheet, src_row, inc.headers.get(c, c), inc.raw.at[label, c],
+                     Msg("{why}；此格未导入", "{why_en}; this cell was not imported",
+                         {"why": why.text("zh-CN"), "why_en": why.text("en")}))
+            for c, why in bad.items() if c in columns]
 
 
 def _frame(rows: list[dict], cols: list[str]) -> pd.DataFrame:
