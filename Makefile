@@ -3,14 +3,20 @@ PY     ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
+BASE    = $(VENV)/.installed-base
 SAMPLE  = sample_workbooks/xlcrm_sample_zh.xlsx
 OUT     = out
 
 .PHONY: install demo test lint templates samples bench clean
 
-$(STAMP): pyproject.toml
-	$(PY) -m venv $(VENV)
+# Two stamps: the demo needs only xlcrm itself; tests and lint also need the dev tools (pytest, ruff).
+$(BASE): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $(BASE)
+
+$(STAMP): $(BASE)
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
@@ -19,7 +25,7 @@ install: $(STAMP)
 # The sample workbook was generated for 2026-11-20; the demo runs "as of" that day so its lists make sense.
 DEMO_TODAY ?= 2026-11-20
 
-demo: install
+demo: $(BASE)
 	@mkdir -p $(OUT)
 	@cp $(SAMPLE) $(OUT)/demo_crm.xlsx
 	$(BIN)/xlcrm run $(OUT)/demo_crm.xlsx --today $(DEMO_TODAY)

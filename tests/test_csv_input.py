@@ -61,6 +61,18 @@ def test_encodings_are_detected_and_read_alike(tmp_path, encoding, bom, detected
     assert book.lang == "zh-CN"
 
 
+def test_big5_is_not_read_as_gbk(tmp_path):
+    # Big5 bytes also "decode" as GB18030 — into nonsense; the everyday-character share tells them apart.
+    text = "公司名稱,聯絡人,手機,地址\n台北甲貿易有限公司,王小明,0912345678,台北市信義區松仁路100號\n"
+    path = write(tmp_path / "tw.csv", text, "big5")
+    assert detect_encoding(path.read_bytes()) == "big5"
+    book = read_customers_csv(path)
+    assert book.customers[["company", "contact"]].iloc[0].tolist() == ["台北甲貿易有限公司", "王小明"]
+    assert book.lang == "zh-TW"
+    gbk = write(tmp_path / "cn.csv", CSV_TEXT, "gbk")
+    assert detect_encoding(gbk.read_bytes()) == "gb18030"
+
+
 def test_gb18030_only_characters(tmp_path):
     # 𠀀 (U+20000) exists in GB18030 but not GBK; 䶮 is a rare name character.
     text = "公司名称,联系人\n𠀀记商行,刘䶮\n"

@@ -165,7 +165,7 @@ def test_messy_other_sheets(messy):
     "names, headers, lang",
     [
         (("客户资料", "跟进记录", "购买记录"), ("客户编号", "公司名称", "手机", "负责人"), "zh-CN"),
-        (("客戶資料", "跟進記錄", "購買記錄"), ("客戶編號", "公司名稱", "手機", "負責人"), "zh-CN"),
+        (("客戶資料", "跟進記錄", "購買記錄"), ("客戶編號", "公司名稱", "手機", "負責人"), "zh-TW"),
         (("Basic Info", "Follow-up", "Purchases"), ("Customer ID", "Company", "Mobile", "Owner"), "en"),
         (("Customers", "跟进记录", "Orders"), ("Customer ID", "公司名称", "Cell Phone", "业务员"), "en"),
     ],

@@ -115,7 +115,7 @@ def help_text(lang: str) -> str:
 
     en = lang == "en"
     lines = ["xlcrm — " + ("buttons of the CRM tab:" if en else "“客户管理 CRM”选项卡上的按钮：")]
-    for spec in REGISTRY.values():
+    for spec in (s for s in REGISTRY.values() if s.ribbon):  # CLI-only commands (import) are not buttons
         lines.append(f"• {spec.label(lang)}: {spec.help_en if en else spec.help_zh}")
     lines.append("Details: the How-to sheet." if en else "详细说明见“使用说明”工作表。")
     return "\n".join(lines)

@@ -21,33 +21,42 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from . import __version__
+from .cli_text import CONTEXT, XlcrmCommand, XlcrmGroup, check_format, check_lang, usage_error
 from .errors import XlcrmError
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     rich_markup_mode="rich",
+    cls=XlcrmGroup,
+    context_settings=CONTEXT,
     help="xlcrm — 以 Excel 工作簿为界面的客户管理 / a CRM whose user interface is an Excel workbook.",
 )
-template_app = typer.Typer(no_args_is_help=True, help="模板 / Template workbooks.")
+template_app = typer.Typer(no_args_is_help=True, cls=XlcrmGroup, help="模板 / Template workbooks.")
 app.add_typer(template_app, name="template")
 
 console = Console()
 err_console = Console(stderr=True)
 
 # Options shared by the workbook commands.
-PathArg = typer.Argument(..., exists=False, help="工作簿 / Workbook (.xlsx/.xlsm)")
-TodayOpt = typer.Option(None, "--today", help="视为“今天”的日期 / Date to use as today (YYYY-MM-DD)")
-OwnerOpt = typer.Option(None, "--owner", help="只处理这位负责人 / Only this salesperson")
+PathArg = typer.Argument(..., exists=False, metavar="BOOK", help="工作簿 / Workbook (.xlsx/.xlsm)")
+TodayOpt = typer.Option(None, "--today", metavar="YYYY-MM-DD", help="视为“今天”的日期 / Date to use as today")
+OwnerOpt = typer.Option(None, "--owner", metavar="NAME", help="只处理这位负责人 / Only this salesperson")
 DryRunOpt = typer.Option(False, "--dry-run", help="只显示结果，不写入 / Show results, write nothing")
-LangOpt = typer.Option(None, "--lang", help="zh-CN 或 en（默认：工作簿的语言）/ zh-CN or en (default: the workbook's)")
+LangOpt = typer.Option(None, "--lang", metavar="zh-CN|zh-TW|en", callback=check_lang,
+                       help="输出语言（默认：工作簿的语言）/ Output language (default: the workbook's)")
+
+
+def FormatOpt(*choices: str):  # noqa: N802 - reads like the other option constants
+    return typer.Option("text", "--format", "-f", metavar="|".join(choices), callback=check_format(*choices),
+                        help="输出格式 / Output format")
 UnlockOpt = typer.Option(False, "--unlock-protected",
                          help="也写入受保护的工作表/工作簿（保护会保留）/ Also write protected sheets or a "
                               "structure-locked book (the protection is kept)")
 
 
 def _lang_or_default(lang: str | None) -> str:
-    return lang or "zh-CN"
+    return lang if lang in ("en", "zh-TW") else "zh-CN"
 
 
 def _parse_today(value: str | None) -> dt.date:
@@ -86,12 +95,17 @@ def run_command(tag: str, path: Path, *, today: str | None, owner: str | None, d
     try:
         with reading_progress(output == "text") as progress:
             port = FileWorkbook(path, progress=progress, unlock_protected=unlock_protected)
+            ctx.progress = progress  # every long stage (check, grade, dedupe, write) shows on the same bar
+            if progress and tag == "dedupe":
+                ctx.options["progress"] = _dedupe_stages(progress)
             result = run(tag, port, ctx)
             port.close()  # a command that read and wrote nothing ends its read → write span too
     except XlcrmError as exc:
         fail(exc, lang)
         return
     shown = lang or port.lang
+    if tag == "import" and output == "text":
+        _print_mapping(result, shown)
     if output == "json":
         print(json.dumps({"command": tag, "written": result.written, "counts": result.counts, **result.data},
                          ensure_ascii=False, indent=2, default=str))
@@ -107,14 +121,22 @@ def run_command(tag: str, path: Path, *, today: str | None, owner: str | None, d
 
 @contextmanager
 def reading_progress(enabled: bool = True):
-    """A progress bar on the terminal while a (large) workbook is read; nothing when piped or in CI."""
+    """A progress bar on the terminal while a (large) workbook is read, checked, graded, … and written;
+    nothing when piped or in CI. A stage without a fraction (None) shows a moving bar."""
     if not enabled or not err_console.is_terminal:
         yield None
         return
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task("…", total=1.0)
-        yield lambda stage, fraction: bar.update(task, description=stage, completed=fraction)
+
+        def update(stage: str, fraction: float | None) -> None:
+            if fraction is None:
+                bar.update(task, description=stage, total=None)
+            else:
+                bar.update(task, description=stage, total=1.0, completed=fraction)
+
+        yield update
 
 
 def _version(value: bool) -> None:
@@ -130,10 +152,11 @@ def main_callback(
     """xlcrm — 以 Excel 工作簿为界面的客户管理 / a CRM whose user interface is an Excel workbook."""
 
 
-@app.command("new")
+@app.command("new", cls=XlcrmCommand)
 def new_cmd(
-    path: Path = typer.Argument(..., help="新工作簿路径 / Path of the new workbook (.xlsx)"),
-    lang: str = typer.Option("zh-CN", "--lang", help="zh-CN 或 en / zh-CN or en"),
+    path: Path = typer.Argument(..., metavar="BOOK", help="新工作簿路径 / Path of the new workbook (.xlsx)"),
+    lang: str = typer.Option("zh-CN", "--lang", metavar="zh-CN|zh-TW|en", callback=check_lang,
+                             help="工作簿语言 / Language of the workbook"),
 ) -> None:
     """新建一个可直接使用的客户管理工作簿 / Create a ready-to-use CRM workbook."""
     from .template import new_workbook
@@ -142,12 +165,13 @@ def new_cmd(
         new_workbook(path, lang=lang)
     except XlcrmError as exc:
         fail(exc, lang)
-    console.print(f"[green]✓[/] {'已创建' if lang != 'en' else 'Created'} {path}", highlight=False)
+    console.print(f"[green]✓[/] {'Created' if lang == 'en' else '已建立' if lang == 'zh-TW' else '已创建'} {path}",
+                  highlight=False)
 
 
-@template_app.command("build")
+@template_app.command("build", cls=XlcrmCommand)
 def template_build_cmd(
-    out: Path = typer.Option(Path("templates"), "--out", help="输出文件夹 / Output folder"),
+    out: Path = typer.Option(Path("templates"), "--out", metavar="DIR", help="输出文件夹 / Output folder"),
 ) -> None:
     """重新生成 templates/ 中的模板（可重现）/ Rebuild the committed templates (reproducible)."""
     from .template import build_templates
@@ -156,25 +180,31 @@ def template_build_cmd(
         console.print(f"[green]✓[/] {written}", highlight=False)
 
 
-@app.command("info")
+@app.command("info", cls=XlcrmCommand)
 def info_cmd(
-    path: Path = typer.Argument(..., help="工作簿或 CSV / Workbook or CSV"),
+    path: Path = typer.Argument(..., metavar="BOOK", help="工作簿或 CSV / Workbook or CSV"),
     lang: str | None = LangOpt,
-    output: str = typer.Option("text", "--format", help="text | json"),
+    today: str | None = TodayOpt,
+    output: str = FormatOpt("text", "json"),
 ) -> None:
-    """读取工作簿并报告工作表、表头对应、行数和问题 / Report sheets, header mapping, row counts and problems."""
+    """报告工作表、表头对应、行数和“校验”会发现的问题（不写入）/ Sheets, headers, rows and the problems Check finds."""
+    from .commands.base import Context
+    from .commands.daily import plan_check
     from .workbook.reader import read_book
 
     try:
         with reading_progress() as progress:
             book = read_book(path, progress=progress)
+            if progress:
+                progress("校验 / Checking", None)
+            problems = plan_check(book, Context(today=_parse_today(today), lang=lang)).result.data["problems"]
     except XlcrmError as exc:
         fail(exc, lang)
         return
     shown = lang or book.lang
     en = shown == "en"
     if output == "json":
-        print(json.dumps(_info_dict(book), ensure_ascii=False, indent=2, default=str))
+        print(json.dumps({**_info_dict(book), "problems": problems}, ensure_ascii=False, indent=2, default=str))
         return
     console.print(f"[bold]{path}[/]  ({'language' if en else '语言'}: {book.lang})", highlight=False)
     console.print(("Sheets: " if en else "工作表：") + ", ".join(book.sheet_names), highlight=False)
@@ -191,14 +221,7 @@ def info_cmd(
         for header, col in sorted(info.extra_columns.items(), key=lambda kv: kv[1]):
             table.add_row(_col_letter(col), header, "[dim](kept / 保留)[/]")
         console.print(table)
-    if book.problems:
-        console.print(("Problems found while reading:" if en else "读取时发现的问题：") + f" {len(book.problems)}")
-        for p in book.problems[:20]:
-            console.print(f"  • {p.location().describe(shown)}: {p.message.text(shown)}", highlight=False)
-        if len(book.problems) > 20:
-            console.print(f"  … +{len(book.problems) - 20}")
-    else:
-        console.print("[green]No problems found while reading.[/]" if en else "[green]读取时未发现问题。[/]")
+    _print_problems(problems, shown)
 
 
 def _workbook_command(tag: str, formats: str = "text | json", *, owner: bool = True, grade: bool = False) -> None:
@@ -210,7 +233,7 @@ def _workbook_command(tag: str, formats: str = "text | json", *, owner: bool = T
 
     def command(path: Path = PathArg, today: str | None = TodayOpt, owner: str | None = OwnerOpt,
                 grade: str | None = GradeOpt, dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
-                output: str = typer.Option("text", "--format", help=formats),
+                output: str = FormatOpt(*formats.split(" | ")),
                 unlock_protected: bool = UnlockOpt) -> None:
         # a parameter left out of the signature below arrives as its typer default object: not a value
         owner = owner if isinstance(owner, str) else None
@@ -222,7 +245,7 @@ def _workbook_command(tag: str, formats: str = "text | json", *, owner: bool = T
               if (name != "owner" or owner) and (name != "grade" or grade)]
     command.__signature__ = inspect.signature(command).replace(parameters=params)
     command.__doc__ = f"{spec.zh}：{spec.help_zh} / {spec.help_en}."
-    app.command(tag)(command)
+    app.command(tag, cls=XlcrmCommand)(command)
 
 
 GradeOpt = typer.Option(None, "--grade", help="只列这些等级，如 A,B / Only these grades, e.g. A,B")
@@ -234,7 +257,7 @@ _workbook_command("summary", "text | md | json", owner=False)
 _workbook_command("receivables")
 
 
-@app.command("export")
+@app.command("export", cls=XlcrmCommand)
 def export_cmd(
     path: Path = PathArg, today: str | None = TodayOpt, owner: str | None = OwnerOpt, dry_run: bool = DryRunOpt,
     lang: str | None = LangOpt,
@@ -264,11 +287,11 @@ def export_cmd(
                 password=password, unlock_protected=unlock_protected)
 
 
-addin_app = typer.Typer(no_args_is_help=True, help="Excel 加载项 / The Excel add-in (ribbon tab 客户管理 CRM).")
+addin_app = typer.Typer(no_args_is_help=True, cls=XlcrmGroup, help="Excel 加载项 / The Excel add-in (ribbon tab 客户管理 CRM).")
 app.add_typer(addin_app, name="addin")
 
 
-@addin_app.command("build")
+@addin_app.command("build", cls=XlcrmCommand)
 def addin_build_cmd(
     dist: Path = typer.Option(Path("dist"), "--dist", help="加载项输出文件夹 / Output folder of the add-in"),
     templates: Path = typer.Option(Path("templates"), "--templates", help="模板输出文件夹 / Output folder of the .xlsm templates"),
@@ -288,10 +311,11 @@ def addin_build_cmd(
         console.print(f"[green]✓[/] {path}", highlight=False)
 
 
-@addin_app.command("install")
+@addin_app.command("install", cls=XlcrmCommand)
 def addin_install_cmd(
-    lang: str = typer.Option("zh-CN", "--lang", help="功能区语言 zh-CN 或 en / Ribbon language"),
-    dist: Path = typer.Option(Path("dist"), "--dist", help="加载项所在文件夹 / Folder of the built add-in"),
+    lang: str = typer.Option("zh-CN", "--lang", metavar="zh-CN|en", callback=check_lang,
+                             help="功能区语言 / Ribbon language"),
+    dist: Path = typer.Option(Path("dist"), "--dist", metavar="DIR", help="加载项所在文件夹 / Folder of the built add-in"),
 ) -> None:
     """安装加载项并写入用户配置（解释器 = 当前 Python）/ Install the add-in; config uses this Python."""
     from .addin_build import ADDIN_FILES, UnsupportedPlatform, build_addin, install_addin
@@ -312,7 +336,7 @@ def addin_install_cmd(
     console.print("请重新启动 Excel，功能区会出现“客户管理 CRM”选项卡。/ Restart Excel: the 客户管理 CRM tab appears.")
 
 
-@addin_app.command("status")
+@addin_app.command("status", cls=XlcrmCommand)
 def addin_status_cmd() -> None:
     """显示加载项与配置状态 / Show the add-in's build and configuration state."""
     from .addin_build import LINUX_HELP, addin_status
@@ -324,9 +348,10 @@ def addin_status_cmd() -> None:
         console.print(LINUX_HELP, highlight=False)
 
 
-@addin_app.command("remove")
+@addin_app.command("remove", cls=XlcrmCommand)
 def addin_remove_cmd(
-    lang: str = typer.Option("zh-CN", "--lang", help="安装时的语言 / Language that was installed"),
+    lang: str = typer.Option("zh-CN", "--lang", metavar="zh-CN|en", callback=check_lang,
+                             help="安装时的语言 / Language that was installed"),
 ) -> None:
     """卸载加载项并删除用户配置 / Remove the add-in and its user config."""
     from .addin_build import ADDIN_FILES, UnsupportedPlatform, remove_addin
@@ -364,18 +389,25 @@ def dedupe_cmd(path: Path = PathArg, today: str | None = TodayOpt, dry_run: bool
                output: str = typer.Option("text", "--format", help="text | json"),
                unlock_protected: bool = UnlockOpt) -> None:
     """查重：找出重复客户，列在“查重”工作表 / Find duplicate customers and list them on the Duplicates sheet."""
-
-    def bar(stage: str, fraction: float) -> None:  # a progress bar for long runs (terminal only)
-        if sys.stderr.isatty():
-            sys.stderr.write(f"\r  {stage:<9} {'█' * int(fraction * 30):<30} {fraction:4.0%}")
-            if stage == "cluster":
-                sys.stderr.write("\n")
-
     run_command("dedupe", path, today=today, owner=None, dry_run=dry_run, lang=lang, output=output,
                 new_only=new_only, progress=bar, unlock_protected=unlock_protected)
 
 
-@app.command("merge")
+_DEDUPE_STAGES = {"block": ("查重：分组", "Duplicates: blocking"), "score": ("查重：比对", "Duplicates: scoring"),
+                  "cluster": ("查重：归组", "Duplicates: grouping")}
+
+
+def _dedupe_stages(say):
+    """Dedupe's own stages (block, score, cluster) on the shared progress bar."""
+
+    def stage(name: str, fraction: float) -> None:
+        zh, en = _DEDUPE_STAGES.get(name, (f"查重：{name}", f"Duplicates: {name}"))
+        say(f"{zh} / {en}", fraction)
+
+    return stage
+
+
+@app.command("merge", cls=XlcrmCommand)
 def merge_cmd(path: Path = PathArg, today: str | None = TodayOpt, dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
               undo: bool = typer.Option(False, "--undo", help="撤销上次合并 / Restore the last merge"),
               output: str = typer.Option("text", "--format", help="text | json"),
@@ -383,6 +415,67 @@ def merge_cmd(path: Path = PathArg, today: str | None = TodayOpt, dry_run: bool 
     """合并：按“查重”工作表上的决定合并重复客户（--undo 撤销）/ Merge the duplicates marked on the Duplicates sheet."""
     run_command("merge", path, today=today, owner=None, dry_run=dry_run, lang=lang, output=output, undo=undo,
                 unlock_protected=unlock_protected)
+
+
+@app.command("import", cls=XlcrmCommand)
+def import_cmd(
+    source: Path | None = typer.Argument(None, metavar="SOURCE", show_default=False,
+                                         help="来源：CSV（UTF-8/GBK/GB18030/Big5）或工作簿 / Source: a CSV or a workbook"),
+    book: Path | None = typer.Argument(None, metavar="BOOK", show_default=False,
+                                       help="导入到这个工作簿 / The CRM workbook to import into"),
+    today: str | None = TodayOpt, dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
+    undo: bool = typer.Option(False, "--undo", help="撤销上次导入（只需给出工作簿）/ Revert the last import (give the book only)"),
+    sheet: str | None = typer.Option(None, "--sheet", metavar="customers|followups|purchases",
+                                     help="CSV 的内容（默认按表头判断）/ What the CSV holds (default: from its headers)"),
+    output: str = FormatOpt("text", "json"),
+) -> None:
+    """导入：把 CSV 或其他工作簿的客户、跟进、购买记录导入工作簿（--dry-run 先看表头对应）/ Import rows from a CSV or workbook."""
+    if undo and book is None:
+        source, book = None, source
+    if book is None or (source is None and not undo):
+        raise usage_error("需要来源和工作簿：xlcrm import 来源.csv 工作簿.xlsx",
+                          "A source and a workbook are needed: xlcrm import source.csv book.xlsx")
+    run_command("import", book, today=today, owner=None, dry_run=dry_run, lang=lang, output=output,
+                source=str(source) if source else None, undo=undo, sheet=sheet)
+
+
+def _print_mapping(result, lang: str) -> None:
+    """The header mapping and the first problems of an import (shown before its summary line)."""
+    en = lang == "en"
+    mapping = result.data.get("mapping") or []
+    if mapping:
+        table = Table(title="Header mapping" if en else "表头对应", title_justify="left")
+        for head in (("来源", "Source"), ("列", "Column"), ("导入到", "Imported into"), ("说明", "Note")):
+            table.add_column(head[1] if en else head[0])
+        for m in mapping:
+            table.add_row(m["source_sheet"], m["source"], f"{m['target_sheet']} · {m['target']}" if m["target"]
+                          else "—", m["note"])
+        console.print(table)
+    errors = result.data.get("errors") or []
+    for e in errors[:20]:
+        where = ", ".join(x for x in (e["sheet"], f"{'row' if en else '第'} {e['row']}{'' if en else ' 行'}",
+                                      e["column"]) if x)
+        value = f" “{e['value']}”" if e["value"] not in (None, "") else ""
+        console.print(f"  • {where}{value}: {e['en'] if en else e['zh']}", highlight=False, soft_wrap=True)
+    if len(errors) > 20:
+        console.print(f"  … +{len(errors) - 20}")
+
+
+def _print_problems(problems: list[dict], lang: str) -> None:
+    en = lang == "en"
+    errors = sum(p["severity"] == "error" for p in problems)
+    warnings = sum(p["severity"] == "warning" for p in problems)
+    if not problems:
+        console.print("[green]No problems found.[/]" if en else "[green]没有发现问题。[/]")
+        return
+    console.print(f"“Check” would report {errors} errors and {warnings} warnings:" if en else
+                  f"“校验”会报告 {errors} 个错误、{warnings} 个警告：", highlight=False)
+    for p in problems[:20]:
+        where = ", ".join(x for x in (p["sheet"], f"{'row' if en else '第'} {p['row']}{'' if en else ' 行'}"
+                                      if p["row"] else "", p["column"]) if x)
+        console.print(f"  • {where}: {p['en'] if en else p['zh']}", highlight=False)
+    if len(problems) > 20:
+        console.print(f"  … +{len(problems) - 20}")
 
 
 def _info_dict(book) -> dict:
@@ -416,8 +509,38 @@ def _col_letter(index: int) -> str:
     return letters
 
 
-def main() -> None:
-    app()
+def main(argv: list[str] | None = None) -> None:
+    """The `xlcrm` entry point: click's own usage errors are shown in Chinese and English too."""
+    from .cli_text import click_exceptions
+
+    exc_mod = click_exceptions()
+    try:
+        code = app(args=argv, standalone_mode=False, prog_name="xlcrm")
+    except exc_mod.ClickException as exc:
+        usage = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            print(exc.format_message(), file=sys.stderr)
+            raise SystemExit(2) from None
+        if usage is not None:
+            err_console.print(usage.get_usage(), highlight=False, style="bold")
+        for line in usage_error_lines(exc):
+            err_console.print(line, highlight=False, soft_wrap=True)
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        err_console.print("已中止 / Aborted.", style="red")
+        raise SystemExit(1) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def usage_error_lines(exc) -> list[str]:
+    from .cli_text import translate
+
+    zh, en = translate(exc.format_message())
+    ctx = getattr(exc, "ctx", None)
+    hint = ""
+    if ctx is not None:
+        hint = f"运行 `{ctx.command_path} -h` 查看帮助 / Try `{ctx.command_path} -h` for help."
+    return [f"[bold red]✗[/] {zh}", f"  [dim]{en}[/]", *([f"  [dim]{hint}[/]"] if hint else [])]
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from .i18n import pick, traditional
+
 
 class Severity(str, Enum):
     ERROR = "error"
@@ -16,9 +18,8 @@ class Severity(str, Enum):
     INFO = "info"
 
     def label(self, lang: str) -> str:
-        return {"error": ("错误", "Error"), "warning": ("警告", "Warning"), "info": ("提示", "Info")}[self.value][
-            lang == "en"
-        ]
+        zh, en = {"error": ("错误", "Error"), "warning": ("警告", "Warning"), "info": ("提示", "Info")}[self.value]
+        return pick(lang, zh, en)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Location:
         if self.row:
             parts.append(f"第 {self.row} 行")
         if self.column:
-            parts.append(f"“{self.column}”列")
+            parts.append(f"“{self.column}”欄" if lang == "zh-TW" else f"“{self.column}”列")
         return "，".join(parts)
 
 
@@ -55,7 +56,8 @@ class Msg:
     args: dict = field(default_factory=dict)
 
     def text(self, lang: str) -> str:
-        template = self.en if lang == "en" else self.zh
+        # zh-TW converts the template only: the arguments are the user's values and sheet names, kept as typed.
+        template = self.en if lang == "en" else traditional(self.zh) if lang == "zh-TW" else self.zh
         try:
             return template.format(**self.args)
         except (KeyError, IndexError):  # never let a message fail to render

@@ -15,7 +15,9 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from functools import cache
 
-LANGS = ("zh-CN", "en")
+from .i18n import pick
+
+LANGS = ("zh-CN", "en")  # the languages strings are written in (templates, samples); zh-TW output is derived
 DEFAULT_LANG = "zh-CN"
 
 
@@ -48,7 +50,7 @@ class Choice:
     synonyms: tuple[str, ...] = ()
 
     def label(self, lang: str) -> str:
-        return self.en if lang == "en" else self.zh
+        return pick(lang, self.zh, self.en, self.tw)
 
 
 @dataclass(frozen=True)
@@ -67,10 +69,10 @@ class Column:
     help_en: str = ""
 
     def header(self, lang: str) -> str:
-        return self.en if lang == "en" else self.zh
+        return pick(lang, self.zh, self.en, self.tw)
 
     def help(self, lang: str) -> str:
-        return self.help_en if lang == "en" else self.help_zh
+        return pick(lang, self.help_zh, self.help_en)
 
     @property
     def is_text(self) -> bool:
@@ -92,7 +94,7 @@ class SheetSpec:
     hidden: bool = False
 
     def name(self, lang: str) -> str:
-        return self.en if lang == "en" else self.zh
+        return pick(lang, self.zh, self.en, self.tw)
 
     def all_names(self) -> tuple[str, ...]:
         return tuple(n for n in (self.zh, self.en, self.tw, *self.synonyms) if n)
@@ -382,8 +384,16 @@ EXPORT = _tool("export", "导出", "Export", "匯出", "Mail Merge")
 LISTS = _tool("lists", "列表", "Lists", "列表", hidden=True)
 HOWTO = _tool("howto", "使用说明", "How-to", "使用說明", "说明", "Help", "Read Me")
 DEDUPE_MEMORY = _tool("dedupe_memory", "查重记忆", "Dedupe Memory", "查重記憶", hidden=True)
+IMPORT_REPORT = _tool("import_report", "导入报告", "Import Report", "匯入報告", "Import Errors", columns=(
+    _col("sheet", "来源工作表", "Source Sheet", "來源工作表", width=16),
+    _col("row", "行号", "Row", "行號", kind=Kind.NUMBER, width=6),
+    _col("column", "列", "Column", "欄", width=14),
+    _col("value", "值", "Value", "值", width=22),
+    _col("problem", "问题", "Problem", "問題", width=60),
+))
 
-TOOL_SHEETS = (ISSUES, CHANGE_LOG, DUE_TODAY, STALE, SUMMARY, RECEIVABLES, DUPLICATES, ARCHIVE, EXPORT, LISTS, HOWTO, DEDUPE_MEMORY)
+TOOL_SHEETS = (ISSUES, CHANGE_LOG, DUE_TODAY, STALE, SUMMARY, RECEIVABLES, DUPLICATES, ARCHIVE, EXPORT, LISTS, HOWTO,
+               DEDUPE_MEMORY, IMPORT_REPORT)
 ALL_SHEETS = (*DATA_SHEETS, SETTINGS_SHEET, *TOOL_SHEETS)
 SHEETS_BY_KEY = {s.key: s for s in ALL_SHEETS}
 
@@ -412,7 +422,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("abc_cut_b", 0.9, "B类：累计占近12个月销售额的比例", "ABC class B: cumulative share of last-12-month revenue"),
     SettingSpec("stale_days", 90, "超过此天数未跟进视为久未跟进", "No follow-up for this many days counts as stale"),
     SettingSpec("phone_region", "CN", "默认电话地区", "Default phone region"),
-    SettingSpec("language", "zh-CN", "界面语言 (zh-CN / en)", "Language (zh-CN / en)"),
+    SettingSpec("language", "zh-CN", "界面语言 (zh-CN / zh-TW / en)", "Language (zh-CN / zh-TW / en)"),
     SettingSpec("id_prefix", "C", "客户编号前缀", "Customer ID prefix"),
     SettingSpec("id_digits", 6, "客户编号数字位数", "Customer ID digits"),
     SettingSpec("dedupe_threshold", 0.85, "查重相似度阈值 (0–1)", "Duplicate score threshold (0–1)"),
@@ -538,14 +548,14 @@ def sheet_name(key: str, lang: str) -> str:
 
 def expected_headers(sheet_key: str, lang: str) -> str:
     """The headers xlcrm expects on a sheet, as one line for error messages."""
-    sep = ", " if lang == "en" else "、"
+    sep = ", " if lang == "en" else "、"  # zh-TW: the Traditional headers
     return sep.join(c.header(lang) for c in SHEETS_BY_KEY[sheet_key].input_columns)
 
 
 __all__ = [
     "ALL_SHEETS", "ARCHIVE", "CHANGE_LOG", "CHANNELS", "CREDIT_RATINGS", "CUSTOMERS", "CUSTOMER_TYPES", "Choice",
     "Column", "DATA_SHEETS", "DEAL_STATUSES", "DEDUPE_MEMORY", "DEFAULT_LANG", "DEMANDS", "DUE_TODAY", "DUPLICATES",
-    "EXPORT", "FOLLOWUPS", "GRADES", "HOWTO", "IMPORTANCES", "ISSUES", "Kind", "LANGS", "LISTS", "ORDER_STATUSES",
+    "EXPORT", "FOLLOWUPS", "GRADES", "HOWTO", "IMPORTANCES", "IMPORT_REPORT", "ISSUES", "Kind", "LANGS", "LISTS", "ORDER_STATUSES",
     "PURCHASES", "RECEIVABLES", "SETTINGS", "SETTINGS_SHEET", "SETTING_DEFAULTS", "SHEETS_BY_KEY", "STALE", "SUMMARY",
     "SettingSpec", "SheetSpec", "TEXT_KINDS", "TOOL_SHEETS", "YES_NO", "choice_label", "header_index", "match_choice",
     "expected_headers", "match_header", "match_sheet", "normalize_name", "sheet_name", "simplified",

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .i18n import normalize_lang
 from .schema import SETTING_DEFAULTS, YES_NO, match_choice
 
 
@@ -24,7 +25,7 @@ class Settings(BaseModel):
     abc_cut_b: float = Field(SETTING_DEFAULTS["abc_cut_b"], gt=0, le=1)
     stale_days: int = Field(SETTING_DEFAULTS["stale_days"], ge=1)
     phone_region: str = SETTING_DEFAULTS["phone_region"]
-    language: Literal["zh-CN", "en"] = SETTING_DEFAULTS["language"]
+    language: Literal["zh-CN", "zh-TW", "en"] = SETTING_DEFAULTS["language"]
     id_prefix: str = SETTING_DEFAULTS["id_prefix"]
     id_digits: int = Field(SETTING_DEFAULTS["id_digits"], ge=1, le=12)
     dedupe_threshold: float = Field(SETTING_DEFAULTS["dedupe_threshold"], gt=0, le=1)
@@ -45,8 +46,7 @@ class Settings(BaseModel):
     @field_validator("language", mode="before")
     @classmethod
     def _lang(cls, v: object) -> str:
-        s = str(v or "").strip().lower().replace("_", "-")
-        return "en" if s.startswith("en") or s == "english" else "zh-CN"
+        return normalize_lang(v) or "zh-CN"
 
     @field_validator("phone_region", mode="before")
     @classmethod

@@ -36,6 +36,7 @@ from xlsxwriter.utility import xl_col_to_name
 
 from . import schema
 from .errors import FileRefused
+from .i18n import OUTPUT_LANGS, pick
 from .schema import Column, Kind, SheetSpec
 from .workbook.edits import FMT_DATE, FMT_MONEY, FMT_TEXT
 
@@ -69,16 +70,16 @@ OWNER_COLUMNS = {("customers", "owner"), ("followups", "by")}
 UNIQUE_COLUMNS = {("customers", "customer_id"), ("customers", "mobile"), ("customers", "email"), ("purchases", "order_no")}
 
 HEADER_FILL_COMPUTED = "#F8CBAD"  # light orange: written by xlcrm
-FONT = {"zh-CN": "等线", "en": "Calibri"}
+FONT = {"zh-CN": "等线", "zh-TW": "微軟正黑體", "en": "Calibri"}
 
 
 def _t(lang: str, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
+    return pick(lang, zh, en)
 
 
 def _lang(lang: str) -> str:
-    if lang not in schema.LANGS:
-        raise ValueError(f"lang must be one of {schema.LANGS}, not {lang!r}")
+    if lang not in OUTPUT_LANGS:
+        raise ValueError(f"lang must be one of {OUTPUT_LANGS}, not {lang!r}")
     return lang
 
 
@@ -378,7 +379,7 @@ def _write_settings(wb, fmts: _Formats, lang: str) -> None:
             ws.write_number(r, 1, value)
         else:
             ws.write_string(r, 1, str(value))
-        ws.write_string(r, 2, setting.en if lang == "en" else setting.zh)
+        ws.write_string(r, 2, pick(lang, setting.zh, setting.en))
     ws.freeze_panes(1, 0)
 
 

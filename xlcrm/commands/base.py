@@ -30,9 +30,15 @@ class Context:
     owner: str | None = None
     user: str = ""  # who ran it (OS user), for the Change Log
     options: dict[str, Any] = field(default_factory=dict)
+    progress: Callable[[str, float | None], None] | None = None  # the front end's progress display, if any
 
     def language(self, book: CrmBook) -> str:
         return self.lang or book.lang
+
+    def stage(self, zh: str, en: str, fraction: float | None = None) -> None:
+        """Tell the progress display a long stage has begun (None: no fraction known)."""
+        if self.progress is not None:
+            self.progress(f"{zh} / {en}", fraction)
 
 
 @dataclass
@@ -65,6 +71,7 @@ class CommandSpec:
     help_en: str
     func: Callable[[WorkbookPort, Context], CommandResult]
     writes: bool = True
+    ribbon: bool = True  # False: CLI / API only (e.g. import, which needs a second file)
 
     def label(self, lang: str) -> str:
         return self.en if lang == "en" else self.zh
@@ -73,13 +80,13 @@ class CommandSpec:
 REGISTRY: dict[str, CommandSpec] = {}
 
 
-def command(tag: str, zh: str, en: str, help_zh: str, help_en: str, *, writes: bool = True):
+def command(tag: str, zh: str, en: str, help_zh: str, help_en: str, *, writes: bool = True, ribbon: bool = True):
     """Register a function `(port, ctx) -> CommandResult` as the command `tag`."""
 
     def register(func: Callable[[WorkbookPort, Context], CommandResult]):
         if tag in REGISTRY:
             raise ValueError(f"command {tag!r} registered twice")
-        REGISTRY[tag] = CommandSpec(tag, zh, en, help_zh, help_en, func, writes)
+        REGISTRY[tag] = CommandSpec(tag, zh, en, help_zh, help_en, func, writes, ribbon)
         return func
 
     return register
@@ -146,7 +153,13 @@ def apply_planned(port: WorkbookPort, planned: Planned, ctx: Context) -> Command
         old = planned.result.message
         planned.result.message = Msg(old.text("zh-CN") + "\n" + note.zh, old.text("en") + "\n" + note.en)
     if planned.plan and not ctx.dry_run:
-        port.apply(planned.plan)
+        plan = planned.plan
+        if ctx.language(planned.book) == "zh-TW":
+            from .localize import traditional_plan
+
+            plan = traditional_plan(plan)
+        ctx.stage("写入工作簿", "Writing the workbook")
+        port.apply(plan)
         planned.result.written = True
     elif planned.plan and hasattr(port, "check"):  # dry run: meet the refusals the write would give
         port.check(planned.plan)

@@ -349,13 +349,16 @@ def _archived_ids(port: WorkbookPort, book: CrmBook) -> tuple[str, ...]:
          "Check rows, assign missing IDs, mark problem cells and list them")
 def check(port: WorkbookPort, ctx: Context) -> CommandResult:
     book = port.read()
+    ctx.stage("校验", "Checking")
     return apply_planned(port, plan_check(book, ctx, archived_ids=_archived_ids(port, book)), ctx)
 
 
 @command("regrade", "评级", "Regrade", "按需求和预计成交日期评 A–E 级，更新计算列",
          "Grade customers A–E and update the computed columns")
 def regrade(port: WorkbookPort, ctx: Context) -> CommandResult:
-    return apply_planned(port, plan_regrade(port.read(), ctx), ctx)
+    book = port.read()
+    ctx.stage("评级", "Grading")
+    return apply_planned(port, plan_regrade(book, ctx), ctx)
 
 
 @command("due", "今日跟进", "Due Today", "生成今日需跟进客户清单和久未跟进客户清单",
@@ -368,9 +371,12 @@ def due(port: WorkbookPort, ctx: Context) -> CommandResult:
          "Check, regrade and fill Due Today in one go (one read, one save)")
 def run_all(port: WorkbookPort, ctx: Context) -> CommandResult:
     book = port.read()
+    ctx.stage("校验", "Checking")
     checked = plan_check(book, ctx, archived_ids=_archived_ids(port, book))
+    ctx.stage("评级", "Grading")
     computed = compute_columns(checked.book, ctx.today)
     graded = plan_regrade(checked.book, ctx, computed)
+    ctx.stage("今日跟进", "Due today")
     due_plan = plan_due(graded.book, ctx, computed)
     plan = EditPlan(operation="run")
     logs = []

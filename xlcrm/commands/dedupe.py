@@ -88,7 +88,7 @@ def _dup_header(key: str, zh: str | None, en: str | None, lang: str) -> str:
 
 
 def _dup_key(header: str) -> str | None:
-    f = _fold(header)
+    f = _fold(_simplified(str(header)))  # a zh-TW book's sheet has 組 / 決定 / 行號
     for key, zh, en in DUP_COLUMNS:
         names = (zh, en) if zh else (CUSTOMERS.column(key).zh, CUSTOMERS.column(key).en, CUSTOMERS.column(key).tw)
         if f in {_fold(n) for n in names if n}:

@@ -123,9 +123,10 @@ def _refuse(kind: str, path: Path, writing: bool) -> FileRefused:
             "No permission to read '{name}'. Check the file's permissions or sharing settings.",
         ),
         "csv": (
-            "“{name}”是 CSV 文本，xlcrm 只能读取它，不能把结果写回。请先用 `xlcrm new` 建立工作簿再导入。",
+            "“{name}”是 CSV 文本，xlcrm 只能读取它，不能把结果写回。请先用 `xlcrm new 客户.xlsx` 建立工作簿，"
+            "再用 `xlcrm import {name} 客户.xlsx` 导入。",
             "'{name}' is a CSV text file: xlcrm can read it but not write results into it. "
-            "Create a workbook with `xlcrm new` and import it.",
+            "Create a workbook with `xlcrm new crm.xlsx`, then bring the rows in with `xlcrm import {name} crm.xlsx`.",
         ),
     }
     zh, en = messages[kind]

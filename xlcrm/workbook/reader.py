@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from .. import schema
 from ..errors import FileRefused, Location, Msg, Problem, SchemaError, Severity
+from ..i18n import is_traditional, normalize_lang
 from ..ops import normalize
 from ..settings import Settings
 from .book import ROW, CrmBook, SheetInfo
@@ -544,7 +545,8 @@ def read_settings(grid: Grid) -> tuple[Settings, list[Problem], bool]:
 
 
 def guess_language(sheet_name: str, headers: list[str]) -> str:
-    """Return "en" when the Basic Info sheet's name and most of its headers are English, else "zh-CN"."""
+    """"en" when the Basic Info sheet's name and most of its headers are English; else "zh-TW" when its
+    Chinese is Traditional (客戶編號, 公司名稱), else "zh-CN"."""
 
     def is_ascii(text: str) -> bool:
         return all(ord(ch) < 128 for ch in text)
@@ -553,6 +555,8 @@ def guess_language(sheet_name: str, headers: list[str]) -> str:
     english = sum(votes) * 2
     if english > len(votes) or (english == len(votes) and is_ascii(sheet_name)):  # a tie: the sheet name decides
         return "en"
+    if is_traditional([sheet_name, *headers]):
+        return "zh-TW"
     return schema.DEFAULT_LANG
 
 
@@ -717,7 +721,7 @@ def assemble_book(names: list[str], by_key: dict[str, str], grid_of: Callable[[s
         settings, found, has_language = read_settings(grid_of(by_key["settings"]))
         problems = found + problems
     if lang is not None:
-        lang = "en" if lang.lower().startswith("en") else schema.DEFAULT_LANG
+        lang = normalize_lang(lang) or schema.DEFAULT_LANG
     elif has_language:
         lang = settings.language
     else:
