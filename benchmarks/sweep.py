@@ -283,7 +283,10 @@ def _allowed(path: Path, before: dict[str, bytes], after: dict[str, bytes]) -> s
     from xlcrm.workbook.reader import read_book
 
     book = read_book(path)
+    from xlcrm.workbook.ownership import is_internal
+
     own = {info.name for info in book.sheets.values()} | set(book.tool_sheets.values())
+    own |= {n for n in set(_sheets(before)) | set(_sheets(after)) if is_internal(n)}  # _xlcrm_state, marks
     own |= set(_sheets(after)) - set(_sheets(before))  # sheets this command created
     allowed = set(GLOBAL_PARTS)
     for parts in (before, after):

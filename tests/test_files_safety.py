@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 import xlsxwriter
 from typer.testing import CliRunner
-from writer_fixtures import build_plain_xlsx
+from writer_fixtures import build_plain_xlsx, claim_sheets
 
 import xlcrm.api as api
 from xlcrm.cli import app
@@ -306,6 +306,7 @@ def test_a_protected_tool_sheet_keeps_its_protection_when_regenerated(tmp_path: 
     ws.write(0, 0, "old")
     ws.protect()
     wb.close()
+    claim_sheets(path, ["汇总"])  # made by an earlier xlcrm run, then protected by the user
     plan = EditPlan([SheetReplace("汇总", [Block(pd.DataFrame({"等级": ["A"], "数": [1]}))])])
     with pytest.raises(FileRefused) as info:
         apply_plan(path, plan, backup_keep=0)

@@ -47,7 +47,8 @@ def test_traditional_headers_give_traditional_output(tmp_path):
     assert "问题" not in wb.sheetnames and "今日跟进" not in wb.sheetnames
     issues = _rows(wb["問題"], 20)
     assert issues[0][0].startswith("校驗結果 2026-11-20")
-    assert issues[1] == [c.header("zh-TW") for c in ISSUES.columns] and issues[1][-1] == "代碼"  # the schema's own tw
+    # the schema's own Traditional headers; the internal code column is not shown (issue 11 item 8)
+    assert issues[1] == [c.header("zh-TW") for c in ISSUES.columns if c.key != "code"] and "代碼" not in issues[1]
     phone = next(r for r in issues[2:] if r[3] == "手機")
     assert phone[0] == "錯誤" and phone[1] == "客戶資料" and phone[4] == "abc"  # the user's value, never converted
     assert phone[5] == "號碼無效"

@@ -276,7 +276,7 @@ def export_cmd(
     dedupe_address: bool = typer.Option(False, "--dedupe-address", help="同公司同地址只寄一封 / One letter per address"),
     encoding: str = typer.Option("utf-8", "--encoding", help="CSV 编码：utf-8（带 BOM）或 gb18030 / CSV encoding"),
     password: str | None = typer.Option(None, "--password", help="加密 .xlsx 的密码 / Encrypt the .xlsx"),
-    output: str = typer.Option("text", "--format", help="text | json"),
+    output: str = FormatOpt("text", "json"),
     unlock_protected: bool = UnlockOpt,
 ) -> None:
     """导出：按条件生成邮件合并名单（只含同意营销的客户）/ Mail-merge list of consenting customers."""
@@ -382,15 +382,15 @@ def doctor_cmd() -> None:
         raise typer.Exit(1)
 
 
-@app.command("dedupe")
+@app.command("dedupe", cls=XlcrmCommand)
 def dedupe_cmd(path: Path = PathArg, today: str | None = TodayOpt, dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
                new_only: bool = typer.Option(False, "--new-only",
                                              help="只检查上次查重后新增的行 / Only rows added since the last run"),
-               output: str = typer.Option("text", "--format", help="text | json"),
+               output: str = FormatOpt("text", "json"),
                unlock_protected: bool = UnlockOpt) -> None:
     """查重：找出重复客户，列在“查重”工作表 / Find duplicate customers and list them on the Duplicates sheet."""
     run_command("dedupe", path, today=today, owner=None, dry_run=dry_run, lang=lang, output=output,
-                new_only=new_only, progress=bar, unlock_protected=unlock_protected)
+                new_only=new_only, unlock_protected=unlock_protected)
 
 
 _DEDUPE_STAGES = {"block": ("查重：分组", "Duplicates: blocking"), "score": ("查重：比对", "Duplicates: scoring"),
@@ -410,7 +410,7 @@ def _dedupe_stages(say):
 @app.command("merge", cls=XlcrmCommand)
 def merge_cmd(path: Path = PathArg, today: str | None = TodayOpt, dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
               undo: bool = typer.Option(False, "--undo", help="撤销上次合并 / Restore the last merge"),
-              output: str = typer.Option("text", "--format", help="text | json"),
+              output: str = FormatOpt("text", "json"),
               unlock_protected: bool = UnlockOpt) -> None:
     """合并：按“查重”工作表上的决定合并重复客户（--undo 撤销）/ Merge the duplicates marked on the Duplicates sheet."""
     run_command("merge", path, today=today, owner=None, dry_run=dry_run, lang=lang, output=output, undo=undo,

@@ -16,8 +16,8 @@ from ..workbook.port import WorkbookPort
 from . import (
     daily,  # noqa: E402,F401  check, regrade, due, run
     dedupe,  # noqa: E402,F401  dedupe
-    merge,  # noqa: E402,F401  merge (--undo), undo_merge
     importer,  # noqa: E402,F401  import (--undo)
+    merge,  # noqa: E402,F401  merge (--undo), undo_merge
     reports,  # noqa: E402,F401  summary, receivables, export
 )
 from .base import REGISTRY, CommandResult, CommandSpec, Context, command

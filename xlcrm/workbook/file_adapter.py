@@ -94,9 +94,11 @@ class FileWorkbook:
     def check(self, plan: EditPlan) -> None:
         """Make every edit in memory and verify the result, writing nothing: a dry run then meets
         every refusal the real write would (a formula on a deleted row, a note that would be lost)."""
+        from .guard import detect
         from .writer import plan_to_bytes
 
-        if plan:
+        # A CSV is only ever read: its dry run is a preview (a real write refuses it up front).
+        if plan and detect(resolve(self.path)) != "csv":
             plan_to_bytes(self.path.read_bytes(), plan, self.lang)
 
     def notify(self, message: str) -> None:

@@ -648,14 +648,16 @@ def locate_sheets(names: list[str], grid_of: Callable[[str], Grid], ownership: O
     ownership = ownership or Ownership()
     refs = refs or [SheetRef(n) for n in names]
     by_key: dict[str, str] = dict(ownership.tool_sheets(refs))
-    taken = {n.casefold() for n in by_key.values()}
+    # A sheet xlcrm made without a tool role ("sheet:<name>": an import's or a graft's new data sheet)
+    # is the user's data from then on, so it stays a candidate.
+    taken = {n.casefold() for k, n in by_key.items() if not k.startswith("sheet:")}
     free = [n for n in names if n.casefold() not in taken and not is_internal(n)]
     for name in free:
         if schema.match_sheet(name) == "settings" and "settings" not in by_key:
             by_key["settings"] = name
     weak: list[_Candidate] = []
     for key in DATA_KEYS:
-        used = set(by_key.values())
+        used = {n for k, n in by_key.items() if not k.startswith("sheet:")}
         pool = [n for n in free if n not in used and schema.match_sheet(n) in (key, None)]
         candidates = [_candidate(key, n, schema.match_sheet(n) == key, grid_of) for n in pool]
         good = [c for c in candidates if (c.named and c.match is not None) or c.strong(key)]
@@ -669,7 +671,8 @@ def locate_sheets(names: list[str], grid_of: Callable[[str], Grid], ownership: O
             weak = sorted((c for c in candidates if c.score >= 2), key=_Candidate.rank, reverse=True)
     if "customers" not in by_key:
         raise _no_customers(names, weak)
-    return by_key
+    data = {by_key[k] for k in DATA_KEYS if k in by_key}
+    return {k: n for k, n in by_key.items() if not (k.startswith("sheet:") and n in data)}
 
 
 def _no_customers(names: list[str], weak: list) -> SchemaError:
