@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import collision_cases as cc  # noqa: E402
 import package_cases as pc  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,26 +150,30 @@ def _grafted(name: str) -> Callable[[Path], Path]:
     """The fixture with Basic Info / Follow-up / Purchases sheets added by xlcrm's writer."""
 
     def build(folder: Path) -> Path:
-        from xlcrm.errors import XlcrmError
-        from xlcrm.samples import generate_sample
-        from xlcrm.workbook.edits import Block, EditPlan, SheetReplace
-        from xlcrm.workbook.writer import apply_plan
-
-        path = Path(shutil.copyfile(FIXTURES / name, folder / name))
-        sample = generate_sample(60, 120, 30, dirt=True)
-        customers, followups, purchases = sample.display_frames()
-        plan = EditPlan(operation="graft")
-        for sheet, df in (("客户资料", customers), ("跟进记录", followups), ("购买记录", purchases)):
-            df = df.map(_as_text)
-            df.columns = [_header(sheet, c) for c in df.columns]
-            plan.edits.append(SheetReplace(name=sheet, blocks=[Block(df=df)]))
-        try:
-            apply_plan(path, plan, backup_keep=0)
-        except XlcrmError as exc:
-            raise NotApplicable(f"cannot add CRM sheets: {exc.msg.text('en')}") from exc
-        return path
+        return _graft_into(Path(shutil.copyfile(FIXTURES / name, folder / name)))
 
     return build
+
+
+def _graft_into(path: Path) -> Path:
+    """Add Basic Info / Follow-up / Purchases sheets (a dirty 60-customer sample) with xlcrm's writer."""
+    from xlcrm.errors import XlcrmError
+    from xlcrm.samples import generate_sample
+    from xlcrm.workbook.edits import Block, EditPlan, SheetReplace
+    from xlcrm.workbook.writer import apply_plan
+
+    sample = generate_sample(60, 120, 30, dirt=True)
+    customers, followups, purchases = sample.display_frames()
+    plan = EditPlan(operation="graft")
+    for sheet, df in (("客户资料", customers), ("跟进记录", followups), ("购买记录", purchases)):
+        df = df.map(_as_text)
+        df.columns = [_header(sheet, c) for c in df.columns]
+        plan.edits.append(SheetReplace(name=sheet, blocks=[Block(df=df)]))
+    try:
+        apply_plan(path, plan, backup_keep=0)
+    except XlcrmError as exc:
+        raise NotApplicable(f"cannot add CRM sheets: {exc.msg.text('en')}") from exc
+    return path
 
 
 def _as_text(value: object) -> str | None:
@@ -216,7 +221,28 @@ CASES: list[Case] = [
     Case("bad-shared-string", _derived("sst", pc.bad_shared_string_index), "refused"),
     Case("zip-bomb", _derived("bomb", pc.with_bomb_part), "refused"),
 ]
+# A user's own sheet or column with xlcrm's name or look: input, never output (no user part may change).
+CASES += [
+    Case("collision-tool-sheets", lambda f: cc.user_tool_sheets(f / "tools.xlsx"),
+         note="the user's own 汇总/问题/查重 sheets"),
+    Case("collision-orders-first", lambda f: cc.orders_first(f / "orders.xlsx"),
+         note="a user's Orders sheet before 购买记录"),
+    Case("collision-pets", lambda f: cc.pets(f / "pets.xlsx"), "refused", note="no CRM: must not be adopted"),
+    Case("collision-typed-columns", lambda f: cc.typed_computed_columns(f / "typed.xlsx"),
+         note="the user's own 下次跟进 / 客户等级 columns"),
+]
+
+
+def _fixture_summary(folder: Path) -> Path:
+    path = cc.fixture_named_summary(FIXTURES, folder)
+    if path is None:
+        raise NotApplicable("the Excel-authored fixtures are not present")
+    return _graft_into(path)
+
+
 if FIXTURES.is_dir():
+    CASES.append(Case("collision-excel-summary", _fixture_summary,
+                      note="a real Excel sheet (2010 conditional formats) the user named 汇总"))
     for _path in sorted(FIXTURES.glob("*.xls*")):
         CASES.append(Case(f"fixture:{_path.name}", _fixture(_path.name), "any", note="as it is: no CRM sheets"))
         CASES.append(Case(f"fixture+crm:{_path.name}", _grafted(_path.name), note="CRM sheets added"))

@@ -13,7 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import package_cases as cases  # noqa: E402
 import sweep  # noqa: E402
 
-SUBSET = ["crm-macro-first", "broken-comments", "bad-shared-string", "fixture+crm:button07.xlsm"]
+SUBSET = ["crm-macro-first", "broken-comments", "bad-shared-string", "fixture+crm:button07.xlsm",
+          "collision-tool-sheets", "collision-pets"]
 
 
 @pytest.mark.slow
@@ -25,7 +26,8 @@ def test_sweep_on_a_subset(tmp_path, capsys):
     assert reports["crm-macro-first"]["outcome"] == "ok"
     assert [s["outcome"] for s in reports["broken-comments"]["steps"]] == ["refused"] * 4
     assert "not well-formed XML" in reports["broken-comments"]["steps"][0]["reason"]
-    assert all(not r["foreign"] for r in reports.values())
+    assert all(not r["foreign"] for r in reports.values())  # the user's own 汇总/问题/查重 sheets included
+    assert reports["collision-tool-sheets"]["outcome"] == "ok" and reports["collision-pets"]["outcome"] == "refused"
     table = capsys.readouterr().out
     assert "crm-macro-first" in table and "traceback: 0" in table
 
