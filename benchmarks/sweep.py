@@ -72,6 +72,7 @@ class Step:
     outcome: str  # ok / refused / traceback
     reason: str = ""
     foreign: list[str] = field(default_factory=list)  # parts outside xlcrm's reach that changed
+    user_cells: list[str] = field(default_factory=list)  # typed cells in the user's columns changed, unlogged
 
 
 @dataclass
@@ -90,7 +91,7 @@ class Report:
 
     @property
     def foreign(self) -> list[str]:
-        return sorted({p for s in self.steps for p in s.foreign})
+        return sorted({p for s in self.steps for p in s.foreign} | {c for s in self.steps for c in s.user_cells})
 
 
 # --------------------------------------------------------------------------- the cases
@@ -334,6 +335,55 @@ def foreign_changes(path: Path, before: dict[str, bytes], after: dict[str, bytes
     return sorted(changed - allowed)
 
 
+def user_cells(path: Path) -> dict[tuple[str, str, int], object]:
+    """(sheet, header, row) → value of every typed cell in the user's own columns of the data sheets
+    (xlcrm's recorded computed columns excluded); {} when the book cannot be read."""
+    import openpyxl
+
+    from xlcrm import schema
+    from xlcrm.errors import XlcrmError
+    from xlcrm.workbook.reader import read_book
+
+    try:
+        book = read_book(path)
+        wb = openpyxl.load_workbook(path, read_only=True)
+    except (XlcrmError, OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return {}
+    cells = {}
+    for key, info in book.sheets.items():
+        owned = set(book.ownership.owned_headers(key))
+        ws = wb[info.name]
+        rows = ws.iter_rows(min_row=info.header_row, values_only=True)
+        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+        for r, row in enumerate(rows, start=info.header_row + 1):
+            for h, v in zip(header, row, strict=False):
+                if h and v not in (None, "") and schema.normalize_name(h) not in owned:
+                    cells[(info.name, h, r)] = v
+    wb.close()
+    return cells
+
+
+def _logged_fields(path: Path) -> set[str]:
+    """The fields named on xlcrm's Change Log (a changed user cell must be explained there)."""
+    from xlcrm.workbook.reader import read_book, read_tool_sheet
+
+    try:
+        name = read_book(path).tool_sheets.get("change_log")
+        log = read_tool_sheet(path, name) if name else None
+    except Exception:
+        return set()
+    if log is None or log.empty:
+        return set()
+    field_col = next((c for c in log.columns if c in ("字段", "欄位", "Field")), None)
+    return set(log[field_col].dropna().astype(str)) if field_col else set()
+
+
+def changed_user_cells(path: Path, before: dict, after: dict) -> list[str]:
+    logged = _logged_fields(path)
+    return [f"{s}!{h}{r}" for (s, h, r), v in before.items()
+            if (s, h, r) in after and after[(s, h, r)] != v and h not in logged]
+
+
 def run_case(case: Case, folder: Path) -> Report:
     from xlcrm.api import run_command
     from xlcrm.errors import XlcrmError
@@ -346,6 +396,7 @@ def run_case(case: Case, folder: Path) -> Report:
         return report
     for command in COMMANDS:
         before = _parts(path)
+        cells_before = user_cells(path)
         step = Step(command, "ok")
         try:
             run_command(command, path, today=TODAY)
@@ -355,6 +406,7 @@ def run_case(case: Case, folder: Path) -> Report:
             step.outcome, step.reason = "traceback", traceback.format_exc(limit=-3)
         after = _parts(path)
         step.foreign = foreign_changes(path, before, after)
+        step.user_cells = changed_user_cells(path, cells_before, user_cells(path)) if before != after else []
         report.steps.append(step)
         if step.outcome != "ok" and not after:
             break
@@ -387,7 +439,7 @@ def _as_expected(report: Report) -> bool:
 
 
 def print_table(reports: list[Report]) -> None:
-    header = ["case", *COMMANDS, "expectation", "foreign parts changed", "first reason"]
+    header = ["case", *COMMANDS, "expectation", "user parts / cells changed", "first reason"]
     rows = [header] + [_row(r) for r in reports]
     widths = [max(len(r[i]) for r in rows[:]) for i in range(len(header) - 1)]
     for r in rows:

@@ -46,3 +46,13 @@ def test_foreign_changes_are_told_apart_from_xlcrm_s_own(tmp_path):
     assert sweep.foreign_changes(path, before, after) == ["docProps/custom.xml", settings]
     with zipfile.ZipFile(path) as zf:
         assert zf.read(settings) == before[settings]  # only the dicts were changed
+
+
+def test_a_changed_typed_cell_in_a_users_column_is_reported(tmp_path):
+    import collision_cases
+
+    path = collision_cases.typed_computed_columns(tmp_path / "typed.xlsx")
+    before = sweep.user_cells(path)
+    assert before[("客户资料", "下次跟进", 3)] == "2026-11-25" and before[("客户资料", "客户等级", 2)] == "A"
+    after = {**before, ("客户资料", "客户等级", 2): "E"}  # as if a command had overwritten the user's grade
+    assert sweep.changed_user_cells(path, before, after) == ["客户资料!客户等级2"]
