@@ -97,7 +97,5 @@ def test_progress_covers_every_stage(sample_zh, monkeypatch):
     for word in ("Reading", "Checking", "Grading", "Due today", "Writing"):
         assert word in text, stages
     stages.clear()
-    stage = cli._dedupe_stages(say)
-    run("dedupe", FileWorkbook(sample_zh, progress=say), Context(today=dt.date(2026, 11, 20), progress=say,
-                                                                    options={"progress": stage}))
+    run("dedupe", FileWorkbook(sample_zh, progress=say), Context(today=dt.date(2026, 11, 20), progress=say))
     assert any("Duplicates" in s for s in stages) and any("Writing" in s for s in stages)

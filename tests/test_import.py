@@ -185,4 +185,4 @@ def test_import_is_a_cli_command_not_a_ribbon_button():
     assert "import" not in {b["tag"] for b in ab.ribbon_buttons()}
     assert "导入" not in help_text("zh-CN")
     # every other registered command stays a button (or is a documented CLI-only report)
-    assert {t for t, s in REGISTRY.items() if not s.ribbon} == {"import"}
+    assert {t for t, s in REGISTRY.items() if not s.ribbon} == {"import", "info"}  # info: read-only, no button

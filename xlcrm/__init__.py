@@ -1,13 +1,17 @@
 """xlcrm — a customer-information system whose user interface is an Excel workbook.
 
-Python API (each function is also a CLI subcommand and a ribbon button):
-    xlcrm.check(path), xlcrm.regrade(path), xlcrm.due(path), xlcrm.run(path),
-    xlcrm.run_command(tag, path, today=..., owner=..., dry_run=..., lang=..., **options)
+Python API (each function is also a CLI subcommand, and most are ribbon buttons; see xlcrm/api.pyi):
+    xlcrm.check(path), xlcrm.regrade(path), xlcrm.due(path, owner=..., grade=...), xlcrm.run(path),
+    xlcrm.dedupe(path), xlcrm.merge(path), xlcrm.undo_merge(path), xlcrm.summary(path),
+    xlcrm.receivables(path), xlcrm.export(path, grade=..., has=..., to=...), xlcrm.import_file(path, source=...),
+    xlcrm.info(path), xlcrm.run_command(tag, path, today=..., dry_run=..., lang=..., **options)
 """
 
 __version__ = "0.1.0"
 
-_API = ("check", "regrade", "due", "run", "run_command")
+# Kept equal to xlcrm.api.__all__ (tests/test_surface.py checks), so `import xlcrm` need not load the registry.
+_API = ("run_command", "check", "regrade", "due", "run", "dedupe", "import_file", "info", "merge", "undo_merge",
+        "summary", "receivables", "export")
 
 
 def __getattr__(name: str):

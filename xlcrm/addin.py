@@ -121,8 +121,12 @@ def help_text(lang: str) -> str:
     return "\n".join(lines)
 
 
-def run_tag(tag: str, port, *, today: dt.date | None = None, alert: Callable[[str, str, str], None]) -> object:
-    """Run one button over a port; every outcome ends in exactly one `alert(text, title, mode)`."""
+def run_tag(tag: str, port, *, today: dt.date | None = None, alert: Callable[[str, str, str], None],
+            options: dict[str, object] | None = None) -> object:
+    """Run one button over a port; every outcome ends in exactly one `alert(text, title, mode)`.
+
+    `options` (e.g. {"undo": "true"} from a button's tag) are checked like the API's keyword
+    arguments: an unknown one is the same bilingual error, shown in the alert."""
     from .commands import run
     from .commands.base import REGISTRY, Context
 
@@ -138,7 +142,7 @@ def run_tag(tag: str, port, *, today: dt.date | None = None, alert: Callable[[st
         if spec is not None and spec.writes and getattr(port, "read_only", False):
             alert(_READ_ONLY.text(lang), title, "critical")
             return None
-        ctx = Context(today=today or dt.date.today(), user=_os_user())
+        ctx = Context(today=today or dt.date.today(), user=_os_user(), options=dict(options or {}))
         result = run(tag, port, ctx)
     except XlcrmError as exc:
         alert(exc.render(port.lang), title, "critical")

@@ -7,9 +7,6 @@ without a traceback; the workbook is never left half-written.
 
 from __future__ import annotations
 
-import datetime as dt
-import getpass
-import inspect
 import json
 import sys
 from contextlib import contextmanager
@@ -21,7 +18,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from . import __version__
-from .cli_text import CONTEXT, XlcrmCommand, XlcrmGroup, check_format, check_lang, usage_error
+from .cli_commands import HAND_WRITTEN, DryRunOpt, FormatOpt, LangOpt, TodayOpt, register
+from .cli_text import CONTEXT, XlcrmCommand, XlcrmGroup, check_lang, usage_error
 from .errors import XlcrmError
 
 app = typer.Typer(
@@ -38,41 +36,8 @@ app.add_typer(template_app, name="template")
 console = Console()
 err_console = Console(stderr=True)
 
-# Options shared by the workbook commands.
-PathArg = typer.Argument(..., exists=False, metavar="BOOK", help="工作簿 / Workbook (.xlsx/.xlsm)")
-TodayOpt = typer.Option(None, "--today", metavar="YYYY-MM-DD", help="视为“今天”的日期 / Date to use as today")
-OwnerOpt = typer.Option(None, "--owner", metavar="NAME", help="只处理这位负责人 / Only this salesperson")
-DryRunOpt = typer.Option(False, "--dry-run", help="只显示结果，不写入 / Show results, write nothing")
-LangOpt = typer.Option(None, "--lang", metavar="zh-CN|zh-TW|en", callback=check_lang,
-                       help="输出语言（默认：工作簿的语言）/ Output language (default: the workbook's)")
-
-
-def FormatOpt(*choices: str):  # noqa: N802 - reads like the other option constants
-    return typer.Option("text", "--format", "-f", metavar="|".join(choices), callback=check_format(*choices),
-                        help="输出格式 / Output format")
-UnlockOpt = typer.Option(False, "--unlock-protected",
-                         help="也写入受保护的工作表/工作簿（保护会保留）/ Also write protected sheets or a "
-                              "structure-locked book (the protection is kept)")
-
-
 def _lang_or_default(lang: str | None) -> str:
     return lang if lang in ("en", "zh-TW") else "zh-CN"
-
-
-def _parse_today(value: str | None) -> dt.date:
-    if not value:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"日期格式应为 YYYY-MM-DD / expected YYYY-MM-DD: {value}") from None
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers / services
-        return ""
 
 
 def fail(exc: XlcrmError, lang: str | None) -> None:
@@ -84,26 +49,19 @@ def fail(exc: XlcrmError, lang: str | None) -> None:
     raise typer.Exit(exc.exit_code)
 
 
-def run_command(tag: str, path: Path, *, today: str | None, owner: str | None, dry_run: bool, lang: str | None,
-                output: str = "text", unlock_protected: bool = False, **options) -> None:
-    """Run a registered command on a workbook file and print its result."""
-    from .commands import run
-    from .commands.base import Context
-    from .workbook.file_adapter import FileWorkbook
+def run_command(tag: str, path: Path, /, *, today: str | None, lang: str | None, output: str = "text",
+                dry_run: bool = False, unlock_protected: bool = False, **options) -> None:
+    """Run a registered command on a workbook file through the Python API and print its result."""
+    from . import api
 
-    ctx = Context(today=_parse_today(today), lang=lang, dry_run=dry_run, owner=owner, user=_os_user(), options=options)
     try:
-        with reading_progress(output == "text") as progress:
-            port = FileWorkbook(path, progress=progress, unlock_protected=unlock_protected)
-            ctx.progress = progress  # every long stage (check, grade, dedupe, write) shows on the same bar
-            if progress and tag == "dedupe":
-                ctx.options["progress"] = _dedupe_stages(progress)
-            result = run(tag, port, ctx)
-            port.close()  # a command that read and wrote nothing ends its read → write span too
+        with reading_progress(output == "text") as progress:  # every long stage shows on the same bar
+            result = api.run_command(tag, path, today=today, lang=lang, dry_run=dry_run,
+                                     unlock_protected=unlock_protected, progress=progress, **options)
     except XlcrmError as exc:
         fail(exc, lang)
         return
-    shown = lang or port.lang
+    shown = lang or result.book_lang or "zh-CN"
     if tag == "import" and output == "text":
         _print_mapping(result, shown)
     if output == "json":
@@ -188,8 +146,9 @@ def info_cmd(
     output: str = FormatOpt("text", "json"),
 ) -> None:
     """报告工作表、表头对应、行数和“校验”会发现的问题（不写入）/ Sheets, headers, rows and the problems Check finds."""
+    from .api import parse_today
     from .commands.base import Context
-    from .commands.daily import plan_check
+    from .commands.info import check_problems, info_data
     from .workbook.reader import read_book
 
     try:
@@ -197,14 +156,14 @@ def info_cmd(
             book = read_book(path, progress=progress)
             if progress:
                 progress("校验 / Checking", None)
-            problems = plan_check(book, Context(today=_parse_today(today), lang=lang)).result.data["problems"]
+            problems = check_problems(book, Context(today=parse_today(today), lang=lang))
     except XlcrmError as exc:
         fail(exc, lang)
         return
     shown = lang or book.lang
     en = shown == "en"
     if output == "json":
-        print(json.dumps({**_info_dict(book), "problems": problems}, ensure_ascii=False, indent=2, default=str))
+        print(json.dumps(info_data(book, problems), ensure_ascii=False, indent=2, default=str))
         return
     console.print(f"[bold]{path}[/]  ({'language' if en else '语言'}: {book.lang})", highlight=False)
     console.print(("Sheets: " if en else "工作表：") + ", ".join(book.sheet_names), highlight=False)
@@ -224,67 +183,16 @@ def info_cmd(
     _print_problems(problems, shown)
 
 
-def _workbook_command(tag: str, formats: str = "text | json", *, owner: bool = True, grade: bool = False) -> None:
-    """Register a plain workbook command under its registry tag and help; --owner only where it filters
-    something, --grade where it selects grades (Due Today)."""
+def _register_generated() -> None:
+    """Every registry command not in HAND_WRITTEN, made from its options (see cli_commands.py)."""
     from .commands import REGISTRY
 
-    spec = REGISTRY[tag]
-
-    def command(path: Path = PathArg, today: str | None = TodayOpt, owner: str | None = OwnerOpt,
-                grade: str | None = GradeOpt, dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
-                output: str = FormatOpt(*formats.split(" | ")),
-                unlock_protected: bool = UnlockOpt) -> None:
-        # a parameter left out of the signature below arrives as its typer default object: not a value
-        owner = owner if isinstance(owner, str) else None
-        grade = grade if isinstance(grade, str) else None
-        run_command(tag, path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output,
-                    unlock_protected=unlock_protected, **({"grade": grade} if grade else {}))
-
-    params = [p for name, p in inspect.signature(command).parameters.items()
-              if (name != "owner" or owner) and (name != "grade" or grade)]
-    command.__signature__ = inspect.signature(command).replace(parameters=params)
-    command.__doc__ = f"{spec.zh}：{spec.help_zh} / {spec.help_en}."
-    app.command(tag, cls=XlcrmCommand)(command)
+    for spec in REGISTRY.values():
+        if spec.tag not in HAND_WRITTEN:
+            register(app, spec, run_command)
 
 
-GradeOpt = typer.Option(None, "--grade", help="只列这些等级，如 A,B / Only these grades, e.g. A,B")
-for _tag in ("due", "run"):
-    _workbook_command(_tag, grade=True)
-for _tag in ("check", "regrade"):
-    _workbook_command(_tag, owner=False)
-_workbook_command("summary", "text | md | json", owner=False)
-_workbook_command("receivables")
-
-
-@app.command("export", cls=XlcrmCommand)
-def export_cmd(
-    path: Path = PathArg, today: str | None = TodayOpt, owner: str | None = OwnerOpt, dry_run: bool = DryRunOpt,
-    lang: str | None = LangOpt,
-    to: Path | None = typer.Option(None, "--to", help="输出 .csv 或 .xlsx；不填则写入“导出”工作表 / "
-                                                         "Output .csv or .xlsx; without it, the Export sheet"),
-    sheet: bool = typer.Option(False, "--sheet", help="同时写入“导出”工作表 / Also fill the Export sheet"),
-    grade: str | None = typer.Option(None, "--grade", help="等级，如 A,B / Grades, e.g. A,B"),
-    province: str | None = typer.Option(None, "--province", help="省份 / Province(s)"),
-    city: str | None = typer.Option(None, "--city", help="城市 / City(ies)"),
-    tag: str | None = typer.Option(None, "--tag", help="标签 / Tag(s)"),
-    deal_status: str | None = typer.Option(None, "--deal-status", help="成交状态 / Deal status(es)"),
-    has: str | None = typer.Option(None, "--has", help="必须有：email,address,mobile / Must have"),
-    birthday_month: int | None = typer.Option(None, "--birthday-month", help="生日月份 1–12 / Birthday month"),
-    not_contacted_days: int | None = typer.Option(None, "--not-contacted-days",
-                                                     help="超过 N 天未联系 / Not contacted for N days"),
-    dedupe_address: bool = typer.Option(False, "--dedupe-address", help="同公司同地址只寄一封 / One letter per address"),
-    encoding: str = typer.Option("utf-8", "--encoding", help="CSV 编码：utf-8（带 BOM）或 gb18030 / CSV encoding"),
-    password: str | None = typer.Option(None, "--password", help="加密 .xlsx 的密码 / Encrypt the .xlsx"),
-    output: str = FormatOpt("text", "json"),
-    unlock_protected: bool = UnlockOpt,
-) -> None:
-    """导出：按条件生成邮件合并名单（只含同意营销的客户）/ Mail-merge list of consenting customers."""
-    run_command("export", path, today=today, owner=owner, dry_run=dry_run, lang=lang, output=output,
-                to=str(to) if to else None, sheet=sheet, grade=grade, province=province, city=city, tags=tag,
-                deal_status=deal_status, has=has, birthday_month=birthday_month,
-                not_contacted_days=not_contacted_days, dedupe_address=dedupe_address, encoding=encoding,
-                password=password, unlock_protected=unlock_protected)
+_register_generated()
 
 
 addin_app = typer.Typer(no_args_is_help=True, cls=XlcrmGroup, help="Excel 加载项 / The Excel add-in (ribbon tab 客户管理 CRM).")
@@ -382,41 +290,6 @@ def doctor_cmd() -> None:
         raise typer.Exit(1)
 
 
-@app.command("dedupe", cls=XlcrmCommand)
-def dedupe_cmd(path: Path = PathArg, today: str | None = TodayOpt, dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
-               new_only: bool = typer.Option(False, "--new-only",
-                                             help="只检查上次查重后新增的行 / Only rows added since the last run"),
-               output: str = FormatOpt("text", "json"),
-               unlock_protected: bool = UnlockOpt) -> None:
-    """查重：找出重复客户，列在“查重”工作表 / Find duplicate customers and list them on the Duplicates sheet."""
-    run_command("dedupe", path, today=today, owner=None, dry_run=dry_run, lang=lang, output=output,
-                new_only=new_only, unlock_protected=unlock_protected)
-
-
-_DEDUPE_STAGES = {"block": ("查重：分组", "Duplicates: blocking"), "score": ("查重：比对", "Duplicates: scoring"),
-                  "cluster": ("查重：归组", "Duplicates: grouping")}
-
-
-def _dedupe_stages(say):
-    """Dedupe's own stages (block, score, cluster) on the shared progress bar."""
-
-    def stage(name: str, fraction: float) -> None:
-        zh, en = _DEDUPE_STAGES.get(name, (f"查重：{name}", f"Duplicates: {name}"))
-        say(f"{zh} / {en}", fraction)
-
-    return stage
-
-
-@app.command("merge", cls=XlcrmCommand)
-def merge_cmd(path: Path = PathArg, today: str | None = TodayOpt, dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
-              undo: bool = typer.Option(False, "--undo", help="撤销上次合并 / Restore the last merge"),
-              output: str = FormatOpt("text", "json"),
-              unlock_protected: bool = UnlockOpt) -> None:
-    """合并：按“查重”工作表上的决定合并重复客户（--undo 撤销）/ Merge the duplicates marked on the Duplicates sheet."""
-    run_command("merge", path, today=today, owner=None, dry_run=dry_run, lang=lang, output=output, undo=undo,
-                unlock_protected=unlock_protected)
-
-
 @app.command("import", cls=XlcrmCommand)
 def import_cmd(
     source: Path | None = typer.Argument(None, metavar="SOURCE", show_default=False,
@@ -427,6 +300,9 @@ def import_cmd(
     undo: bool = typer.Option(False, "--undo", help="撤销上次导入（只需给出工作簿）/ Revert the last import (give the book only)"),
     sheet: str | None = typer.Option(None, "--sheet", metavar="customers|followups|purchases",
                                      help="CSV 的内容（默认按表头判断）/ What the CSV holds (default: from its headers)"),
+    import_id: str | None = typer.Option(None, "--import-id", metavar="IMP-…",
+                                         help="与 --undo 一起：撤销这次导入（默认最近一次）/ "
+                                              "With --undo: the import to revert (default: the last one)"),
     output: str = FormatOpt("text", "json"),
 ) -> None:
     """导入：把 CSV 或其他工作簿的客户、跟进、购买记录导入工作簿（--dry-run 先看表头对应）/ Import rows from a CSV or workbook."""
@@ -435,8 +311,8 @@ def import_cmd(
     if book is None or (source is None and not undo):
         raise usage_error("需要来源和工作簿：xlcrm import 来源.csv 工作簿.xlsx",
                           "A source and a workbook are needed: xlcrm import source.csv book.xlsx")
-    run_command("import", book, today=today, owner=None, dry_run=dry_run, lang=lang, output=output,
-                source=str(source) if source else None, undo=undo, sheet=sheet)
+    run_command("import", book, today=today, dry_run=dry_run, lang=lang, output=output,
+                source=str(source) if source else None, undo=undo, sheet=sheet, import_id=import_id)
 
 
 def _print_mapping(result, lang: str) -> None:
@@ -476,29 +352,6 @@ def _print_problems(problems: list[dict], lang: str) -> None:
         console.print(f"  • {where}: {p['en'] if en else p['zh']}", highlight=False)
     if len(problems) > 20:
         console.print(f"  … +{len(problems) - 20}")
-
-
-def _info_dict(book) -> dict:
-    return {
-        "language": book.lang,
-        "sheets": book.sheet_names,
-        "data_sheets": {
-            k: {
-                "name": i.name,
-                "header_row": i.header_row,
-                "rows": len(book.frame(k)),
-                "columns": {key: i.headers.get(key) for key in i.columns},
-                "kept_columns": list(i.extra_columns),
-                "table": i.table,
-            }
-            for k, i in book.sheets.items()
-        },
-        "problems": [
-            {"sheet": p.sheet, "row": p.row, "column": p.column, "value": p.value, "code": p.code,
-             "zh": p.message.text("zh-CN"), "en": p.message.text("en")}
-            for p in book.problems
-        ],
-    }
 
 
 def _col_letter(index: int) -> str:

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from ..errors import XlcrmError
 from ..workbook.port import WorkbookPort
 
@@ -17,12 +19,14 @@ from . import (
     daily,  # noqa: E402,F401  check, regrade, due, run
     dedupe,  # noqa: E402,F401  dedupe
     importer,  # noqa: E402,F401  import (--undo)
+    info,  # noqa: E402,F401  info (read-only)
     merge,  # noqa: E402,F401  merge (--undo), undo_merge
     reports,  # noqa: E402,F401  summary, receivables, export
 )
 from .base import REGISTRY, CommandResult, CommandSpec, Context, command
+from .options import Options, make_options, option
 
-__all__ = ["REGISTRY", "CommandResult", "CommandSpec", "Context", "command", "run"]
+__all__ = ["REGISTRY", "CommandResult", "CommandSpec", "Context", "Options", "command", "option", "run"]
 
 
 def run(tag: str, port: WorkbookPort, ctx: Context | None = None) -> CommandResult:
@@ -32,4 +36,10 @@ def run(tag: str, port: WorkbookPort, ctx: Context | None = None) -> CommandResu
         known = ", ".join(sorted(REGISTRY))
         raise XlcrmError("没有名为“{tag}”的功能。可用：{known}", "No command named '{tag}'. Known: {known}",
                          tag=tag, known=known)
-    return spec.func(port, ctx or Context())
+    ctx = ctx or Context()
+    opts = make_options(spec.options, ctx.options, command=tag)  # unknown / bad options: one error, every front end
+    owner = getattr(opts, "owner", None) or ctx.owner  # --owner is an option of the commands that filter by owner
+    if hasattr(opts, "owner"):
+        opts = dataclasses.replace(opts, owner=owner)
+    # a copy: the caller's Context may be reused for another command
+    return spec.func(port, dataclasses.replace(ctx, options=opts, owner=owner))

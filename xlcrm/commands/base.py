@@ -18,22 +18,28 @@ from ..schema import CHANGE_LOG, Kind, SheetSpec
 from ..workbook.book import CrmBook
 from ..workbook.edits import FMT_DATE, FMT_DATETIME, FMT_MONEY, AppendRows, ColumnWrite, EditPlan
 from ..workbook.port import WorkbookPort
+from .options import Options, OptionsT, make_options
 
 
 @dataclass
 class Context:
-    """Options every command understands; command-specific ones go in `options`."""
+    """Options every command understands; command-specific ones go in `options` (a dict until
+    `commands.run` turns it into the command's frozen `Options`; read them with `ctx.opts(XOptions)`)."""
 
     today: dt.date = field(default_factory=dt.date.today)
     lang: str | None = None  # None: the workbook's own language
     dry_run: bool = False
     owner: str | None = None
     user: str = ""  # who ran it (OS user), for the Change Log
-    options: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] | Options = field(default_factory=dict)
     progress: Callable[[str, float | None], None] | None = None  # the front end's progress display, if any
 
     def language(self, book: CrmBook) -> str:
         return self.lang or book.lang
+
+    def opts(self, cls: type[OptionsT]) -> OptionsT:
+        """This command's options, typed (validated already when run through `commands.run`)."""
+        return make_options(cls, self.options)
 
     def stage(self, zh: str, en: str, fraction: float | None = None) -> None:
         """Tell the progress display a long stage has begun (None: no fraction known)."""
@@ -48,6 +54,7 @@ class CommandResult:
     counts: dict[str, int | float] = field(default_factory=dict)
     written: bool = False
     data: dict[str, Any] = field(default_factory=dict)  # machine-readable results (e.g. KPIs)
+    book_lang: str | None = None  # the workbook's own language (set by the API, for front ends' output)
 
     def text(self, lang: str) -> str:
         return self.message.text(lang)
@@ -72,6 +79,13 @@ class CommandSpec:
     func: Callable[[WorkbookPort, Context], CommandResult]
     writes: bool = True
     ribbon: bool = True  # False: CLI / API only (e.g. import, which needs a second file)
+    options: type[Options] = Options  # the command's own options (API keywords, CLI flags, ribbon options)
+    formats: tuple[str, ...] = ("text", "json")  # CLI --format choices
+    api_name: str = ""  # the Python function (xlcrm.<api_name>); the tag unless that is a keyword
+
+    @property
+    def cli_name(self) -> str:
+        return self.tag.replace("_", "-")
 
     def label(self, lang: str) -> str:
         return self.en if lang == "en" else self.zh
@@ -80,13 +94,18 @@ class CommandSpec:
 REGISTRY: dict[str, CommandSpec] = {}
 
 
-def command(tag: str, zh: str, en: str, help_zh: str, help_en: str, *, writes: bool = True, ribbon: bool = True):
-    """Register a function `(port, ctx) -> CommandResult` as the command `tag`."""
+def command(tag: str, zh: str, en: str, help_zh: str, help_en: str, *, writes: bool = True, ribbon: bool = True,
+            options: type[Options] = Options, formats: tuple[str, ...] = ("text", "json"), api_name: str | None = None):
+    """Register a function `(port, ctx) -> CommandResult` as the command `tag`, with its options class.
+
+    This is the one place a command is declared: the API function, the CLI subcommand and the ribbon
+    button are all made from it (see CONTRIBUTING.md, "How to add a command")."""
 
     def register(func: Callable[[WorkbookPort, Context], CommandResult]):
         if tag in REGISTRY:
             raise ValueError(f"command {tag!r} registered twice")
-        REGISTRY[tag] = CommandSpec(tag, zh, en, help_zh, help_en, func, writes, ribbon)
+        REGISTRY[tag] = CommandSpec(tag, zh, en, help_zh, help_en, func, writes, ribbon, options, tuple(formats),
+                                    api_name or tag)
         return func
 
     return register

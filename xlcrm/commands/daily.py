@@ -46,6 +46,7 @@ from .base import (
     command,
     tool_frame,
 )
+from .options import Options, option
 
 COMPUTED = ("grade", "last_contact", "next_follow_up", "abc_class", "total_purchases", "outstanding")
 LOGGED = ("grade", "abc_class", "outstanding")  # computed values a manager cares about
@@ -277,7 +278,7 @@ def plan_due(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = None) 
     """Fill Due Today (今日跟进) and Stale (久未跟进) for everyone, or for one salesperson / some grades."""
     lang = ctx.language(book)
     check_owner(book.customers, ctx.owner)
-    grades = grade_option(ctx.options.get("grade"))
+    grades = grade_option(ctx.opts(DueOptions).grade)
     computed = compute_columns(book, ctx.today) if computed is None else computed
     due = due_list(book.customers, computed, ctx.today, owner=ctx.owner, grades=grades)
     stale = stale_list(book.customers, computed, book.settings, ctx.today, owner=ctx.owner)
@@ -324,6 +325,15 @@ def plan_due(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = None) 
 
 # --------------------------------------------------------------------------- registered commands
 
+
+@dataclasses.dataclass(frozen=True)
+class DueOptions(Options):
+    """Due Today (and Run all): whose customers, which grades."""
+
+    owner: str | None = option(None, "只处理这位负责人", "Only this salesperson", metavar="NAME")
+    grade: str | None = option(None, "只列这些等级，如 A,B", "Only these grades, e.g. A,B", metavar="A,B")
+
+
 _OPS = {"check": ("校验", "Check"), "regrade": ("评级", "Regrade"), "due": ("今日跟进", "Due Today"),
         "run": ("全部运行", "Run all")}
 
@@ -362,13 +372,13 @@ def regrade(port: WorkbookPort, ctx: Context) -> CommandResult:
 
 
 @command("due", "今日跟进", "Due Today", "生成今日需跟进客户清单和久未跟进客户清单",
-         "List the customers to follow up today and the stale ones")
+         "List the customers to follow up today and the stale ones", options=DueOptions)
 def due(port: WorkbookPort, ctx: Context) -> CommandResult:
     return apply_planned(port, plan_due(port.read(), ctx), ctx)
 
 
 @command("run", "全部运行", "Run all", "依次校验、评级、生成今日跟进（一次读取，一次保存）",
-         "Check, regrade and fill Due Today in one go (one read, one save)")
+         "Check, regrade and fill Due Today in one go (one read, one save)", options=DueOptions)
 def run_all(port: WorkbookPort, ctx: Context) -> CommandResult:
     book = port.read()
     ctx.stage("校验", "Checking")

@@ -24,6 +24,7 @@ from ..workbook.book import CrmBook
 from ..workbook.edits import Block, EditPlan, SheetReplace
 from ..workbook.port import WorkbookPort
 from .base import CommandResult, Context, Planned, after_data_sheets, apply_planned, command
+from .options import Options, option
 
 # --------------------------------------------------------------------------- decisions
 
@@ -328,13 +329,33 @@ def _label(lang: str, zh: str, en: str) -> str:
     return en if lang == "en" else zh
 
 
-@command("dedupe", "查重", "Duplicates", "查找重复客户，列在“查重”工作表", "Find duplicate customers and list them on the Duplicates sheet")
+@dataclass(frozen=True)
+class DedupeOptions(Options):
+    new_only: bool = option(False, "只检查上次查重后新增的行", "Only rows added since the last run")
+
+
+_STAGES = {"block": ("查重：分组", "Duplicates: blocking"), "score": ("查重：比对", "Duplicates: scoring"),
+           "cluster": ("查重：归组", "Duplicates: grouping")}
+
+
+def dedupe_stages(say):
+    """Dedupe's own stages (block, score, cluster) on the front end's progress display."""
+
+    def stage(name: str, fraction: float) -> None:
+        zh, en = _STAGES.get(name, (f"查重：{name}", f"Duplicates: {name}"))
+        say(f"{zh} / {en}", fraction)
+
+    return stage
+
+
+@command("dedupe", "查重", "Duplicates", "查找重复客户，列在“查重”工作表", "Find duplicate customers and list them on the Duplicates sheet",
+         options=DedupeOptions)
 def dedupe_command(port: WorkbookPort, ctx: Context) -> CommandResult:
     book = port.read()
     dup = port.read_sheet(book.sheet_name_for(DUPLICATES.key))
     mem = port.read_sheet(book.sheet_name_for(DEDUPE_MEMORY.key))
-    planned = plan_dedupe(book, ctx, dup_sheet=dup, memory_sheet=mem, new_only=bool(ctx.options.get("new_only")),
-                          progress=ctx.options.get("progress"))
+    planned = plan_dedupe(book, ctx, dup_sheet=dup, memory_sheet=mem, new_only=ctx.opts(DedupeOptions).new_only,
+                          progress=dedupe_stages(ctx.progress) if ctx.progress else None)
     return apply_planned(port, planned, ctx)
 
 

@@ -85,10 +85,12 @@ def _id_of(operation: object) -> str | None:
     return m.group(0) if m else None
 
 
-def plan_undo_import(book: CrmBook, ctx: Context, log_sheet: pd.DataFrame | None) -> Planned:
+def plan_undo_import(book: CrmBook, ctx: Context, log_sheet: pd.DataFrame | None,
+                     import_id: str | None = None) -> Planned:
+    """Undo the import `import_id` (default: the last one not undone yet)."""
     lang = ctx.language(book)
     log = _log_frame(log_sheet)
-    import_id = ctx.options.get("import_id") or last_import(log)
+    import_id = import_id or last_import(log)
     if not import_id:
         raise XlcrmError("没有可撤销的导入（“{log}”中没有导入记录）。", "There is no import to undo (no import on '{log}').",
                          log=book.sheet_name_for("change_log"))

@@ -14,6 +14,7 @@ It is a CLI / API command, not a ribbon button: it needs a second file.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from pathlib import Path
@@ -39,6 +40,7 @@ from .base import (
     command,
     tool_frame,
 )
+from .options import Options, option
 
 IMPORT_ID = re.compile(r"IMP-\d{8}-\d{6}(?:-\d+)?")
 
@@ -321,25 +323,37 @@ def _report(book: CrmBook, errors: list[RowError], mapping: list[dict], import_i
 # --------------------------------------------------------------------------- the command
 
 
+@dataclasses.dataclass(frozen=True)
+class ImportOptions(Options):
+    source: str | None = option(None, "来源：CSV（UTF-8/GBK/GB18030/Big5）或工作簿",
+                                "Source: a CSV or a workbook", metavar="SOURCE")
+    undo: bool = option(False, "撤销上次导入（只需给出工作簿）", "Revert the last import (give the book only)")
+    sheet: str | None = option(None, "CSV 的内容（默认按表头判断）", "What the CSV holds (default: from its headers)",
+                               metavar="customers|followups|purchases")
+    import_id: str | None = option(None, "与 --undo 一起：撤销这次导入（默认最近一次）",
+                                   "With --undo: the import to revert (default: the last one)", metavar="IMP-…")
+
+
 @command("import", "导入", "Import", "把 CSV 或其他工作簿的客户、跟进、购买记录导入本工作簿（--undo 撤销）",
          "Bring customers, follow-ups and purchases from a CSV or another workbook into this one (--undo reverts)",
-         ribbon=False)
+         ribbon=False, options=ImportOptions, api_name="import_file")
 def import_command(port: WorkbookPort, ctx: Context) -> CommandResult:
     from .daily import _archived_ids
     from .import_undo import _id_of, _log_frame, plan_undo_import
 
     book = port.read()
-    if ctx.options.get("undo"):
-        return apply_planned(port, plan_undo_import(book, ctx, port.read_sheet(book.sheet_name_for("change_log"))),
-                             ctx)
-    source = ctx.options.get("source")
+    opts = ctx.opts(ImportOptions)
+    if opts.undo:
+        log = port.read_sheet(book.sheet_name_for("change_log"))
+        return apply_planned(port, plan_undo_import(book, ctx, log, opts.import_id), ctx)
+    source = opts.source
     if not source:
         raise XlcrmError("导入需要一个来源文件：xlcrm import 来源.csv 工作簿.xlsx",
                          "Import needs a source file: xlcrm import source.csv book.xlsx")
     source = Path(source)
     if book.path is not None and source.resolve() == Path(book.path).resolve():
         raise XlcrmError("来源文件和目标工作簿是同一个文件。", "The source and the workbook are the same file.")
-    incoming, problems, _lang = read_source(source, ctx.options.get("sheet"))
+    incoming, problems, _lang = read_source(source, opts.sheet)
     if not incoming:
         raise XlcrmError("“{name}”中没有可导入的行。", "'{name}' has no rows to import.", name=source.name)
     log = _log_frame(port.read_sheet(book.sheet_name_for("change_log")))

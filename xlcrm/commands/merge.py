@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -49,6 +50,7 @@ from .dedupe import (
     memory_edit,
     read_decisions,
 )
+from .options import Options, option
 
 
 def _customer_columns(book: CrmBook) -> list[tuple[str, str]]:
@@ -472,13 +474,18 @@ def _restored_groups(dup: pd.DataFrame, memory: Memory) -> pd.DataFrame:
     return pd.concat([dup, back], ignore_index=True)
 
 
+@dataclasses.dataclass(frozen=True)
+class MergeOptions(Options):
+    undo: bool = option(False, "撤销上次合并", "Restore the last merge")
+
+
 @command("merge", "合并", "Merge", "合并“查重”工作表上标记的重复客户（--undo 撤销上次合并）",
-         "Merge the duplicates marked on the Duplicates sheet (--undo restores the last merge)")
+         "Merge the duplicates marked on the Duplicates sheet (--undo restores the last merge)", options=MergeOptions)
 def merge_command(port: WorkbookPort, ctx: Context) -> CommandResult:
     book = port.read()
     mem = port.read_sheet(book.sheet_name_for(DEDUPE_MEMORY.key))
     dup = port.read_sheet(book.sheet_name_for(DUPLICATES.key))
-    if ctx.options.get("undo"):
+    if ctx.opts(MergeOptions).undo:
         planned = plan_undo(book, ctx, memory_sheet=mem, dup_sheet=dup,
                             archive_sheet=port.read_sheet(book.sheet_name_for(ARCHIVE.key)))
     else:

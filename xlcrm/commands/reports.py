@@ -7,6 +7,7 @@ them in the workbook's language and lays them out as blocks and native charts.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +23,7 @@ from ..workbook.book import CrmBook
 from ..workbook.edits import FMT_DATE, FMT_INT, FMT_MONEY, FMT_PERCENT, Block, Chart, EditPlan, SheetReplace
 from ..workbook.port import WorkbookPort
 from .base import CommandResult, Context, Planned, after_data_sheets, apply_planned, command
+from .options import Options, option
 
 TAB_SUMMARY = "FF1F4E78"
 TAB_RECEIVABLES = "FFC65911"
@@ -271,7 +273,8 @@ def plan_summary(book: CrmBook, ctx: Context) -> Planned:
 
 
 @command("summary", "汇总", "Summary", "生成经理用的汇总表：KPI、分布、月度销售、ABC、应收和图表",
-         "Build the manager's Summary sheet: KPIs, grade and ABC tables, monthly sales, receivables and charts")
+         "Build the manager's Summary sheet: KPIs, grade and ABC tables, monthly sales, receivables and charts",
+         formats=("text", "md", "json"))
 def summary_command(port: WorkbookPort, ctx: Context) -> CommandResult:
     return apply_planned(port, plan_summary(port.read(), ctx), ctx)
 
@@ -299,6 +302,11 @@ def receivables_sheet(per_customer: pd.DataFrame, per_owner: pd.DataFrame, name:
                         owner="receivables")
 
 
+@dataclasses.dataclass(frozen=True)
+class ReceivablesOptions(Options):
+    owner: str | None = option(None, "只处理这位负责人", "Only this salesperson", metavar="NAME")
+
+
 def plan_receivables(book: CrmBook, ctx: Context) -> Planned:
     lang = ctx.language(book)
     per_customer = customer_receivables(book.customers, book.purchases, ctx.today)
@@ -321,7 +329,8 @@ def plan_receivables(book: CrmBook, ctx: Context) -> Planned:
 
 
 @command("receivables", "应收", "Receivables", "按客户和负责人列出未收款、逾期应收和账龄",
-         "List unpaid and overdue receivables with ageing, per customer and per salesperson")
+         "List unpaid and overdue receivables with ageing, per customer and per salesperson",
+         options=ReceivablesOptions)
 def receivables_command(port: WorkbookPort, ctx: Context) -> CommandResult:
     return apply_planned(port, plan_receivables(port.read(), ctx), ctx)
 
@@ -329,12 +338,34 @@ def receivables_command(port: WorkbookPort, ctx: Context) -> CommandResult:
 # --------------------------------------------------------------------------- export
 
 
+@dataclasses.dataclass(frozen=True)
+class ExportOptions(Options):
+    """Where the mail-merge list goes and which consenting customers are on it."""
+
+    to: str | None = option(None, "输出 .csv 或 .xlsx；不填则写入“导出”工作表",
+                            "Output .csv or .xlsx; without it, the Export sheet", metavar="FILE")
+    sheet: bool = option(False, "同时写入“导出”工作表", "Also fill the Export sheet")
+    grade: str | None = option(None, "等级，如 A,B", "Grades, e.g. A,B", metavar="A,B")
+    owner: str | None = option(None, "只处理这位负责人", "Only this salesperson", metavar="NAME")
+    province: str | None = option(None, "省份", "Province(s)", metavar="LIST")
+    city: str | None = option(None, "城市", "City(ies)", metavar="LIST")
+    tag: str | None = option(None, "标签", "Tag(s)", metavar="LIST")
+    deal_status: str | None = option(None, "成交状态", "Deal status(es)", metavar="LIST")
+    has: str | None = option(None, "必须有：email,address,mobile", "Must have: email,address,mobile",
+                             metavar="email,address,mobile")
+    birthday_month: int | None = option(None, "生日月份 1–12", "Birthday month 1–12", metavar="1-12")
+    not_contacted_days: int | None = option(None, "超过 N 天未联系", "Not contacted for N days", metavar="N")
+    dedupe_address: bool = option(False, "同公司同地址只寄一封", "One letter per address")
+    encoding: str = option("utf-8", "CSV 编码：utf-8（带 BOM）或 gb18030", "CSV encoding: utf-8 (with BOM) or gb18030",
+                           metavar="utf-8|gb18030")
+    password: str | None = option(None, "加密 .xlsx 的密码", "Encrypt the .xlsx with this password",
+                                  metavar="TEXT")
+
+
 def export_options(ctx: Context) -> dict:
     """The filter options of an export, with the shared --owner folded in."""
-    options = dict(ctx.options)
-    if ctx.owner and not options.get("owner"):
-        options["owner"] = ctx.owner
-    return options
+    opts = ctx.opts(ExportOptions)
+    return {**dataclasses.asdict(opts), "owner": opts.owner or ctx.owner}
 
 
 def plan_export(book: CrmBook, ctx: Context) -> Planned:
@@ -365,14 +396,15 @@ def plan_export(book: CrmBook, ctx: Context) -> Planned:
 
 
 @command("export", "导出", "Export", "按条件导出邮件合并名单（只含同意营销的客户）到文件或“导出”工作表",
-         "Export a mail-merge list (customers with marketing consent only) to a file or the Export sheet")
+         "Export a mail-merge list (customers with marketing consent only) to a file or the Export sheet",
+         options=ExportOptions)
 def export_command(port: WorkbookPort, ctx: Context) -> CommandResult:
     planned = plan_export(port.read(), ctx)
-    to = ctx.options.get("to")
+    opts = ctx.opts(ExportOptions)
+    to = opts.to
     if to and not ctx.dry_run:
         lang = ctx.language(planned.book)
         rows = pd.DataFrame(planned.result.data["rows"], columns=merge_list(planned.book.customers.iloc[:0], lang).columns)
-        write_export(rows, Path(to), encoding=ctx.options.get("encoding") or "utf-8",
-                     password=ctx.options.get("password"), sheet_name=planned.book.sheet_name_for("export"))
+        write_export(rows, Path(to), encoding=opts.encoding or "utf-8", password=opts.password, sheet_name=planned.book.sheet_name_for("export"))
         planned.result.written = True
     return apply_planned(port, planned, ctx)
