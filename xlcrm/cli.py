@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from . import __version__
-from .cli_commands import HAND_WRITTEN, DryRunOpt, FormatOpt, LangOpt, TodayOpt, register
+from .cli_commands import HAND_WRITTEN, DryRunOpt, FormatOpt, LangOpt, TodayOpt, UnlockOpt, register
 from .cli_text import CONTEXT, XlcrmCommand, XlcrmGroup, check_lang, usage_error
 from .errors import XlcrmError
 
@@ -304,6 +304,7 @@ def import_cmd(
                                          help="与 --undo 一起：撤销这次导入（默认最近一次）/ "
                                               "With --undo: the import to revert (default: the last one)"),
     output: str = FormatOpt("text", "json"),
+    unlock_protected: bool = UnlockOpt,
 ) -> None:
     """导入：把 CSV 或其他工作簿的客户、跟进、购买记录导入工作簿（--dry-run 先看表头对应）/ Import rows from a CSV or workbook."""
     if undo and book is None:
@@ -312,7 +313,8 @@ def import_cmd(
         raise usage_error("需要来源和工作簿：xlcrm import 来源.csv 工作簿.xlsx",
                           "A source and a workbook are needed: xlcrm import source.csv book.xlsx")
     run_command("import", book, today=today, dry_run=dry_run, lang=lang, output=output,
-                source=str(source) if source else None, undo=undo, sheet=sheet, import_id=import_id)
+                source=str(source) if source else None, undo=undo, sheet=sheet, import_id=import_id,
+                unlock_protected=unlock_protected)
 
 
 def _print_mapping(result, lang: str) -> None:

@@ -73,3 +73,38 @@ def register(app: typer.Typer, spec: CommandSpec, runner: Callable[..., None]) -
     command.__name__ = f"{spec.tag}_cmd"
     command.__doc__ = command_help(spec)
     app.command(spec.cli_name, cls=XlcrmCommand)(command)
+
+
+# --------------------------------------------------------------------------- the README table
+
+# Options a hand-written CLI form takes as a positional argument instead of a --flag.
+POSITIONAL = {"import": ("source",)}
+COMMON_FLAGS = ("--today", "--lang", "--format")  # every workbook command
+WRITING_FLAGS = ("--dry-run", "--unlock-protected")  # every command that writes
+
+
+def usage(spec: CommandSpec) -> str:
+    args = " ".join(name.upper() for name in POSITIONAL.get(spec.tag, ()))
+    return f"xlcrm {spec.cli_name} {args + ' ' if args else ''}BOOK"
+
+
+def commands_table() -> str:
+    """README's "命令与选项 / Commands and options" table, made from the registry (a test keeps
+    README equal to it: paste the output of `python -m xlcrm.cli_commands` after changing a command)."""
+    from .commands import REGISTRY
+
+    rows = ["| 命令 command | 命令行 CLI | Python | 选项 options（另有 also `--today`, `--lang`, `--format`; "
+            "写入的命令 writing commands: `--dry-run`, `--unlock-protected`） |", "|---|---|---|---|"]
+    for spec in REGISTRY.values():
+        positional = POSITIONAL.get(spec.tag, ())
+        opts = [o for o in describe(spec.options) if o.name not in positional]
+        flags = "<br>".join(f"`{o.flag}{' ' + o.metavar if o.metavar else ''}` {o.zh} / {o.en}" for o in opts)
+        formats = "" if spec.formats == ("text", "json") else f"`--format {'|'.join(spec.formats)}`"
+        cells = "<br>".join(x for x in (flags, formats) if x).replace("|", "\\|") or "—"  # a | would end the cell
+        readonly = "（只读 read-only）" if not spec.writes else ""
+        rows.append(f"| {spec.zh} {spec.tag}{readonly} | `{usage(spec)}` | `xlcrm.{spec.api_name}(path, …)` | {cells} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(commands_table(), end="")
