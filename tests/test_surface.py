@@ -32,7 +32,7 @@ NOT_BUTTONS = {
     "info": "read-only description for the command line and scripts; the How-to sheet covers the workbook",
 }
 # Buttons still to be added: a new ribbon / sheet button rebuilds the committed .xlsm templates
-# (`make templates`), which this change leaves alone. Lite has the button already.
+# (`make templates`), which this change leaves alone; Lite follows the ribbon (test_addin_build).
 BUTTON_BACKLOG = {"receivables"}
 
 
@@ -95,7 +95,7 @@ def test_ribbon_sheet_buttons_and_lite_list_the_same_commands():
     sheet = set(ab.dispatch_macros().values())
     assert {m for m, _, _ in ab.SHEET_BUTTONS} == set(ab.dispatch_macros())
     assert ribbon == sheet == (buttons - BUTTON_BACKLOG) | ADDIN_ACTIONS
-    assert lite_tags() == buttons | ADDIN_ACTIONS
+    assert lite_tags() == (buttons - BUTTON_BACKLOG) | ADDIN_ACTIONS
     assert BUTTON_BACKLOG <= buttons  # a backlog entry is removed once its button exists
 
 
