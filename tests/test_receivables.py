@@ -12,6 +12,7 @@ from frames import frame
 from typer.testing import CliRunner
 
 from xlcrm.commands.base import Context
+from xlcrm.commands.reports import row_labels
 from xlcrm.ops.receivables import customer_receivables, owner_receivables, receivable_totals, with_total
 from xlcrm.template import build_template
 
@@ -63,12 +64,12 @@ def test_per_customer():
 
 def test_per_owner_and_totals():
     r = customer_receivables(customers(), purchases(), TODAY)
-    o = owner_receivables(r).set_index("owner")
+    o = owner_receivables(r, row_labels("zh-CN").unassigned).set_index("owner")
     assert o.loc["李娜", ["customers", "outstanding", "overdue"]].tolist() == [2, 450.0, 400.0]
     assert o.loc["李娜", "max_days_overdue"] == 120
     assert o.loc["（未分配）", "overdue"] == 40.0
-    assert owner_receivables(r, "en")["owner"].tolist()[-1] == "(unassigned)"
-    total = with_total(owner_receivables(r), "owner", "合计").iloc[-1]
+    assert owner_receivables(r, row_labels("en").unassigned)["owner"].tolist()[-1] == "(unassigned)"
+    total = with_total(owner_receivables(r, "（未分配）"), "owner", "合计").iloc[-1]
     assert total["owner"] == "合计" and total["overdue"] == 540.0 and total["max_days_overdue"] == 120
     assert receivable_totals(r) == {"customers_owing": 4, "customers_overdue": 4, "outstanding": 590.0,
                                     "overdue": 540.0, "max_days_overdue": 120}
@@ -136,5 +137,5 @@ def test_summary_with_an_empty_follow_up_sheet():
     from xlcrm.ops.summary import compute_summary
     from xlcrm.settings import Settings
 
-    s = compute_summary(customers(), frame("followups", []), purchases(), Settings(), TODAY)
+    s = compute_summary(customers(), frame("followups", []), purchases(), Settings(), TODAY, row_labels("zh-CN"))
     assert s.kpis["followups_30d"] == 0 and s.kpis["overdue_receivables"] == 540.0

@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from xlcrm.commands.base import Context
-from xlcrm.commands.reports import plan_summary, summary_markdown
+from xlcrm.commands.reports import plan_summary, row_labels, summary_markdown
 from xlcrm.ops.summary import compute_summary, fold_province, period_starts
 from xlcrm.template import build_template
 from xlcrm.workbook.edits import SheetReplace
@@ -125,7 +125,7 @@ def test_kpis_match_independent_pandas(book, data):
 
 
 def test_tables_match_independent_pandas(book, data):
-    s = compute_summary(book.customers, book.followups, book.purchases, book.settings, TODAY)
+    s = compute_summary(book.customers, book.followups, book.purchases, book.settings, TODAY, row_labels("zh-CN"))
     c, p = data["customers"], data["purchases"]
     grade = c["grade_override"].fillna("E")
     owner = c["owner"].fillna("（未分配）")
@@ -227,7 +227,7 @@ def test_markdown_has_the_kpis(book, data):
     assert f"| 客户总数 | {exp['customers']:,} |" in md
     assert f"| 逾期应收合计 | {exp['overdue_receivables']:,.2f} |" in md
     assert f"| 本月 | {exp['sales_month']:,.2f} |" in md
-    s = compute_summary(book.customers, book.followups, book.purchases, book.settings, TODAY, "en")
+    s = compute_summary(book.customers, book.followups, book.purchases, book.settings, TODAY, row_labels("en"))
     assert "| Customers | 60 |" in summary_markdown(s, "en")
 
 

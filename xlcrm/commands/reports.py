@@ -17,7 +17,7 @@ from ..export_file import write_export
 from ..ops.export import ExportFilter, export_message, merge_list, select_customers
 from ..ops.grade import GRADE_ORDER, grade_customers
 from ..ops.receivables import AGEING, customer_receivables, owner_receivables, receivable_totals, with_total
-from ..ops.summary import SummaryData, compute_summary
+from ..ops.summary import RowLabels, SummaryData, compute_summary
 from ..schema import CREDIT_RATINGS, DEAL_STATUSES, choice_label
 from ..workbook.book import CrmBook
 from ..workbook.edits import FMT_DATE, FMT_INT, FMT_MONEY, FMT_PERCENT, Block, Chart, EditPlan, SheetReplace
@@ -84,6 +84,21 @@ MONEY_KPIS = {
     "outstanding": ("未收款合计", "Outstanding (all unpaid)"),
     "overdue_receivables": ("逾期应收合计", "Overdue receivables"),
 }
+# The words ops leaves to the command: unnamed rows, and the at-risk reason codes.
+ROW_LABELS = {"unassigned": ("（未分配）", "(unassigned)"), "blank": ("（未填）", "(blank)"), "others": ("其他", "Others")}
+RISK_TEXT = {"overdue": ("逾期应收", "overdue receivable"), "poor_credit": ("信用差", "poor credit"),
+             "big_but_cold": ("大客户转冷(D/E)", "big customer gone cold (D/E)")}
+
+
+def row_labels(lang: str) -> RowLabels:
+    return RowLabels(**{key: _t(lang, *words) for key, words in ROW_LABELS.items()})
+
+
+def risk_reasons(codes: str, lang: str) -> str:
+    """'overdue,poor_credit' → '逾期应收；信用差' / 'overdue receivable; poor credit'."""
+    return _t(lang, "；", "; ").join(_t(lang, *RISK_TEXT[code]) for code in codes.split(",") if code)
+
+
 PERIODS = {"month": ("本月", "This month"), "quarter": ("本季度", "This quarter"), "year": ("本年", "This year")}
 PERIOD_COLS = {"period": ("期间", "Period"), "start": ("起始日", "From"), "sales": ("销售额", "Sales"),
                "collected": ("已回款", "Collected"), "open": ("未回款", "Unpaid"),
@@ -194,7 +209,8 @@ def summary_sheet(s: SummaryData, name: str, lang: str, after: str | None = None
     section(Block(top, title=_t(lang, f"前 {len(top)} 名客户（按累计购买）", f"Top {len(top)} customers by total purchases"),
                   number_formats=_money_formats(top, money_keys)))
     risk = s.at_risk.assign(credit_rating=[choice_label(CREDIT_RATINGS, c, lang) if c else "" for c in
-                                           s.at_risk["credit_rating"]])
+                                           s.at_risk["credit_rating"]],
+                            reasons=[risk_reasons(codes, lang) for codes in s.at_risk["reasons"]])
     risk = _relabel(_name_first(risk), COMMON, lang)
     shown, total = len(risk), int(s.kpis["at_risk_customers"])
     more = _t(lang, f"（共 {total} 位，显示前 {shown} 位）", f" ({total} in all, first {shown} shown)") \
@@ -252,7 +268,7 @@ def summary_markdown(s: SummaryData, lang: str) -> str:
 
 def plan_summary(book: CrmBook, ctx: Context) -> Planned:
     lang = ctx.language(book)
-    s = compute_summary(book.customers, book.followups, book.purchases, book.settings, ctx.today, lang)
+    s = compute_summary(book.customers, book.followups, book.purchases, book.settings, ctx.today, row_labels(lang))
     name = book.sheet_name_for("summary")
     plan = EditPlan(operation="summary").add(summary_sheet(s, name, lang, after=after_data_sheets(book)))
     k = s.kpis
@@ -312,7 +328,7 @@ def plan_receivables(book: CrmBook, ctx: Context) -> Planned:
     per_customer = customer_receivables(book.customers, book.purchases, ctx.today)
     if ctx.owner:
         per_customer = per_customer[per_customer["owner"].fillna("").str.strip() == ctx.owner.strip()]
-    per_owner = owner_receivables(per_customer, lang)
+    per_owner = owner_receivables(per_customer, row_labels(lang).unassigned)
     name = book.sheet_name_for("receivables")
     plan = EditPlan(operation="receivables").add(
         receivables_sheet(per_customer, per_owner, name, lang, ctx.today, after=after_data_sheets(book)))

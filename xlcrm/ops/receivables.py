@@ -17,11 +17,6 @@ from .purchases import order_balances
 AGEING = (("overdue_1_30", 1, 30), ("overdue_31_60", 31, 60), ("overdue_61_90", 61, 90),
           ("overdue_over_90", 91, None))
 MONEY_FIELDS = ("invoiced", "paid", "outstanding", "overdue", *(k for k, _, _ in AGEING))
-UNASSIGNED = ("（未分配）", "(unassigned)")
-
-
-def unassigned(lang: str) -> str:
-    return UNASSIGNED[lang == "en"]
 
 
 def customer_receivables(customers: pd.DataFrame, purchases: pd.DataFrame, today: dt.date, *,
@@ -62,13 +57,14 @@ def customer_receivables(customers: pd.DataFrame, purchases: pd.DataFrame, today
     return out[cols].reset_index(drop=True)
 
 
-def owner_receivables(per_customer: pd.DataFrame, lang: str = "zh-CN") -> pd.DataFrame:
-    """Totals per salesperson (blank owner → "(unassigned)"), most overdue first.
+def owner_receivables(per_customer: pd.DataFrame, unassigned: str) -> pd.DataFrame:
+    """Totals per salesperson (a blank owner is listed as `unassigned`, the command's word for it in
+    the workbook's language), most overdue first.
 
     Columns: owner, customers, overdue_customers, the money fields, max_days_overdue.
     """
     frame = per_customer.assign(owner=per_customer["owner"].fillna("").astype(str).str.strip()
-                                .replace("", unassigned(lang)))
+                                .replace("", unassigned))
     g = frame.groupby("owner", sort=False)
     out = g[list(MONEY_FIELDS)].sum()
     out.insert(0, "customers", g.size())

@@ -2,7 +2,10 @@
 
 Pure pandas. Grades, ABC classes, order balances and follow-up schedules come from the shared
 ops (`grade`, `purchases`, `followup`) so every sheet of the workbook tells the same story; this
-module only aggregates them. Tables use internal column names; the command labels and lays them out.
+module only aggregates them. Tables use internal column names and codes (at-risk reasons); the
+command labels them in the workbook's language and lays them out. The few values ops must put in a
+table for rows without a name (no owner, no province, the owners beyond the chart's series) are
+given by the command in `RowLabels`.
 """
 
 from __future__ import annotations
@@ -17,13 +20,23 @@ from ..settings import Settings
 from .followup import schedule
 from .grade import GRADE_ORDER, grade_customers, lookup
 from .purchases import abc_classes, customer_money, order_balances
-from .receivables import customer_receivables, owner_receivables, unassigned
+from .receivables import customer_receivables, owner_receivables
 
 MAX_OWNER_SERIES = 8  # monthly sales: more owners than this are summed as "others", so the chart reads
 TOP_N = 10
 AT_RISK_ROWS = 25
 RECENT_DAYS = (7, 30)
 STAGES = ("potential", "negotiating", "closed")
+RISK_REASONS = ("overdue", "poor_credit", "big_but_cold")  # codes in at_risk["reasons"], comma-separated
+
+
+@dataclass(frozen=True)
+class RowLabels:
+    """What a table row or series without a name of its own is called (chosen by the command)."""
+
+    unassigned: str  # no owner
+    blank: str  # no province
+    others: str  # the owners beyond MAX_OWNER_SERIES in the monthly chart
 
 
 @dataclass
@@ -37,7 +50,7 @@ class SummaryData:
     monthly_sales: pd.DataFrame  # month, <owner>…, total
     abc: pd.DataFrame  # abc_class, customers, customer_share, revenue_12m, revenue_share
     top_customers: pd.DataFrame  # customer_id, company, owner, grade, abc_class, revenue_12m, total_purchases, overdue
-    at_risk: pd.DataFrame  # customer_id, company, owner, grade, credit_rating, total_purchases, overdue, days_overdue, reasons
+    at_risk: pd.DataFrame  # customer_id, company, owner, grade, credit_rating, total_purchases, overdue, days_overdue, reasons (codes)
     pipeline: pd.DataFrame  # stage, customers, new_in_period, followed_up_in_period, first_order_in_period
     receivables_by_owner: pd.DataFrame  # see receivables.owner_receivables
     extras: dict[str, object] = field(default_factory=dict)
@@ -78,8 +91,8 @@ def _in_window(dates: pd.Series, start: dt.date, today: dt.date) -> pd.Series:
 
 
 def compute_summary(customers: pd.DataFrame, followups: pd.DataFrame, purchases: pd.DataFrame,
-                    settings: Settings, today: dt.date, lang: str = "zh-CN") -> SummaryData:
-    none_label = unassigned(lang)
+                    settings: Settings, today: dt.date, labels: RowLabels) -> SummaryData:
+    none_label = labels.unassigned
     grades = grade_customers(customers, followups, settings, today)["grade"]
     money = customer_money(customers, purchases, settings, today)
     sched = schedule(customers, followups, grades, settings, today)
@@ -124,7 +137,7 @@ def compute_summary(customers: pd.DataFrame, followups: pd.DataFrame, purchases:
 
     # ---- grade tables
     grade_by_owner = _grade_table(owner, grades, "owner")
-    province = fold_province(customers["province"], "（未填）" if lang != "en" else "(blank)")
+    province = fold_province(customers["province"], labels.blank)
     province_by_grade = _grade_table(province, grades, "province")
 
     # ---- monthly sales by owner, last 12 months (the current month included, up to today)
@@ -134,7 +147,7 @@ def compute_summary(customers: pd.DataFrame, followups: pd.DataFrame, purchases:
     by_owner_total = recent_orders.groupby("owner")["invoiced"].sum().sort_values(ascending=False, kind="stable")
     keep = list(by_owner_total.index[:MAX_OWNER_SERIES]) if len(by_owner_total) > MAX_OWNER_SERIES + 1 \
         else list(by_owner_total.index)
-    others = "其他" if lang != "en" else "Others"
+    others = labels.others
     series_owner = recent_orders["owner"].where(recent_orders["owner"].isin(keep), others)
     monthly = pd.crosstab(recent_orders["date"].dt.to_period("M"), series_owner,
                           values=recent_orders["invoiced"], aggfunc="sum")
@@ -189,15 +202,12 @@ def compute_summary(customers: pd.DataFrame, followups: pd.DataFrame, purchases:
     big_past = card["grade"].isin(["D", "E"]) & lifetime_class.isin(["A", "B"])
     reasons = {"overdue": card["overdue"] > 0.005, "poor_credit": card["credit_rating"] == "poor",
                "big_but_cold": big_past}
-    reason_text = {"overdue": ("逾期应收", "overdue receivable"), "poor_credit": ("信用差", "poor credit"),
-                   "big_but_cold": ("大客户转冷(D/E)", "big customer gone cold (D/E)")}
     risky = pd.concat(reasons, axis=1).any(axis=1)
     risk = card[risky].copy()
-    sep, which = ("; ", 1) if lang == "en" else ("；", 0)
-    text = pd.Series("", index=card.index, dtype=object)
+    codes = pd.Series("", index=card.index, dtype=object)
     for key, flag in reasons.items():
-        text = text.where(~flag, text + sep + reason_text[key][which])
-    risk["reasons"] = text[risky].str.slice(len(sep))
+        codes = codes.where(~flag, codes + "," + key)
+    risk["reasons"] = codes[risky].str.slice(1)
     risk = risk.sort_values(["overdue", "total_purchases", "_row"], ascending=[False, False, True], kind="stable")
     at_risk_total = len(risk)
     at_risk = risk.head(AT_RISK_ROWS)[["customer_id", "company", "owner", "grade", "credit_rating",
@@ -220,7 +230,7 @@ def compute_summary(customers: pd.DataFrame, followups: pd.DataFrame, purchases:
                           "first_order_in_period": int((sel & first_in).sum())})
     pipeline = pd.DataFrame(pipe_rows)
 
-    receivables = owner_receivables(per_customer_recv, lang)
+    receivables = owner_receivables(per_customer_recv, labels.unassigned)
 
     kpis: dict[str, float | int] = {"customers": int(len(customers))}
     for g in GRADE_ORDER:
