@@ -157,7 +157,7 @@ def test_option_values_are_checked(sample_zh):
         xlcrm.due(sample_zh, today="20/11/2026", dry_run=True)
     # lists, ribbon strings and ints are the same values
     ctx = Context(options={"grade": ["A", "B"], "dedupe_address": "true", "not_contacted_days": "30"})
-    from xlcrm.commands.reports import ExportOptions
+    from xlcrm.commands.export import ExportOptions
 
     opts = ctx.opts(ExportOptions)
     assert (opts.grade, opts.dedupe_address, opts.not_contacted_days) == ("A,B", True, 30)

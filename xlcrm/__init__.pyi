@@ -15,4 +15,4 @@ from .api import summary as summary
 from .api import undo_merge as undo_merge
 
 __version__: str
-__all__ = ["run_command", "check", "regrade", "due", "run", "dedupe", "import_file", "info", "merge", "undo_merge", "summary", "receivables", "export", "__version__"]
+__all__ = ["run_command", "check", "regrade", "due", "run", "dedupe", "export", "import_file", "info", "merge", "undo_merge", "summary", "receivables", "__version__"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from .commands.base import CommandResult
 
-__all__ = ["run_command", "check", "regrade", "due", "run", "dedupe", "import_file", "info", "merge", "undo_merge", "summary", "receivables", "export"]
+__all__ = ["run_command", "check", "regrade", "due", "run", "dedupe", "export", "import_file", "info", "merge", "undo_merge", "summary", "receivables"]
 
 
 def run_command(
@@ -112,6 +112,50 @@ def dedupe(
     ...
 
 
+def export(
+    path: str | Path,
+    *,
+    today: dt.date | str | None = None,
+    lang: str | None = None,
+    dry_run: bool = False,
+    unlock_protected: bool = False,
+    to: str | None = None,
+    sheet: bool = False,
+    grade: str | None = None,
+    owner: str | None = None,
+    province: str | None = None,
+    city: str | None = None,
+    tag: str | None = None,
+    deal_status: str | None = None,
+    has: str | None = None,
+    birthday_month: int | None = None,
+    not_contacted_days: int | None = None,
+    dedupe_address: bool = False,
+    encoding: str = 'utf-8',
+    password: str | None = None,
+) -> CommandResult:
+    """导出 Export — Export a mail-merge list (customers with marketing consent only) to a file or the Export sheet.
+
+    按条件导出邮件合并名单（只含同意营销的客户）到文件或“导出”工作表。
+
+    Options:
+        to: Output .csv or .xlsx; without it, the Export sheet / 输出 .csv 或 .xlsx；不填则写入“导出”工作表
+        sheet: Also fill the Export sheet / 同时写入“导出”工作表
+        grade: Grades, e.g. A,B / 等级，如 A,B
+        owner: Only this salesperson / 只处理这位负责人
+        province: Province(s) / 省份
+        city: City(ies) / 城市
+        tag: Tag(s) / 标签
+        deal_status: Deal status(es) / 成交状态
+        has: Must have: email,address,mobile / 必须有：email,address,mobile
+        birthday_month: Birthday month 1–12 / 生日月份 1–12
+        not_contacted_days: Not contacted for N days / 超过 N 天未联系
+        dedupe_address: One letter per address / 同公司同地址只寄一封
+        encoding: CSV encoding: utf-8 (with BOM) or gb18030 / CSV 编码：utf-8（带 BOM）或 gb18030
+        password: Encrypt the .xlsx with this password / 加密 .xlsx 的密码"""
+    ...
+
+
 def import_file(
     path: str | Path,
     *,
@@ -209,48 +253,4 @@ def receivables(
 
     Options:
         owner: Only this salesperson / 只处理这位负责人"""
-    ...
-
-
-def export(
-    path: str | Path,
-    *,
-    today: dt.date | str | None = None,
-    lang: str | None = None,
-    dry_run: bool = False,
-    unlock_protected: bool = False,
-    to: str | None = None,
-    sheet: bool = False,
-    grade: str | None = None,
-    owner: str | None = None,
-    province: str | None = None,
-    city: str | None = None,
-    tag: str | None = None,
-    deal_status: str | None = None,
-    has: str | None = None,
-    birthday_month: int | None = None,
-    not_contacted_days: int | None = None,
-    dedupe_address: bool = False,
-    encoding: str = 'utf-8',
-    password: str | None = None,
-) -> CommandResult:
-    """导出 Export — Export a mail-merge list (customers with marketing consent only) to a file or the Export sheet.
-
-    按条件导出邮件合并名单（只含同意营销的客户）到文件或“导出”工作表。
-
-    Options:
-        to: Output .csv or .xlsx; without it, the Export sheet / 输出 .csv 或 .xlsx；不填则写入“导出”工作表
-        sheet: Also fill the Export sheet / 同时写入“导出”工作表
-        grade: Grades, e.g. A,B / 等级，如 A,B
-        owner: Only this salesperson / 只处理这位负责人
-        province: Province(s) / 省份
-        city: City(ies) / 城市
-        tag: Tag(s) / 标签
-        deal_status: Deal status(es) / 成交状态
-        has: Must have: email,address,mobile / 必须有：email,address,mobile
-        birthday_month: Birthday month 1–12 / 生日月份 1–12
-        not_contacted_days: Not contacted for N days / 超过 N 天未联系
-        dedupe_address: One letter per address / 同公司同地址只寄一封
-        encoding: CSV encoding: utf-8 (with BOM) or gb18030 / CSV 编码：utf-8（带 BOM）或 gb18030
-        password: Encrypt the .xlsx with this password / 加密 .xlsx 的密码"""
     ...

@@ -18,6 +18,7 @@ from ..workbook.port import WorkbookPort
 from . import (
     daily,  # noqa: E402,F401  check, regrade, due, run
     dedupe,  # noqa: E402,F401  dedupe
+    export,  # noqa: E402,F401  export
     importer,  # noqa: E402,F401  import (--undo)
     info,  # noqa: E402,F401  info (read-only)
     merge,  # noqa: E402,F401  merge (--undo), undo_merge

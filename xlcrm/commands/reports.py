@@ -1,21 +1,18 @@
-"""What managers open and what salespeople send: Summary (汇总), Receivables (应收), Export (导出).
+"""What managers open: Summary (汇总) and Receivables (应收). Export (导出) is in commands/export.py.
 
 Pure `plan_*` functions (CrmBook in, `Planned` out) plus the registered commands over the port.
-The numbers come from `ops.summary`, `ops.receivables` and `ops.export`; this module only labels
-them in the workbook's language and lays them out as blocks and native charts.
+The numbers and codes come from `ops.summary` and `ops.receivables`; this module turns them into
+text in the workbook's language and lays them out as blocks and native charts.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pandas as pd
 
 from ..errors import Msg
-from ..export_file import write_export
-from ..ops.export import ExportFilter, export_message, merge_list, select_customers
-from ..ops.grade import GRADE_ORDER, grade_customers
+from ..ops.grade import GRADE_ORDER
 from ..ops.receivables import AGEING, customer_receivables, owner_receivables, receivable_totals, with_total
 from ..ops.summary import RowLabels, SummaryData, compute_summary
 from ..schema import CREDIT_RATINGS, DEAL_STATUSES, choice_label
@@ -27,7 +24,6 @@ from .options import Options, option
 
 TAB_SUMMARY = "FF1F4E78"
 TAB_RECEIVABLES = "FFC65911"
-TAB_EXPORT = "FF548235"
 GAP = 2  # blank rows between sections
 CHART_ROWS = 16
 CHART_COLS = 7  # a chart spans the name column and six number columns: on screen and on one page wide
@@ -349,78 +345,3 @@ def plan_receivables(book: CrmBook, ctx: Context) -> Planned:
          options=ReceivablesOptions)
 def receivables_command(port: WorkbookPort, ctx: Context) -> CommandResult:
     return apply_planned(port, plan_receivables(port.read(), ctx), ctx)
-
-
-# --------------------------------------------------------------------------- export
-
-
-@dataclasses.dataclass(frozen=True)
-class ExportOptions(Options):
-    """Where the mail-merge list goes and which consenting customers are on it."""
-
-    to: str | None = option(None, "输出 .csv 或 .xlsx；不填则写入“导出”工作表",
-                            "Output .csv or .xlsx; without it, the Export sheet", metavar="FILE")
-    sheet: bool = option(False, "同时写入“导出”工作表", "Also fill the Export sheet")
-    grade: str | None = option(None, "等级，如 A,B", "Grades, e.g. A,B", metavar="A,B")
-    owner: str | None = option(None, "只处理这位负责人", "Only this salesperson", metavar="NAME")
-    province: str | None = option(None, "省份", "Province(s)", metavar="LIST")
-    city: str | None = option(None, "城市", "City(ies)", metavar="LIST")
-    tag: str | None = option(None, "标签", "Tag(s)", metavar="LIST")
-    deal_status: str | None = option(None, "成交状态", "Deal status(es)", metavar="LIST")
-    has: str | None = option(None, "必须有：email,address,mobile", "Must have: email,address,mobile",
-                             metavar="email,address,mobile")
-    birthday_month: int | None = option(None, "生日月份 1–12", "Birthday month 1–12", metavar="1-12")
-    not_contacted_days: int | None = option(None, "超过 N 天未联系", "Not contacted for N days", metavar="N")
-    dedupe_address: bool = option(False, "同公司同地址只寄一封", "One letter per address")
-    encoding: str = option("utf-8", "CSV 编码：utf-8（带 BOM）或 gb18030", "CSV encoding: utf-8 (with BOM) or gb18030",
-                           metavar="utf-8|gb18030")
-    password: str | None = option(None, "加密 .xlsx 的密码", "Encrypt the .xlsx with this password",
-                                  metavar="TEXT")
-
-
-def export_options(ctx: Context) -> dict:
-    """The filter options of an export, with the shared --owner folded in."""
-    opts = ctx.opts(ExportOptions)
-    return {**dataclasses.asdict(opts), "owner": opts.owner or ctx.owner}
-
-
-def plan_export(book: CrmBook, ctx: Context) -> Planned:
-    """Select and build the mail-merge list. The plan writes the Export sheet unless the list goes to a
-    file only (`to` set and `sheet` not); the file itself is written by `export_command`."""
-    lang = ctx.language(book)
-    options = export_options(ctx)
-    flt = ExportFilter.from_options(options)
-    grades = grade_customers(book.customers, book.followups, book.settings, ctx.today)["grade"]
-    sel = select_customers(book.customers, book.followups, flt, ctx.today, grades)
-    merged = merge_list(sel.customers, lang)
-    to = options.get("to")
-    name = book.sheet_name_for("export")
-    plan = EditPlan(operation="export")
-    if not to or options.get("sheet"):
-        title = _t(lang, f"邮件合并名单 · {ctx.today:%Y-%m-%d} · {len(merged)} 位客户",
-                   f"Mail-merge list · {ctx.today:%Y-%m-%d} · {len(merged)} customers")
-        if sel.no_consent:
-            title += _t(lang, f"（{sel.no_consent} 位未同意营销，已略过）", f" ({sel.no_consent} without consent left out)")
-        plan.add(SheetReplace(name, [Block(merged, title=title, autofilter=True)], after=after_data_sheets(book),
-                              tab_color=TAB_EXPORT, owner="export"))
-    where = str(to) if to and not options.get("sheet") else (f"{to} + “{name}”" if to else f"“{name}”")
-    result = CommandResult("export", export_message(sel, len(merged), where),
-                           counts={"exported": len(merged), "matched": sel.matched, "no_consent": sel.no_consent,
-                                   "deduped": sel.deduped},
-                           data={"rows": merged.to_dict("records")})
-    return Planned(plan, result, book)
-
-
-@command("export", "导出", "Export", "按条件导出邮件合并名单（只含同意营销的客户）到文件或“导出”工作表",
-         "Export a mail-merge list (customers with marketing consent only) to a file or the Export sheet",
-         options=ExportOptions)
-def export_command(port: WorkbookPort, ctx: Context) -> CommandResult:
-    planned = plan_export(port.read(), ctx)
-    opts = ctx.opts(ExportOptions)
-    to = opts.to
-    if to and not ctx.dry_run:
-        lang = ctx.language(planned.book)
-        rows = pd.DataFrame(planned.result.data["rows"], columns=merge_list(planned.book.customers.iloc[:0], lang).columns)
-        write_export(rows, Path(to), encoding=opts.encoding or "utf-8", password=opts.password, sheet_name=planned.book.sheet_name_for("export"))
-        planned.result.written = True
-    return apply_planned(port, planned, ctx)

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from ..errors import Msg, XlcrmError
+from ..errors import XlcrmError
 from ..schema import DEAL_STATUSES, GRADES, match_choice, normalize_name, simplified
 
 # --------------------------------------------------------------------------- salutations
@@ -379,12 +379,3 @@ def merge_list(chosen: pd.DataFrame, lang: str) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=[k for k, _, _ in MERGE_COLUMNS], dtype=object)
     frame.columns = merge_headers(lang)
     return frame
-
-
-def export_message(sel: Selection, written: int, where: str) -> Msg:
-    return Msg(
-        "导出 {n} 位客户到 {where}（符合条件 {matched}，未同意营销而略过 {no_consent}，同址合并 {deduped}）。",
-        "Exported {n} customers to {where} ({matched} matched, {no_consent} left out without marketing consent, "
-        "{deduped} merged as same address).",
-        {"n": written, "where": where, "matched": sel.matched, "no_consent": sel.no_consent, "deduped": sel.deduped},
-    )
