@@ -188,3 +188,15 @@ def test_cli_rejects_unknown_flags_and_runs_undo_merge(sample_zh):
     assert res.exit_code != 0
     res = CliRunner().invoke(app, ["undo-merge", str(sample_zh), "--today", TODAY])
     assert res.exit_code == 2 and re.search(r"undo|撤销", res.output)  # nothing merged yet: a clean refusal
+
+
+def test_info_is_a_read_only_api_function_equal_to_the_cli(sample_zh):
+    import json
+
+    before = sample_zh.read_bytes()
+    result = xlcrm.info(sample_zh, today=TODAY)
+    assert sample_zh.read_bytes() == before and not result.written
+    assert result.counts["errors"] == sum(p["severity"] == "error" for p in result.data["problems"])
+    res = CliRunner().invoke(app, ["info", str(sample_zh), "--today", TODAY, "-f", "json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output) == json.loads(json.dumps(result.data, ensure_ascii=False, default=str))
