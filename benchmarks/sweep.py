@@ -269,7 +269,7 @@ def _reach(parts: dict[str, bytes], start: str) -> set[str]:
     """`start` and every part reachable from it through relationships (rels parts included)."""
     from lxml import etree
 
-    from xlcrm.workbook.writer.package import rels_path, resolve_target
+    from xlcrm.ooxml.rels import rels_path, resolve_target
 
     seen, todo = set(), [start]
     while todo:
@@ -293,7 +293,7 @@ def _sheets(parts: dict[str, bytes]) -> dict[str, str]:
     """Sheet name → its part, from workbook.xml and its rels."""
     from lxml import etree
 
-    from xlcrm.workbook.writer.package import DOC_REL_NS, resolve_target
+    from xlcrm.ooxml.rels import DOC_REL_NS, resolve_target
 
     try:
         workbook = etree.fromstring(parts["xl/workbook.xml"])

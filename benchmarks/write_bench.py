@@ -42,8 +42,8 @@ def build(path: Path, size: str) -> float:
 def _customer_rows(path: Path) -> tuple[str, int, list[int]]:
     """The customers sheet's name, header row and data rows, found with the writer's own row index."""
     from xlcrm import schema
+    from xlcrm.ooxml.package import Package
     from xlcrm.workbook.writer.editor import Editor
-    from xlcrm.workbook.writer.package import Package
 
     editor = Editor(Package(path.read_bytes()))
     wanted = {schema.sheet_name("customers", lang) for lang in ("zh-CN", "en")}

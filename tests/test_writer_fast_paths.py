@@ -20,6 +20,10 @@ import pandas as pd
 import pytest
 import xlsxwriter
 
+from xlcrm.ooxml.cellxml import cell_xml, encode
+from xlcrm.ooxml.columns import cells_xml, encode_series, encode_values
+from xlcrm.ooxml.fastzlib import deflate_chunks
+from xlcrm.ooxml.package import Rope
 from xlcrm.workbook.edits import (
     FMT_DATETIME,
     AppendRows,
@@ -31,11 +35,7 @@ from xlcrm.workbook.edits import (
     MarkCells,
 )
 from xlcrm.workbook.writer import apply_plan, sheetxml, verify
-from xlcrm.workbook.writer.cells import cell_xml, encode
-from xlcrm.workbook.writer.colxml import cells_xml, encode_series, encode_values
 from xlcrm.workbook.writer.editor import Editor
-from xlcrm.workbook.writer.fastzlib import deflate_chunks
-from xlcrm.workbook.writer.package import Rope
 
 GAP = range(700, 900)  # rows with nothing in them (absent from the XML)
 

@@ -37,6 +37,7 @@ from xlsxwriter.utility import xl_col_to_name
 from . import schema
 from .errors import FileRefused
 from .i18n import OUTPUT_LANGS, pick
+from .ooxml.dates import to_serial, to_serials
 from .schema import Column, Kind, SheetSpec
 from .workbook.edits import FMT_DATE, FMT_MONEY, FMT_TEXT
 
@@ -49,8 +50,6 @@ CUSTOMER_IDS_NAME = "CustomerIDs"  # workbook name over Basic Info's customer ID
 MAX_ROW = 1_048_575  # last 0-based row Excel has
 CHUNK_ROWS = 20_000  # rows converted to Python values at a time (bounds memory for big books)
 CONSTANT_MEMORY_ROWS = 50_000  # above this many data rows, stream rows out (xlsxwriter constant_memory)
-EXCEL_EPOCH = dt.date(1899, 12, 30)
-UNIX_EPOCH_SERIAL = 25569  # Excel serial of 1970-01-01
 
 # Dropdown lists on the hidden Lists sheet: name → (choices, the column whose header titles it).
 LIST_CHOICES: dict[str, tuple[tuple[schema.Choice, ...], str, str]] = {
@@ -94,14 +93,6 @@ def _is_blank(v: object) -> bool:
     return isinstance(v, str) and v == ""
 
 
-def _serial(v: dt.date) -> float:
-    """Excel serial number of a date or datetime (time of day kept as a fraction)."""
-    if isinstance(v, dt.datetime):
-        delta = v.replace(tzinfo=None) - dt.datetime(1899, 12, 30)
-        return delta.days + delta.seconds / 86400
-    return float((v - EXCEL_EPOCH).days)
-
-
 def _as_text(v: object) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))  # 13800138000.0 → "13800138000"
@@ -123,7 +114,7 @@ def _cell_value(v: object, column: Column | None, lang: str) -> str | float | No
             v = pd.Timestamp(v).to_pydatetime()
         if column is not None and column.is_text:
             return v.strftime("%Y-%m-%d")
-        return _serial(v)
+        return to_serial(v)
     if isinstance(v, (int, float, np.integer, np.floating)):
         if column is not None and column.is_text:
             return _as_text(float(v))
@@ -138,8 +129,7 @@ def _chunk_values(
     part = series.iloc[start:stop]
     if pd.api.types.is_datetime64_any_dtype(part.dtype) and not (column is not None and column.is_text):
         days = part.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
-        serial = days.astype("int64").astype("float64") + UNIX_EPOCH_SERIAL
-        serial[np.isnat(days)] = np.nan
+        serial = to_serials(days)
         values = [None if math.isnan(x) else x for x in serial.tolist()]
     elif pd.api.types.is_float_dtype(part.dtype) and not (column is not None and column.is_text):
         values = [None if math.isnan(x) else x for x in part.to_numpy(dtype="float64").tolist()]

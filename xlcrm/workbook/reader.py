@@ -147,7 +147,8 @@ def _without_sheets(blob: bytes, names: set[str]) -> bytes:
     """The package with `names` dropped from workbook.xml's sheet list (other parts copied raw)."""
     import io
 
-    from .writer.package import Package, parse_xml, serialize_xml
+    from ..ooxml.xmltree import parse_xml, serialize_xml
+    from .package_check import CheckedPackage as Package
 
     pkg = Package(blob)
     root = parse_xml(pkg.read("xl/workbook.xml"))

@@ -434,7 +434,7 @@ class XlwingsWorkbook:
                 sheet.visible = False
 
     def _mark_cells(self, edit: MarkCells) -> None:
-        from .writer.cells import cell_ref, split_ref
+        from ..ooxml.addresses import cell_ref, split_ref
 
         sheet, _ = self._sheet(edit.sheet, create=False)
         state = self.read_sheet(MARK_SHEET)

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import pandas as pd
 from lxml import etree
 
+from ...ooxml.addresses import cell_ref, split_ref
+from ...ooxml.xmltree import parse_xml, serialize_xml
 from ..edits import FILL_ERROR, FILL_WARNING, Block, CellStyle, MarkCells, SheetReplace
-from .cells import cell_ref, split_ref
-from .package import parse_xml, serialize_xml
 from .readback import cell_text
 
 MARK_SHEET = "_xlcrm_marks"
@@ -248,7 +248,7 @@ class Notes:
         self.comments_part = None
         self.vml_part = None
         for rel in self.pkg.rels(sheet_part):
-            from .package import resolve_target
+            from ...ooxml.rels import resolve_target
 
             if rel.type == COMMENTS_REL:
                 self.comments_part = resolve_target(sheet_part, rel.target)

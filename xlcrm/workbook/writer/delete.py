@@ -19,8 +19,8 @@ import html
 import re
 
 from ...errors import Location, XlcrmError
+from ...ooxml.cellxml import encode
 from ..edits import CellStyle, DeleteRows, InsertRows
-from .cells import encode
 from .rowshift import (
     MAX_ROW,
     BrokenReference,

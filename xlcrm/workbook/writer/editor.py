@@ -7,6 +7,11 @@ import unicodedata
 from collections import deque
 
 from ...errors import Location, XlcrmError
+from ...ooxml.addresses import col_letter, quote_sheet
+from ...ooxml.cellxml import encode, escape_text
+from ...ooxml.columns import cells_xml, encode_column, encode_series
+from ...ooxml.package import Package
+from ...ooxml.rels import rels_path
 from ..edits import (
     FMT_DATE,
     FMT_DATETIME,
@@ -22,10 +27,7 @@ from ..edits import (
     SheetReplace,
 )
 from . import protection
-from .cells import col_letter, encode, encode_column, escape_text, quote_sheet
 from .charts import DRAWING_REL, add_charts, new_drawing_part
-from .colxml import cells_xml, encode_series
-from .package import Package, rels_path
 from .readback import SharedStrings, cell_text
 from .sheets import SheetEntry, Workbook
 from .sheetxml import CellSpec, SheetXml
@@ -397,7 +399,7 @@ class Editor:
         """calcChain.xml lists formula cells; a stale one makes Excel 'repair' the file. Excel rebuilds it."""
         for rel in self.pkg.rels(self.wb.part):
             if rel.type == CALC_CHAIN_REL:
-                from .package import resolve_target
+                from ...ooxml.rels import resolve_target
 
                 part = resolve_target(self.wb.part, rel.target)
                 self.pkg.remove_part(part)

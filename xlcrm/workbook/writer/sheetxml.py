@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ...errors import Location, WriteFailed
-from .cells import cell_ref, cell_xml, col_index, col_letter, parse_range, range_ref
-from .package import Rope
+from ...ooxml.addresses import cell_ref, col_index, col_letter, parse_range, range_ref
+from ...ooxml.cellxml import cell_tags, cell_xml
+from ...ooxml.package import Rope
 
 # Sheets above this size find the rows they edit by bisecting bytes instead of indexing every row,
 # unless more than LAZY_MAX_ROWS (+1 per 50 kB) rows are edited.
@@ -748,16 +749,17 @@ class SheetXml:
         # (col, kind, style) → (text before the row number, text between it and the value, text after)
         shapes: dict[tuple, tuple[str, str, str] | None] = {}
         styles_seen: list = []
-        tail = {"s": f"</{p}t></{p}is></{p}c>", "b": f"</{p}v></{p}c>", "n": f"</{p}v></{p}c>"}
-        tail["d"] = tail["t"] = tail["n"]
+        tags = cell_tags(p)
+        tail = {"s": tags.inline_tail, "b": tags.value_tail, "n": tags.value_tail, "d": tags.value_tail}
+        tail["t"] = tags.value_tail
 
         def shape(col: int, kind: str, style: object) -> tuple[str, str, str] | None:
             sv = resolve(col_styles.get(col), True, kind, style)
             sa = f' s="{sv}"' if sv else ""
-            head = f'<{p}c r="{col_letter(col)}'
+            head = tags.open + col_letter(col)
             if kind == "e":
                 return (head, f'"{sa}/>', "") if sa else None
-            middle = {"s": f' t="inlineStr"><{p}is><{p}t>', "b": f' t="b"><{p}v>'}.get(kind, f"><{p}v>")
+            middle = {"s": tags.inline_head + ">", "b": tags.bool_head}.get(kind, tags.value_head)
             return head, f'"{sa}{middle}', tail[kind]
 
         def append(start: int, end: int, row: int, cells: dict[int, CellSpec]) -> list | None:
