@@ -34,7 +34,7 @@ from xlcrm.workbook.edits import (
     EditPlan,
     MarkCells,
 )
-from xlcrm.workbook.writer import apply_plan, sheetxml, verify
+from xlcrm.workbook.writer import apply_plan, rowindex, sheetxml, verify
 from xlcrm.workbook.writer.editor import Editor
 
 GAP = range(700, 900)  # rows with nothing in them (absent from the XML)
@@ -99,7 +99,7 @@ def _write(tmp_path: Path, name: str) -> dict[str, bytes]:
 
 def test_bisected_rows_and_ropes_give_the_same_bytes(tmp_path: Path, monkeypatch) -> None:
     general = _write(tmp_path, "general.xlsx")
-    monkeypatch.setattr(sheetxml, "LAZY_MIN_BYTES", 0)
+    monkeypatch.setattr(rowindex, "LAZY_MIN_BYTES", 0)
     monkeypatch.setattr(sheetxml, "LAZY_MAX_ROWS", 10**9)
     monkeypatch.setattr(sheetxml, "ROPE_MIN_BYTES", 0)
     monkeypatch.setattr(verify, "INFLATE_LIMIT", 0)

@@ -29,8 +29,9 @@ from ..edits import (
 from . import protection
 from .charts import DRAWING_REL, add_charts, new_drawing_part
 from .readback import SharedStrings, cell_text
+from .rowedit import CellSpec
 from .sheets import SheetEntry, Workbook
-from .sheetxml import CellSpec, SheetXml
+from .sheetxml import SheetXml
 from .styles import StyleBook
 from .tables import SheetTables
 from .toolsheet import build_tool_sheet
