@@ -169,7 +169,7 @@ def _graft_into(path: Path) -> Path:
     for sheet, df in (("客户资料", customers), ("跟进记录", followups), ("购买记录", purchases)):
         df = df.map(_as_text)
         df.columns = [_header(sheet, c) for c in df.columns]
-        plan.edits.append(SheetReplace(name=sheet, blocks=[Block(df=df)]))
+        plan.edits.append(SheetReplace(sheet=sheet, blocks=[Block(df=df)]))
     try:
         apply_plan(path, plan, backup_keep=0)
     except XlcrmError as exc:

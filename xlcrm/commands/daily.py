@@ -382,7 +382,7 @@ def run_all(port: WorkbookPort, ctx: Context) -> CommandResult:
     logs = []
     for part in (checked.plan, graded.plan, due_plan.plan):
         for edit in part.edits:
-            if isinstance(edit, AppendRows) and edit.name == book.sheet_name_for("change_log"):
+            if isinstance(edit, AppendRows) and edit.sheet == book.sheet_name_for("change_log"):
                 logs.append(edit)  # one Change Log append for the whole run
             else:
                 plan.add(edit)

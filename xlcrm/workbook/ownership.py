@@ -167,10 +167,10 @@ class OwnershipGuard:
     def check(self, edit) -> bool:
         """Raise NotOwned for an edit onto the user's sheet or column; True when it creates a sheet."""
         if isinstance(edit, (SheetReplace, AppendRows)):
-            if is_internal(edit.name):
+            if is_internal(edit.sheet):
                 return False
             refs = self.refs()
-            current = next((r for r in refs if _fold(r.name) == _fold(edit.name)), None)
+            current = next((r for r in refs if _fold(r.name) == _fold(edit.sheet)), None)
             if current is None:
                 return True
             if isinstance(edit, AppendRows) and edit.owner is None:
@@ -194,12 +194,12 @@ class OwnershipGuard:
         return False
 
     def record(self, edit, created: bool) -> None:
-        if isinstance(edit, (SheetReplace, AppendRows)) and not is_internal(edit.name):
+        if isinstance(edit, (SheetReplace, AppendRows)) and not is_internal(edit.sheet):
             # A sheet made without a tool key (the writer used on its own) is still xlcrm's: keyed by name.
-            key = edit.owner or f"sheet:{_fold(edit.name)}"
+            key = edit.owner or f"sheet:{_fold(edit.sheet)}"
             if created or (edit.owner and not any(
-                    r.kind == "sheet" and r.key == key and _fold(r.sheet) == _fold(edit.name) for r in self.own.records)):
-                self.own.record_sheet(key, self._ref(edit.name))
+                    r.kind == "sheet" and r.key == key and _fold(r.sheet) == _fold(edit.sheet) for r in self.own.records)):
+                self.own.record_sheet(key, self._ref(edit.sheet))
                 self.changed = True
         elif isinstance(edit, ColumnWrite) and edit.owner:
             sheet_key, _, key = edit.owner.partition(".")

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from typing_extensions import assert_never  # typing.assert_never is 3.11+
 
 from .. import schema
 from ..errors import SchemaError
@@ -35,6 +36,7 @@ from .edits import (
     CellWrite,
     ColumnWrite,
     DeleteRows,
+    Edit,
     EditPlan,
     InsertRows,
     MarkCells,
@@ -206,23 +208,24 @@ class XlwingsWorkbook:
                 self._sheet_replace(SheetReplace(STATE_SHEET, [Block(guard.state_frame())], hidden="veryHidden",
                                                  freeze_header=False))
 
-    def _apply(self, edit) -> None:
-        if isinstance(edit, SheetReplace):
-            self._sheet_replace(edit)
-        elif isinstance(edit, ColumnWrite):
-            self._column_write(edit)
-        elif isinstance(edit, CellWrite):
-            self._cell_write(edit)
-        elif isinstance(edit, AppendRows):
-            self._append_rows(edit)
-        elif isinstance(edit, MarkCells):
-            self._mark_cells(edit)
-        elif isinstance(edit, DeleteRows):
-            self._delete_rows(edit)
-        elif isinstance(edit, InsertRows):
-            self._insert_rows(edit)
-        else:  # pragma: no cover - a new Edit type must be added here
-            raise TypeError(f"unknown edit {type(edit).__name__}")
+    def _apply(self, edit: Edit) -> None:
+        match edit:
+            case SheetReplace():
+                self._sheet_replace(edit)
+            case ColumnWrite():
+                self._column_write(edit)
+            case CellWrite():
+                self._cell_write(edit)
+            case AppendRows():
+                self._append_rows(edit)
+            case MarkCells():
+                self._mark_cells(edit)
+            case DeleteRows():
+                self._delete_rows(edit)
+            case InsertRows():
+                self._insert_rows(edit)
+            case _:  # a new Edit type must get a case here (the type checker says so too)
+                assert_never(edit)
 
     @contextlib.contextmanager
     def _quiet(self) -> Iterator[None]:
@@ -288,7 +291,7 @@ class XlwingsWorkbook:
                 rng.wrap_text = True
 
     def _sheet_replace(self, edit: SheetReplace) -> None:
-        sheet, _ = self._sheet(edit.name, edit.after)
+        sheet, _ = self._sheet(edit.sheet, edit.after)
         sheet.clear()
         row, col = 1, 1
         anchors: list[tuple[int, int, int]] = []  # per block: header row, first col, last data row
@@ -410,7 +413,7 @@ class XlwingsWorkbook:
         self._style(rng, edit.style)
 
     def _append_rows(self, edit: AppendRows) -> None:
-        sheet, created = self._sheet(edit.name, edit.after)
+        sheet, created = self._sheet(edit.sheet, edit.after)
         df = edit.df
         if created:
             self._write_rows(sheet, 1, 1, [[str(c) for c in df.columns]])

@@ -6,6 +6,8 @@ import re
 import unicodedata
 from collections import deque
 
+from typing_extensions import assert_never  # typing.assert_never is 3.11+
+
 from ...errors import Location, XlcrmError
 from ...ooxml.addresses import col_letter, quote_sheet
 from ...ooxml.cellxml import encode, escape_text
@@ -22,6 +24,7 @@ from ..edits import (
     CellWrite,
     ColumnWrite,
     DeleteRows,
+    Edit,
     InsertRows,
     MarkCells,
     SheetReplace,
@@ -116,31 +119,32 @@ class Editor:
         self._apply(edit)
         self.owned.record(edit, creates)
 
-    def _apply(self, edit) -> None:
-        if isinstance(edit, ColumnWrite):
-            self.column_write(edit)
-        elif isinstance(edit, CellWrite):
-            self.cell_write(edit)
-        elif isinstance(edit, SheetReplace):
-            self.sheet_replace(edit)
-        elif isinstance(edit, AppendRows):
-            self.append_rows(edit)
-        elif isinstance(edit, MarkCells):
-            from .comments import MarkBook
+    def _apply(self, edit: Edit) -> None:
+        match edit:
+            case ColumnWrite():
+                self.column_write(edit)
+            case CellWrite():
+                self.cell_write(edit)
+            case SheetReplace():
+                self.sheet_replace(edit)
+            case AppendRows():
+                self.append_rows(edit)
+            case MarkCells():
+                from .comments import MarkBook
 
-            if self.marks is None:
-                self.marks = MarkBook(self)
-            self.marks.apply(edit)
-        elif isinstance(edit, DeleteRows):
-            from .delete import delete_rows
+                if self.marks is None:
+                    self.marks = MarkBook(self)
+                self.marks.apply(edit)
+            case DeleteRows():
+                from .delete import delete_rows
 
-            delete_rows(self, edit)
-        elif isinstance(edit, InsertRows):
-            from .delete import insert_rows
+                delete_rows(self, edit)
+            case InsertRows():
+                from .delete import insert_rows
 
-            insert_rows(self, edit)
-        else:
-            raise TypeError(f"unknown edit {type(edit).__name__}")
+                insert_rows(self, edit)
+            case _:  # a new Edit type must get a case here (the type checker says so too)
+                assert_never(edit)
 
     def find_or_add_column(
         self,
@@ -244,7 +248,7 @@ class Editor:
 
     def sheet_replace(self, edit: SheetReplace) -> None:
         self._check_blocks(edit)
-        entry = self.wb.find(edit.name)
+        entry = self.wb.find(edit.sheet)
         code_name = None
         kept = None  # the sheet's protection element, kept when an unlocked write replaces it
         state = edit.hidden or "visible"
@@ -264,10 +268,10 @@ class Editor:
             self.wb.set_state(entry.name, state)
             name = entry.name
         else:
-            protection.check_new_sheet(edit.name, self.pkg.read(self.wb.part), self.unlock_protected)
-            entry = self.wb.add_sheet(edit.name, b"", edit.after, state)
-            self.created.append(edit.name)
-            name = edit.name
+            protection.check_new_sheet(edit.sheet, self.pkg.read(self.wb.part), self.unlock_protected)
+            entry = self.wb.add_sheet(edit.sheet, b"", edit.after, state)
+            self.created.append(edit.sheet)
+            name = edit.sheet
         drawing_rid = None
         drawing = None
         if edit.charts:
@@ -298,12 +302,12 @@ class Editor:
                 self.wb.dirty = True
 
     def append_rows(self, edit: AppendRows) -> None:
-        entry = self.wb.find(edit.name)
+        entry = self.wb.find(edit.sheet)
         if entry is None:
             block = Block(df=edit.df, number_formats=edit.number_formats, widths=edit.widths)
-            self.sheet_replace(SheetReplace(edit.name, [block], after=edit.after, hidden=edit.hidden, owner=edit.owner))
+            self.sheet_replace(SheetReplace(edit.sheet, [block], after=edit.after, hidden=edit.hidden, owner=edit.owner))
             return
-        entry, sx = self.sheet(edit.name)
+        entry, sx = self.sheet(edit.sheet)
         headers = {normalise_header(t): c for c, t in self.row_texts(sx, 1).items() if t.strip()}
         columns: list[int] = []
         for name in edit.df.columns:
