@@ -52,6 +52,12 @@ def _converter(profile: str = "s2twp"):
         return None
 
 
+def simplified(text: str) -> str:
+    """Traditional → Simplified (OpenCC t2s); the text unchanged where OpenCC is unavailable."""
+    conv = _converter("t2s")
+    return conv.convert(text) if conv else text
+
+
 @lru_cache(maxsize=8192)
 def traditional(text: str) -> str:
     """xlcrm's own Simplified text in Taiwan Traditional (s2twp)."""
@@ -84,8 +90,6 @@ def is_traditional(texts: list[str]) -> bool:
     A text counts as Traditional when converting it to Simplified changes it, and as Simplified when
     converting it to Traditional does; most short headers (地址, 城市) are neither and do not vote.
     """
-    from .schema import simplified
-
     trad = simp = 0
     for text in texts:
         if not text or text.isascii():
@@ -97,4 +101,4 @@ def is_traditional(texts: list[str]) -> bool:
     return trad > simp
 
 
-__all__ = ["LANG_CHOICES_TEXT", "OUTPUT_LANGS", "has_simplified", "is_traditional", "normalize_lang", "pick", "traditional"]
+__all__ = ["LANG_CHOICES_TEXT", "OUTPUT_LANGS", "has_simplified", "is_traditional", "normalize_lang", "pick", "simplified", "traditional"]

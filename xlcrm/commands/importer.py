@@ -89,11 +89,11 @@ def read_source(path: Path, sheet: str | None = None) -> tuple[list[Incoming], l
 def _single_sheet(path: Path, key: str) -> CrmBook:
     """A workbook without Basic Info (say, an order export): the first sheet whose headers fit `key`."""
     from ..ops import normalize
-    from ..workbook.reader import _load_grid, _open, empty_raw, find_header, read_data_sheet
+    from ..workbook.reader import empty_raw, find_header, load_grid, open_workbook, read_data_sheet
 
-    xl = _open(path, "ooxml")
+    xl = open_workbook(path, "ooxml")
     for name in xl.sheet_names:
-        grid = _load_grid(xl, name)
+        grid = load_grid(xl, name)
         if find_header(key, grid.head(30)) is not None:
             typed, raw, info, problems = read_data_sheet(grid, key)
             frames = {k: normalize.empty_frame(k) for k in ("customers", "followups", "purchases")}

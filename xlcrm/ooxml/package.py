@@ -123,6 +123,17 @@ class Package:
             self._cache[name] = job.result() if job is not None else self._inflate(name)
         return self._cache[name]
 
+    def forget(self, name: str | None = None) -> None:
+        """Drop the inflated copy kept of one input part (None: of every part) to save memory."""
+        if name is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(name, None)
+
+    def read_stored(self, name: str) -> bytes:
+        """An input member's bytes as the zip holds them (no CRC or size checks: for comparisons)."""
+        return self._zip.read(name)
+
     def prefetch(self, name: str) -> None:
         """Start inflating a part on the pool (ISA-L/zlib release the GIL), to be `read` later."""
         if self.pool is not None and name in self.infos and name not in self._cache and name not in self._prefetched:

@@ -404,7 +404,7 @@ def _cell_problems(
 # --------------------------------------------------------------------------- settings
 
 
-def _setting_index() -> dict[str, str]:
+def setting_index() -> dict[str, str]:
     index: dict[str, str] = {}
     for spec in schema.SETTINGS:
         for name in (spec.key, spec.zh, spec.en):
@@ -420,7 +420,7 @@ def settings_from_pairs(
     The key cell may hold the key (`cadence_a`) or its zh/en label. A value that fails validation
     falls back to its default, with a Problem naming the cell; unknown keys are ignored.
     """
-    index = _setting_index()
+    index = setting_index()
     accepted: dict[str, object] = {}
     where: dict[str, tuple[int, object]] = {}
     problems: list[Problem] = []

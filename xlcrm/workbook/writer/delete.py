@@ -84,7 +84,7 @@ def _move_rows(editor, sheet: str, shift: Shift):
     sx.body = sx.body  # the body on its own (offsets from 0), fully indexed
     sx.index_rows()
     if sx.rows_without_r:
-        sx.body = sx._number_rows(sx.body)
+        sx.body = sx.number_rows(sx.body)
         sx.rows_without_r = False
     if b"<" + sx.p.encode() + b"f" in sx.body:
         sx.body = _shift_body_formulas(sx.body, sx.p, name, name, shift, unshare=True)

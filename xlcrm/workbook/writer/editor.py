@@ -70,7 +70,7 @@ class Editor:
         entry = self.wb.require(name)
         if entry.part not in self.sheet_xmls:
             sx = SheetXml(self.pkg.read(entry.part), entry.name)
-            self.pkg._cache.pop(entry.part, None)  # SheetXml holds its own copy; keep one, not two
+            self.pkg.forget(entry.part)  # SheetXml holds its own copy; keep one, not two
             protection.check_sheet(entry.name, sx.tail, self.unlock_protected)
             self.sheet_xmls[entry.part] = sx
             self._original_frame[entry.part] = (sx.head, sx.tail)
@@ -375,7 +375,7 @@ class Editor:
             if len(self.pkg.changed[part]) > (1 << 20):
                 self.pkg.compress_soon(part)
         sx.release()
-        self.pkg._cache.pop(part, None)
+        self.pkg.forget(part)
 
     def flush_sheet(self, name: str) -> None:
         """No later edit touches sheet `name`: write it out now (see `plan_to_bytes`)."""
@@ -392,7 +392,7 @@ class Editor:
             save_guard(self, self.owned)
         for part in list(self.sheet_xmls):
             self.flush(part)
-        self.pkg._cache.clear()
+        self.pkg.forget()
         for tables in self.tables.values():
             tables.write_back()
         self.styles.write_back()

@@ -269,7 +269,7 @@ class SheetXml(RowIndex):
             out.append(tail_rows)
             written.append(tail_rows)
         if self.rows_without_r:
-            out = [self._number_rows(b"".join(out))]
+            out = [self.number_rows(b"".join(out))]
         self._update_dimension()
         p = self.p
         head, tail = self.head.encode("utf-8"), self.tail.encode("utf-8")
@@ -304,7 +304,7 @@ class SheetXml(RowIndex):
                 parts.append(new_rows[row])
         return "".join(parts).encode("utf-8")
 
-    def _number_rows(self, body: bytes) -> bytes:
+    def number_rows(self, body: bytes) -> bytes:
         """Give every row an explicit r= so inserted rows cannot shift positional ones."""
         counter = [0]
 

@@ -119,7 +119,7 @@ def verify_output(pkg: Package, written: bytes, xml_checked: bool = False) -> No
             if a.CRC != b.CRC or a.file_size != b.file_size or pkg.raw(name) != out_pkg.raw(name):
                 raise _fail("未修改的部件 {part} 发生了变化", "untouched part {part} changed", part=name)
     names_in, names_out = set(pkg.infos), set(out_names)
-    before = _dangling(names_in, pkg._zip.read)
+    before = _dangling(names_in, pkg.read_stored)
     after = _dangling(names_out, out.read)
     new_dangling = after - before
     if new_dangling:
@@ -131,7 +131,7 @@ def verify_output(pkg: Package, written: bytes, xml_checked: bool = False) -> No
             target=target,
         )
     new_uncovered = _uncovered(names_out, out.read("[Content_Types].xml")) - _uncovered(
-        names_in, pkg._zip.read("[Content_Types].xml")
+        names_in, pkg.read_stored("[Content_Types].xml")
     )
     if new_uncovered:
         raise _fail("部件 {part} 没有内容类型", "part {part} has no content type", part=sorted(new_uncovered)[0])
