@@ -373,7 +373,7 @@ LINUX_HELP = (
 )
 
 
-def _platform() -> str:
+def current_platform() -> str:
     import sys
 
     return {"win32": "windows", "darwin": "macos"}.get(sys.platform, "linux")
@@ -383,7 +383,7 @@ def user_config_path(platform: str | None = None) -> Path:
     """Where xlwings' VBA (PROJECT_NAME = xlcrm) reads the user config: see GetConfigFilePath."""
     import os
 
-    platform = platform or _platform()
+    platform = platform or current_platform()
     if platform == "windows":
         return Path(os.environ.get("USERPROFILE", str(Path.home()))) / f".{PROJECT_NAME}" / f"{PROJECT_NAME}.conf"
     if platform == "macos":
@@ -401,7 +401,7 @@ def config_text(interpreter: str, platform: str) -> str:
 def write_user_config(interpreter: str | None = None, platform: str | None = None) -> Path:
     import sys
 
-    platform = platform or _platform()
+    platform = platform or current_platform()
     path = user_config_path(platform)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(config_text(interpreter or sys.executable, platform), encoding="utf-8")
@@ -421,7 +421,7 @@ def _xlwings_cli(*args: str) -> str:
 
 def install_addin(addin: Path) -> list[str]:
     """Write the user config (interpreter = this Python) and install the add-in with xlwings."""
-    platform = _platform()
+    platform = current_platform()
     if platform == "linux":
         raise UnsupportedPlatform(LINUX_HELP)
     steps = [f"config: {write_user_config(platform=platform)}"]
@@ -432,7 +432,7 @@ def install_addin(addin: Path) -> list[str]:
 
 
 def remove_addin(addin_name: str = ADDIN_FILES["zh-CN"]) -> list[str]:
-    platform = _platform()
+    platform = current_platform()
     if platform == "linux":
         raise UnsupportedPlatform(LINUX_HELP)
     steps = [_xlwings_cli("addin", "remove", "--file", addin_name) or f"removed {addin_name}"]
@@ -445,7 +445,7 @@ def remove_addin(addin_name: str = ADDIN_FILES["zh-CN"]) -> list[str]:
 
 def addin_status() -> dict[str, object]:
     """What is built and configured here (works on every OS; Excel's own state only on Win/Mac)."""
-    platform = _platform()
+    platform = current_platform()
     status: dict[str, object] = {"platform": platform, "xlwings": None, "config": None, "interpreter": None}
     try:
         status["xlwings"] = xlwings_version()
