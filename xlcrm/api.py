@@ -8,19 +8,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 from pathlib import Path
 
 from .commands import run as run_tag
 from .commands.base import CommandResult, Context
+from .procs import os_user
 from .workbook.file_adapter import FileWorkbook
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers / services
-        return ""
 
 
 def run_command(tag: str, path: str | Path, *, today: dt.date | str | None = None, owner: str | None = None,
@@ -33,7 +26,7 @@ def run_command(tag: str, path: str | Path, *, today: dt.date | str | None = Non
     """
     if isinstance(today, str):
         today = dt.date.fromisoformat(today)
-    ctx = Context(today=today or dt.date.today(), lang=lang, dry_run=dry_run, owner=owner, user=_user(),
+    ctx = Context(today=today or dt.date.today(), lang=lang, dry_run=dry_run, owner=owner, user=os_user(),
                   options=options)
     with FileWorkbook(path, unlock_protected=unlock_protected) as port:
         return run_tag(tag, port, ctx)

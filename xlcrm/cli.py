@@ -8,7 +8,6 @@ without a traceback; the workbook is never left half-written.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import inspect
 import json
 import sys
@@ -23,6 +22,7 @@ from rich.table import Table
 from . import __version__
 from .cli_text import CONTEXT, XlcrmCommand, XlcrmGroup, check_format, check_lang, usage_error
 from .errors import XlcrmError
+from .procs import os_user
 
 app = typer.Typer(
     add_completion=False,
@@ -68,13 +68,6 @@ def _parse_today(value: str | None) -> dt.date:
         raise typer.BadParameter(f"日期格式应为 YYYY-MM-DD / expected YYYY-MM-DD: {value}") from None
 
 
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers / services
-        return ""
-
-
 def fail(exc: XlcrmError, lang: str | None) -> None:
     """Print an expected problem in both languages (the chosen one first) and exit."""
     first = _lang_or_default(lang)
@@ -91,7 +84,7 @@ def run_command(tag: str, path: Path, *, today: str | None, owner: str | None, d
     from .commands.base import Context
     from .workbook.file_adapter import FileWorkbook
 
-    ctx = Context(today=_parse_today(today), lang=lang, dry_run=dry_run, owner=owner, user=_os_user(), options=options)
+    ctx = Context(today=_parse_today(today), lang=lang, dry_run=dry_run, owner=owner, user=os_user(), options=options)
     try:
         with reading_progress(output == "text") as progress:
             port = FileWorkbook(path, progress=progress, unlock_protected=unlock_protected)
