@@ -68,7 +68,7 @@ def insert_rows(editor, edit: InsertRows) -> None:
 def _move_rows(editor, sheet: str, shift: Shift):
     entry, sx = editor.sheet(sheet)
     name = entry.name
-    from .comments import Notes
+    from .notes import Notes
 
     notes = Notes(editor, entry.part, sx)
     if isinstance(shift, DeleteShift):
