@@ -29,6 +29,9 @@ PLACES = {
     "xlcrm.ops": "ops",
     "xlcrm.workbook": "workbook",
     "xlcrm.template": "workbook",  # builds template workbooks with the writer's formats
+    "xlcrm.template_values": "workbook",
+    "xlcrm.template_validation": "workbook",
+    "xlcrm.howto": "workbook",  # the template's How-to sheet text
     "xlcrm.samples": "workbook",
     "xlcrm.export_file": "workbook",
     "xlcrm.commands": "commands",
