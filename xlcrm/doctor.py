@@ -245,7 +245,7 @@ def _windows_registry() -> tuple[list[str], int | None]:
 def gather_facts() -> Facts:
     import importlib.metadata
 
-    from .addin_build import current_platform, user_config_path
+    from .addin_install import current_platform, user_config_path
 
     platform = current_platform()
     try:
