@@ -41,6 +41,11 @@ def normalize_lang(value: object) -> str | None:
     return None
 
 
+def choose_lang(value: object, default: str = "zh-CN") -> str:
+    """The output language a setting, option or argument asks for; `default` when it names none."""
+    return normalize_lang(value) or default
+
+
 @cache
 def _converter(profile: str = "s2twp"):
     """An OpenCC converter, or None where OpenCC is unavailable (e.g. Pyodide): zh-TW then shows zh-CN text."""
@@ -101,4 +106,4 @@ def is_traditional(texts: list[str]) -> bool:
     return trad > simp
 
 
-__all__ = ["LANG_CHOICES_TEXT", "OUTPUT_LANGS", "has_simplified", "is_traditional", "normalize_lang", "pick", "simplified", "traditional"]
+__all__ = ["LANG_CHOICES_TEXT", "OUTPUT_LANGS", "choose_lang", "has_simplified", "is_traditional", "normalize_lang", "pick", "simplified", "traditional"]

@@ -8,7 +8,7 @@ import pandas as pd
 
 from .. import schema
 from ..errors import Problem
-from ..i18n import normalize_lang
+from ..i18n import choose_lang
 from ..ops import normalize
 from ..settings import Settings
 from .book import CrmBook, SheetInfo
@@ -50,7 +50,7 @@ def assemble_book(names: list[str], by_key: dict[str, str], grid_of: Callable[[s
         settings, found, has_language = read_settings(grid_of(by_key["settings"]))
         problems = found + problems
     if lang is not None:
-        lang = normalize_lang(lang) or schema.DEFAULT_LANG
+        lang = choose_lang(lang, schema.DEFAULT_LANG)
     elif has_language:
         lang = settings.language
     else:
