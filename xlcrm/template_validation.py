@@ -31,12 +31,8 @@ OWNER_COLUMNS = {("customers", "owner"), ("followups", "by")}
 UNIQUE_COLUMNS = {("customers", "customer_id"), ("customers", "mobile"), ("customers", "email"), ("purchases", "order_no")}
 
 
-def _t(lang: str, zh: str, en: str) -> str:
-    return pick(lang, zh, en)
-
-
 def validation_message(lang: str, zh: str, en: str) -> str:
-    return _t(lang, zh, en)[:255]
+    return pick(lang, zh, en)[:255]
 
 
 def list_validations(ws, spec: SheetSpec, lang: str, col_index: Mapping[str, int]) -> None:
@@ -52,7 +48,7 @@ def list_validations(ws, spec: SheetSpec, lang: str, col_index: Mapping[str, int
         if col.computed:
             options = {
                 "validate": "any",
-                "input_title": _t(lang, "由 xlcrm 计算", "Computed by xlcrm")[:32],
+                "input_title": pick(lang, "由 xlcrm 计算", "Computed by xlcrm")[:32],
                 "input_message": validation_message(
                     lang, "此列由 xlcrm“重新评级”写入，请勿在此输入。", "Written by xlcrm's Regrade — do not type here."
                 ),
@@ -62,7 +58,7 @@ def list_validations(ws, spec: SheetSpec, lang: str, col_index: Mapping[str, int
                 "validate": "custom",
                 "value": f"=COUNTIF(${letter}:${letter},{letter}2)<=1",
                 "error_type": "warning",
-                "error_title": _t(lang, "可能重复", "Possible duplicate")[:32],
+                "error_title": pick(lang, "可能重复", "Possible duplicate")[:32],
                 "error_message": validation_message(
                     lang,
                     f"“{header}”中已有相同的值：这可能是重复客户或重复记录。点“是”仍然保存，点“否”修改。",
@@ -74,7 +70,7 @@ def list_validations(ws, spec: SheetSpec, lang: str, col_index: Mapping[str, int
                 "validate": "custom",
                 "value": f"=COUNTIF({CUSTOMER_IDS_NAME},{letter}2)>0",
                 "error_type": "warning",
-                "error_title": _t(lang, "未知客户编号", "Unknown customer ID")[:32],
+                "error_title": pick(lang, "未知客户编号", "Unknown customer ID")[:32],
                 "error_message": validation_message(
                     lang,
                     f"工作表“{schema.CUSTOMERS.name(lang)}”的“客户编号”列（{customers_id_col} 列）中没有这个编号。",
@@ -90,7 +86,7 @@ def list_validations(ws, spec: SheetSpec, lang: str, col_index: Mapping[str, int
                 "validate": "list",
                 "source": f"={by_choices[id(col.choices)]}",
                 "error_type": "stop",
-                "error_title": _t(lang, "请从列表中选择", "Choose from the list")[:32],
+                "error_title": pick(lang, "请从列表中选择", "Choose from the list")[:32],
                 "error_message": validation_message(lang, f"“{header}”可选：{labels}", f"{header} can be: {labels}"),
             }
         if options is None:

@@ -16,10 +16,6 @@ from .ooxml.dates import to_serial, to_serials
 from .schema import Column
 
 
-def _t(lang: str, zh: str, en: str) -> str:
-    return pick(lang, zh, en)
-
-
 def _is_blank(v: object) -> bool:
     if v is None or v is pd.NaT or v is pd.NA:
         return True
@@ -43,7 +39,7 @@ def cell_value(v: object, column: Column | None, lang: str) -> str | float | Non
     if isinstance(v, (bool, np.bool_)):
         if column is not None and column.choices:
             return schema.choice_label(column.choices, "yes" if v else "no", lang)
-        return _t(lang, "是", "Yes") if v else _t(lang, "否", "No")
+        return pick(lang, "是", "Yes") if v else pick(lang, "否", "No")
     if isinstance(v, (dt.date, np.datetime64)):
         if isinstance(v, np.datetime64):
             v = pd.Timestamp(v).to_pydatetime()
