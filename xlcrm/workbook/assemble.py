@@ -9,9 +9,9 @@ import pandas as pd
 from .. import schema
 from ..errors import Problem
 from ..i18n import choose_lang
+from ..model.book import CrmBook, SheetInfo
 from ..ops import normalize
 from ..settings import Settings
-from .book import CrmBook, SheetInfo
 from .datasheet import empty_raw, missing_sheet_problem, read_data_sheet, read_settings, table_for
 from .grid import Grid
 from .locate import DATA_KEYS, guess_language

@@ -17,8 +17,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from ..errors import FileRefused
+from ..model.book import CrmBook
 from .assemble import assemble_book
-from .book import CrmBook
 from .grid import Grid
 from .locate import DATA_KEYS, HEADER_SCAN_ROWS, find_header, required_missing
 

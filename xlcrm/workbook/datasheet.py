@@ -10,9 +10,9 @@ import pyarrow.compute as pc
 
 from .. import schema
 from ..errors import Location, Msg, Problem, SchemaError, Severity
+from ..model.book import ROW, SheetInfo
 from ..ops import normalize
 from ..settings import Settings
-from .book import ROW, SheetInfo
 from .grid import Grid, column_letter
 from .locate import HEADER_SCAN_ROWS, HeaderMatch, find_header, found_headers, required_missing
 from .ownership import USER_INPUT_FOR

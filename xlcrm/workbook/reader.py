@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..model.book import CrmBook
 from .assemble import Progress, assemble_book
-from .book import CrmBook
 from .csv_input import read_customers_csv
 from .datasheet import (
     empty_raw,

@@ -19,7 +19,7 @@ import pyarrow as pa
 from typing_extensions import assert_never  # typing.assert_never is 3.11+
 
 from .. import schema
-from .book import CrmBook
+from ..model.book import CrmBook
 from .edits import (
     AppendRows,
     Block,
