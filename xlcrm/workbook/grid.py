@@ -4,7 +4,6 @@ and their parts, load a sheet (on a thread pool for the big ones), and the Excel
 from __future__ import annotations
 
 import os
-import posixpath
 import string
 import zipfile
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from ..errors import FileRefused
+from ..ooxml.rels import rels_path, resolve_target
 from .guard import ensure_readable
 from .ownership import SheetRef
 
@@ -88,7 +88,7 @@ def sheet_parts(path: Path) -> list[tuple[str, str, str]]:
     for sheet in workbook.iter(f"{NS_MAIN}sheet"):
         rel_type, target = types.get(sheet.get(f"{NS_REL}id"), ("", ""))
         kind = next((k for suffix, k in SHEET_KINDS.items() if rel_type.endswith(suffix)), "other")
-        part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+        part = resolve_target("xl/workbook.xml", target)
         out.append((sheet.get("name") or "", kind, part))
     return out
 
@@ -211,13 +211,12 @@ def excel_tables(path: Path) -> dict[str, list[tuple[str, str]]]:
             if not any(n.startswith("xl/tables/") for n in names):
                 return out
             workbook = etree.fromstring(zf.read("xl/workbook.xml"))
-            targets = _rels(zf, "xl/_rels/workbook.xml.rels", "xl")
+            targets = _rels(zf, "xl/workbook.xml")
             for sheet in workbook.iter(f"{ns_main}sheet"):
                 part = targets.get(sheet.get(f"{ns_rel}id") or "")
                 if not part:
                     continue
-                rels_part = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
-                for target in _rels(zf, rels_part, posixpath.dirname(part)).values():
+                for target in _rels(zf, part).values():
                     if target.startswith("xl/tables/") and target in names:
                         table = etree.fromstring(zf.read(target))
                         name = table.get("displayName") or table.get("name") or ""
@@ -227,21 +226,16 @@ def excel_tables(path: Path) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-def _rels(zf: zipfile.ZipFile, part: str, base: str) -> dict[str, str]:
+def _rels(zf: zipfile.ZipFile, source_part: str) -> dict[str, str]:
+    """Relationship id → the part it targets, for `source_part`'s internal relationships."""
     from lxml import etree
 
     try:
-        root = etree.fromstring(zf.read(part))
+        root = etree.fromstring(zf.read(rels_path(source_part)))
     except KeyError:
         return {}
-    out = {}
-    for rel in root:
-        target = rel.get("Target") or ""
-        if rel.get("TargetMode") == "External":
-            continue
-        full = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
-        out[rel.get("Id") or ""] = full
-    return out
+    return {rel.get("Id") or "": resolve_target(source_part, rel.get("Target") or "")
+            for rel in root if rel.get("TargetMode") != "External"}
 
 
 def list_sheets(path: Path) -> list[str]:
