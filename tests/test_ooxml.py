@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xlcrm.ooxml import addresses, cellxml, columns, dates
@@ -40,6 +40,7 @@ def test_column_letters(n: int, letters: str) -> None:
     assert addresses.col_index(letters.lower()) == n
 
 
+@settings(deadline=None)  # first calls import and warm pandas; a busy machine must not fail them
 @given(st.integers(1, 16384), st.integers(1, 1_048_576))
 def test_cell_ref_round_trips(col: int, row: int) -> None:
     assert addresses.split_ref(addresses.cell_ref(row, col)) == (row, col)
@@ -88,6 +89,7 @@ def test_time_zone_is_dropped() -> None:
 _MOMENTS = st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(9999, 12, 31, 23, 59, 59))
 
 
+@settings(deadline=None)  # first calls import and warm pandas; a busy machine must not fail them
 @given(st.lists(_MOMENTS, min_size=1, max_size=20))
 def test_scalar_and_vectorised_dates_agree_and_round_trip(moments: list[dt.datetime]) -> None:
     moments = [m.replace(microsecond=m.microsecond // 1000 * 1000) for m in moments]  # Excel keeps ms
@@ -101,6 +103,7 @@ def test_scalar_and_vectorised_dates_agree_and_round_trip(moments: list[dt.datet
         assert abs(b - m) <= dt.timedelta(milliseconds=1)
 
 
+@settings(deadline=None)  # first calls import and warm pandas; a busy machine must not fail them
 @given(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(9999, 12, 31)))
 def test_whole_days_round_trip_exactly(day: dt.date) -> None:
     serial = dates.to_serial(day)
@@ -124,6 +127,7 @@ def test_cell_xml_table() -> None:
     assert cellxml.encode("a<b & _x0041_") == ("s", "a&lt;b &amp; _x005F_x0041_")
 
 
+@settings(deadline=None)  # first calls import and warm pandas; a busy machine must not fail them
 @given(st.lists(st.one_of(st.text(max_size=8), st.integers(-10**6, 10**6), st.none(), st.booleans(),
                           st.datetimes(min_value=dt.datetime(1901, 1, 1), max_value=dt.datetime(2199, 1, 1))),
                 min_size=1, max_size=12))
