@@ -119,7 +119,7 @@ def child_stages(path: Path) -> dict:
     port = FileWorkbook(path, backup_dir=path.parent / "backup")
     book = port.read()
     lap("read")
-    archived = daily._archived_ids(port, book)
+    archived = daily.archived_ids(port, book)
     lap("archive_ids")
     checked = daily.plan_check(book, ctx, archived_ids=archived)
     lap("plan_check")
@@ -133,7 +133,7 @@ def child_stages(path: Path) -> dict:
     logs = []
     for part in (checked.plan, graded.plan, due.plan):
         for edit in part.edits:
-            if isinstance(edit, AppendRows) and edit.name == book.sheet_name_for("change_log"):
+            if isinstance(edit, AppendRows) and edit.sheet == book.sheet_name_for("change_log"):
                 logs.append(edit)
             else:
                 plan.add(edit)
@@ -227,7 +227,7 @@ def child_naive(path: Path) -> dict:
     logs = []
     for part in (checked.plan, graded.plan, due.plan):
         for edit in part.edits:
-            if isinstance(edit, AppendRows) and edit.name == book.sheet_name_for("change_log"):
+            if isinstance(edit, AppendRows) and edit.sheet == book.sheet_name_for("change_log"):
                 logs.append(edit)
             else:
                 plan.add(edit)
@@ -267,9 +267,9 @@ def child_naive(path: Path) -> dict:
                 cell.fill = fills[mark.severity]
                 cell.comment = Comment(mark.note, "xlcrm")
         elif isinstance(edit, SheetReplace):
-            if edit.name in wb.sheetnames:
-                del wb[edit.name]
-            ws = wb.create_sheet(edit.name)
+            if edit.sheet in wb.sheetnames:
+                del wb[edit.sheet]
+            ws = wb.create_sheet(edit.sheet)
             row = 1
             for block in edit.blocks:
                 if block.title:
@@ -283,7 +283,7 @@ def child_naive(path: Path) -> dict:
                         ws.cell(row, j, plain(value))
                 row += 2
         elif isinstance(edit, AppendRows):
-            ws = wb[edit.name] if edit.name in wb.sheetnames else wb.create_sheet(edit.name)
+            ws = wb[edit.sheet] if edit.sheet in wb.sheetnames else wb.create_sheet(edit.sheet)
             if ws.max_row <= 1 and ws.cell(1, 1).value is None:
                 ws.append([str(c) for c in edit.df.columns])
             for values in edit.df.itertuples(index=False):

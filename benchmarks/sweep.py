@@ -169,7 +169,7 @@ def _graft_into(path: Path) -> Path:
     for sheet, df in (("客户资料", customers), ("跟进记录", followups), ("购买记录", purchases)):
         df = df.map(_as_text)
         df.columns = [_header(sheet, c) for c in df.columns]
-        plan.edits.append(SheetReplace(name=sheet, blocks=[Block(df=df)]))
+        plan.edits.append(SheetReplace(sheet=sheet, blocks=[Block(df=df)]))
     try:
         apply_plan(path, plan, backup_keep=0)
     except XlcrmError as exc:
@@ -269,7 +269,7 @@ def _reach(parts: dict[str, bytes], start: str) -> set[str]:
     """`start` and every part reachable from it through relationships (rels parts included)."""
     from lxml import etree
 
-    from xlcrm.workbook.writer.package import rels_path, resolve_target
+    from xlcrm.ooxml.rels import rels_path, resolve_target
 
     seen, todo = set(), [start]
     while todo:
@@ -293,7 +293,7 @@ def _sheets(parts: dict[str, bytes]) -> dict[str, str]:
     """Sheet name → its part, from workbook.xml and its rels."""
     from lxml import etree
 
-    from xlcrm.workbook.writer.package import DOC_REL_NS, resolve_target
+    from xlcrm.ooxml.rels import DOC_REL_NS, resolve_target
 
     try:
         workbook = etree.fromstring(parts["xl/workbook.xml"])

@@ -42,13 +42,14 @@ def build(path: Path, size: str) -> float:
 def _customer_rows(path: Path) -> tuple[str, int, list[int]]:
     """The customers sheet's name, header row and data rows, found with the writer's own row index."""
     from xlcrm import schema
+    from xlcrm.ooxml.package import Package
     from xlcrm.workbook.writer.editor import Editor
-    from xlcrm.workbook.writer.package import Package
 
     editor = Editor(Package(path.read_bytes()))
     wanted = {schema.sheet_name("customers", lang) for lang in ("zh-CN", "en")}
     entry = next(e for e in editor.wb.sheets() if e.name in wanted)
     _, sx = editor.sheet(entry.name)
+    sx.ensure_full_index()  # a big sheet is indexed lazily: list every row here
     header = next(r for r in sx.rows[:10] if any("编号" in t or "ID" in t for t in editor.row_texts(sx, r).values()))
     return entry.name, header, [r for r in sx.rows if r > header]
 

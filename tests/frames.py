@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from xlcrm.model.book import CrmBook, SheetInfo
 from xlcrm.schema import SHEETS_BY_KEY, Kind
-from xlcrm.workbook.book import CrmBook, SheetInfo
 
 
 def frame(sheet_key: str, rows: list[dict], first_row: int = 2) -> pd.DataFrame:

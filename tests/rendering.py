@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from xlcrm.workbook.writer.package import Package
+from xlcrm.ooxml.package import Package
 from xlcrm.workbook.writer.sheets import Workbook
 
 

@@ -16,6 +16,7 @@ from oletools.olevba import VBA_Parser
 from python_calamine import CalamineWorkbook
 
 from xlcrm import addin_build as ab
+from xlcrm import addin_install
 from xlcrm.vba import VbaModule
 
 CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
@@ -353,7 +354,7 @@ def test_cli_builds_and_explains_linux(tmp_path, monkeypatch) -> None:
     done = runner.invoke(app, ["addin", "build", "--dist", str(tmp_path / "d"), "--templates", str(tmp_path / "t")])
     assert done.exit_code == 0, done.output
     assert (tmp_path / "d" / "xlcrm.xlam").exists() and (tmp_path / "t" / "xlcrm_template_en.xlsm").exists()
-    monkeypatch.setattr(ab, "_platform", lambda: "linux")
+    monkeypatch.setattr(addin_install, "current_platform", lambda: "linux")
     done = runner.invoke(app, ["addin", "install", "--dist", str(tmp_path / "d")])
     assert done.exit_code == 1 and "Windows" in done.output and "xlcrm check" in done.output
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from xlcrm import addin_build, doctor
+from xlcrm import addin_build, addin_install, doctor
 from xlcrm.cli import app
 from xlcrm.doctor import Facts
 
@@ -101,7 +101,7 @@ def test_reads_the_xlwings_version_of_a_built_addin(tmp_path: Path) -> None:
 
 
 def test_gathers_windows_facts_from_disk(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(addin_build, "_platform", lambda: "windows")
+    monkeypatch.setattr(addin_install, "current_platform", lambda: "windows")
     monkeypatch.setenv("APPDATA", str(tmp_path / "Roaming"))
     monkeypatch.setenv("USERPROFILE", str(tmp_path))
     monkeypatch.setattr(doctor, "_windows_registry", lambda: ([r"C:\Trusted"], 32))
@@ -121,7 +121,7 @@ def test_gathers_windows_facts_from_disk(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_gathers_mac_facts_from_disk(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(addin_build, "_platform", lambda: "macos")
+    monkeypatch.setattr(addin_install, "current_platform", lambda: "macos")
     monkeypatch.setenv("HOME", str(tmp_path))
     f = doctor.gather_facts()
     assert f.mac_runpython is False and f.addin is None

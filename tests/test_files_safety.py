@@ -28,6 +28,7 @@ from xlcrm.cli import app
 from xlcrm.commands.base import Context
 from xlcrm.commands.daily import plan_regrade
 from xlcrm.errors import FileRefused, WriteFailed
+from xlcrm.ooxml.package import Package
 from xlcrm.procs import host_name, pid_alive
 from xlcrm.workbook import guard, lock
 from xlcrm.workbook.edits import AppendRows, Block, CellWrite, DeleteRows, EditPlan, SheetReplace
@@ -35,7 +36,6 @@ from xlcrm.workbook.file_adapter import FileWorkbook
 from xlcrm.workbook.reader import read_book
 from xlcrm.workbook.writer import apply_plan
 from xlcrm.workbook.writer import save as save_module
-from xlcrm.workbook.writer.package import Package
 from xlcrm.workbook.writer.sheets import Workbook
 
 REPO = Path(__file__).resolve().parents[1]

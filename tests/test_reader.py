@@ -12,7 +12,7 @@ import xlsxwriter
 
 from xlcrm import schema
 from xlcrm.errors import FileRefused, SchemaError
-from xlcrm.workbook.book import CrmBook
+from xlcrm.model.book import CrmBook
 from xlcrm.workbook.reader import list_sheets, read_book, read_tool_sheet
 
 ROOT = Path(__file__).resolve().parents[1]

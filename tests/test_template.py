@@ -16,7 +16,7 @@ from xlcrm import schema
 from xlcrm.errors import FileRefused
 from xlcrm.template import (
     FIXED_CREATED,
-    LIST_CHOICES,
+    LIST_CHOICES,  # re-exported from template_validation
     TABLE_NAMES,
     TEMPLATE_FILES,
     build_template,

@@ -20,6 +20,10 @@ import pandas as pd
 import pytest
 import xlsxwriter
 
+from xlcrm.ooxml.cellxml import cell_xml, encode
+from xlcrm.ooxml.columns import cells_xml, encode_series, encode_values
+from xlcrm.ooxml.fastzlib import deflate_chunks
+from xlcrm.ooxml.package import Rope
 from xlcrm.workbook.edits import (
     FMT_DATETIME,
     AppendRows,
@@ -30,12 +34,8 @@ from xlcrm.workbook.edits import (
     EditPlan,
     MarkCells,
 )
-from xlcrm.workbook.writer import apply_plan, sheetxml, verify
-from xlcrm.workbook.writer.cells import cell_xml, encode
-from xlcrm.workbook.writer.colxml import cells_xml, encode_series, encode_values
+from xlcrm.workbook.writer import apply_plan, rowindex, sheetxml, verify
 from xlcrm.workbook.writer.editor import Editor
-from xlcrm.workbook.writer.fastzlib import deflate_chunks
-from xlcrm.workbook.writer.package import Rope
 
 GAP = range(700, 900)  # rows with nothing in them (absent from the XML)
 
@@ -99,7 +99,7 @@ def _write(tmp_path: Path, name: str) -> dict[str, bytes]:
 
 def test_bisected_rows_and_ropes_give_the_same_bytes(tmp_path: Path, monkeypatch) -> None:
     general = _write(tmp_path, "general.xlsx")
-    monkeypatch.setattr(sheetxml, "LAZY_MIN_BYTES", 0)
+    monkeypatch.setattr(rowindex, "LAZY_MIN_BYTES", 0)
     monkeypatch.setattr(sheetxml, "LAZY_MAX_ROWS", 10**9)
     monkeypatch.setattr(sheetxml, "ROPE_MIN_BYTES", 0)
     monkeypatch.setattr(verify, "INFLATE_LIMIT", 0)

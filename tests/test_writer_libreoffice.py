@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from writer_fixtures import EXCEL_AUTHORED, build_rich_xlsm, representative_plan
 
+from xlcrm.ooxml.package import Package
 from xlcrm.workbook.writer import apply_plan
-from xlcrm.workbook.writer.package import Package
 from xlcrm.workbook.writer.sheets import Workbook
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")

@@ -20,8 +20,8 @@ from writer_fixtures import (
     representative_plan,
 )
 
+from xlcrm.ooxml.package import Package
 from xlcrm.workbook.writer import apply_plan
-from xlcrm.workbook.writer.package import Package
 from xlcrm.workbook.writer.sheets import Workbook
 
 WRITABLE_AUTHORED = [

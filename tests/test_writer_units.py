@@ -15,6 +15,10 @@ from lxml import etree
 from writer_fixtures import build_plain_xlsx, build_rich_xlsm, claim_sheets
 
 from xlcrm.errors import WriteFailed, XlcrmError
+from xlcrm.ooxml import addresses
+from xlcrm.ooxml.cellxml import encode
+from xlcrm.ooxml.dates import to_serial
+from xlcrm.ooxml.package import Package
 from xlcrm.workbook.edits import (
     FMT_MONEY,
     AppendRows,
@@ -26,9 +30,7 @@ from xlcrm.workbook.edits import (
     EditPlan,
     SheetReplace,
 )
-from xlcrm.workbook.writer import apply_plan, cells, verify
-from xlcrm.workbook.writer.cells import encode, excel_serial
-from xlcrm.workbook.writer.package import Package
+from xlcrm.workbook.writer import apply_plan, verify
 from xlcrm.workbook.writer.sheets import Workbook
 
 C_NS = {"c": "http://schemas.openxmlformats.org/drawingml/2006/chart"}
@@ -42,7 +44,7 @@ def test_value_encoding() -> None:
     assert encode(float("nan")) == ("e", "") and encode(pd.NaT) == ("e", "") and encode(None) == ("e", "")
     assert encode(dt.date(2024, 1, 5)) == ("d", "45296")
     assert encode(pd.Timestamp("2024-01-05 12:00")) == ("t", "45296.5")
-    assert excel_serial(dt.date(1900, 2, 28)) == 59 and excel_serial(dt.date(1900, 3, 1)) == 61
+    assert to_serial(dt.date(1900, 2, 28)) == 59 and to_serial(dt.date(1900, 3, 1)) == 61
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         kind, text = encode("x" * 40000)
@@ -156,4 +158,4 @@ def test_unknown_sheet_and_bad_names_are_refused(tmp_path: Path) -> None:
         apply_plan(path, EditPlan([CellWrite("不存在", 1, 1, 1)]))
     with pytest.raises(XlcrmError, match="not allowed"):
         apply_plan(path, EditPlan([SheetReplace("a/b", [Block(pd.DataFrame({"x": [1]}))])]))
-    assert cells.quote_sheet("It's") == "'It''s'"
+    assert addresses.quote_sheet("It's") == "'It''s'"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import getpass
 import hashlib
 import os
 import sys
@@ -23,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .errors import Msg, XlcrmError
-from .procs import pid_alive
+from .procs import os_user, pid_alive
 
 # Buttons the add-in answers itself (they read or change nothing in the workbook's data).
 ADDIN_ACTIONS = {"help"}
@@ -88,13 +87,6 @@ class RunLock:
         self.release()
 
 
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name (service accounts)
-        return ""
-
-
 def _log_path() -> Path:
     return Path(tempfile.gettempdir()) / LOG_NAME
 
@@ -142,7 +134,7 @@ def run_tag(tag: str, port, *, today: dt.date | None = None, alert: Callable[[st
         if spec is not None and spec.writes and getattr(port, "read_only", False):
             alert(_READ_ONLY.text(lang), title, "critical")
             return None
-        ctx = Context(today=today or dt.date.today(), user=_os_user(), options=dict(options or {}))
+        ctx = Context(today=today or dt.date.today(), user=os_user(), options=dict(options or {}))
         result = run(tag, port, ctx)
     except XlcrmError as exc:
         alert(exc.render(port.lang), title, "critical")

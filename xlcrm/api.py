@@ -15,7 +15,6 @@ signatures are checked in as `xlcrm/api.pyi` for editors and type checkers; rege
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import inspect
 import sys
 from collections.abc import Callable
@@ -26,15 +25,8 @@ from .commands import REGISTRY
 from .commands import run as run_tag
 from .commands.base import CommandResult, CommandSpec, Context
 from .commands.options import OptionError, describe, unknown_option
+from .procs import os_user
 from .workbook.file_adapter import FileWorkbook
-
-
-def os_user() -> str:
-    """Who runs xlcrm, for the Change Log ("" where there is no login name: containers, services)."""
-    try:
-        return getpass.getuser()
-    except Exception:
-        return ""
 
 
 def parse_today(value: dt.date | str | None) -> dt.date:

@@ -245,9 +245,9 @@ def _windows_registry() -> tuple[list[str], int | None]:
 def gather_facts() -> Facts:
     import importlib.metadata
 
-    from .addin_build import _platform, user_config_path
+    from .addin_install import current_platform, user_config_path
 
-    platform = _platform()
+    platform = current_platform()
     try:
         xlwings = importlib.metadata.version("xlwings")
     except importlib.metadata.PackageNotFoundError:

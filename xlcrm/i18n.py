@@ -41,6 +41,11 @@ def normalize_lang(value: object) -> str | None:
     return None
 
 
+def choose_lang(value: object, default: str = "zh-CN") -> str:
+    """The output language a setting, option or argument asks for; `default` when it names none."""
+    return normalize_lang(value) or default
+
+
 @cache
 def _converter(profile: str = "s2twp"):
     """An OpenCC converter, or None where OpenCC is unavailable (e.g. Pyodide): zh-TW then shows zh-CN text."""
@@ -50,6 +55,12 @@ def _converter(profile: str = "s2twp"):
         return opencc.OpenCC(profile)
     except Exception:  # pragma: no cover - optional at runtime
         return None
+
+
+def simplified(text: str) -> str:
+    """Traditional → Simplified (OpenCC t2s); the text unchanged where OpenCC is unavailable."""
+    conv = _converter("t2s")
+    return conv.convert(text) if conv else text
 
 
 @lru_cache(maxsize=8192)
@@ -84,8 +95,6 @@ def is_traditional(texts: list[str]) -> bool:
     A text counts as Traditional when converting it to Simplified changes it, and as Simplified when
     converting it to Traditional does; most short headers (地址, 城市) are neither and do not vote.
     """
-    from .schema import simplified
-
     trad = simp = 0
     for text in texts:
         if not text or text.isascii():
@@ -97,4 +106,4 @@ def is_traditional(texts: list[str]) -> bool:
     return trad > simp
 
 
-__all__ = ["LANG_CHOICES_TEXT", "OUTPUT_LANGS", "has_simplified", "is_traditional", "normalize_lang", "pick", "traditional"]
+__all__ = ["LANG_CHOICES_TEXT", "OUTPUT_LANGS", "choose_lang", "has_simplified", "is_traditional", "normalize_lang", "pick", "simplified", "traditional"]

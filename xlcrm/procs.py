@@ -67,3 +67,15 @@ def host_name() -> str:
         return socket.gethostname()
     except OSError:
         return ""
+
+
+def os_user() -> str:
+    """The login name this process runs under, for the Change Log ("" where there is none:
+    some containers, services and service accounts). The CLI, the API and the add-in all ask here."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:
+        return ""
+

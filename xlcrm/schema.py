@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from functools import cache
 
-from .i18n import pick
+from .i18n import pick, simplified  # simplified: re-exported, schema.simplified is used widely
 
 LANGS = ("zh-CN", "en")  # the languages strings are written in (templates, samples); zh-TW output is derived
 DEFAULT_LANG = "zh-CN"
@@ -443,22 +443,6 @@ def normalize_name(text: object) -> str:
     s = unicodedata.normalize("NFKC", str(text or "")).strip().casefold()
     s = re.sub(r"[(（][^()（）]*(必填|选填|可选|required|optional)[^()（）]*[)）]", "", s)
     return _STRIP.sub("", s)
-
-
-@cache
-def _to_simplified():
-    """OpenCC Traditional→Simplified converter, or None where OpenCC is unavailable (e.g. Pyodide)."""
-    try:
-        import opencc
-
-        return opencc.OpenCC("t2s")
-    except Exception:  # pragma: no cover - optional at runtime
-        return None
-
-
-def simplified(text: str) -> str:
-    conv = _to_simplified()
-    return conv.convert(text) if conv else text
 
 
 @cache

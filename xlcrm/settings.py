@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .i18n import normalize_lang
+from .i18n import choose_lang
 from .schema import SETTING_DEFAULTS, YES_NO, match_choice
 
 
@@ -46,7 +46,7 @@ class Settings(BaseModel):
     @field_validator("language", mode="before")
     @classmethod
     def _lang(cls, v: object) -> str:
-        return normalize_lang(v) or "zh-CN"
+        return choose_lang(v)
 
     @field_validator("phone_region", mode="before")
     @classmethod

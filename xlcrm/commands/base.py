@@ -113,6 +113,12 @@ def command(tag: str, zh: str, en: str, help_zh: str, help_en: str, *, writes: b
 
 # --------------------------------------------------------------------------- shared pieces
 
+
+def zh_or_en(lang: str, zh: str, en: str) -> str:
+    """English for an English book, else the Chinese text (a zh-TW plan is converted as a whole later)."""
+    return en if lang == "en" else zh
+
+
 FORMATS = {Kind.DATE: FMT_DATE, Kind.MONEY: FMT_MONEY, Kind.NUMBER: "0"}
 
 

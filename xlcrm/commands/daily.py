@@ -343,7 +343,7 @@ def _op_label(tag: str, lang: str) -> str:
     return en if lang == "en" else zh
 
 
-def _archived_ids(port: WorkbookPort, book: CrmBook) -> tuple[str, ...]:
+def archived_ids(port: WorkbookPort, book: CrmBook) -> tuple[str, ...]:
     """IDs on the Archive sheet (merged customers): never handed out again."""
     archive = port.read_sheet(book.sheet_name_for("archive"))
     if archive is None or archive.empty:
@@ -360,7 +360,7 @@ def _archived_ids(port: WorkbookPort, book: CrmBook) -> tuple[str, ...]:
 def check(port: WorkbookPort, ctx: Context) -> CommandResult:
     book = port.read()
     ctx.stage("校验", "Checking")
-    return apply_planned(port, plan_check(book, ctx, archived_ids=_archived_ids(port, book)), ctx)
+    return apply_planned(port, plan_check(book, ctx, archived_ids=archived_ids(port, book)), ctx)
 
 
 @command("regrade", "评级", "Regrade", "按需求和预计成交日期评 A–E 级，更新计算列",
@@ -382,7 +382,7 @@ def due(port: WorkbookPort, ctx: Context) -> CommandResult:
 def run_all(port: WorkbookPort, ctx: Context) -> CommandResult:
     book = port.read()
     ctx.stage("校验", "Checking")
-    checked = plan_check(book, ctx, archived_ids=_archived_ids(port, book))
+    checked = plan_check(book, ctx, archived_ids=archived_ids(port, book))
     ctx.stage("评级", "Grading")
     computed = compute_columns(checked.book, ctx.today)
     graded = plan_regrade(checked.book, ctx, computed)
@@ -392,7 +392,7 @@ def run_all(port: WorkbookPort, ctx: Context) -> CommandResult:
     logs = []
     for part in (checked.plan, graded.plan, due_plan.plan):
         for edit in part.edits:
-            if isinstance(edit, AppendRows) and edit.name == book.sheet_name_for("change_log"):
+            if isinstance(edit, AppendRows) and edit.sheet == book.sheet_name_for("change_log"):
                 logs.append(edit)  # one Change Log append for the whole run
             else:
                 plan.add(edit)

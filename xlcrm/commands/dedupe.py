@@ -23,7 +23,7 @@ from ..schema import CUSTOMERS, DEDUPE_MEMORY, DUPLICATES, match_header
 from ..workbook.book import CrmBook
 from ..workbook.edits import Block, EditPlan, SheetReplace
 from ..workbook.port import WorkbookPort
-from .base import CommandResult, Context, Planned, after_data_sheets, apply_planned, command
+from .base import CommandResult, Context, Planned, after_data_sheets, apply_planned, command, zh_or_en
 from .options import Options, option
 
 # --------------------------------------------------------------------------- decisions
@@ -82,13 +82,13 @@ DUP_COLUMNS = (
 MEMORY_COLUMNS = ("kind", "id_a", "id_b", "time", "user", "sheet", "row", "field", "vtype", "value")
 
 
-def _dup_header(key: str, zh: str | None, en: str | None, lang: str) -> str:
+def dup_header(key: str, zh: str | None, en: str | None, lang: str) -> str:
     if zh is None:
         return CUSTOMERS.column(key).header(lang)
     return en if lang == "en" else zh
 
 
-def _dup_key(header: str) -> str | None:
+def dup_key(header: str) -> str | None:
     f = _fold(_simplified(str(header)))  # a zh-TW book's sheet has 組 / 決定 / 行號
     for key, zh, en in DUP_COLUMNS:
         names = (zh, en) if zh else (CUSTOMERS.column(key).zh, CUSTOMERS.column(key).en, CUSTOMERS.column(key).tw)
@@ -122,7 +122,7 @@ class SheetDecisions:
 def read_decisions(sheet: pd.DataFrame | None) -> SheetDecisions:
     if sheet is None or sheet.empty:
         return SheetDecisions({})
-    keys = {c: _dup_key(c) for c in sheet.columns}
+    keys = {c: dup_key(c) for c in sheet.columns}
     col = {k: c for c, k in keys.items() if k}
     if "customer_id" not in col or "group" not in col:
         return SheetDecisions({})
@@ -182,7 +182,7 @@ def memory_edit(book: CrmBook, rows: pd.DataFrame) -> SheetReplace:
                         hidden="hidden", freeze_header=False, owner=DEDUPE_MEMORY.key)
 
 
-def _now() -> str:
+def now_text() -> str:
     return dt.datetime.now().replace(microsecond=0).isoformat(sep=" ")
 
 
@@ -235,9 +235,9 @@ def plan_dedupe(book: CrmBook, ctx: Context, *, dup_sheet: pd.DataFrame | None =
     if new_rows is not None and dup_sheet is not None and len(dup_sheet):
         frame = _with_previous_groups(book, dup_sheet, frame, lang)
     plan.add(duplicates_edit(book, frame, lang))
-    mem_new = [{"kind": "not_duplicate", "id_a": a, "id_b": b, "time": _now(), "user": ctx.user} for a, b in
+    mem_new = [{"kind": "not_duplicate", "id_a": a, "id_b": b, "time": now_text(), "user": ctx.user} for a, b in
                sorted(new_pairs)]
-    mem_new.append({"kind": "last_run", "id_a": _max_id(book.customers), "time": _now(), "user": ctx.user,
+    mem_new.append({"kind": "last_run", "id_a": _max_id(book.customers), "time": now_text(), "user": ctx.user,
                     "value": str(len(book.customers))})
     plan.add(memory_edit(book, memory.with_rows(("last_run",), mem_new)))
 
@@ -284,13 +284,13 @@ def duplicates_frame(book: CrmBook, result: DedupeResult, previous: dict[str, st
                             for k in ("company", "contact", "mobile", "email", "city", "address")},
                          "score": round(score, 3), "reasons": why})
     df = pd.DataFrame(rows, columns=[k for k, _, _ in DUP_COLUMNS])
-    df.columns = [_dup_header(k, zh, en, lang) for k, zh, en in DUP_COLUMNS]
+    df.columns = [dup_header(k, zh, en, lang) for k, zh, en in DUP_COLUMNS]
     return df
 
 
 def _with_previous_groups(book: CrmBook, sheet: pd.DataFrame, frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     """New-rows mode: the groups already listed stay (with their decisions), the new ones follow."""
-    keys = [_dup_key(c) for c in sheet.columns]
+    keys = [dup_key(c) for c in sheet.columns]
     prev = sheet.copy()
     prev.columns = [k or c for k, c in zip(keys, sheet.columns, strict=True)]
     if "group" not in prev or "customer_id" not in prev:
@@ -318,15 +318,11 @@ def duplicates_edit(book: CrmBook, df: pd.DataFrame, lang: str) -> SheetReplace:
         fills = {i: "FFF2F2F2" for i in range(len(df)) if int(group[i]) % 2 == 0}
     widths = dict(zip(df.columns, (6, 12, 11, 6, 28, 10, 15, 24, 8, 30, 8, 60), strict=True))
     decision = next(c for c, (k, _, _) in zip(df.columns, DUP_COLUMNS, strict=True) if k == "decision")
-    offered = [_label(lang, zh, en) for zh, en, _ in DECISIONS.values()]
+    offered = [zh_or_en(lang, zh, en) for zh, en, _ in DECISIONS.values()]
     block = Block(df, at=(1, 1), number_formats={df.columns[10]: "0%"}, widths=widths, row_fills=fills,
                   autofilter=True, dropdowns={decision: offered})
     return SheetReplace(book.sheet_name_for(DUPLICATES.key), [block], after=after_data_sheets(book),
                         owner=DUPLICATES.key)
-
-
-def _label(lang: str, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
 
 
 @dataclass(frozen=True)

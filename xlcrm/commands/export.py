@@ -18,14 +18,10 @@ from ..ops.grade import grade_customers
 from ..workbook.book import CrmBook
 from ..workbook.edits import Block, EditPlan, SheetReplace
 from ..workbook.port import WorkbookPort
-from .base import CommandResult, Context, Planned, after_data_sheets, apply_planned, command
+from .base import CommandResult, Context, Planned, after_data_sheets, apply_planned, command, zh_or_en
 from .options import Options, option
 
 TAB_EXPORT = "FF548235"
-
-
-def _t(lang: str, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
 
 
 def export_message(matched: int, no_consent: int, deduped: int, written: int, where: str) -> Msg:
@@ -80,10 +76,10 @@ def plan_export(book: CrmBook, ctx: Context) -> Planned:
     name = book.sheet_name_for("export")
     plan = EditPlan(operation="export")
     if not to or options.get("sheet"):
-        title = _t(lang, f"邮件合并名单 · {ctx.today:%Y-%m-%d} · {len(merged)} 位客户",
+        title = zh_or_en(lang, f"邮件合并名单 · {ctx.today:%Y-%m-%d} · {len(merged)} 位客户",
                    f"Mail-merge list · {ctx.today:%Y-%m-%d} · {len(merged)} customers")
         if sel.no_consent:
-            title += _t(lang, f"（{sel.no_consent} 位未同意营销，已略过）", f" ({sel.no_consent} without consent left out)")
+            title += zh_or_en(lang, f"（{sel.no_consent} 位未同意营销，已略过）", f" ({sel.no_consent} without consent left out)")
         plan.add(SheetReplace(name, [Block(merged, title=title, autofilter=True)], after=after_data_sheets(book),
                               tab_color=TAB_EXPORT, owner="export"))
     where = str(to) if to and not options.get("sheet") else (f"{to} + “{name}”" if to else f"“{name}”")

@@ -16,14 +16,14 @@ from ..ops.changelog import LOG_COLUMNS
 from ..schema import CHANGE_LOG, Kind
 from ..workbook.book import CrmBook
 from ..workbook.edits import ColumnWrite, DeleteRows, EditPlan
-from .base import CommandResult, Context, Planned, change_log_edit
-from .importer import IMPORT_ID, _log, _old_value, _shown, _style, _t
+from .base import CommandResult, Context, Planned, change_log_edit, zh_or_en
+from .import_plan import IMPORT_ID, cell_style, change_rows, old_value, shown
 
 ROW_REF = re.compile(r"^(?P<sheet>.+)!(?P<row>\d+):(?P=row)$")
 UNDO_WORDS = ("撤销", "撤銷", "undo")
 
 
-def _log_frame(sheet: pd.DataFrame | None) -> pd.DataFrame:
+def log_frame(sheet: pd.DataFrame | None) -> pd.DataFrame:
     """The Change Log with schema keys as columns (its headers may be in any language)."""
     if sheet is None or sheet.empty:
         return pd.DataFrame(columns=list(LOG_COLUMNS))
@@ -80,7 +80,7 @@ def _same(current: object, logged: object, kind: Kind | None) -> bool:
     return str(current or "").strip() == str(logged or "").strip()
 
 
-def _id_of(operation: object) -> str | None:
+def id_of(operation: object) -> str | None:
     m = IMPORT_ID.search(str(operation or ""))
     return m.group(0) if m else None
 
@@ -89,12 +89,12 @@ def plan_undo_import(book: CrmBook, ctx: Context, log_sheet: pd.DataFrame | None
                      import_id: str | None = None) -> Planned:
     """Undo the import `import_id` (default: the last one not undone yet)."""
     lang = ctx.language(book)
-    log = _log_frame(log_sheet)
+    log = log_frame(log_sheet)
     import_id = import_id or last_import(log)
     if not import_id:
         raise XlcrmError("没有可撤销的导入（“{log}”中没有导入记录）。", "There is no import to undo (no import on '{log}').",
                          log=book.sheet_name_for("change_log"))
-    rows = log[[_id_of(op) == import_id for op in log["operation"]]]
+    rows = log[[id_of(op) == import_id for op in log["operation"]]]
     if rows.empty or any(any(w in str(op).lower() for w in UNDO_WORDS) for op in rows["operation"]):
         raise XlcrmError("导入 {id} 不存在或已撤销。", "Import {id} does not exist or was already undone.", id=import_id)
     plan = EditPlan(operation="undo_import")
@@ -118,8 +118,8 @@ def plan_undo_import(book: CrmBook, ctx: Context, log_sheet: pd.DataFrame | None
                 kept.append(f"{sheet}!{row}")
                 continue
             deletes.setdefault(sheet, []).append(row)
-            out.append({"customer_id": cid, "field": field, "old": _t(lang, "导入新增", "added by import"),
-                        "new": _t(lang, "已删除", "removed")})
+            out.append({"customer_id": cid, "field": field, "old": zh_or_en(lang, "导入新增", "added by import"),
+                        "new": zh_or_en(lang, "已删除", "removed")})
         elif cid and field and not IMPORT_ID.fullmatch(field):
             key = schema.match_header("customers", field) or (field if field in info.extra_columns else None)
             label = label_of.get(cid.upper())
@@ -130,20 +130,20 @@ def plan_undo_import(book: CrmBook, ctx: Context, log_sheet: pd.DataFrame | None
             current = c.at[label, key] if key in c.columns else None
             current = None if current is None or (not isinstance(current, str) and pd.isna(current)) else current
             if kind in (Kind.CHOICE, Kind.BOOL):
-                current = _old_value(book, label, key)
+                current = old_value(book, label, key)
             if not _same(current, _parse(r.new, kind), kind):
                 kept.append(f"{cid} {field}")  # changed since the import: the user's newer value stays
                 continue
             old = _parse(r.old, kind)
             by_col.setdefault(key, {})[int(c.at[label, "_row"])] = old
-            out.append({"customer_id": cid, "field": field, "old": r.new, "new": _shown(old)})
+            out.append({"customer_id": cid, "field": field, "old": r.new, "new": shown(old)})
     for key, values in by_col.items():
         plan.add(ColumnWrite(info.name, info.header_of(key), info.header_row, values,
-                             col=info.columns.get(key) or info.extra_columns.get(key), style=_style(key, "customers")))
+                             col=info.columns.get(key) or info.extra_columns.get(key), style=cell_style(key, "customers")))
     for sheet, numbers in deletes.items():
         plan.add(DeleteRows(sheet, sorted(numbers)))
-    plan.add(change_log_edit(book, _log(out or [{"customer_id": "", "field": import_id, "old": "", "new": ""}], ctx,
-                                        f"{_t(lang, '撤销导入', 'Undo import')} {import_id}"), lang))
+    plan.add(change_log_edit(book, change_rows(out or [{"customer_id": "", "field": import_id, "old": "", "new": ""}], ctx,
+                                        f"{zh_or_en(lang, '撤销导入', 'Undo import')} {import_id}"), lang))
     removed = sum(len(v) for v in deletes.values())
     msg = Msg("已撤销导入 {id}：删除新增的 {n} 行，恢复 {c} 个单元格。{kept}",
               "Import {id} undone: {n} added rows removed, {c} cells restored.{kept_en}",

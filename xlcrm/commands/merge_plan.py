@@ -29,7 +29,7 @@ from ..workbook.edits import (
     SheetReplace,
 )
 from ..workbook.writer.rowshift import DeleteShift
-from .base import CommandResult, Context, Planned, after_data_sheets, change_log_edit
+from .base import CommandResult, Context, Planned, after_data_sheets, change_log_edit, zh_or_en
 from .dedupe import (
     DUP_COLUMNS,
     MASTER,
@@ -37,12 +37,11 @@ from .dedupe import (
     NOT_DUP,
     Memory,
     SheetDecisions,
-    _dup_header,
-    _dup_key,
-    _label,
-    _now,
+    dup_header,
+    dup_key,
     duplicates_edit,
     memory_edit,
+    now_text,
     read_decisions,
 )
 
@@ -188,10 +187,10 @@ def plan_merge_book(book: CrmBook, ctx: Context, *, dup_sheet: pd.DataFrame | No
     info = book.sheets["customers"]
     columns = customer_columns(book)
     header_of = dict(columns)
-    op = _label(lang, "合并", "Merge")
+    op = zh_or_en(lang, "合并", "Merge")
     log: list[dict] = []
     undo: list[dict] = []
-    batch = _now()
+    batch = now_text()
     undo.append({"kind": "undo_batch", "id_a": batch, "time": batch, "user": ctx.user})
 
     # 1. the master's blanks, filled (user-typed text for choices)
@@ -230,8 +229,8 @@ def plan_merge_book(book: CrmBook, ctx: Context, *, dup_sheet: pd.DataFrame | No
     # 3. conflicts: listed, never overwritten
     for k in outcome.conflicts:
         log.append({"customer_id": k.master_id,
-                    "field": _label(lang, "冲突（保留主记录的值）：", "conflict (master value kept): ") + header_of.get(k.field, k.field),
-                    "old": shown(k.other_value) + _label(lang, f"（{k.other_id}）", f" ({k.other_id})"),
+                    "field": zh_or_en(lang, "冲突（保留主记录的值）：", "conflict (master value kept): ") + header_of.get(k.field, k.field),
+                    "old": shown(k.other_value) + zh_or_en(lang, f"（{k.other_id}）", f" ({k.other_id})"),
                     "new": shown(k.master_value)})
 
     # 4. merged rows → Archive (with the old → new ID map), then removed from Basic Info
@@ -239,8 +238,8 @@ def plan_merge_book(book: CrmBook, ctx: Context, *, dup_sheet: pd.DataFrame | No
     stamp = pd.Timestamp(dt.datetime.now()).floor("s").to_pydatetime()
     for label in outcome.archived:
         old_id = str(c.at[label, "customer_id"])
-        row = {_label(lang, "归档时间", "Archived"): stamp, _label(lang, "并入客户编号", "Merged into"): outcome.id_map[old_id],
-               _label(lang, "原行号", "Original row"): int(c.at[label, "_row"])}
+        row = {zh_or_en(lang, "归档时间", "Archived"): stamp, zh_or_en(lang, "并入客户编号", "Merged into"): outcome.id_map[old_id],
+               zh_or_en(lang, "原行号", "Original row"): int(c.at[label, "_row"])}
         for col, header in columns:
             value = cell_value(book, label, col)
             row[header] = value
@@ -250,7 +249,7 @@ def plan_merge_book(book: CrmBook, ctx: Context, *, dup_sheet: pd.DataFrame | No
                              "row": str(int(c.at[label, "_row"])), "vtype": tag, "value": text})
         archived_rows.append(row)
         log.append({"customer_id": old_id, "field": header_of.get("customer_id", "customer_id"), "old": old_id,
-                    "new": _label(lang, f"已并入 {outcome.id_map[old_id]}，移至归档", f"merged into {outcome.id_map[old_id]}, archived")})
+                    "new": zh_or_en(lang, f"已并入 {outcome.id_map[old_id]}，移至归档", f"merged into {outcome.id_map[old_id]}, archived")})
     if archived_rows:
         arch = pd.DataFrame(archived_rows)
         formats = {**column_formats(columns), arch.columns[0]: FMT_DATETIME}
@@ -326,7 +325,7 @@ def dup_by_key(sheet: pd.DataFrame) -> pd.DataFrame:
     """The Duplicates sheet as read (all text), with its columns named by key (the sheet's language aside)."""
     keys = [k for k, _, _ in DUP_COLUMNS]
     frame = sheet.copy()
-    frame.columns = [_dup_key(c) or c for c in sheet.columns]
+    frame.columns = [dup_key(c) or c for c in sheet.columns]
     frame = frame.loc[:, ~frame.columns.duplicated()].reindex(columns=keys)
     frame = frame.astype(object).where(frame.notna(), "")
     frame["customer_id"] = frame["customer_id"].astype(str).str.strip()
@@ -348,7 +347,7 @@ def duplicates_sheet_edit(book: CrmBook, frame: pd.DataFrame, row_of: dict[str, 
     df["row"] = [row_of.get(cid) or as_number(r) for cid, r in zip(df["customer_id"], df["row"], strict=True)]
     for key in ("group", "row", "score"):
         df[key] = [as_number(v) for v in df[key]]
-    df.columns = [_dup_header(k, zh, en, lang) for k, zh, en in DUP_COLUMNS]
+    df.columns = [dup_header(k, zh, en, lang) for k, zh, en in DUP_COLUMNS]
     return duplicates_edit(book, df.reset_index(drop=True), lang)
 
 

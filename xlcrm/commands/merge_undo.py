@@ -19,10 +19,9 @@ from ..workbook.edits import (
     InsertRows,
 )
 from ..workbook.writer.rowshift import InsertShift
-from .base import CommandResult, Context, Planned, change_log_edit
+from .base import CommandResult, Context, Planned, change_log_edit, zh_or_en
 from .dedupe import (
     Memory,
-    _label,
     memory_edit,
 )
 from .merge_plan import (
@@ -53,7 +52,7 @@ def plan_undo(book: CrmBook, ctx: Context, *, memory_sheet: pd.DataFrame | None,
     ids = c["customer_id"].astype(object).where(c["customer_id"].notna(), "").astype(str).str.strip()
     row_of = dict(zip(ids, c["_row"].astype(int), strict=True))
     log: list[dict] = []
-    op = _label(lang, "撤销合并", "Undo merge")
+    op = zh_or_en(lang, "撤销合并", "Undo merge")
 
     # 1. filled cells blank again
     for _, u in memory.of_kind("undo_fill").iterrows():
@@ -95,7 +94,7 @@ def plan_undo(book: CrmBook, ctx: Context, *, memory_sheet: pd.DataFrame | None,
                                    if str(f) in col_of}
         masters[str(old_id)] = str(cells["id_b"].iloc[0])
         log.append({"customer_id": str(old_id), "field": header_of.get("customer_id", "customer_id"),
-                    "old": _label(lang, "已归档", "archived"), "new": _label(lang, "已恢复", "restored")})
+                    "old": zh_or_en(lang, "已归档", "archived"), "new": zh_or_en(lang, "已恢复", "restored")})
     if restored:
         formats = {col_of[k]: column_formats(columns)[h] for k, h in columns if h in column_formats(columns) and k in col_of}
         plan.add(InsertRows(info.name, restored, number_formats=formats))

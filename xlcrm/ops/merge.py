@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..model.values import is_blank
 from ..schema import CUSTOMERS, Kind
 
 ROW = "_row"
@@ -49,21 +50,6 @@ def mergeable_columns(customers: pd.DataFrame) -> list[str]:
     """Columns whose blanks a merge may fill: what users type, never IDs, row numbers or computed values."""
     computed = {c.key for c in CUSTOMERS.computed_columns}
     return [c for c in customers.columns if c not in (ROW, "customer_id") and c not in computed]
-
-
-def is_blank(value: object) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and np.isnan(value):
-        return True
-    if value is pd.NaT:
-        return True
-    try:
-        if pd.isna(value) is True:
-            return True
-    except (TypeError, ValueError):
-        pass
-    return isinstance(value, str) and not value.strip()
 
 
 _FOLD = re.compile(r"[\s\-()（）+]+")

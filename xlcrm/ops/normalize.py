@@ -19,14 +19,12 @@ import pyarrow.compute as pc
 
 from .. import schema
 from ..errors import Msg, Problem, Severity
+from ..ooxml.dates import from_serials
 from ..schema import Choice, Kind
 from ..settings import Settings
 
 ROW = "_row"
 
-# Excel's 1900 date system: serial 1 = 1900-01-01, and Excel pretends 1900-02-29 (serial 60) existed.
-_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-_EXCEL_EPOCH_BEFORE_LEAP_BUG = pd.Timestamp("1899-12-31")
 # Serials read as dates: 1910-01-01 … 9999-12-31. A bare "2024" or "15" in a date column is a
 # typing mistake far more often than a date in 1905 or 1900, so those are reported instead.
 SERIAL_MIN, SERIAL_MAX = 3653, 2958465
@@ -159,10 +157,7 @@ def _from_serial(values: np.ndarray) -> pd.Series:
     """Excel 1900-system serials → timestamps (NaT outside SERIAL_MIN…SERIAL_MAX)."""
     values = np.asarray(values, dtype="float64")
     ok = np.isfinite(values) & (values >= SERIAL_MIN) & (values <= SERIAL_MAX)
-    safe = np.where(ok, values, 0.0)
-    ms = np.round(safe * 86_400_000).astype("int64")
-    stamps = _EXCEL_EPOCH + pd.to_timedelta(ms, unit="ms")
-    return pd.Series(np.where(ok, stamps.to_numpy(), np.datetime64("NaT")), dtype="datetime64[ns]")
+    return pd.Series(from_serials(np.where(ok, values, np.nan)), dtype="datetime64[ns]")
 
 
 def parse_dates(series: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -409,7 +404,7 @@ def _cell_problems(
 # --------------------------------------------------------------------------- settings
 
 
-def _setting_index() -> dict[str, str]:
+def setting_index() -> dict[str, str]:
     index: dict[str, str] = {}
     for spec in schema.SETTINGS:
         for name in (spec.key, spec.zh, spec.en):
@@ -425,7 +420,7 @@ def settings_from_pairs(
     The key cell may hold the key (`cadence_a`) or its zh/en label. A value that fails validation
     falls back to its default, with a Problem naming the cell; unknown keys are ignored.
     """
-    index = _setting_index()
+    index = setting_index()
     accepted: dict[str, object] = {}
     where: dict[str, tuple[int, object]] = {}
     problems: list[Problem] = []

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from ..errors import Msg, Problem, Severity
+from ..model.messages import Msg, Problem, Severity
 from ..schema import SHEETS_BY_KEY, Kind
 from ..settings import Settings
 from .ids import duplicated_ids

@@ -17,19 +17,10 @@ from pathlib import Path
 import pyarrow as pa
 
 from ..errors import FileRefused
-from ..ops import normalize
-from ..settings import Settings
-from .book import CrmBook
-from .reader import (
-    DATA_KEYS,
-    HEADER_SCAN_ROWS,
-    Grid,
-    _required_missing,
-    empty_raw,
-    find_header,
-    guess_language,
-    read_data_sheet,
-)
+from ..model.book import CrmBook
+from .assemble import assemble_book
+from .grid import Grid
+from .locate import DATA_KEYS, HEADER_SCAN_ROWS, find_header, required_missing
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -151,7 +142,7 @@ def sheet_key_of(grid: Grid) -> str:
     scores = {}
     for key in DATA_KEYS:
         match = find_header(key, rows)
-        scores[key] = match.score if match is not None and not _required_missing(key, match.keys) else 0
+        scores[key] = match.score if match is not None and not required_missing(key, match.keys) else 0
     best = max(DATA_KEYS, key=lambda k: (scores[k], k == "customers"))
     return best if scores[best] else "customers"
 
@@ -162,25 +153,10 @@ def read_csv_sheet(path: Path, key: str | None = None, *, lang: str | None = Non
     text, _encoding = decode(path)
     grid = csv_grid(text, path.name)
     key = key or sheet_key_of(grid)
-    typed, raw, info, problems = read_data_sheet(grid, key)
-    if lang is None:
-        lang = guess_language(path.stem, list(info.headers.values()))
-    frames = {k: normalize.empty_frame(k) for k in DATA_KEYS}
-    raws = {k: empty_raw(k) for k in DATA_KEYS}
-    frames[key], raws[key] = typed, raw
-    return CrmBook(
-        customers=frames["customers"],
-        followups=frames["followups"],
-        purchases=frames["purchases"],
-        settings=Settings(),
-        lang=lang,
-        sheets={key: info},
-        sheet_names=[path.name],
-        tool_sheets={},
-        problems=problems,
-        raw=raws,
-        path=path,
-    )
+    book = assemble_book([path.name], {key: path.name}, lambda _name: grid, lambda _name: [], lang=lang,
+                         report_missing=False)
+    book.path = path
+    return book
 
 
 __all__ = ["csv_grid", "decode", "detect_encoding", "read_csv_sheet", "read_customers_csv", "sheet_key_of"]

@@ -117,7 +117,7 @@ class Chart:
 class SheetReplace:
     """Replace every cell of a tool-owned sheet (creating the sheet if missing)."""
 
-    name: str
+    sheet: str
     blocks: list[Block]
     after: str | None = None  # when created: insert after this sheet (None: at the end)
     hidden: Literal[False, "hidden", "veryHidden"] = False
@@ -127,18 +127,28 @@ class SheetReplace:
     text_columns: bool = True  # str values stay text ("00123" never becomes 123)
     owner: str | None = None  # the tool sheet key; the writer replaces only a sheet xlcrm recorded as this
 
+    @property
+    def name(self) -> str:
+        """The old spelling of `sheet` (every edit now names its sheet `sheet`); kept for callers in flight."""
+        return self.sheet
+
 
 @dataclass
 class AppendRows:
     """Append rows below the last used row of a sheet (created with `header` if missing)."""
 
-    name: str
+    sheet: str
     df: pd.DataFrame
     after: str | None = None
     number_formats: dict[str, str] = field(default_factory=dict)
     widths: dict[str, float] = field(default_factory=dict)
     hidden: Literal[False, "hidden", "veryHidden"] = False
     owner: str | None = None  # the tool sheet key (None: rows appended to a user's data sheet)
+
+    @property
+    def name(self) -> str:
+        """The old spelling of `sheet` (every edit now names its sheet `sheet`); kept for callers in flight."""
+        return self.sheet
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .book import CrmBook
+from ..model.book import CrmBook
 from .edits import EditPlan
 from .guard import Fingerprint, ensure_readable, resolve
 from .lock import WorkbookLock

@@ -20,6 +20,7 @@ from pathlib import Path
 from xml.parsers import expat
 
 from ..errors import FileRefused
+from ..ooxml.package import TOO_BIG, Package
 
 MAX_INFLATED_ENV = "XLCRM_MAX_INFLATED"
 MAX_RATIO_ENV = "XLCRM_MAX_RATIO"
@@ -81,6 +82,14 @@ def bad_member(name: str, part: str) -> FileRefused:
     """A part whose inflated bytes do not match the CRC-32 the zip directory declared."""
     return _damaged(name, "部件 {part} 的校验和不符（数据已损坏）", "part {part} fails its CRC-32 check (damaged data)",
                     part=part)
+
+
+
+class CheckedPackage(Package):
+    """A package whose damaged members are refused with xlcrm's bilingual FileRefused."""
+
+    def damaged(self, part: str, reason: str) -> Exception:
+        return too_big(self.name, part) if reason == TOO_BIG else bad_member(self.name, part)
 
 
 def check_directory(zf: zipfile.ZipFile, name: str) -> None:

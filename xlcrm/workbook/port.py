@@ -6,7 +6,7 @@ from typing import Protocol
 
 import pandas as pd
 
-from .book import CrmBook
+from ..model.book import CrmBook
 from .edits import EditPlan
 
 

@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import FileRefused, WriteFailed, XlcrmError
+from ...ooxml.package import Package
 from ..edits import EditPlan
 from ..guard import Fingerprint, changed_error, ensure_writable, resolve, translate_os_error
 from ..lock import WorkbookLock
 from ..ownership import is_internal
-from ..package_check import check_zip
+from ..package_check import CheckedPackage, check_zip
 from .editor import Editor
-from .package import Package
 from .save import (
     checkpoint,
     clean_stale_temps,
@@ -86,7 +86,7 @@ def plan_to_bytes(
 
     try:
         check_zip(zipfile.ZipFile(io.BytesIO(blob)), file_name)  # duplicates, zip bombs, broken structural XML
-        pkg = Package(blob, file_name)
+        pkg = CheckedPackage(blob, file_name)
     except (zipfile.BadZipFile, ValueError) as exc:
         raise FileRefused(
             "文件不是可写入的 Excel 工作簿（{err}）。", "The file is not a workbook xlcrm can write ({err}).", err=exc

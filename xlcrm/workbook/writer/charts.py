@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 
+from ...ooxml.addresses import col_letter, quote_sheet
+from ...ooxml.cellxml import escape_text
+from ...ooxml.package import Package
 from ..edits import Chart
-from .cells import col_letter, escape_text, quote_sheet
-from .package import Package
 from .toolsheet import BlockPlace
 
 DRAWING_CT = "application/vnd.openxmlformats-officedocument.drawing+xml"

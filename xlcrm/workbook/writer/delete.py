@@ -19,8 +19,9 @@ import html
 import re
 
 from ...errors import Location, XlcrmError
+from ...ooxml.cellxml import encode
 from ..edits import CellStyle, DeleteRows, InsertRows
-from .cells import encode
+from .rowedit import CellSpec
 from .rowshift import (
     MAX_ROW,
     BrokenReference,
@@ -32,7 +33,6 @@ from .rowshift import (
     shift_ref,
     shift_sqref,
 )
-from .sheetxml import CellSpec
 
 CHART_PART = re.compile(r"xl/charts/chart\d+\.xml$")
 
@@ -68,7 +68,7 @@ def insert_rows(editor, edit: InsertRows) -> None:
 def _move_rows(editor, sheet: str, shift: Shift):
     entry, sx = editor.sheet(sheet)
     name = entry.name
-    from .comments import Notes
+    from .notes import Notes
 
     notes = Notes(editor, entry.part, sx)
     if isinstance(shift, DeleteShift):
@@ -82,14 +82,14 @@ def _move_rows(editor, sheet: str, shift: Shift):
         if last + len(shift.inserted) > MAX_ROW:
             raise _refuse(name, "行数会超过 Excel 的上限。", "the sheet would exceed Excel's last row.")
     sx.body = sx.body  # the body on its own (offsets from 0), fully indexed
-    sx._index_rows()
+    sx.index_rows()
     if sx.rows_without_r:
-        sx.body = sx._number_rows(sx.body)
+        sx.body = sx.number_rows(sx.body)
         sx.rows_without_r = False
     if b"<" + sx.p.encode() + b"f" in sx.body:
         sx.body = _shift_body_formulas(sx.body, sx.p, name, name, shift, unshare=True)
         editor.formula_changed = True
-    sx._index_rows()
+    sx.index_rows()
     _move_body(sx, shift)
     sx.edits = {n: cells for r, cells in sx.edits.items() if (n := shift.row(r)) is not None}
     sx.head = re.sub(rf'(<{sx.p}dimension ref=")([^"]*)(")',
@@ -131,7 +131,7 @@ def _move_body(sx, shift: Shift) -> None:
     elif k < len(sx.rows):
         pieces.append(sx.body[sx.ends[-1] :])
     sx.body = b"".join(pieces)
-    sx._index_rows()
+    sx.index_rows()
     sx.body_changed = True
 
 
@@ -285,7 +285,7 @@ def _shift_other_sheets(editor, entry, name: str, shift: Shift) -> None:
         body = _shift_body_formulas(sx.body, sx.p, other.name, name, shift)
         if body != sx.body:
             sx.body = body
-            sx._index_rows()
+            sx.index_rows()
             sx.body_changed = True
             editor.formula_changed = True
 

@@ -6,7 +6,14 @@ import re
 import unicodedata
 from collections import deque
 
+from typing_extensions import assert_never  # typing.assert_never is 3.11+
+
 from ...errors import Location, XlcrmError
+from ...ooxml.addresses import col_letter, quote_sheet
+from ...ooxml.cellxml import encode, escape_text
+from ...ooxml.columns import cells_xml, encode_column, encode_series
+from ...ooxml.package import Package
+from ...ooxml.rels import rels_path
 from ..edits import (
     FMT_DATE,
     FMT_DATETIME,
@@ -17,18 +24,17 @@ from ..edits import (
     CellWrite,
     ColumnWrite,
     DeleteRows,
+    Edit,
     InsertRows,
     MarkCells,
     SheetReplace,
 )
 from . import protection
-from .cells import col_letter, encode, encode_column, escape_text, quote_sheet
 from .charts import DRAWING_REL, add_charts, new_drawing_part
-from .colxml import cells_xml, encode_series
-from .package import Package, rels_path
 from .readback import SharedStrings, cell_text
+from .rowedit import CellSpec
 from .sheets import SheetEntry, Workbook
-from .sheetxml import CellSpec, SheetXml
+from .sheetxml import SheetXml
 from .styles import StyleBook
 from .tables import SheetTables
 from .toolsheet import build_tool_sheet
@@ -64,7 +70,7 @@ class Editor:
         entry = self.wb.require(name)
         if entry.part not in self.sheet_xmls:
             sx = SheetXml(self.pkg.read(entry.part), entry.name)
-            self.pkg._cache.pop(entry.part, None)  # SheetXml holds its own copy; keep one, not two
+            self.pkg.forget(entry.part)  # SheetXml holds its own copy; keep one, not two
             protection.check_sheet(entry.name, sx.tail, self.unlock_protected)
             self.sheet_xmls[entry.part] = sx
             self._original_frame[entry.part] = (sx.head, sx.tail)
@@ -113,31 +119,32 @@ class Editor:
         self._apply(edit)
         self.owned.record(edit, creates)
 
-    def _apply(self, edit) -> None:
-        if isinstance(edit, ColumnWrite):
-            self.column_write(edit)
-        elif isinstance(edit, CellWrite):
-            self.cell_write(edit)
-        elif isinstance(edit, SheetReplace):
-            self.sheet_replace(edit)
-        elif isinstance(edit, AppendRows):
-            self.append_rows(edit)
-        elif isinstance(edit, MarkCells):
-            from .comments import MarkBook
+    def _apply(self, edit: Edit) -> None:
+        match edit:
+            case ColumnWrite():
+                self.column_write(edit)
+            case CellWrite():
+                self.cell_write(edit)
+            case SheetReplace():
+                self.sheet_replace(edit)
+            case AppendRows():
+                self.append_rows(edit)
+            case MarkCells():
+                from .comments import MarkBook
 
-            if self.marks is None:
-                self.marks = MarkBook(self)
-            self.marks.apply(edit)
-        elif isinstance(edit, DeleteRows):
-            from .delete import delete_rows
+                if self.marks is None:
+                    self.marks = MarkBook(self)
+                self.marks.apply(edit)
+            case DeleteRows():
+                from .delete import delete_rows
 
-            delete_rows(self, edit)
-        elif isinstance(edit, InsertRows):
-            from .delete import insert_rows
+                delete_rows(self, edit)
+            case InsertRows():
+                from .delete import insert_rows
 
-            insert_rows(self, edit)
-        else:
-            raise TypeError(f"unknown edit {type(edit).__name__}")
+                insert_rows(self, edit)
+            case _:  # a new Edit type must get a case here (the type checker says so too)
+                assert_never(edit)
 
     def find_or_add_column(
         self,
@@ -241,7 +248,7 @@ class Editor:
 
     def sheet_replace(self, edit: SheetReplace) -> None:
         self._check_blocks(edit)
-        entry = self.wb.find(edit.name)
+        entry = self.wb.find(edit.sheet)
         code_name = None
         kept = None  # the sheet's protection element, kept when an unlocked write replaces it
         state = edit.hidden or "visible"
@@ -261,10 +268,10 @@ class Editor:
             self.wb.set_state(entry.name, state)
             name = entry.name
         else:
-            protection.check_new_sheet(edit.name, self.pkg.read(self.wb.part), self.unlock_protected)
-            entry = self.wb.add_sheet(edit.name, b"", edit.after, state)
-            self.created.append(edit.name)
-            name = edit.name
+            protection.check_new_sheet(edit.sheet, self.pkg.read(self.wb.part), self.unlock_protected)
+            entry = self.wb.add_sheet(edit.sheet, b"", edit.after, state)
+            self.created.append(edit.sheet)
+            name = edit.sheet
         drawing_rid = None
         drawing = None
         if edit.charts:
@@ -295,12 +302,12 @@ class Editor:
                 self.wb.dirty = True
 
     def append_rows(self, edit: AppendRows) -> None:
-        entry = self.wb.find(edit.name)
+        entry = self.wb.find(edit.sheet)
         if entry is None:
             block = Block(df=edit.df, number_formats=edit.number_formats, widths=edit.widths)
-            self.sheet_replace(SheetReplace(edit.name, [block], after=edit.after, hidden=edit.hidden, owner=edit.owner))
+            self.sheet_replace(SheetReplace(edit.sheet, [block], after=edit.after, hidden=edit.hidden, owner=edit.owner))
             return
-        entry, sx = self.sheet(edit.name)
+        entry, sx = self.sheet(edit.sheet)
         headers = {normalise_header(t): c for c, t in self.row_texts(sx, 1).items() if t.strip()}
         columns: list[int] = []
         for name in edit.df.columns:
@@ -368,7 +375,7 @@ class Editor:
             if len(self.pkg.changed[part]) > (1 << 20):
                 self.pkg.compress_soon(part)
         sx.release()
-        self.pkg._cache.pop(part, None)
+        self.pkg.forget(part)
 
     def flush_sheet(self, name: str) -> None:
         """No later edit touches sheet `name`: write it out now (see `plan_to_bytes`)."""
@@ -385,7 +392,7 @@ class Editor:
             save_guard(self, self.owned)
         for part in list(self.sheet_xmls):
             self.flush(part)
-        self.pkg._cache.clear()
+        self.pkg.forget()
         for tables in self.tables.values():
             tables.write_back()
         self.styles.write_back()
@@ -397,7 +404,7 @@ class Editor:
         """calcChain.xml lists formula cells; a stale one makes Excel 'repair' the file. Excel rebuilds it."""
         for rel in self.pkg.rels(self.wb.part):
             if rel.type == CALC_CHAIN_REL:
-                from .package import resolve_target
+                from ...ooxml.rels import resolve_target
 
                 part = resolve_target(self.wb.part, rel.target)
                 self.pkg.remove_part(part)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...ooxml.cellxml import escape_text
 from ..edits import SheetReplace
-from .cells import escape_text
 
 A4 = (8.27, 11.69)  # inches
 MARGINS = (0.7, 0.75)  # left/right, top/bottom (the pageMargins below)

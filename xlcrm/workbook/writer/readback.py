@@ -12,7 +12,8 @@ import re
 
 from lxml import etree
 
-from .package import Package, resolve_target
+from ...ooxml.package import Package
+from ...ooxml.rels import resolve_target
 
 SST_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
 _T = re.compile(r"<(?:\w+:)?t\b[^>]*>(.*?)</(?:\w+:)?t>|<(?:\w+:)?t\b[^>]*/>", re.S)

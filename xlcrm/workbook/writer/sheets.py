@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from lxml import etree
 
 from ...errors import XlcrmError
-from .package import DOC_REL_NS, Package, new_child, new_detached, parse_xml, resolve_target, serialize_xml
+from ...ooxml.package import Package
+from ...ooxml.rels import DOC_REL_NS, resolve_target
+from ...ooxml.xmltree import new_child, new_detached, parse_xml, serialize_xml
 
 WORKBOOK = "xl/workbook.xml"
 SHEET_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"

@@ -12,8 +12,10 @@ import re
 
 from lxml import etree
 
+from ...ooxml.package import Package
+from ...ooxml.rels import resolve_target
+from ...ooxml.xmltree import element_key, new_child, new_detached, parse_xml, serialize_xml
 from ..edits import CellStyle
-from .package import Package, element_key, new_child, new_detached, parse_xml, resolve_target, serialize_xml
 
 STYLES_PART_DEFAULT = "xl/styles.xml"
 STYLES_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"

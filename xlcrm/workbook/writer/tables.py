@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from .cells import parse_range, range_ref
-from .package import Package, parse_xml, serialize_xml
+from ...ooxml.addresses import parse_range, range_ref
+from ...ooxml.package import Package
+from ...ooxml.xmltree import parse_xml, serialize_xml
 
 TABLE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/table"
 
@@ -88,7 +89,7 @@ class SheetTables:
         self.tables: list[Table] = []
         for rel in pkg.rels(sheet_part):
             if rel.type == TABLE_REL and not rel.external:
-                from .package import resolve_target
+                from ...ooxml.rels import resolve_target
 
                 part = resolve_target(sheet_part, rel.target)
                 if pkg.exists(part):

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ...ooxml.addresses import cell_ref, col_letter, range_ref
+from ...ooxml.cellxml import cell_xml, escape_text
+from ...ooxml.columns import Kinds, cells_xml, encode_series
 from ..edits import (
     FILL_HEADER,
     FILL_TITLE,
@@ -28,8 +31,6 @@ from ..edits import (
     CellStyle,
     SheetReplace,
 )
-from .cells import cell_ref, col_letter, escape_text, range_ref
-from .colxml import Kinds, cells_xml, encode_series
 from .printing import page_setup
 from .styles import StyleBook
 
@@ -61,7 +62,7 @@ class ToolSheetXml:
 
 
 def _first_col(cells: str) -> int:
-    from .cells import col_index
+    from ...ooxml.addresses import col_index
 
     start = cells.find('r="') + 3
     end = start
@@ -226,8 +227,7 @@ def build_tool_sheet(
         ncols = max(1, len(block.df.columns))
         if block.title:
             rows.setdefault(row, []).append(
-                f'<c r="{cell_ref(row, left)}" s="{style_of(TITLE_STYLE)}" t="inlineStr"><is><t>'
-                f"{escape_text(block.title)}</t></is></c>"
+                cell_xml("", cell_ref(row, left), style_of(TITLE_STYLE), "s", escape_text(block.title))
             )
             for c in range(left + 1, left + ncols):
                 rows[row].append(f'<c r="{cell_ref(row, c)}" s="{style_of(TITLE_STYLE)}"/>')
@@ -244,8 +244,7 @@ def build_tool_sheet(
             kinds, texts, natural = _column_cells(block.df.iloc[:, j])
             hs = style_of(NUMBER_HEADER_STYLE if natural == "n" else HEADER_STYLE)
             header_cells.append(
-                f'<c r="{cell_ref(header_row, col)}" s="{hs}" t="inlineStr"><is><t>'
-                f"{escape_text(str(column))}</t></is></c>"
+                cell_xml("", cell_ref(header_row, col), hs, "s", escape_text(str(column)))
             )
             head_kinds = [kinds] * min(n, 200) if isinstance(kinds, str) else kinds[:200]
             sample = [display_width(str(column))] + [display_width(t) for k, t in zip(head_kinds, texts) if k == "s"]

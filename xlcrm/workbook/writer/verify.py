@@ -9,8 +9,10 @@ import zipfile
 from lxml import etree
 
 from ...errors import WriteFailed
-from ..package_check import well_formed
-from .package import Package, parse_xml, resolve_target
+from ...ooxml.package import Package
+from ...ooxml.rels import resolve_target
+from ...ooxml.xmltree import parse_xml
+from ..package_check import CheckedPackage, well_formed
 
 XML_SUFFIXES = (".xml", ".rels")
 INFLATE_LIMIT = 16 << 20  # edited parts above this are checked by their compressed bytes and CRC
@@ -92,7 +94,7 @@ def verify_output(pkg: Package, written: bytes, xml_checked: bool = False) -> No
     out_names = [i.filename for i in out.infolist()]
     if out_names != pkg.names():
         raise _fail("部件列表不符", "the list of parts differs from the plan")
-    out_pkg = Package(written)
+    out_pkg = CheckedPackage(written)
     for name in out_names:
         if name in pkg.changed and name in pkg.compressed and len(pkg.changed[name]) > INFLATE_LIMIT:
             # A big edited part: the bytes on disk must be exactly the deflate stream made from the
@@ -117,7 +119,7 @@ def verify_output(pkg: Package, written: bytes, xml_checked: bool = False) -> No
             if a.CRC != b.CRC or a.file_size != b.file_size or pkg.raw(name) != out_pkg.raw(name):
                 raise _fail("未修改的部件 {part} 发生了变化", "untouched part {part} changed", part=name)
     names_in, names_out = set(pkg.infos), set(out_names)
-    before = _dangling(names_in, pkg._zip.read)
+    before = _dangling(names_in, pkg.read_stored)
     after = _dangling(names_out, out.read)
     new_dangling = after - before
     if new_dangling:
@@ -129,7 +131,7 @@ def verify_output(pkg: Package, written: bytes, xml_checked: bool = False) -> No
             target=target,
         )
     new_uncovered = _uncovered(names_out, out.read("[Content_Types].xml")) - _uncovered(
-        names_in, pkg._zip.read("[Content_Types].xml")
+        names_in, pkg.read_stored("[Content_Types].xml")
     )
     if new_uncovered:
         raise _fail("部件 {part} 没有内容类型", "part {part} has no content type", part=sorted(new_uncovered)[0])

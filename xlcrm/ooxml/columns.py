@@ -3,26 +3,28 @@
 Tool sheets, appended rows and computed columns write 10⁵–10⁶ cells; encoding them one Python
 call per cell costs seconds. Here a column is encoded by its dtype with array operations, and
 its `<c>` elements come from one list comprehension per column. The result is exactly what
-`cells.encode` + `cells.cell_xml` produce cell by cell (tests compare the two).
+`cellxml.encode` + `cellxml.cell_xml` produce cell by cell (tests compare the two).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
-from .cells import _EPOCH, _NEEDS_WORK, MAX_TEXT, encode, escape_text
+from .cellxml import MAX_TEXT, NEEDS_WORK, PRESERVE, cell_tags, encode, escape_text, needs_preserve
+from .dates import to_serials
 
+_EDGE_SPACE = re.compile(r"\x00\s|\s\x00")
 Kinds = str | list[str]  # one kind for every cell of the column, or one per cell
-_US_PER_DAY = 86_400_000_000
 
 
 def _numbers(x: np.ndarray) -> list[str]:
-    """`cells._number` for an array of finite floats."""
+    """`cellxml.number_text` for an array of finite floats."""
     whole = (x == np.floor(x)) & (np.abs(x) < 1e15)
     if whole.all():
         return list(map(str, x.astype(np.int64).tolist()))
@@ -32,22 +34,19 @@ def _numbers(x: np.ndarray) -> list[str]:
 
 def _texts(values: list[str]) -> list[str]:
     """`escape_text` for a list of str, skipping the work when no value needs it (the usual case)."""
-    if max(map(len, values), default=0) <= MAX_TEXT and not _NEEDS_WORK.search("\n".join(values)):
+    if max(map(len, values), default=0) <= MAX_TEXT and not NEEDS_WORK.search("\n".join(values)):
         return values
     return [escape_text(v) for v in values]
 
 
 def _datetimes(series: pd.Series, one_kind: bool) -> tuple[Kinds, list[str]]:
-    """Serials as `cells.excel_serial` computes them (days + seconds/86400, same float steps)."""
+    """Serials as `dates.to_serial` computes them, and "d" (midnight) or "t" (with a time) per value."""
     if getattr(series.dt, "tz", None) is not None:
         series = series.dt.tz_localize(None)
     missing = series.isna().to_numpy()
-    us = (series.to_numpy(dtype="datetime64[us]") - np.datetime64(_EPOCH, "us")).astype(np.int64)
-    days, rest = np.divmod(us, _US_PER_DAY)
-    seconds, micro = np.divmod(rest, 1_000_000)
-    midnight = rest == 0
-    serial = days + (seconds + micro / 1e6) / 86400
-    serial = np.where(serial < 61, serial - 1, serial)
+    stamps = series.to_numpy(dtype="datetime64[us]")
+    midnight = stamps == stamps.astype("datetime64[D]")
+    serial = to_serials(stamps)
     texts = _numbers(np.where(missing, 0.0, serial))
     if not missing.any():
         if one_kind or midnight.all():
@@ -123,7 +122,7 @@ def encode_values(values: list) -> tuple[Kinds, list[str]]:
                 kinds.append("e")
                 texts.append("")
         strs = [x for k, x in zip(kinds, texts) if k == "s"]
-        if strs and texts and (max(map(len, strs)) > MAX_TEXT or _NEEDS_WORK.search("\n".join(strs))):
+        if strs and texts and (max(map(len, strs)) > MAX_TEXT or NEEDS_WORK.search("\n".join(strs))):
             texts = [escape_text(x) if k == "s" else x for k, x in zip(kinds, texts)]
         return kinds, texts
     if types <= {float, int, type(None)}:
@@ -145,10 +144,6 @@ def encode_values(values: list) -> tuple[Kinds, list[str]]:
     return [k for k, _ in pairs], [t for _, t in pairs]
 
 
-def _space(text: str) -> bool:
-    return text[:1].isspace() or text[-1:].isspace() or "\n" in text
-
-
 def cells_xml(
     p: str,
     letter: str,
@@ -165,7 +160,9 @@ def cells_xml(
     """
     n = len(texts)
     uniform = isinstance(kinds, str)
-    c, is_, t, v = f'<{p}c r="{letter}', f"<{p}is><{p}t", f"</{p}t></{p}is></{p}c>", f"</{p}v></{p}c>"
+    tags = cell_tags(p)
+    c, is_, t = tags.open + letter, tags.inline_head, tags.inline_tail
+    vh, v, bh = tags.value_head, tags.value_tail, tags.bool_head
     # The style attribute of each cell, looked up once per (kind, variant).
     if variants is None or not any(variants):
         if uniform:
@@ -181,31 +178,34 @@ def cells_xml(
         sas = [table[key] for key in zip(kinds, variants)]
     if uniform and kinds == "s":
         joined = "\x00".join(texts)
-        if "\n" not in joined and not any(_space(x) for x in (texts[0], texts[-1])) and not _edge_space(joined):
-            return [f'{c}{r}"{sa} t="inlineStr">{is_}>{x}{t}' for r, sa, x in zip(rows, sas, texts)]
+        if "\n" not in joined and not any(needs_preserve(x) for x in (texts[0], texts[-1])) and not _edge_space(joined):
+            return [f'{c}{r}"{sa}{is_}>{x}{t}' for r, sa, x in zip(rows, sas, texts)]
     if uniform and kinds in ("n", "d", "t"):
-        return [f'{c}{r}"{sa}><{p}v>{x}{v}' for r, sa, x in zip(rows, sas, texts)]
+        return [f'{c}{r}"{sa}{vh}{x}{v}' for r, sa, x in zip(rows, sas, texts)]
     kind_list = [kinds] * n if uniform else kinds
     if "b" not in kind_list and "s" not in kind_list:  # numbers or dates with blanks
         return [
-            (f'{c}{r}"{sa}/>' if sa else "") if k == "e" else f'{c}{r}"{sa}><{p}v>{x}{v}'
+            (f'{c}{r}"{sa}/>' if sa else "") if k == "e" else f'{c}{r}"{sa}{vh}{x}{v}'
             for r, sa, k, x in zip(rows, sas, kind_list, texts)
         ]
-    pre = ' xml:space="preserve"'
     return [
-        f'{c}{r}"{sa} t="inlineStr">{is_}{pre if _space(x) else ""}>{x}{t}'
+        f'{c}{r}"{sa}{is_}{PRESERVE if needs_preserve(x) else ""}>{x}{t}'
         if k == "s"
         else (f'{c}{r}"{sa}/>' if sa else "")
         if k == "e"
-        else f'{c}{r}"{sa} t="b"><{p}v>{x}{v}'
+        else f'{c}{r}"{sa}{bh}{x}{v}'
         if k == "b"
-        else f'{c}{r}"{sa}><{p}v>{x}{v}'
+        else f'{c}{r}"{sa}{vh}{x}{v}'
         for r, sa, k, x in zip(rows, sas, kind_list, texts)
     ]
 
 
 def _edge_space(joined: str) -> bool:
     """Whether any \\x00-separated value starts or ends with whitespace."""
-    import re
+    return _EDGE_SPACE.search(joined) is not None
 
-    return re.search(r"\x00\s|\s\x00", joined) is not None
+
+def encode_column(values: list) -> tuple[list[str], list[str]]:
+    """`encode` for a whole column (vectorised by type, see `encode_values`): (kinds, texts)."""
+    kinds, texts = encode_values(values)
+    return ([kinds] * len(texts) if isinstance(kinds, str) else kinds), texts

@@ -12,17 +12,12 @@ import io
 import posixpath
 import struct
 import zipfile
-from dataclasses import dataclass
 
 from lxml import etree
 
-from ..package_check import bad_member, too_big
 from .fastzlib import crc32, deflate_chunks, inflate_raw
-
-CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
-REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-DOC_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-RELS_CT = "application/vnd.openxmlformats-package.relationships+xml"
+from .rels import CT_NS, REL_NS, RELS_CT, Rel, relative_target, rels_path, resolve_target
+from .xmltree import new_child, parse_xml, serialize_xml
 
 _LOCAL = struct.Struct("<4s2B4HL2L2H")
 _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
@@ -30,41 +25,16 @@ _END = struct.Struct("<4s4H2LH")
 _NEW_PART_TIME = (1980, 1, 1, 0, 0, 0)
 ZIP32_LIMIT = 0xFFFFFFFF
 
-XML_PARSER = etree.XMLParser(remove_blank_text=False, huge_tree=True, resolve_entities=False)
+TOO_BIG = "too_big"  # a member inflates beyond the size its directory entry declares
+BAD_CRC = "bad_crc"  # a member's bytes do not match its CRC-32 (or cannot be inflated)
 
 
-def parse_xml(data: bytes) -> etree._Element:
-    return etree.fromstring(data, XML_PARSER)
+class DamagedPart(Exception):
+    """A zip member that cannot be trusted; `reason` is TOO_BIG or BAD_CRC."""
 
-
-def new_child(parent: etree._Element, tag: str, index: int | None = None) -> etree._Element:
-    """A new element under `parent` that reuses the namespace prefixes in scope (no `ns0:`)."""
-    el = etree.SubElement(parent, tag)
-    if index is not None:
-        parent.insert(index, el)
-    return el
-
-
-def new_detached(like: etree._Element, tag: str) -> etree._Element:
-    """A detached element whose namespaces match `like`'s document (moved in later without `ns0:`)."""
-    scratch = etree.Element(like.tag, nsmap=like.nsmap)
-    return etree.SubElement(scratch, tag)
-
-
-def element_key(el: etree._Element) -> tuple:
-    """A comparison key that ignores how namespaces are declared or prefixed."""
-    return (
-        el.tag,
-        tuple(sorted(el.attrib.items())),
-        (el.text or "").strip(),
-        tuple(element_key(c) for c in el if isinstance(c.tag, str)),
-    )
-
-
-def serialize_xml(root: etree._Element) -> bytes:
-    """lxml keeps every prefix and mc:Ignorable exactly; never use ElementTree for this."""
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-
+    def __init__(self, package: str, part: str, reason: str):
+        super().__init__(f"{package}: part {part} is damaged ({reason})")
+        self.package, self.part, self.reason = package, part, reason
 
 class Rope:
     """A part's new bytes as a list of pieces, never joined: slices (memoryviews) of the inflated
@@ -99,31 +69,6 @@ def data_crc(data: bytes | Rope) -> int:
     return data.crc() if isinstance(data, Rope) else crc32(data)
 
 
-@dataclass
-class Rel:
-    id: str
-    type: str
-    target: str
-    external: bool
-
-
-def rels_path(part: str) -> str:
-    """`xl/worksheets/sheet1.xml` → `xl/worksheets/_rels/sheet1.xml.rels`."""
-    folder, name = posixpath.split(part)
-    return posixpath.join(folder, "_rels", name + ".rels")
-
-
-def resolve_target(source_part: str, target: str) -> str:
-    """A relationship target, relative to its source part (or absolute with a leading '/')."""
-    if target.startswith("/"):
-        return posixpath.normpath(target.lstrip("/"))
-    return posixpath.normpath(posixpath.join(posixpath.dirname(source_part), target))
-
-
-def relative_target(source_part: str, part: str) -> str:
-    return posixpath.relpath(part, posixpath.dirname(source_part) or ".")
-
-
 class Package:
     """An OOXML package opened from bytes; edits are kept in memory until `build`."""
 
@@ -152,6 +97,10 @@ class Package:
         # name → XML documents that parse iff the edited part does (a sheet: its frame + what was written)
         self.xml_evidence: dict[str, list[bytes]] = {}
 
+    def damaged(self, part: str, reason: str) -> Exception:
+        """The exception for a damaged member; front layers override it with their own wording."""
+        return DamagedPart(self.name, part, reason)
+
     # -- reading -------------------------------------------------------------------------------
     def exists(self, name: str) -> bool:
         return name in self.changed or (name in self.infos and name not in self.deleted)
@@ -174,6 +123,17 @@ class Package:
             self._cache[name] = job.result() if job is not None else self._inflate(name)
         return self._cache[name]
 
+    def forget(self, name: str | None = None) -> None:
+        """Drop the inflated copy kept of one input part (None: of every part) to save memory."""
+        if name is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(name, None)
+
+    def read_stored(self, name: str) -> bytes:
+        """An input member's bytes as the zip holds them (no CRC or size checks: for comparisons)."""
+        return self._zip.read(name)
+
     def prefetch(self, name: str) -> None:
         """Start inflating a part on the pool (ISA-L/zlib release the GIL), to be `read` later."""
         if self.pool is not None and name in self.infos and name not in self._cache and name not in self._prefetched:
@@ -186,14 +146,14 @@ class Package:
         if info.compress_type == zipfile.ZIP_DEFLATED:
             data = inflate_raw(self.raw(name), limit=info.file_size)
             if len(data) != info.file_size:
-                raise too_big(self.name, name) if len(data) > info.file_size else bad_member(self.name, name)
+                raise self.damaged(name, TOO_BIG if len(data) > info.file_size else BAD_CRC)
             if crc32(data) != info.CRC:
-                raise bad_member(self.name, name)
+                raise self.damaged(name, BAD_CRC)
             return data
         try:
             return self._zip.read(name)
         except zipfile.BadZipFile as exc:
-            raise bad_member(self.name, name) from exc
+            raise self.damaged(name, BAD_CRC) from exc
 
     def raw(self, name: str) -> memoryview:
         """The member's compressed bytes exactly as stored in the input."""

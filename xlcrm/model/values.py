@@ -1,0 +1,25 @@
+"""What counts as "nothing typed" in a cell value, one answer for every layer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def is_blank(value: object) -> bool:
+    """None, NaN, NaT, pd.NA, or text that is empty or only whitespace."""
+    if value is None:
+        return True
+    if isinstance(value, float) and np.isnan(value):
+        return True
+    if value is pd.NaT:
+        return True
+    try:
+        if pd.isna(value) is True:
+            return True
+    except (TypeError, ValueError):
+        pass
+    return isinstance(value, str) and not value.strip()
+
+
+__all__ = ["is_blank"]

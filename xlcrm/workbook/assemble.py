@@ -1,0 +1,71 @@
+"""Located, loaded sheets → `CrmBook`: the one place a book is put together from grids."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from .. import schema
+from ..errors import Problem
+from ..i18n import choose_lang
+from ..model.book import CrmBook, SheetInfo
+from ..ops import normalize
+from ..settings import Settings
+from .datasheet import empty_raw, missing_sheet_problem, read_data_sheet, read_settings, table_for
+from .grid import Grid
+from .locate import DATA_KEYS, guess_language
+from .ownership import Ownership
+
+Progress = Callable[[str, float], None]
+
+
+def assemble_book(names: list[str], by_key: dict[str, str], grid_of: Callable[[str], Grid],
+                  tables_of: Callable[[str], list], *, lang: str | None = None,
+                  say: Progress = lambda _msg, _frac: None, ownership: Ownership | None = None,
+                  report_missing: bool = True) -> CrmBook:
+    """Type the located sheets into a CrmBook: one path for every grid source (a workbook file, the
+    live-Excel adapter, a CSV). `report_missing`: an absent data sheet is a problem (a CSV holds
+    one sheet by design, so it says False)."""
+    ownership = ownership or Ownership()
+    problems: list[Problem] = []
+    frames: dict[str, pd.DataFrame] = {}
+    raws: dict[str, pd.DataFrame] = {}
+    infos: dict[str, SheetInfo] = {}
+    for i, key in enumerate(DATA_KEYS):
+        if key not in by_key:
+            frames[key] = normalize.empty_frame(key)
+            raws[key] = empty_raw(key)
+            if report_missing:
+                problems.append(missing_sheet_problem(schema.SHEETS_BY_KEY[key]))
+            continue
+        name = by_key[key]
+        say(f"读取“{name}” / Reading '{name}'", 0.05 + 0.85 * i / len(DATA_KEYS))
+        typed, raw, info, found = read_data_sheet(grid_of(name), key, ownership.owned_headers(key))
+        info.table = table_for(info, tables_of(name))
+        frames[key], raws[key], infos[key] = typed, raw, info
+        problems.extend(found)
+    settings, has_language = Settings(), False
+    if "settings" in by_key:
+        settings, found, has_language = read_settings(grid_of(by_key["settings"]))
+        problems = found + problems
+    if lang is not None:
+        lang = choose_lang(lang, schema.DEFAULT_LANG)
+    elif has_language:
+        lang = settings.language
+    else:
+        main = infos.get("customers") or next(iter(infos.values()))  # a CSV may hold follow-ups only
+        lang = guess_language(main.name, list(main.headers.values()))
+    return CrmBook(
+        customers=frames["customers"],
+        followups=frames["followups"],
+        purchases=frames["purchases"],
+        settings=settings,
+        lang=lang,
+        sheets=infos,
+        sheet_names=names,
+        tool_sheets={k: n for k, n in by_key.items() if k not in DATA_KEYS and k != "settings"},
+        problems=problems,
+        raw=raws,
+        ownership=ownership,
+    )
