@@ -163,18 +163,19 @@ def cells_xml(
     tags = cell_tags(p)
     c, is_, t = tags.open + letter, tags.inline_head, tags.inline_tail
     vh, v, bh = tags.value_head, tags.value_tail, tags.bool_head
-    # The style attribute of each cell, looked up once per (kind, variant).
+    # The style attribute of each cell, looked up once per (kind, variant) in the order the cells
+    # need them (dict.fromkeys, not set: styles.xml must not depend on the hash seed).
     if variants is None or not any(variants):
         if uniform:
             sas = [sattr(kinds, 0)] * n
         else:
-            by_kind = {k: sattr(k, 0) for k in set(kinds)}
+            by_kind = {k: sattr(k, 0) for k in dict.fromkeys(kinds)}
             sas = [by_kind[k] for k in kinds]
     elif uniform:
-        by_variant = {x: sattr(kinds, x) for x in set(variants)}
+        by_variant = {x: sattr(kinds, x) for x in dict.fromkeys(variants)}
         sas = [by_variant[x] for x in variants]
     else:
-        table = {key: sattr(*key) for key in set(zip(kinds, variants))}
+        table = {key: sattr(*key) for key in dict.fromkeys(zip(kinds, variants))}
         sas = [table[key] for key in zip(kinds, variants)]
     if uniform and kinds == "s":
         joined = "\x00".join(texts)
