@@ -1,0 +1,144 @@
+"""Step 3 of duplicate finding: score candidate pairs and say why, as `dedupe_comparisons` declares.
+
+Each comparison's similarity is measured over all pairs (or, for a costly one, only over the pairs
+whose weight could still reach the threshold), its first holding level's weight is added, and the
+evidence is read back from the same table by `pair_reasons`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz
+
+from ..errors import Msg
+from .dedupe_codes import Coded, any_equal, best_token_sim, similarity
+from .dedupe_comparisons import COMPARISONS, PRIOR, TF, Comparison, max_weight
+from .dedupe_config import DedupeConfig
+
+SCORE_CHUNK = 1_000_000  # candidate pairs scored at a time
+
+
+def _measure(c: Comparison, cd: Coded, i: np.ndarray, j: np.ndarray,
+             workers: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(similarity 0–100 / NaN per pair, the method's flags) of comparison `c` for the pairs (i, j)."""
+    col = c.columns[0]
+    if c.method == "exact_any":
+        agree, comparable = any_equal([cd.codes[k][i] for k in c.columns], [cd.codes[k][j] for k in c.columns])
+        s = np.where(agree, np.float32(100.0), np.where(comparable, np.float32(0.0), np.float32(np.nan)))
+        return s.astype(np.float32), {}
+    s = similarity(cd.codes[col][i], cd.codes[col][j], cd.values[col], workers, distinct=c.distinct)
+    if c.method == "fuzzy":
+        return s, {}
+    if c.method == "company":  # a homophone typo ("通信"/"通讯" written by ear) counts at least 90
+        py_a, py_b = cd.codes["company_pinyin"][i], cd.codes["company_pinyin"][j]
+        return np.where(np.isnan(s) | (s >= 90) | ~((py_a == py_b) & (py_a >= 0)), s, 90.0), {}
+    if c.method == "contact":
+        pa_, pb_ = cd.codes["contact_py"][i], cd.codes["contact_py"][j]
+        weak = np.flatnonzero(s < 65)  # only there does "one name part agrees" change the weight
+        part = np.zeros(len(s), dtype=np.float32)
+        part[weak] = best_token_sim(cd, i[weak], j[weak], workers)  # a swapped or new surname
+        one_part = cd.single_part[i] | cd.single_part[j]
+        return s, {"contact_pinyin": (pa_ == pb_) & (pa_ >= 0) & (s < 100),
+                   "one_part_agrees": (part >= 95) & one_part, "part_similar": part >= 85}
+    if c.method == "address":  # a part left out ("28 banks st" / "28 banks st old farm") is no disagreement
+        a, b = cd.codes[col][i], cd.codes[col][j]
+        return np.fmax(s, similarity(a, b, cd.values[col], workers, fuzz.token_set_ratio)), {}
+    raise ValueError(f"unknown comparison method {c.method!r}")
+
+
+def _level_weight(c: Comparison, s: np.ndarray, flags: dict[str, np.ndarray], tf: np.ndarray | None) -> np.ndarray:
+    """The weight of the first level that holds for each pair (0 where none does, e.g. blank)."""
+    conditions, weights = [], []
+    for lv in c.levels:
+        cond = np.ones(len(s), dtype=bool) if lv.min_sim is None else s >= lv.min_sim
+        if lv.test is not None:
+            cond = cond & flags[lv.test]
+        conditions.append(cond)
+        weights.append(tf if lv.weight == TF else lv.weight)
+    return np.select(conditions, weights, 0.0)
+
+
+def score_pairs(p: pd.DataFrame, pairs: np.ndarray, config: DedupeConfig, coded: Coded | None = None,
+                min_weight: float | None = None) -> pd.DataFrame:
+    """Field similarities and the total match weight / score of each candidate pair.
+
+    With `min_weight`, the costly comparisons run only for pairs whose weight could still reach it
+    (the rest are below it whatever those fields say; their similarity stays NaN).
+    """
+    cd = coded if coded is not None else Coded(p)
+    i, j = pairs[:, 0], pairs[:, 1]
+    n = len(pairs)
+    w = np.full(n, PRIOR)
+    res: dict[str, np.ndarray] = {"i": i, "j": j}
+    agreed: dict[str, np.ndarray] = {}
+    costly = [c for c in COMPARISONS if c.costly]
+    for c in COMPARISONS:
+        tf = cd.tf[c.name][i] if c.name in cd.tf else None
+        if c.costly and min_weight is not None:
+            # The most this and the later costly comparisons could still add: below the bar → skip.
+            rest = costly[costly.index(c):]
+            most = None
+            for r in rest:
+                m = np.maximum(cd.tf[r.name][i], max_weight(r)) if r.name in cd.tf else max_weight(r)
+                most = m if most is None else most + m
+            k = np.flatnonzero(w + most >= min_weight - 1e-9)
+        else:
+            k = None
+        ik, jk = (i, j) if k is None else (i[k], j[k])
+        s, flags = _measure(c, cd, ik, jk, config.workers)
+        if c.unless is not None:  # the same evidence is not counted twice
+            s = np.where(agreed[c.unless] if k is None else agreed[c.unless][k], np.float32(np.nan), s)
+        weight = _level_weight(c, s, flags, tf if k is None or tf is None else tf[k])
+        if k is None:
+            w += weight
+        else:
+            w[k] += weight
+        full = s if k is None else _spread(s, k, n, np.nan, np.float32)
+        agreed[c.name] = full == 100
+        if c.column:
+            res[c.column] = full
+        if c.agree:
+            res[c.agree] = full == 100
+        if c.conflict:
+            res[c.conflict] = full == 0
+        for flag in c.keep_flags:
+            res[flag] = flags[flag] if k is None else _spread(flags[flag], k, n, False, bool)
+    res["weight"] = w
+    res["score"] = 1.0 / (1.0 + np.exp2(-w))
+    return pd.DataFrame(res)
+
+
+def _spread(values: np.ndarray, at: np.ndarray, n: int, fill, dtype) -> np.ndarray:
+    out = np.full(n, fill, dtype=dtype)
+    out[at] = values
+    return out
+
+
+def min_weight_for(threshold: float) -> float | None:
+    """The match weight a score of `threshold` needs (None when every pair needs scoring)."""
+    return float(np.log2(threshold / (1.0 - threshold))) if 0 < threshold < 1 else None
+
+
+# --------------------------------------------------------------------------- reasons
+
+
+def pair_reasons(row: dict) -> list[Msg]:
+    """Human-readable evidence for one scored pair, strongest first (ranks from `COMPARISONS`)."""
+    found: list[tuple[int, int, Msg]] = []
+    for c in COMPARISONS:
+        value = row.get(c.column, np.nan) if c.column else np.nan
+        value = np.nan if value is None else value
+        for reason in c.reasons:
+            holds = bool(row.get(reason.flag)) if reason.flag else value >= reason.min_sim
+            if not holds:
+                continue
+            args = {} if reason.pct is None else {"pct": int(value) if reason.pct == "floor" else int(round(value))}
+            found.append((reason.rank, len(found), Msg(reason.zh, reason.en, args)))
+            break
+    return [m for _, _, m in sorted(found, key=lambda t: (t[0], t[1]))]
+
+
+def reasons_text(reasons: list[Msg], lang: str) -> str:
+    sep = "; " if lang == "en" else "；"
+    return sep.join(m.text(lang) for m in reasons)
