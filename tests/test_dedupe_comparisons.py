@@ -89,3 +89,10 @@ def test_blocking_keys_name_prepared_columns():
         for part in key.parts:
             assert part.column in p.columns, (key.name, part.column)
         assert key.enabled_by is None or key.enabled_by in DedupeConfig().keys
+
+
+def test_comparisons_name_prepared_columns():
+    p = prepare(frame(PAIR), DedupeConfig())
+    for c in dc.COMPARISONS:
+        for col in (*c.columns, *dc.METHOD_COLUMNS.get(c.method, ())):
+            assert col in p.columns, (c.name, col)

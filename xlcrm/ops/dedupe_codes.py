@@ -11,7 +11,7 @@ import pandas as pd
 from rapidfuzz import fuzz
 from rapidfuzz.process import cpdist
 
-from .dedupe_comparisons import COMPARISONS
+from .dedupe_comparisons import COMPARISONS, METHOD_COLUMNS
 
 
 def codes_of(values: pd.Series) -> np.ndarray:
@@ -47,9 +47,10 @@ class Coded:
     (mobile/phone/phone2, email/email2, first/last name part) share one code space.
     """
 
-    GROUPS = (("mobile", "phone", "phone2"), ("email", "email2"), ("contact_first", "contact_last"))
-    SINGLE = ("credit_code", "ext_id", "company", "company_pinyin", "company_region", "contact", "contact_py", "address",
-              "birthday", "postcode", "city", "province")
+    # Both from the comparison table: what an `exact_any` compares across shares a code space, and so
+    # do the name parts the contact method compares crosswise.
+    GROUPS = tuple(c.columns for c in COMPARISONS if len(c.columns) > 1) + (("contact_first", "contact_last"),)
+    SINGLE = tuple(dict.fromkeys(col for c in COMPARISONS for col in (*c.columns, *METHOD_COLUMNS.get(c.method, ()))))
 
     def __init__(self, p: pd.DataFrame) -> None:
         self.codes: dict[str, np.ndarray] = {}

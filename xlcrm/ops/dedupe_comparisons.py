@@ -133,6 +133,9 @@ COMPARISONS: tuple[Comparison, ...] = (
 
 COMPARISON = {c.name: c for c in COMPARISONS}
 
+# The further prepared columns a method reads (besides its own `columns`).
+METHOD_COLUMNS = {"company": ("company_pinyin",), "contact": ("contact_py", "contact_first", "contact_last")}
+
 
 @dataclass(frozen=True)
 class Part:
