@@ -75,16 +75,10 @@ def score_pairs(p: pd.DataFrame, pairs: np.ndarray, config: DedupeConfig, coded:
     costly = [c for c in COMPARISONS if c.costly]
     for c in COMPARISONS:
         tf = cd.tf[c.name][i] if c.name in cd.tf else None
+        # A costly comparison runs only where the weight could still reach the bar (k: those pairs).
+        k = None
         if c.costly and min_weight is not None:
-            # The most this and the later costly comparisons could still add: below the bar → skip.
-            rest = costly[costly.index(c):]
-            most = None
-            for r in rest:
-                m = np.maximum(cd.tf[r.name][i], max_weight(r)) if r.name in cd.tf else max_weight(r)
-                most = m if most is None else most + m
-            k = np.flatnonzero(w + most >= min_weight - 1e-9)
-        else:
-            k = None
+            k = np.flatnonzero(w + _most_still(costly[costly.index(c):], cd, i) >= min_weight - 1e-9)
         ik, jk = (i, j) if k is None else (i[k], j[k])
         s, flags = _measure(c, cd, ik, jk, config.workers)
         if c.unless is not None:  # the same evidence is not counted twice
@@ -107,6 +101,15 @@ def score_pairs(p: pd.DataFrame, pairs: np.ndarray, config: DedupeConfig, coded:
     res["weight"] = w
     res["score"] = 1.0 / (1.0 + np.exp2(-w))
     return pd.DataFrame(res)
+
+
+def _most_still(rest: list[Comparison], cd: Coded, i: np.ndarray) -> np.ndarray | float:
+    """The most the comparisons `rest` could still add to each pair's weight (the early-rejection bound)."""
+    most: np.ndarray | float = 0.0
+    for n, r in enumerate(rest):
+        m = np.maximum(cd.tf[r.name][i], max_weight(r)) if r.name in cd.tf else max_weight(r)
+        most = m if n == 0 else most + m
+    return most
 
 
 def _spread(values: np.ndarray, at: np.ndarray, n: int, fill, dtype) -> np.ndarray:
