@@ -62,6 +62,7 @@ def test_a_table_reason_is_what_the_user_reads(monkeypatch):
     renamed = dataclasses.replace(mobile, reasons=(dc.Reason(30, "手机号一致", "mobile matches", flag="same_mobile"),))
     monkeypatch.setattr(dedupe_score, "COMPARISONS",
                         tuple(renamed if c.name == "mobile" else c for c in dc.COMPARISONS))
+    monkeypatch.setattr(dedupe_score, "_REASON_CHAINS", dedupe_score._reason_chains())  # compiled at import
     reasons = find_duplicates(df).pairs.iloc[0]["reasons"]
     assert "手机号一致" in reasons_text(reasons, "zh-CN")
     assert "mobile matches" in reasons_text(reasons, "en")

@@ -33,8 +33,8 @@ class Level:
 class Reason:
     """Evidence shown on the Duplicates sheet when the pair reaches `min_sim` or has `flag` set.
 
-    `rank` orders a pair's reasons (strongest evidence first, warnings last); within one comparison
-    the first reason that holds is shown. `{pct}` is the similarity, rounded (`pct="round"`) or cut
+    `rank` orders a pair's reasons (strongest evidence first, warnings last); reasons of the same rank
+    are alternatives, the first that holds is shown (e.g. "same contact" / "sounds the same" / "80 %"). `{pct}` is the similarity, rounded (`pct="round"`) or cut
     (`pct="floor"`)."""
 
     rank: int

@@ -126,20 +126,38 @@ def min_weight_for(threshold: float) -> float | None:
 # --------------------------------------------------------------------------- reasons
 
 
+def _reason_chains() -> list[list[tuple]]:
+    """The table's reasons grouped by rank (strongest first): each group is a chain of alternatives."""
+    chains: dict[int, list[tuple]] = {}
+    for c in COMPARISONS:
+        for r in c.reasons:
+            chains.setdefault(r.rank, []).append((c.column, r.flag, r.min_sim, r.zh, r.en, r.pct))
+    return [chains[rank] for rank in sorted(chains)]
+
+
+_REASON_CHAINS = _reason_chains()  # compiled once: pair_reasons runs for every accepted pair
+
+
 def pair_reasons(row: dict) -> list[Msg]:
     """Human-readable evidence for one scored pair, strongest first (ranks from `COMPARISONS`)."""
-    found: list[tuple[int, int, Msg]] = []
-    for c in COMPARISONS:
-        value = row.get(c.column, np.nan) if c.column else np.nan
-        value = np.nan if value is None else value
-        for reason in c.reasons:
-            holds = bool(row.get(reason.flag)) if reason.flag else value >= reason.min_sim
-            if not holds:
-                continue
-            args = {} if reason.pct is None else {"pct": int(value) if reason.pct == "floor" else int(round(value))}
-            found.append((reason.rank, len(found), Msg(reason.zh, reason.en, args)))
+    out: list[Msg] = []
+    get = row.get
+    for chain in _REASON_CHAINS:
+        for column, flag, min_sim, zh, en, pct in chain:
+            if flag is not None:
+                if not get(flag):
+                    continue
+            else:
+                value = get(column)
+                if value is None or not value >= min_sim:  # NaN (blank) is never ≥
+                    continue
+            if pct is None:
+                out.append(Msg(zh, en))
+            else:
+                value = get(column)
+                out.append(Msg(zh, en, {"pct": int(value) if pct == "floor" else int(round(value))}))
             break
-    return [m for _, _, m in sorted(found, key=lambda t: (t[0], t[1]))]
+    return out
 
 
 def reasons_text(reasons: list[Msg], lang: str) -> str:
