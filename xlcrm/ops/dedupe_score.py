@@ -25,8 +25,10 @@ def _measure(c: Comparison, cd: Coded, i: np.ndarray, j: np.ndarray,
     col = c.columns[0]
     if c.method == "exact_any":
         agree, comparable = any_equal([cd.codes[k][i] for k in c.columns], [cd.codes[k][j] for k in c.columns])
-        s = np.where(agree, np.float32(100.0), np.where(comparable, np.float32(0.0), np.float32(np.nan)))
-        return s.astype(np.float32), {}
+        s = np.full(len(i), np.nan, dtype=np.float32)
+        s[comparable] = 0.0
+        s[agree] = 100.0
+        return s, {}
     s = similarity(cd.codes[col][i], cd.codes[col][j], cd.values[col], workers, distinct=c.distinct)
     if c.method == "fuzzy":
         return s, {}
@@ -71,7 +73,8 @@ def score_pairs(p: pd.DataFrame, pairs: np.ndarray, config: DedupeConfig, coded:
     n = len(pairs)
     w = np.full(n, PRIOR)
     res: dict[str, np.ndarray] = {"i": i, "j": j}
-    agreed: dict[str, np.ndarray] = {}
+    agreed: dict[str, np.ndarray] = {}  # agreement of the comparisons another one names as `unless`
+    referenced = {c.unless for c in COMPARISONS if c.unless}
     costly = [c for c in COMPARISONS if c.costly]
     for c in COMPARISONS:
         tf = cd.tf[c.name][i] if c.name in cd.tf else None
@@ -89,11 +92,14 @@ def score_pairs(p: pd.DataFrame, pairs: np.ndarray, config: DedupeConfig, coded:
         else:
             w[k] += weight
         full = s if k is None else _spread(s, k, n, np.nan, np.float32)
-        agreed[c.name] = full == 100
         if c.column:
             res[c.column] = full
-        if c.agree:
-            res[c.agree] = full == 100
+        if c.agree or c.name in referenced:
+            same = full == 100
+            if c.agree:
+                res[c.agree] = same
+            if c.name in referenced:
+                agreed[c.name] = same
         if c.conflict:
             res[c.conflict] = full == 0
         for flag in c.keep_flags:
