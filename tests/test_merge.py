@@ -18,7 +18,6 @@ from xlcrm.workbook.file_adapter import FileWorkbook
 from xlcrm.workbook.reader import read_book
 from xlcrm.workbook.writer import apply_plan
 
-SAMPLE = Path(__file__).resolve().parents[1] / "sample_workbooks" / "xlcrm_sample_zh.xlsx"
 CTX = Context(today=dt.date(2026, 11, 23), user="tester")
 
 
