@@ -20,3 +20,15 @@ def test_dedupe_output_matches_the_snapshot():
         assert got[name]["pairs"] == expected[name]["pairs"], name
     # the samples have duplicates planted on purpose: an empty result would be a broken test
     assert all(expected[name]["pairs"] for name in expected)
+
+
+def test_the_duplicates_sheet_matches_the_snapshot():
+    """What the user sees: the 查重 / Duplicates sheet `dedupe` writes on both samples, cell for cell."""
+    from duplicates_sheet_snapshot import snapshot as sheet_snapshot
+
+    expected = json.loads((SNAPSHOT.parent / "duplicates_sheet_snapshot.json").read_text(encoding="utf-8"))
+    got = sheet_snapshot()
+    assert got.keys() == expected.keys()
+    for lang in expected:
+        assert len(expected[lang]) > 10, lang  # header + planted duplicate groups
+        assert got[lang] == expected[lang], lang
