@@ -90,3 +90,26 @@ def test_every_listed_word_is_stripped_on_both_paths():
     frame = dn.companies_frame(pd.Series(names, dtype=object))
     assert set(frame["company"]) == {"华创科技"}
     assert [dn.split_company(v)[0] for v in names] == frame["company"].tolist()
+
+
+DIGITS = st.text(st.sampled_from("0123456789"), min_size=0, max_size=13)
+PHONE = st.tuples(st.sampled_from(("", "+86 ", "0086", "86", "+61 ")), DIGITS,
+                  st.sampled_from(("", " ", "-", "  ")), DIGITS).map("".join)
+EMAIL = st.tuples(st.sampled_from(("", " ", "mailto:", "<")), LATIN_WORD, st.sampled_from(("@", "", "@@")),
+                  LATIN_WORD, st.sampled_from((".com", ".cn", "", ".")), st.sampled_from(("", ">", ";", " "))).map("".join)
+POSTCODE = st.tuples(st.sampled_from(("", " ")), DIGITS, st.sampled_from(("", ".0", " ", "-"))).map("".join)
+CREDIT = st.text(st.sampled_from(dn.CREDIT_ALPHABET + " -"), min_size=16, max_size=20)
+
+
+@FAST
+@given(st.lists(PHONE, min_size=1, max_size=8), st.lists(EMAIL, min_size=1, max_size=8),
+       st.lists(POSTCODE, min_size=1, max_size=8), st.lists(CREDIT, min_size=1, max_size=8))
+def test_exact_keys_are_the_same_on_both_paths(phones, emails, postcodes, credits):
+    s = _column(phones)
+    assert dn.phones_series(s).tolist() == [dn.normalize_phone(v) for v in s]
+    s = _column(emails)
+    assert dn.emails_series(s).tolist() == [dn.normalize_email(v) for v in s]
+    s = _column(postcodes)
+    assert dn.postcodes_series(s).tolist() == [dn.normalize_postcode(v) for v in s]
+    s = _column(credits + ["91350100M000100Y43"])
+    assert dn.credit_codes_series(s).tolist() == [dn.normalize_credit_code(v) for v in s]
