@@ -44,6 +44,17 @@ def snapshot() -> dict:
     return out
 
 
+def dumps(snap: dict) -> str:
+    """JSON with one pair per line: small, and a changed pair shows as one changed line."""
+    line = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True)  # noqa: E731
+    parts = []
+    for name in sorted(snap):
+        s = snap[name]
+        pairs = ",\n".join("    " + line(p) for p in s["pairs"])
+        parts.append(f'  {line(name)}: {{"candidates": {s["candidates"]}, "clusters": {line(s["clusters"])},\n'
+                     f'   "pairs": [\n{pairs}\n  ]}}')
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
 if __name__ == "__main__":
-    json.dump(snapshot(), sys.stdout, ensure_ascii=False, indent=1, sort_keys=True)
-    sys.stdout.write("\n")
+    sys.stdout.write(dumps(snapshot()))
