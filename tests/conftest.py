@@ -1,48 +1,41 @@
-"""Shared fixtures: paths to test data, copies of the sample workbooks, LibreOffice when present."""
+"""Shared fixtures: paths to test data, copies of the sample workbooks, LibreOffice when present.
+
+Where they are and what happens when they are missing is decided in `needs.py`.
+"""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
+import needs
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-EXCEL_AUTHORED = REPO.parent / "shared" / "fixtures" / "excel-authored"
-SAMPLES = REPO / "sample_workbooks"
+REPO = needs.REPO
+EXCEL_AUTHORED = needs.EXCEL_AUTHORED
+SAMPLES = needs.SAMPLES
 
 
 @pytest.fixture(scope="session")
 def excel_authored() -> Path:
-    """Real Excel-made workbooks (read-only; copy before use). Skips when the folder is absent."""
-    if not EXCEL_AUTHORED.is_dir():
-        pytest.skip("../shared/fixtures/excel-authored is absent")
-    return EXCEL_AUTHORED
-
-
-def _copy_sample(tmp_path: Path, lang: str) -> Path:
-    src = SAMPLES / f"xlcrm_sample_{lang}.xlsx"
-    dst = tmp_path / src.name
-    shutil.copyfile(src, dst)
-    return dst
+    """Real Excel-made workbooks (read-only; copy before use). Skips when the folder is absent,
+    fails instead under XLCRM_REQUIRE_FIXTURES=1."""
+    return needs.excel_authored()
 
 
 @pytest.fixture
 def sample_zh(tmp_path: Path) -> Path:
     """A fresh copy of the bundled Chinese sample workbook."""
-    return _copy_sample(tmp_path, "zh")
+    return needs.copy_sample("zh", tmp_path)
 
 
 @pytest.fixture
 def sample_en(tmp_path: Path) -> Path:
     """A fresh copy of the bundled English sample workbook."""
-    return _copy_sample(tmp_path, "en")
+    return needs.copy_sample("en", tmp_path)
 
 
 @pytest.fixture(scope="session")
 def soffice() -> str:
-    """The LibreOffice binary; skips the test when LibreOffice is not installed."""
-    exe = shutil.which("soffice") or shutil.which("libreoffice")
-    if not exe:
-        pytest.skip("LibreOffice is not installed (apt-get install -y libreoffice-calc-nogui)")
-    return exe
+    """The LibreOffice binary; skips the test when LibreOffice is not installed (fails under
+    XLCRM_REQUIRE_LIBREOFFICE=1)."""
+    return needs.soffice()

@@ -11,6 +11,7 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+import needs
 import openpyxl
 import pandas as pd
 import pytest
@@ -30,7 +31,7 @@ from xlcrm.workbook.edits import (
 from xlcrm.workbook.xlwings_adapter import XlwingsWorkbook, cell_text
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "sample_workbooks" / "xlcrm_sample_zh.xlsx"
+SAMPLE = needs.sample_path("zh")
 
 
 # --------------------------------------------------------------------------- a fake xlwings
@@ -273,7 +274,6 @@ def test_cell_text_matches_the_file_readers_text() -> None:
     assert cell_text("  ") is None and cell_text(None) is None and cell_text("00123") == "00123"
 
 
-@pytest.mark.skipif(not SAMPLE.exists(), reason="sample workbook not generated")
 def test_live_read_gives_the_same_frames_as_the_file_reader() -> None:
     from xlcrm.workbook.reader import read_book
 
@@ -439,7 +439,6 @@ def test_help_lists_the_commands_in_the_workbooks_language(tmp_path, monkeypatch
     assert "校验" in fake.app.alerts[-1][0] and fake.sheets.active.name == "使用说明"
 
 
-@pytest.mark.skipif(not SAMPLE.exists(), reason="sample workbook not generated")
 def test_handlers_through_the_file_adapter(tmp_path) -> None:
     from xlcrm.workbook.file_adapter import FileWorkbook
 
@@ -453,7 +452,6 @@ def test_handlers_through_the_file_adapter(tmp_path) -> None:
     assert "今日跟进" in openpyxl.load_workbook(path, read_only=True).sheetnames
 
 
-@pytest.mark.skipif(not SAMPLE.exists(), reason="sample workbook not generated")
 def test_a_command_runs_over_the_live_adapter(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(addin.tempfile, "gettempdir", lambda: str(tmp_path))
     fake = fake_from_file(SAMPLE)

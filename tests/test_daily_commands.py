@@ -12,6 +12,7 @@ import json
 import zipfile
 from pathlib import Path
 
+import needs
 import openpyxl
 import pandas as pd
 import pytest
@@ -23,7 +24,7 @@ from xlcrm.errors import SchemaError
 from xlcrm.workbook.reader import read_book
 
 TODAY = dt.date(2026, 11, 20)  # the samples' own "today"
-SAMPLES = Path(__file__).resolve().parents[1] / "sample_workbooks"
+SAMPLES = needs.SAMPLES
 
 
 def sha(path: Path) -> str:

@@ -166,7 +166,7 @@ def test_result_uses_frame_labels(labels):
 
 def test_array_components_equal_union_find_clusters():
     """Without forbidden pairs the array path must give union-find's clusters, in the same order."""
-    from xlcrm.ops.dedupe import _clusters, _component_clusters
+    from xlcrm.ops.dedupe_cluster import clusters_avoiding, component_clusters
 
     rng = np.random.default_rng(5)
     n = 400
@@ -177,10 +177,10 @@ def test_array_components_equal_union_find_clusters():
                           "weight": rng.normal(8, 3, keep.sum()).round(1)})
     edges = edges.sort_values(["weight", "i", "j"], ascending=[False, True, True]).reset_index(drop=True)
     labels = [f"L{k}" for k in range(n)]
-    clusters_pos = _clusters(n, edges, set())
+    clusters_pos = clusters_avoiding(n, edges, set())
     in_cluster = {x: c for c, m in enumerate(clusters_pos) for x in m}
     best = edges.groupby(edges["i"].map(in_cluster))["weight"].max().to_dict()
     order = sorted(range(len(clusters_pos)), key=lambda k: (-best.get(k, 0.0), clusters_pos[k][0]))
     expected = [[labels[x] for x in clusters_pos[k]] for k in order]
     assert len(expected) > 20 and max(len(c) for c in expected) > 3  # chains long enough to need several rounds
-    assert _component_clusters(n, edges, labels) == expected
+    assert component_clusters(n, edges, labels) == expected

@@ -144,16 +144,19 @@ def test_pinyin_series_matches_per_value_conversion():
     s = pd.Series(values, dtype=object)
     folded = dn.fold_series(s)
     uniques = [v for v in dict.fromkeys(folded.tolist())]
+    from xlcrm.ops.dedupe_person import _pinyin_table
+    from xlcrm.ops.dedupe_text import CJK_CHAR, PUNCT, SPACES
+
     for initials in (False, True):
-        table = dn._pinyin_table(uniques, initials)
+        table = _pinyin_table(uniques, initials)
 
         def one(v: str, table: dict = table, initials: bool = initials) -> str:
             if not v:
                 return ""
             out = v.translate(table)
             if initials:
-                return dn._PUNCT.sub("", out) if dn._CJK.search(v) else "".join(t[:1] for t in v.split())
-            return dn._SPACES.sub(" ", out).strip()
+                return PUNCT.sub("", out) if CJK_CHAR.search(v) else "".join(t[:1] for t in v.split())
+            return SPACES.sub(" ", out).strip()
 
         assert dn.pinyin_series(folded, initials).tolist() == [one(v) for v in folded.tolist()]
     assert dn.pinyin_series(pd.Series(["王伟", "李\n四"]), True).tolist() == ["ww", "ls"]

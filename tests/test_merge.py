@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
+import needs
 import pandas as pd
 import pytest
 
@@ -18,17 +18,12 @@ from xlcrm.workbook.file_adapter import FileWorkbook
 from xlcrm.workbook.reader import read_book
 from xlcrm.workbook.writer import apply_plan
 
-SAMPLE = Path(__file__).resolve().parents[1] / "sample_workbooks" / "xlcrm_sample_zh.xlsx"
 CTX = Context(today=dt.date(2026, 11, 23), user="tester")
 
 
 @pytest.fixture
 def book_path(tmp_path: Path) -> Path:
-    if not SAMPLE.exists():
-        pytest.skip("sample workbook not built")
-    path = tmp_path / "crm.xlsx"
-    shutil.copy(SAMPLE, path)
-    return path
+    return needs.copy_sample("zh", tmp_path, "crm.xlsx")
 
 
 def port(path: Path) -> FileWorkbook:

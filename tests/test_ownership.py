@@ -12,11 +12,11 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import needs
 import openpyxl
 import pandas as pd
 import pytest
 import xlsxwriter
-from writer_fixtures import EXCEL_AUTHORED
 
 import xlcrm
 from xlcrm.errors import SchemaError
@@ -132,11 +132,9 @@ def test_a_renamed_tool_sheet_is_followed_by_its_id(tmp_path: Path):
     assert "十一月汇总" in names and "汇总" not in names and "汇总 (2)" not in names
 
 
-@pytest.mark.skipif(not (EXCEL_AUTHORED / "NewStyleConditionalFormattings.xlsx").exists(),
-                    reason="the Excel-authored fixtures are not present")
 def test_a_real_excel_sheet_named_summary_survives_summary(tmp_path: Path):
     """A real Excel workbook whose sheet (with Excel 2010 conditional formats) the user named 'Summary'."""
-    path = Path(shutil.copyfile(EXCEL_AUTHORED / "NewStyleConditionalFormattings.xlsx", tmp_path / "real.xlsx"))
+    path = Path(shutil.copyfile(needs.excel_authored("NewStyleConditionalFormattings.xlsx"), tmp_path / "real.xlsx"))
     parts = _parts(path)
     parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(b'name="CF"', b'name="Summary"')
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:  # ok-to-save (renaming the fixture's sheet)

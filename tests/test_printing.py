@@ -8,6 +8,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import needs
 import openpyxl
 import pytest
 from rendering import pdf_pages, pdf_text, sheet_pdf
@@ -24,10 +25,8 @@ def demo(tmp_path_factory) -> Path:
     """The zh sample after the day's commands (run, summary, receivables) — what `make demo` leaves."""
     import shutil
 
-    from conftest import SAMPLES
-
     path = tmp_path_factory.mktemp("demo") / "demo_crm.xlsx"
-    shutil.copyfile(SAMPLES / "xlcrm_sample_zh.xlsx", path)
+    shutil.copyfile(needs.sample("zh"), path)
     for tag in ("run", "summary", "receivables"):
         xlcrm.run_command(tag, path, today=TODAY)
     return path

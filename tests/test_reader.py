@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import needs
 import pandas as pd
 import pytest
 import xlsxwriter
@@ -16,7 +17,7 @@ from xlcrm.model.book import CrmBook
 from xlcrm.workbook.reader import list_sheets, read_book, read_tool_sheet
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).resolve().parents[2] / "shared/fixtures/excel-authored"
+FIXTURES = needs.EXCEL_AUTHORED
 JAN5 = pd.Timestamp("2024-01-05")
 
 
@@ -367,10 +368,7 @@ def test_missing_file_is_refused(tmp_path):
 
 
 def fixture(name: str, tmp_path: Path) -> Path:
-    source = FIXTURES / name
-    if not source.exists():
-        pytest.skip(f"{source} absent")
-    return Path(shutil.copy(source, tmp_path / name))
+    return Path(shutil.copy(needs.excel_authored(name), tmp_path / name))
 
 
 def test_encrypted_workbook_is_refused(tmp_path):
@@ -394,10 +392,9 @@ def test_strict_workbook_is_read(tmp_path):
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_sample_workbook_dirt_lands_where_the_manifest_says(lang):
-    path = ROOT / f"sample_workbooks/xlcrm_sample_{lang}.xlsx"
+    path = needs.sample(lang)
     manifest = path.with_suffix(".dirt.json")
-    if not path.exists() or not manifest.exists():
-        pytest.skip("sample workbook absent")
+    assert manifest.is_file(), f"{manifest} is committed with the sample"
     book = read_book(path)
     dirt = json.loads(manifest.read_text(encoding="utf-8"))
     assert {k: len(book.frame(k)) for k in dirt["rows"]} == dirt["rows"]

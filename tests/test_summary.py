@@ -234,17 +234,6 @@ def test_markdown_has_the_kpis(book, data):
 # --------------------------------------------------------------------------- through the writer
 
 
-def _writer_ready() -> bool:
-    try:
-        from xlcrm.workbook.writer import apply_plan  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_writer = pytest.mark.skipif(not _writer_ready(), reason="the part-preserving writer is not in this tree yet")
-
-
 @pytest.fixture
 def written(tmp_path, workbook) -> Path:
     path = tmp_path / "crm.xlsx"
@@ -257,7 +246,6 @@ def written(tmp_path, workbook) -> Path:
     return path
 
 
-@needs_writer
 def test_written_sheet_values_and_formats(written, data):
     ws = openpyxl.load_workbook(written)["汇总"]
     labels = {ws.cell(r, 1).value: ws.cell(r, 2) for r in range(1, 20)}
@@ -275,7 +263,6 @@ def test_written_sheet_values_and_formats(written, data):
     assert not any(isinstance(c.value, str) and c.value.startswith("=") for row in ws.iter_rows() for c in row)
 
 
-@needs_writer
 def test_chart_parts_reference_the_right_ranges(written):
     book = read_book(written)
     sheet = _sheet(plan_summary(book, Context(today=TODAY)))
@@ -299,7 +286,6 @@ def test_chart_parts_reference_the_right_ranges(written):
             assert f"${col}${first}:${col}${last}" in xml[match[0]], (ch.title, series)
 
 
-@needs_writer
 def test_cli_formats(tmp_path, workbook, data):
     from xlcrm.cli import app
 
@@ -315,7 +301,6 @@ def test_cli_formats(tmp_path, workbook, data):
     assert res.exit_code == 0 and res.stdout.startswith("# 客户管理汇总 — 2026-06-15")
 
 
-@needs_writer
 @pytest.mark.libreoffice
 def test_libreoffice_renders_the_summary(written, soffice, tmp_path):
     """LibreOffice opens the written workbook and converts it; the PDF has the Summary's text."""
@@ -364,7 +349,6 @@ def _book_expectations(book, today: dt.date) -> dict[str, float]:
     return out
 
 
-@needs_writer
 @pytest.mark.parametrize(("fixture", "sheet", "lang"), [("sample_zh", "汇总", "zh-CN"), ("sample_en", "Summary", "en")])
 def test_sample_workbooks(request, fixture, sheet, lang, tmp_path):
     from xlcrm.commands import run

@@ -7,6 +7,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import needs
 import openpyxl
 import pandas as pd
 import pytest
@@ -255,11 +256,9 @@ def test_streaming_mode_gives_the_same_cells(tmp_path):
 
 @pytest.mark.libreoffice
 def test_libreoffice_opens_the_template(built, tmp_path):
-    import shutil
     import subprocess
 
-    if not shutil.which("soffice"):
-        pytest.skip("LibreOffice (soffice) is not installed")
+    needs.soffice()
     src = tmp_path / "t.xlsx"
     src.write_bytes(built["zh-CN"].read_bytes())
     subprocess.run(

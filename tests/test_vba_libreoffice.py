@@ -9,12 +9,12 @@ listed here and in docs/addin.md ("Remaining differences") with why it is safe.
 
 from __future__ import annotations
 
-import shutil
 import struct
 import subprocess
 import zipfile
 from pathlib import Path
 
+import needs
 import olefile
 import pytest
 from oletools.olevba import decompress_stream
@@ -79,9 +79,7 @@ def load(xlsm: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory) -> tuple[dict, dict]:
-    exe = shutil.which("soffice") or shutil.which("libreoffice")
-    if not exe:
-        pytest.skip("LibreOffice is not installed")
+    exe = needs.soffice()
     tmp = tmp_path_factory.mktemp("lo-vba")
     ours = ab.build_macro_workbook(tmp / "ours.xlsm", "en")
     out = tmp / "out"

@@ -11,6 +11,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import needs
 import openpyxl
 import pandas as pd
 import pytest
@@ -82,9 +83,7 @@ def hand_made(path: Path) -> Path:
 def book(request, tmp_path: Path) -> Book:
     if request.param == "title_row":
         return Book(hand_made(tmp_path / "手工客户表.xlsx"), "zh-CN", "合并", "好的", ZH)
-    sample = REPO / "sample_workbooks" / f"xlcrm_sample_{request.param}.xlsx"
-    if not sample.exists():
-        pytest.skip("sample workbook not built")
+    sample = needs.sample(request.param)
     path = tmp_path / sample.name
     shutil.copy(sample, path)
     if request.param == "en":

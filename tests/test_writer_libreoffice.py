@@ -7,15 +7,16 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import needs
 import pytest
-from writer_fixtures import EXCEL_AUTHORED, build_rich_xlsm, representative_plan
+from writer_fixtures import build_rich_xlsm, representative_plan
 
 from xlcrm.ooxml.package import Package
 from xlcrm.workbook.writer import apply_plan
 from xlcrm.workbook.writer.sheets import Workbook
 
-SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
-pytestmark = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")
+SOFFICE = needs.SOFFICE
+pytestmark = pytest.mark.usefixtures("soffice")  # skips without LibreOffice; fails under XLCRM_REQUIRE_LIBREOFFICE=1
 
 FEATURES = {
     "sheets": r'<table:table table:name="(?!local-table")',
@@ -73,9 +74,7 @@ def test_libreoffice_sees_the_same_book_plus_the_new_sheets(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("name", ["62629_target.xlsm", "61652.xlsx", "NewStyleConditionalFormattings.xlsx"])
 def test_libreoffice_on_excel_authored(name: str, tmp_path: Path) -> None:
-    src = EXCEL_AUTHORED / name
-    if not src.exists():
-        pytest.skip("../shared/fixtures/excel-authored is absent")
+    src = needs.excel_authored(name)
     path = tmp_path / name
     shutil.copyfile(src, path)
     _compare(path, tmp_path)

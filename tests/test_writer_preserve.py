@@ -7,11 +7,11 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import needs
 import openpyxl
 import pandas as pd
 import pytest
 from writer_fixtures import (
-    EXCEL_AUTHORED,
     ODD_NAME,
     assert_package_sound,
     build_plain_xlsx,
@@ -110,9 +110,7 @@ def _check_representative(path: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", WRITABLE_AUTHORED)
 def test_representative_edit_on_excel_authored(name: str, tmp_path: Path) -> None:
-    src = EXCEL_AUTHORED / name
-    if not src.exists():
-        pytest.skip("../shared/fixtures/excel-authored is absent")
+    src = needs.excel_authored(name)
     path = tmp_path / name
     shutil.copyfile(src, path)
     _check_representative(path, tmp_path)

@@ -11,8 +11,9 @@ import time
 import zipfile
 from pathlib import Path
 
+import needs
 import pytest
-from writer_fixtures import EXCEL_AUTHORED, build_plain_xlsx, representative_plan
+from writer_fixtures import build_plain_xlsx, representative_plan
 
 from xlcrm.errors import FileRefused, WriteFailed
 from xlcrm.workbook.edits import CellWrite, EditPlan
@@ -69,9 +70,7 @@ def test_xlsb_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["SampleSS.strict.xlsx", "protected_passtika.xlsx"])
 def test_strict_and_encrypted_refused(name: str, tmp_path: Path) -> None:
-    src = EXCEL_AUTHORED / name
-    if not src.exists():
-        pytest.skip("../shared/fixtures/excel-authored is absent")
+    src = needs.excel_authored(name)
     path = tmp_path / name
     shutil.copyfile(src, path)
     _assert_refused(path)

@@ -9,6 +9,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import needs
 import pandas as pd
 import xlsxwriter
 from lxml import etree
@@ -16,7 +17,7 @@ from lxml import etree
 from xlcrm.workbook.edits import Block, Chart, ColumnWrite, EditPlan, SheetReplace
 
 REPO = Path(__file__).resolve().parents[1]
-EXCEL_AUTHORED = REPO.parent / "shared" / "fixtures" / "excel-authored"
+EXCEL_AUTHORED = needs.EXCEL_AUTHORED
 ODD_NAME = "It's 客户 表"  # CJK, spaces and a quote
 
 
