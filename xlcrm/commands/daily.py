@@ -14,12 +14,13 @@ import pandas as pd
 
 from ..errors import Msg, Problem, Severity, XlcrmError
 from ..ops.changelog import LOG_COLUMNS, change_rows, same_values
+from ..ops.classify import CLASSIFICATIONS, classify_customers
 from ..ops.followup import due_list, owners_of, schedule, stale_list
 from ..ops.grade import GRADE_ORDER, grade_customers
 from ..ops.ids import assign_missing_ids
 from ..ops.purchases import customer_money
 from ..ops.validate import check_book, sort_problems
-from ..schema import CUSTOMERS, DUE_TODAY, ISSUES, STALE, Kind, match_header
+from ..schema import CUSTOMERS, DUE_TODAY, ISSUES, STALE, Kind, choice_label, match_header
 from ..workbook.book import CrmBook
 from ..workbook.edits import (
     FILL_ERROR,
@@ -47,7 +48,8 @@ from .base import (
     tool_frame,
 )
 
-COMPUTED = ("grade", "last_contact", "next_follow_up", "abc_class", "total_purchases", "outstanding")
+COMPUTED = ("grade", "last_contact", "next_follow_up", "abc_class", "total_purchases", "outstanding",
+            *CLASSIFICATIONS)
 LOGGED = ("grade", "abc_class", "outstanding")  # computed values a manager cares about
 
 
@@ -179,7 +181,10 @@ def compute_columns(book: CrmBook, today: dt.date) -> pd.DataFrame:
     grades = grade_customers(book.customers, book.followups, book.settings, today)
     money = customer_money(book.customers, book.purchases, book.settings, today)
     sched = schedule(book.customers, book.followups, grades["grade"], book.settings, today)
-    return pd.concat([grades, money, sched], axis=1)
+    classes = classify_customers(book.customers, book.followups, book.purchases, book.settings, today,
+                                 demand=grades["demand"], expected_close=grades["expected_close"],
+                                 revenue_12m=money["revenue_12m"])
+    return pd.concat([grades, money, sched, classes], axis=1)
 
 
 def plan_regrade(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = None) -> Planned:
@@ -197,6 +202,8 @@ def plan_regrade(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = No
         values = computed[key].astype(object).where(computed[key].notna(), None)
         if col.kind == Kind.MONEY:
             values = computed[key].round(2).astype(object)
+        elif col.choices and key != "grade":  # classifications: codes inside, labels in the workbook
+            values = values.map(lambda code, col=col: choice_label(col.choices, code, lang) if code else None)
         todo = np.ones(len(rows), dtype=bool)
         if key in info.columns:  # an existing column: write only the cells whose value changes
             old = book.customers[key]

@@ -62,8 +62,13 @@ class CrmBook:
     path: Path | None = None
     ownership: Ownership = field(default_factory=Ownership)  # what xlcrm created in this workbook
     new_tool_sheets: dict[str, str] = field(default_factory=dict)  # tool key → free name chosen for a new sheet
+    service: pd.DataFrame | None = None  # the optional Service sheet (服务记录); None when the book has none
 
     def frame(self, key: str) -> pd.DataFrame:
+        if key == "service":
+            from ..ops.normalize import empty_frame
+
+            return self.service if self.service is not None else empty_frame("service")
         return {"customers": self.customers, "followups": self.followups, "purchases": self.purchases}[key]
 
     def sheet_name_for(self, key: str) -> str:

@@ -38,6 +38,7 @@ from .shared_strings import SharedStringWatch
 Progress = Callable[[str, float], None]
 HEADER_SCAN_ROWS = 30
 DATA_KEYS = tuple(s.key for s in schema.DATA_SHEETS)
+OPTIONAL_KEYS = tuple(s.key for s in schema.OPTIONAL_SHEETS)  # read when present, found by name only
 # What the reader hands out for "as text" columns (raw values, unknown columns): Arrow-backed
 # pandas strings with NaN for blank — compact and free to build from fastexcel's output.
 TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
@@ -669,6 +670,10 @@ def locate_sheets(names: list[str], grid_of: Callable[[str], Grid], ownership: O
             by_key[key] = named[0].name
         elif key == "customers":
             weak = sorted((c for c in candidates if c.score >= 2), key=_Candidate.rank, reverse=True)
+    for name in free:  # optional data sheets (Service): by their name only, never guessed from headers
+        key = schema.match_sheet(name)
+        if key in OPTIONAL_KEYS and key not in by_key and name not in by_key.values():
+            by_key[key] = name
     if "customers" not in by_key:
         raise _no_customers(names, weak)
     data = {by_key[k] for k in DATA_KEYS if k in by_key}
@@ -719,6 +724,12 @@ def assemble_book(names: list[str], by_key: dict[str, str], grid_of: Callable[[s
         info.table = _table_for(info, tables_of(name))
         frames[key], raws[key], infos[key] = typed, raw, info
         problems.extend(found)
+    for key in OPTIONAL_KEYS:  # no sheet, no problem: an optional sheet's absence is not reported
+        if key in by_key:
+            typed, raw, info, found = read_data_sheet(grid_of(by_key[key]), key, ownership.owned_headers(key))
+            info.table = _table_for(info, tables_of(by_key[key]))
+            frames[key], raws[key], infos[key] = typed, raw, info
+            problems.extend(found)
     settings, has_language = Settings(), False
     if "settings" in by_key:
         settings, found, has_language = read_settings(grid_of(by_key["settings"]))
@@ -738,10 +749,11 @@ def assemble_book(names: list[str], by_key: dict[str, str], grid_of: Callable[[s
         lang=lang,
         sheets=infos,
         sheet_names=names,
-        tool_sheets={k: n for k, n in by_key.items() if k not in DATA_KEYS and k != "settings"},
+        tool_sheets={k: n for k, n in by_key.items() if k not in (*DATA_KEYS, *OPTIONAL_KEYS, "settings")},
         problems=problems,
         raw=raws,
         ownership=ownership,
+        service=frames.get("service"),
     )
 
 
