@@ -47,6 +47,7 @@ from .base import (
     command,
     tool_frame,
 )
+from .service_lists import add_service_lists
 
 COMPUTED = ("grade", "last_contact", "next_follow_up", "abc_class", "total_purchases", "outstanding",
             *CLASSIFICATIONS)
@@ -311,6 +312,7 @@ def plan_due(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = None) 
     stale_sheet = SheetReplace(book.sheet_name_for("stale"),
                                [Block(sframe, title=stitle, number_formats=sformats, widths=swidths, autofilter=True)],
                                after=book.sheet_name_for("due_today"), owner="stale")
+    service_counts, service_msg = add_service_lists(book, ctx, computed, due_sheet, stale_sheet)
     plan = EditPlan([due_sheet, stale_sheet], operation="due")
     if due.empty:
         msg = Msg("今天没有需要跟进的客户 ✓（“{sheet}”）；{s} 位超过 {d} 天未跟进，见“{stale}”。",
@@ -323,9 +325,12 @@ def plan_due(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = None) 
                   "days: see '{stale}'.",
                   {"n": len(due), "o": overdue, "sheet": due_sheet.name, "s": len(stale),
                    "d": book.settings.stale_days, "stale": stale_sheet.name})
+    if service_msg is not None:  # the book has a Service sheet: complaints past SLA, customers to reassign
+        msg = Msg(msg.text("zh-CN") + "\n" + service_msg.text("zh-CN"), msg.text("en") + "\n" + service_msg.text("en"))
     by_grade = due["grade"].value_counts()
     result = CommandResult("due", msg, {"due": len(due), "overdue": overdue, "stale": len(stale),
-                                        **{f"due_{g}": int(by_grade.get(g, 0)) for g in GRADE_ORDER}})
+                                        **{f"due_{g}": int(by_grade.get(g, 0)) for g in GRADE_ORDER},
+                                        **service_counts})
     return Planned(plan, result, book)
 
 

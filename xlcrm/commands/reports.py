@@ -22,6 +22,9 @@ from ..workbook.book import CrmBook
 from ..workbook.edits import FMT_DATE, FMT_INT, FMT_MONEY, FMT_PERCENT, Block, Chart, EditPlan, SheetReplace
 from ..workbook.port import WorkbookPort
 from .base import CommandResult, Context, Planned, after_data_sheets, apply_planned, command
+from .summary_practices import append_below, practices, summary_blocks
+from .summary_practices import as_json as practices_json
+from .summary_practices import markdown as practices_markdown
 
 TAB_SUMMARY = "FF1F4E78"
 TAB_RECEIVABLES = "FFC65911"
@@ -252,7 +255,10 @@ def plan_summary(book: CrmBook, ctx: Context) -> Planned:
     lang = ctx.language(book)
     s = compute_summary(book.customers, book.followups, book.purchases, book.settings, ctx.today, lang)
     name = book.sheet_name_for("summary")
-    plan = EditPlan(operation="summary").add(summary_sheet(s, name, lang, after=after_data_sheets(book)))
+    sheet = summary_sheet(s, name, lang, after=after_data_sheets(book))
+    seed = practices(book, ctx)  # weekly review, classifications, complaints (issue 15)
+    append_below(sheet, summary_blocks(seed, lang, book.settings))
+    plan = EditPlan(operation="summary").add(sheet)
     k = s.kpis
     msg = Msg("汇总已更新（“{sheet}”工作表）：客户 {customers} 位，本月销售额 {sales:,.2f}，逾期应收 {overdue:,.2f}"
               "（{overdue_customers} 位客户），逾期未跟进 {late} 位。",
@@ -266,7 +272,8 @@ def plan_summary(book: CrmBook, ctx: Context) -> Planned:
         "periods": [{**r, "start": r["start"].date().isoformat(),
                      "collection_rate": None if pd.isna(r["collection_rate"]) else round(r["collection_rate"], 4)}
                     for r in s.periods.to_dict("records")],
-        "markdown": summary_markdown(s, lang)})
+        "markdown": summary_markdown(s, lang) + practices_markdown(seed, lang), **practices_json(seed)})
+    result.counts.update(open_complaints=len(seed.complaints), reassign=len(seed.reassign))
     return Planned(plan, result, book)
 
 

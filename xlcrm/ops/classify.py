@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..settings import Settings
+from .grade import lookup
 from .purchases import order_balances
 
 CLASSIFICATIONS = ("deal_stage", "urgency", "importance_tier", "loyalty")
@@ -39,11 +40,11 @@ def classify_customers(customers: pd.DataFrame, followups: pd.DataFrame, purchas
     orders = orders[orders["customer_id"].notna() & (orders["date"].isna() | (orders["date"] <= now))]
     by_id = orders.groupby("customer_id", sort=False)
     n_orders = ids.map(by_id.size()).fillna(0).astype("int64")
-    last_order = ids.map(by_id["date"].max()).astype("datetime64[ns]")
+    last_order = lookup(by_id["date"].max().astype("datetime64[ns]"), ids)
 
     contacted = followups.loc[followups["customer_id"].notna() & followups["date"].notna()
                               & (followups["date"] <= now), ["customer_id", "date"]]
-    last_fu = ids.map(contacted.groupby("customer_id", sort=False)["date"].max()).astype("datetime64[ns]")
+    last_fu = lookup(contacted.groupby("customer_id", sort=False)["date"].max().astype("datetime64[ns]"), ids)
     recent_fu = (now - last_fu).dt.days <= settings.stale_days
 
     out = pd.DataFrame(index=customers.index)
@@ -52,7 +53,7 @@ def classify_customers(customers: pd.DataFrame, followups: pd.DataFrame, purchas
     out["deal_stage"] = customers["deal_status"].where(customers["deal_status"].notna(),
                                                        pd.Series(derived_stage, index=customers.index))
 
-    days = (expected_close.astype("datetime64[ns]") - now).dt.days
+    days = (pd.to_datetime(expected_close).astype("datetime64[ns]") - now).dt.days
     out["urgency"] = np.select(
         [days <= settings.urgency_urgent_days, days <= settings.urgency_soon_days,
          days <= settings.urgency_normal_days],

@@ -16,6 +16,7 @@ import datetime as dt
 import pandas as pd
 
 from ..settings import Settings
+from .grade import lookup
 
 COMPLAINT = "complaint"
 
@@ -57,7 +58,7 @@ def reassignment_list(customers: pd.DataFrame, last_contact: pd.Series, grades: 
     grade, last_touch (latest follow-up or service), days_since, _row; longest silence first.
 
     `last_contact` and `grades` are the computed columns, aligned with `customers`."""
-    served = customers["customer_id"].map(last_service(service, today)).astype("datetime64[ns]")
+    served = lookup(last_service(service, today).astype("datetime64[ns]"), customers["customer_id"])
     touch = pd.concat([last_contact.astype("datetime64[ns]"), served], axis=1).max(axis=1)
     since = touch.where(touch.notna(), customers["created"])
     days = (pd.Timestamp(today) - since).dt.days
