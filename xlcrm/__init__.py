@@ -7,7 +7,7 @@ Python API (each function is also a CLI subcommand and a ribbon button):
 
 __version__ = "0.1.0"
 
-_API = ("check", "regrade", "due", "run", "run_command")
+_API = ("check", "regrade", "due", "run", "run_command", "card")
 
 
 def __getattr__(name: str):

@@ -57,3 +57,8 @@ def due(path: str | Path, **kw) -> CommandResult:
 def run(path: str | Path, **kw) -> CommandResult:
     """全部运行 — check → regrade → due, one read and one save."""
     return run_command("run", path, **kw)
+
+
+def card(path: str | Path, customer_id: str, **kw) -> CommandResult:
+    """客户卡 — one customer's basic info, follow-ups, purchases and service records on the Card sheet."""
+    return run_command("card", path, customer_id=customer_id, **kw)

@@ -14,6 +14,7 @@ from ..workbook.port import WorkbookPort
 
 # Importing a command module registers its commands.
 from . import (
+    card,  # noqa: E402,F401  card (客户卡)
     daily,  # noqa: E402,F401  check, regrade, due, run
     dedupe,  # noqa: E402,F401  dedupe
     importer,  # noqa: E402,F401  import (--undo)

@@ -503,6 +503,14 @@ class XlwingsWorkbook:
             with contextlib.suppress(Exception):
                 self.book.app.status_bar = False
 
+    def selection(self) -> tuple[str, int] | None:
+        """(sheet name, 1-based row) of the selected cell, for buttons acting on one row (客户卡)."""
+        try:
+            rng = self.book.app.selection
+            return (rng.sheet.name, int(rng.row)) if rng is not None else None
+        except Exception:  # a chart or a shape is selected, or no window
+            return None
+
     def show_sheet_named(self, key: str) -> None:
         sheet = self._find_sheet(schema.SHEETS_BY_KEY[key].name(self.lang))
         if sheet is not None:

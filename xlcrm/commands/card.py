@@ -1,0 +1,109 @@
+"""客户卡 / Card: `xlcrm card BOOK CUSTOMER_ID`, and the ribbon button acting on the selected row.
+
+Writes one tool sheet (schema.CARD, owned like every other tool sheet: a user's own 客户卡 is never
+touched — xlcrm writes "客户卡 (2)") with the customer's basic info as field/value pairs, then all
+their follow-ups, purchases and service records, newest first; printable like the other tool sheets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..errors import Msg, XlcrmError
+from ..ops.card import Card, build_card
+from ..schema import CARD, SHEETS_BY_KEY
+from ..workbook.book import ROW, CrmBook
+from ..workbook.edits import Block, EditPlan, SheetReplace
+from ..workbook.port import WorkbookPort
+from .base import CommandResult, Context, Planned, after_data_sheets, apply_planned, command, tool_frame
+
+TAB_CARD = "FF7030A0"
+SECTIONS = {"followups": ("跟进记录", "Follow-ups"), "purchases": ("购买记录", "Purchases"),
+            "service": ("服务记录", "Service")}
+
+
+@dataclass(frozen=True)
+class CardOptions:
+    """What `card` needs besides the common options (the lead ports this to commands/options.py)."""
+
+    customer_id: str | None = None  # None: the customer of the row selected in Excel (ribbon button)
+
+
+def card_options(ctx: Context) -> CardOptions:
+    value = ctx.options.get("customer_id")
+    return CardOptions(customer_id=str(value).strip() if value is not None and str(value).strip() else None)
+
+
+def _t(lang: str, zh: str, en: str) -> str:
+    return en if lang == "en" else zh
+
+
+def _section(key: str, rows: pd.DataFrame, lang: str) -> Block:
+    spec = SHEETS_BY_KEY[key]
+    shown = rows.copy()
+    for col in spec.columns:
+        if col.choices and col.key in shown:
+            labels = {ch.code: ch.label(lang) for ch in col.choices}
+            shown[col.key] = shown[col.key].map(lambda v, labels=labels: labels.get(v, v) if v else None)
+    frame, formats, widths = tool_frame(spec, shown, lang)
+    row_header = _t(lang, "行号", "Row")
+    frame[row_header] = rows[ROW].to_numpy()
+    title = _t(lang, f"{SECTIONS[key][0]}（{len(rows)} 条，最新在前）", f"{SECTIONS[key][1]} ({len(rows)}, newest first)")
+    return Block(frame, title=title, number_formats={**formats, row_header: "0"}, widths={**widths, row_header: 6})
+
+
+def card_blocks(card: Card, lang: str) -> list[Block]:
+    info = card.info.rename(columns={"field": _t(lang, "项目", "Field"), "value": _t(lang, "内容", "Value")})
+    title = _t(lang, f"客户卡：{card.customer_id} {card.name}（客户资料第 {card.row} 行）",
+               f"Customer card: {card.customer_id} {card.name} (Basic Info row {card.row})")
+    blocks = [Block(info, title=title, widths={info.columns[0]: 18, info.columns[1]: 40})]
+    return blocks + [_section(key, rows, lang) for key, rows in card.records.items()]
+
+
+def plan_card(book: CrmBook, ctx: Context, customer_id: str) -> Planned:
+    lang = ctx.language(book)
+    card = build_card(book, customer_id, lang)
+    name = book.sheet_name_for("card")
+    sheet = SheetReplace(name, card_blocks(card, lang), after=after_data_sheets(book), freeze_header=False,
+                         tab_color=TAB_CARD, owner=CARD.key)
+    counts = {key: len(rows) for key, rows in card.records.items()}
+    more = ""
+    if card.duplicates:
+        more = f"（另有 {card.duplicates} 行使用同一编号，见“校验”）"
+    msg = Msg("客户卡已生成（“{sheet}”工作表）：{id} {name}，跟进 {f} 条，购买 {p} 条{svc}。{more}",
+              "Customer card written (sheet '{sheet}'): {id} {name}, {f} follow-ups, {p} purchases{svc_en}.{more_en}",
+              {"sheet": name, "id": card.customer_id, "name": card.name, "f": counts["followups"],
+               "p": counts["purchases"], "more": more,
+               "svc": f"，服务 {counts['service']} 条" if "service" in counts else "",
+               "svc_en": f", {counts['service']} service records" if "service" in counts else "",
+               "more_en": f" ({card.duplicates} more rows use the same ID: see Check)" if card.duplicates else ""})
+    plan = EditPlan(operation="card").add(sheet)
+    result = CommandResult("card", msg, counts={"customers": 1, **counts},
+                           data={"customer_id": card.customer_id, "row": card.row})
+    return Planned(plan, result, book)
+
+
+def selected_customer(port: WorkbookPort, book: CrmBook) -> str:
+    """The customer ID of the row selected in Excel (on Basic Info, Follow-up, Purchases or Service)."""
+    where = port.selection() if hasattr(port, "selection") else None
+    if where:
+        sheet, row = where
+        for key, info in book.sheets.items():
+            if info.name.casefold() == str(sheet).casefold():
+                frame = book.frame(key)
+                hit = frame.loc[frame[ROW] == row, "customer_id"]
+                if len(hit) and isinstance(hit.iloc[0], str) and hit.iloc[0].strip():
+                    return hit.iloc[0]
+    raise XlcrmError("请先在“客户资料”（或跟进、购买、服务记录）中选中某位客户所在的行，再点“客户卡”。",
+                     "Select a customer's row on Basic Info (or Follow-up, Purchases, Service) first, then click Card.")
+
+
+@command("card", "客户卡", "Card", "把选中客户的基本信息、跟进、购买和服务记录列在“客户卡”表上",
+         "Show the selected customer's basic info, follow-ups, purchases and service records on the Card sheet")
+def card_command(port: WorkbookPort, ctx: Context) -> CommandResult:
+    options = card_options(ctx)
+    book = port.read()
+    customer_id = options.customer_id or selected_customer(port, book)
+    return apply_planned(port, plan_card(book, ctx, customer_id), ctx)
