@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
+from .samples_service import service_frame
 from .schema import Kind
 from .template import write_crm_workbook
 
@@ -960,7 +961,8 @@ def generate_workbook(
     """Write a complete sample CRM workbook (template + data). Big sizes stream (constant memory).
     With `manifest`, the dirt list is written beside it as `<stem>.dirt.json`."""
     sample = generate_sample(customers, followups, purchases, lang=lang, seed=seed, today=today, dirt=dirt)
-    path = write_crm_workbook(Path(path), lang, owners=sample.owners, frames=sample.frames(), overrides=sample.overrides)
+    frames = {**sample.frames(), "service": service_frame(sample.customers, lang, today, seed)}  # 服务记录
+    path = write_crm_workbook(Path(path), lang, owners=sample.owners, frames=frames, overrides=sample.overrides)
     if manifest:
         write_manifest(sample, path.with_suffix(".dirt.json"))
     return path

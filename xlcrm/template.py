@@ -43,7 +43,8 @@ from .workbook.edits import FMT_DATE, FMT_MONEY, FMT_TEXT
 # Fixed so that a rebuild gives the same bytes (xlsxwriter would use "now").
 FIXED_CREATED = dt.datetime(2026, 1, 1, 0, 0, 0)
 TEMPLATE_FILES = {"zh-CN": "xlcrm_template_zh.xlsx", "en": "xlcrm_template_en.xlsx"}
-TABLE_NAMES = {"customers": "tblCustomers", "followups": "tblFollowups", "purchases": "tblPurchases"}
+TABLE_NAMES = {"customers": "tblCustomers", "followups": "tblFollowups", "purchases": "tblPurchases",
+               "service": "tblService"}
 SETTINGS_TABLE = "tblSettings"
 CUSTOMER_IDS_NAME = "CustomerIDs"  # workbook name over Basic Info's customer ID column
 MAX_ROW = 1_048_575  # last 0-based row Excel has
@@ -63,9 +64,10 @@ LIST_CHOICES: dict[str, tuple[tuple[schema.Choice, ...], str, str]] = {
     "lst_channel": (schema.CHANNELS, "followups", "channel"),
     "lst_order_status": (schema.ORDER_STATUSES, "purchases", "status"),
     "lst_yes_no": (schema.YES_NO, "customers", "marketing_consent"),
+    "lst_service_type": (schema.SERVICE_TYPES, "service", "type"),
 }
 OWNERS_LIST = "lst_owners"
-OWNER_COLUMNS = {("customers", "owner"), ("followups", "by")}
+OWNER_COLUMNS = {("customers", "owner"), ("followups", "by"), ("service", "handler")}
 # Columns where a repeated value is probably a duplicate record.
 UNIQUE_COLUMNS = {("customers", "customer_id"), ("customers", "mobile"), ("customers", "email"), ("purchases", "order_no")}
 
@@ -269,7 +271,7 @@ def _list_validations(ws, spec: SheetSpec, lang: str, col_index: Mapping[str, in
                     f"This {header} is already in the column: this may be a duplicate. Yes keeps it, No lets you edit it.",
                 ),
             }
-        elif col.key == "customer_id" and spec.key in ("followups", "purchases"):
+        elif col.key == "customer_id" and spec.key in ("followups", "purchases", "service"):
             options = {
                 "validate": "custom",
                 "value": f"=COUNTIF({CUSTOMER_IDS_NAME},{letter}2)>0",
@@ -442,6 +444,15 @@ def _howto_lines(lang: str) -> Iterator[tuple[str, str]]:
         "at once (no Python needed); duplicates written differently (+86, Traditional characters, "
         "a missing 'Co., Ltd.') are found by Dedupe.",
     )
+    svc = schema.SERVICE.name(lang)
+    yield "text", _t(
+        lang,
+        f"“{svc}”（可选）每次售前、售中、售后服务、投诉或回访一行。投诉超过 {d['complaint_sla_days']} 天未填“解决日期”"
+        f"会在“今日跟进”和“汇总”中提醒；{d['no_contact_days']} 天既无跟进也无服务的客户列为建议重新分配。",
+        f"'{svc}' (optional) has one row per pre-sale, in-sale or after-sale service, complaint or revisit. A complaint "
+        f"with no 'Resolved' date after {d['complaint_sla_days']} days is flagged on Due Today and the Summary; "
+        f"customers with no follow-up or service for {d['no_contact_days']} days are listed for reassignment.",
+    )
     yield "heading", _t(lang, "二、按钮与命令", "2. Buttons and commands")
     yield "text", _t(
         lang,
@@ -457,6 +468,8 @@ def _howto_lines(lang: str) -> Iterator[tuple[str, str]]:
         ("dedupe", "查重：找出可能重复的客户，写入“查重”表供确认", "Dedupe: finds likely duplicate customers and lists them on the Duplicates sheet for review"),
         ("merge", "合并：合并“查重”表中确认的重复客户，被合并的行移到“归档”表", "Merge: merges the pairs confirmed on Duplicates; merged rows move to Archive"),
         ("export", "导出：导出选定客户用于邮件合并（广告信函、节日问候）", "Export: selected customers for mail-merge (letters, holiday greetings)"),
+        ("card", "客户卡：一位客户的基本信息、跟进、购买和服务记录列在一起（按钮：先选中客户所在的行）",
+         "Card: one customer's basic info, follow-ups, purchases and service together (button: select their row first)"),
     )
     for cmd, zh, en in commands:
         yield "text", f"xlcrm {cmd} {_t(lang, '客户表.xlsx', 'crm.xlsx')}    — {_t(lang, zh, en)}"
@@ -589,7 +602,7 @@ def write_crm_workbook(
     wb.set_custom_property("Language", lang)
     wb.set_custom_property("xlcrm", "template 1")
     fmts = _Formats.create(wb)
-    for spec in schema.DATA_SHEETS:
+    for spec in (*schema.DATA_SHEETS, *schema.OPTIONAL_SHEETS):  # the template offers the Service sheet too
         _write_data_sheet(wb, fmts, _SheetData(spec, frames.get(spec.key), overrides.get(spec.key, {})), lang)
     id_letter = xl_col_to_name(schema.CUSTOMERS.keys.index("customer_id"))
     wb.define_name(CUSTOMER_IDS_NAME, f"='{schema.CUSTOMERS.name(lang)}'!${id_letter}:${id_letter}")
