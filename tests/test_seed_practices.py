@@ -86,8 +86,8 @@ def test_a_book_without_a_service_sheet_works_as_before(tmp_path: Path):
     assert not [p for p in book.problems if p.sheet_key == "service"]  # an optional sheet is not "missing"
     result = xlcrm.due(path, today=TODAY)
     assert "open_complaints" not in result.counts and "投诉" not in result.text("zh-CN")
-    titles = [r[0] for r in _rows(path, "今日跟进") if r[0] and str(r[0]).startswith("超过")]
-    assert titles == []
+    assert "服务提醒" not in openpyxl.load_workbook(path).sheetnames
+    assert "投诉" not in _rows(path, "今日跟进")[0][0]
 
 
 def test_complaints_past_the_sla_are_flagged_on_due_today_and_the_summary(tmp_path: Path):
@@ -98,11 +98,15 @@ def test_complaints_past_the_sla_are_flagged_on_due_today_and_the_summary(tmp_pa
     result = xlcrm.due(path, today=TODAY)
     assert result.counts["open_complaints"] == 1
     assert "1 件投诉超过 3 天未解决" in result.text("zh-CN") and "1 complaints unresolved after 3 days" in result.text("en")
-    rows = _rows(path, "今日跟进")
-    title = next(i for i, r in enumerate(rows) if r[0] and str(r[0]).startswith("超过 3 天未解决的投诉"))
-    assert rows[title + 1][:3] == ("客户编号", "客户", "负责人")
-    assert rows[title + 2][0] == "C000001" and rows[title + 2][5] == "到货外箱破损" and rows[title + 2][4] == 5
-    assert len([r for r in rows[title + 2:] if r[0]]) == 1  # the 1-day-old and the resolved ones are not listed
+    due = _rows(path, "今日跟进")
+    assert "另有 1 件投诉超过 3 天未解决，见“服务提醒”" in due[0][0]
+    assert due[1][0] == "客户等级"  # Due Today stays one list
+    rows = _rows(path, "服务提醒")
+    assert rows[0][0].startswith("超过 3 天未解决的投诉 2026-11-20：1 件")
+    assert rows[1][:3] == ("客户编号", "客户", "负责人")
+    assert rows[2][0] == "C000001" and rows[2][5] == "到货外箱破损" and rows[2][4] == 5
+    assert rows[3] == (None,) * len(rows[3])  # the 1-day-old and the resolved ones are not listed
+    assert [r for r in _rows(path, STATE_SHEET) if r[1] == "service_alerts"]
 
     out = xlcrm.run_command("summary", path, today=TODAY)
     assert out.counts["open_complaints"] == 1
@@ -124,7 +128,7 @@ def test_no_follow_up_and_no_service_for_90_days_is_listed_for_reassignment(tmp_
     later = dt.date(2027, 1, 15)  # 106 days after that visit
     result = xlcrm.due(path, today=later)
     assert result.counts["reassign"] == 1
-    rows = _rows(path, "久未跟进")
+    rows = _rows(path, "服务提醒")
     title = next(i for i, r in enumerate(rows) if r[0] and "建议重新分配" in str(r[0]))
     assert rows[title + 2][0] == "C000003" and rows[title + 2][5] == 106
 

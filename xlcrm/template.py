@@ -624,6 +624,7 @@ def build_template(
     customers: pd.DataFrame | None = None,
     followups: pd.DataFrame | None = None,
     purchases: pd.DataFrame | None = None,
+    service: pd.DataFrame | None = None,
 ) -> Path:
     """Build the xlcrm template workbook at `path`, in `lang`, optionally filled with data.
 
@@ -632,7 +633,8 @@ def build_template(
     Columns not in the schema are kept as custom columns after the schema's columns.
     """
     return write_crm_workbook(
-        path, lang, owners=owners, frames={"customers": customers, "followups": followups, "purchases": purchases}
+        path, lang, owners=owners,
+        frames={"customers": customers, "followups": followups, "purchases": purchases, "service": service},
     )
 
 

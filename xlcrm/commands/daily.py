@@ -312,8 +312,8 @@ def plan_due(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = None) 
     stale_sheet = SheetReplace(book.sheet_name_for("stale"),
                                [Block(sframe, title=stitle, number_formats=sformats, widths=swidths, autofilter=True)],
                                after=book.sheet_name_for("due_today"), owner="stale")
-    service_counts, service_msg = add_service_lists(book, ctx, computed, due_sheet, stale_sheet)
-    plan = EditPlan([due_sheet, stale_sheet], operation="due")
+    service_counts, service_msg, alerts = add_service_lists(book, ctx, computed, due_sheet)
+    plan = EditPlan([due_sheet, stale_sheet, *([alerts] if alerts else [])], operation="due")
     if due.empty:
         msg = Msg("今天没有需要跟进的客户 ✓（“{sheet}”）；{s} 位超过 {d} 天未跟进，见“{stale}”。",
                   "Nobody is due for a follow-up today ✓ ('{sheet}'); {s} have had no follow-up for {d}+ days: "
