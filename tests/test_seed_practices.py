@@ -262,3 +262,22 @@ def test_the_card_button_acts_on_the_selected_row(tmp_path: Path):
     assert alerts[-1][2] == "info" and "C000003" in alerts[-1][0]
     card = next(s for s in fake.sheets if s.name == "客户卡")
     assert str(card.cells[(1, 1)]).startswith("客户卡：C000003 丙公司")
+
+
+def test_check_looks_at_the_service_sheet_too(tmp_path: Path):
+    path = _book(tmp_path / "b.xlsx")
+    wb = openpyxl.load_workbook(path, read_only=True)
+    assert wb["服务记录"].max_row == 5
+    rows = [*SERVICE, ["C999999", "2026-11-10", "售后", "维修", "张伟", "2026-11-09"]]  # unknown ID, resolved before
+    wbx = xlsxwriter.Workbook(str(tmp_path / "c.xlsx"))  # ok-to-save (brand-new fixture)
+    for name, headers, data in (("客户资料", CUSTOMER_HEADERS, CUSTOMERS), ("服务记录", SERVICE_HEADERS, rows)):
+        ws = wbx.add_worksheet(name)
+        ws.write_row(0, 0, headers)
+        for r, row in enumerate(data, start=1):
+            ws.write_row(r, 0, row)
+    wbx.close()
+    result = xlcrm.check(tmp_path / "c.xlsx", today=TODAY)
+    found = [(p["sheet"], p["row"], p["code"]) for p in result.data["problems"] if p["sheet"] == "服务记录"]
+    assert found == [("服务记录", 6, "orphan"), ("服务记录", 6, "resolved_before_date")]
+    issues = _rows(tmp_path / "c.xlsx", "问题")
+    assert any(r[1] == "服务记录" and r[2] == 6 and r[3] == "客户编号" for r in issues[2:])

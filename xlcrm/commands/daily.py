@@ -19,6 +19,7 @@ from ..ops.followup import due_list, owners_of, schedule, stale_list
 from ..ops.grade import GRADE_ORDER, grade_customers
 from ..ops.ids import assign_missing_ids
 from ..ops.purchases import customer_money
+from ..ops.service import service_problems
 from ..ops.validate import check_book, sort_problems
 from ..schema import CUSTOMERS, DUE_TODAY, ISSUES, STALE, Kind, choice_label, match_header
 from ..workbook.book import CrmBook
@@ -81,7 +82,9 @@ def plan_check(book: CrmBook, ctx: Context, *, archived_ids: tuple[str, ...] = (
 
     problems = sort_problems(
         [*book.problems, *check_book(customers, book.followups, book.purchases, sheets=book.sheets, raw=book.raw,
-                                     settings=book.settings, today=ctx.today)], book.sheets)
+                                     settings=book.settings, today=ctx.today),
+         *(service_problems(book.service, customers, sheets=book.sheets, raw=book.raw, today=ctx.today)
+           if book.service is not None else ())], book.sheets)
     for key, sheet in book.sheets.items():
         plan.add(MarkCells(sheet.name, _marks(problems, key, sheet, lang)))
     plan.add(_issues_sheet(book, problems, ctx, lang))

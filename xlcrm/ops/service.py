@@ -81,3 +81,23 @@ def reassignment_list(customers: pd.DataFrame, last_contact: pd.Series, grades: 
 def complaints_by_owner(complaints: pd.DataFrame) -> pd.Series:
     """Open (past-SLA) complaints per salesperson; customers without an owner under ""."""
     return complaints["owner"].fillna("").astype(str).str.strip().value_counts()
+
+
+def service_problems(service: pd.DataFrame, customers: pd.DataFrame, *, sheets: dict, raw: dict,
+                     today: dt.date) -> list:
+    """Check's findings on the Service sheet: unknown customer IDs, future dates, resolved before opened."""
+    from ..errors import Msg, Severity
+    from .validate import Findings, _id_key, _isin
+
+    f = Findings(sheets, raw)
+    known = _id_key(customers["customer_id"]).dropna()
+    ids = _id_key(service["customer_id"])
+    f.add("service", service, ids.notna() & ~_isin(ids, known), "customer_id", "orphan", Severity.ERROR,
+          Msg("客户资料中没有这个客户编号", "No customer with this ID on the Basic Info sheet"),
+          Msg("核对编号，或先在客户资料中建档", "Check the ID, or add the customer to Basic Info first"))
+    f.add("service", service, service["date"] > pd.Timestamp(today), "date", "future_date", Severity.WARNING,
+          Msg("日期在今天之后（这条服务记录还没有发生）", "Date is after today (this service has not happened yet)"))
+    f.add("service", service, service["resolved"].notna() & service["date"].notna()
+          & (service["resolved"] < service["date"]), "resolved", "resolved_before_date", Severity.WARNING,
+          Msg("解决日期早于受理日期", "Resolved before the service date"))
+    return f.problems
