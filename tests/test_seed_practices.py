@@ -188,7 +188,7 @@ def test_the_classifications_and_the_weekly_review_are_on_the_summary(tmp_path: 
 
 def test_card_lists_basic_info_follow_ups_purchases_and_service_together(tmp_path: Path):
     path = _book(tmp_path / "b.xlsx")
-    result = xlcrm.api.card(path, "c000001")  # case and spaces do not matter
+    result = xlcrm.card(path, "c000001")  # case and spaces do not matter
     assert result.written and result.counts == {"customers": 1, "followups": 1, "purchases": 2, "service": 2}
     rows = _rows(path, "客户卡")
     assert rows[0][0].startswith("客户卡：C000001 甲公司")
@@ -208,11 +208,14 @@ def test_an_unknown_id_is_a_bilingual_error_with_near_matches(tmp_path: Path):
     path = _book(tmp_path / "b.xlsx")
     before = path.read_bytes()
     with pytest.raises(XlcrmError) as err:
-        xlcrm.api.card(path, "C00001")
+        xlcrm.card(path, "C00001")
     assert "找不到客户编号“C00001”" in err.value.render("zh-CN") and "C000001 甲公司" in err.value.render("zh-CN")
     assert "Close matches" in err.value.render("en")
     with pytest.raises(XlcrmError) as err:
-        xlcrm.api.card(path, "乙")  # a name fragment finds the customer too
+        xlcrm.card(path, "C3")  # the same number, written short
+    assert "C000003 丙公司" in err.value.render("zh-CN").split("相近的有：")[1].split("；")[0]
+    with pytest.raises(XlcrmError) as err:
+        xlcrm.card(path, "乙")  # a name fragment finds the customer too
     assert "C000002 乙公司" in err.value.render("en")
     assert path.read_bytes() == before
 
@@ -221,12 +224,12 @@ def test_a_users_own_card_sheet_is_never_overwritten(tmp_path: Path):
     path = _book(tmp_path / "b.xlsx", extra_sheet="客户卡")
     with zipfile.ZipFile(path) as zf:
         before = {n: zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/sheet5")}
-    result = xlcrm.api.card(path, "C000002")
+    result = xlcrm.card(path, "C000002")
     assert "客户卡 (2)" in result.text("zh-CN")
     with zipfile.ZipFile(path) as zf:
         assert {n: zf.read(n) for n in before} == before
     assert _rows(path, "客户卡")[0][:2] == ("我的备忘", "不要动")
-    xlcrm.api.card(path, "C000001")  # the next card reuses xlcrm's own sheet
+    xlcrm.card(path, "C000001")  # the next card reuses xlcrm's own sheet
     names = openpyxl.load_workbook(path).sheetnames
     assert names.count("客户卡 (2)") == 1 and "客户卡 (3)" not in names
     assert _rows(path, "客户卡 (2)")[0][0].startswith("客户卡：C000001")

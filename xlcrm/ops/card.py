@@ -7,6 +7,7 @@ Pure functions over the reader's frames; the command (commands/card.py) lays the
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -37,7 +38,11 @@ def near_matches(customers: pd.DataFrame, wanted: str, n: int = NEAR_MATCHES) ->
     ids = customers["customer_id"].dropna().astype(str)
     names = customers["company"].where(customers["company"].notna(), customers["contact"]).fillna("").astype(str)
     by_id = dict(zip(ids.str.casefold(), ids.index, strict=True))
-    hits = [by_id[k] for k in difflib.get_close_matches(wanted.casefold(), list(by_id), n=n, cutoff=0.6)]
+    # The same number first (C123 / C000123 / 123), then IDs spelled alike, then names containing the text.
+    digits = re.sub(r"\D", "", wanted)
+    hits = [i for i, v in ids.items() if digits and re.sub(r"\D", "", v) and int(re.sub(r"\D", "", v)) == int(digits)]
+    hits += [by_id[k] for k in difflib.get_close_matches(wanted.casefold(), list(by_id), n=n, cutoff=0.6)
+             if by_id[k] not in hits]
     if wanted.strip():
         contains = names[names.str.contains(wanted.strip(), regex=False, case=False)].index
         hits += [i for i in contains if i not in hits]
