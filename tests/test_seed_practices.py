@@ -284,3 +284,23 @@ def test_check_looks_at_the_service_sheet_too(tmp_path: Path):
     assert found == [("服务记录", 6, "orphan"), ("服务记录", 6, "resolved_before_date")]
     issues = _rows(tmp_path / "c.xlsx", "问题")
     assert any(r[1] == "服务记录" and r[2] == 6 and r[3] == "客户编号" for r in issues[2:])
+
+
+def test_a_users_own_loyalty_column_is_kept_and_xlcrms_goes_beside_it(tmp_path: Path):
+    path = tmp_path / "b.xlsx"
+    wb = xlsxwriter.Workbook(str(path))  # ok-to-save (brand-new fixture)
+    ws = wb.add_worksheet("客户资料")
+    ws.write_row(0, 0, [*CUSTOMER_HEADERS, "忠诚度"])
+    for r, row in enumerate(CUSTOMERS, start=1):
+        ws.write_row(r, 0, [*row, "铁粉"])
+    pu = wb.add_worksheet("购买记录")
+    pu.write_row(0, 0, ["客户编号", "订单号", "日期", "产品", "金额"])
+    for r, row in enumerate(PURCHASES, start=1):
+        pu.write_row(r, 0, row[:5])
+    wb.close()
+    result = xlcrm.run(path, today=TODAY)
+    assert _column(path, "忠诚度") == ["铁粉"] * 3  # the user's own column: as typed
+    assert _column(path, "忠诚度（系统）") == ["回头客", "未购买", "未购买"]
+    assert "忠诚度（系统）" in result.text("zh-CN")  # the result says where xlcrm's values went
+    xlcrm.run(path, today=TODAY)
+    assert _rows(path, "客户资料")[0].count("忠诚度（系统）") == 1

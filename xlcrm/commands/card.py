@@ -69,16 +69,17 @@ def plan_card(book: CrmBook, ctx: Context, customer_id: str) -> Planned:
     sheet = SheetReplace(name, card_blocks(card, lang), after=after_data_sheets(book), freeze_header=False,
                          tab_color=TAB_CARD, owner=CARD.key)
     counts = {key: len(rows) for key, rows in card.records.items()}
-    more = ""
+    # Optional parts go into the message's own text (not its values), so zh-TW output converts them too.
+    zh = "客户卡已生成（“{sheet}”工作表）：{id} {name}，跟进 {f} 条，购买 {p} 条"
+    en = "Customer card written (sheet '{sheet}'): {id} {name}, {f} follow-ups, {p} purchases"
+    if "service" in counts:
+        zh, en = zh + "，服务 {s} 条", en + ", {s} service records"
+    zh, en = zh + "。", en + "."
     if card.duplicates:
-        more = f"（另有 {card.duplicates} 行使用同一编号，见“校验”）"
-    msg = Msg("客户卡已生成（“{sheet}”工作表）：{id} {name}，跟进 {f} 条，购买 {p} 条{svc}。{more}",
-              "Customer card written (sheet '{sheet}'): {id} {name}, {f} follow-ups, {p} purchases{svc_en}.{more_en}",
-              {"sheet": name, "id": card.customer_id, "name": card.name, "f": counts["followups"],
-               "p": counts["purchases"], "more": more,
-               "svc": f"，服务 {counts['service']} 条" if "service" in counts else "",
-               "svc_en": f", {counts['service']} service records" if "service" in counts else "",
-               "more_en": f" ({card.duplicates} more rows use the same ID: see Check)" if card.duplicates else ""})
+        zh += "另有 {d} 行使用同一编号，见“校验”。"
+        en += " {d} more rows use the same ID: see Check."
+    msg = Msg(zh, en, {"sheet": name, "id": card.customer_id, "name": card.name, "f": counts["followups"],
+                       "p": counts["purchases"], "s": counts.get("service", 0), "d": card.duplicates})
     plan = EditPlan(operation="card").add(sheet)
     result = CommandResult("card", msg, counts={"customers": 1, **counts},
                            data={"customer_id": card.customer_id, "row": card.row})
