@@ -267,6 +267,23 @@ def test_the_card_button_acts_on_the_selected_row(tmp_path: Path):
     assert str(card.cells[(1, 1)]).startswith("客户卡：C000003 丙公司")
 
 
+def test_the_card_button_on_a_due_today_row(tmp_path: Path):
+    from test_addin_runtime import fake_from_file
+
+    from xlcrm.addin import run_tag
+    from xlcrm.workbook.xlwings_adapter import XlwingsWorkbook
+
+    path = _book(tmp_path / "b.xlsx")
+    xlcrm.due(path, today=TODAY)
+    due = _rows(path, "今日跟进")
+    wanted = due[2][2]  # the first customer on the list (title, header, rows)
+    fake = fake_from_file(path)
+    fake.app.selection = next(s for s in fake.sheets if s.name == "今日跟进").range((3, 5))
+    alerts: list[tuple[str, str, str]] = []
+    run_tag("card", XlwingsWorkbook(fake), today=TODAY, alert=lambda *a: alerts.append(a))
+    assert alerts[-1][2] == "info" and wanted in alerts[-1][0]
+
+
 def test_check_looks_at_the_service_sheet_too(tmp_path: Path):
     path = _book(tmp_path / "b.xlsx")
     wb = openpyxl.load_workbook(path, read_only=True)

@@ -87,7 +87,8 @@ def plan_card(book: CrmBook, ctx: Context, customer_id: str) -> Planned:
 
 
 def selected_customer(port: WorkbookPort, book: CrmBook) -> str:
-    """The customer ID of the row selected in Excel (on Basic Info, Follow-up, Purchases or Service)."""
+    """The customer ID of the row selected in Excel: on a data sheet, that row's customer; on any other sheet
+    (Due Today, Stale, Service Alerts, Duplicates…), the first cell of the row holding a known customer ID."""
     where = port.selection() if hasattr(port, "selection") else None
     if where:
         sheet, row = where
@@ -97,8 +98,16 @@ def selected_customer(port: WorkbookPort, book: CrmBook) -> str:
                 hit = frame.loc[frame[ROW] == row, "customer_id"]
                 if len(hit) and isinstance(hit.iloc[0], str) and hit.iloc[0].strip():
                     return hit.iloc[0]
-    raise XlcrmError("请先在“客户资料”（或跟进、购买、服务记录）中选中某位客户所在的行，再点“客户卡”。",
-                     "Select a customer's row on Basic Info (or Follow-up, Purchases, Service) first, then click Card.")
+                break
+        else:  # a tool sheet's row (Due Today, Stale, Service Alerts…): the first cell holding a known ID
+            known = set(book.customers["customer_id"].dropna().astype(str))
+            values = port.row_values(sheet, row) if hasattr(port, "row_values") else []
+            for value in values:
+                if isinstance(value, str) and value.strip() in known:
+                    return value.strip()
+    raise XlcrmError("请先选中某位客户所在的行（客户资料、跟进、购买、服务记录，或今日跟进等清单），再点“客户卡”。",
+                     "Select a customer's row first (on Basic Info, Follow-up, Purchases, Service, or a list such as "
+                     "Due Today), then click Card.")
 
 
 @command("card", "客户卡", "Card", "把选中客户的基本信息、跟进、购买和服务记录列在“客户卡”表上",

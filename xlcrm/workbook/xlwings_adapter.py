@@ -511,6 +511,15 @@ class XlwingsWorkbook:
         except Exception:  # a chart or a shape is selected, or no window
             return None
 
+    def row_values(self, sheet_name: str, row: int, width: int = 30) -> list[object]:
+        """The first `width` cells of one row (the Card button reads a customer ID off a tool sheet's row)."""
+        sheet = self._find_sheet(sheet_name)
+        if sheet is None:
+            return []
+        with contextlib.suppress(Exception):
+            return list(sheet.range((row, 1), (row, width)).options(ndim=1).value)
+        return []
+
     def show_sheet_named(self, key: str) -> None:
         sheet = self._find_sheet(schema.SHEETS_BY_KEY[key].name(self.lang))
         if sheet is not None:
