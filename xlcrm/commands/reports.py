@@ -274,6 +274,12 @@ def plan_summary(book: CrmBook, ctx: Context) -> Planned:
                     for r in s.periods.to_dict("records")],
         "markdown": summary_markdown(s, lang) + practices_markdown(seed, lang), **practices_json(seed)})
     result.counts.update(open_complaints=len(seed.complaints), reassign=len(seed.reassign))
+    if len(seed.complaints):  # the seed's "顾客抱怨": a complaint past its SLA is news for the manager
+        def done(lang: str) -> str:  # the text so far, its braces kept literal
+            return msg.text(lang).replace("{", "{{").replace("}", "}}")
+
+        result.message = Msg(done("zh-CN") + "{c} 件投诉超过 {d} 天未解决。", done("en") + " {c} complaints unresolved after {d} days.",
+                             {"c": len(seed.complaints), "d": book.settings.complaint_sla_days})
     return Planned(plan, result, book)
 
 
