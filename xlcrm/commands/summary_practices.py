@@ -38,6 +38,7 @@ COMPLAINT_COLS = {"customer_id": ("客户编号", "Customer ID"), "customer": ("
                   "description": ("内容", "Description"), "handler": ("处理人", "Handler")}
 CLASS_NAMES = {"deal_stage": ("成交状态", "Deal status"), "urgency": ("紧急程度", "Urgency"),
                "importance_tier": ("重要程度", "Importance"), "loyalty": ("忠诚度", "Loyalty")}
+UNASSIGNED = ("（未分配）", "(unassigned)")  # as the Summary's other per-salesperson tables
 COMPLAINT_ROWS = 20  # the Summary shows the oldest ones; Due Today lists them all
 
 
@@ -63,7 +64,7 @@ def practices(book: CrmBook, ctx: Context) -> Practices:
     reassign = reassignment_list(book.customers, computed["last_contact"], computed["grade"], service,
                                  book.settings, ctx.today)
     review = weekly_review(book.customers, book.followups, book.purchases, service, computed, ctx.today,
-                           complaints=complaints, reassign=reassign, lang=lang)
+                           complaints=complaints, reassign=reassign, unassigned=_t(lang, *UNASSIGNED))
     counts = classification_counts(computed)
     rows = []
     for key in CLASSIFICATIONS:

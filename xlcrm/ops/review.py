@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from .purchases import order_balances
-from .receivables import unassigned as unassigned_label
 from .summary import _label
 
 WEEK_DAYS = 7
@@ -54,14 +53,13 @@ def _active_ids(frames: list[pd.DataFrame], start: pd.Timestamp, end: pd.Timesta
 
 def weekly_review(customers: pd.DataFrame, followups: pd.DataFrame, purchases: pd.DataFrame, service: pd.DataFrame,
                   computed: pd.DataFrame, today: dt.date, *, complaints: pd.DataFrame, reassign: pd.DataFrame,
-                  lang: str = "zh-CN") -> pd.DataFrame:
-    """One row per salesperson (a blank owner shows as 未分配 / Unassigned).
+                  unassigned: str) -> pd.DataFrame:
+    """One row per salesperson (a blank owner shows as `unassigned`, the label the command passes in).
 
     `computed`: daily.compute_columns (grade, next_follow_up); `complaints` / `reassign`: the lists
     from ops.service."""
     now = pd.Timestamp(today)
     week_start = now - pd.Timedelta(days=WEEK_DAYS)
-    unassigned = unassigned_label(lang)
     owner_label = _label(customers["owner"], unassigned)
     out = pd.DataFrame({"owner": sorted(owner_label.unique())}).set_index("owner")
     out["customers"] = owner_label.value_counts()
