@@ -194,6 +194,9 @@ def test_card_lists_basic_info_follow_ups_purchases_and_service_together(tmp_pat
     assert rows[0][0].startswith("客户卡：C000001 甲公司")
     info = {r[0]: r[1] for r in rows[2:rows.index((None,) * len(rows[0]))]}
     assert info["客户编号"] == "C000001" and info["负责人"] == "张伟" and info["建档日期"] == "2026-01-10"
+    # computed for today although the book was never regraded: a clear date 5 days away, two orders
+    assert info["客户等级"] == "A" and info["紧急程度"] == "紧急" and info["忠诚度"] == "回头客"
+    assert info["累计购买"] == 4200 and info["最近跟进"] == "2026-11-17"
     firsts = [r[0] for r in rows if r[0]]
     buy = firsts.index("购买记录（2 条，最新在前）")
     assert rows[[r[0] for r in rows].index("购买记录（2 条，最新在前）") + 2][0] == "SO-2"  # newest first

@@ -7,6 +7,7 @@ their follow-ups, purchases and service records, newest first; printable like th
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pandas as pd
@@ -62,9 +63,32 @@ def card_blocks(card: Card, lang: str) -> list[Block]:
     return blocks + [_section(key, rows, lang) for key, rows in card.records.items()]
 
 
+def _as_of_today(book: CrmBook, customer_id: str, today) -> CrmBook:
+    """The book cut down to one customer, its computed columns worked out for today (grade, next follow-up,
+    classifications…) — the card is right even before the next Regrade. ABC class ranks every customer,
+    so it stays as last written."""
+    from ..ops.card import find_customer
+    from .daily import COMPUTED, compute_columns
+
+    rows = book.customers.loc[find_customer(book.customers, customer_id)]
+    cid = rows["customer_id"].iloc[0]
+
+    def mine(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+        return None if frame is None else frame[frame["customer_id"] == cid]
+
+    one = dataclasses.replace(book, customers=rows, followups=mine(book.followups), purchases=mine(book.purchases),
+                              service=mine(book.service))
+    fresh = compute_columns(one, today)
+    rows = rows.copy()
+    for key in COMPUTED:
+        if key != "abc_class":
+            rows[key] = fresh[key]
+    return dataclasses.replace(one, customers=rows)
+
+
 def plan_card(book: CrmBook, ctx: Context, customer_id: str) -> Planned:
     lang = ctx.language(book)
-    card = build_card(book, customer_id, lang)
+    card = build_card(_as_of_today(book, customer_id, ctx.today), customer_id, lang)
     name = book.sheet_name_for("card")
     sheet = SheetReplace(name, card_blocks(card, lang), after=after_data_sheets(book), freeze_header=False,
                          tab_color=TAB_CARD, owner=CARD.key)
