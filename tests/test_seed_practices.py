@@ -90,6 +90,15 @@ def test_a_book_without_a_service_sheet_works_as_before(tmp_path: Path):
     assert "投诉" not in _rows(path, "今日跟进")[0][0]
 
 
+def test_a_users_sheet_named_service_without_its_columns_is_left_alone(tmp_path: Path):
+    path = _book(tmp_path / "b.xlsx", service=False, extra_sheet="服务")  # "服务": a memo, not a Service sheet
+    book = read_book(path)
+    assert book.service is None and "service" not in book.sheets
+    before = _rows(path, "服务")
+    xlcrm.run(path, today=TODAY)
+    assert _rows(path, "服务") == before
+
+
 def test_complaints_past_the_sla_are_flagged_on_due_today_and_the_summary(tmp_path: Path):
     path = _book(tmp_path / "b.xlsx")
     book = read_book(path)

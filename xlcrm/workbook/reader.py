@@ -670,9 +670,10 @@ def locate_sheets(names: list[str], grid_of: Callable[[str], Grid], ownership: O
             by_key[key] = named[0].name
         elif key == "customers":
             weak = sorted((c for c in candidates if c.score >= 2), key=_Candidate.rank, reverse=True)
-    for name in free:  # optional data sheets (Service): by their name only, never guessed from headers
+    for name in free:  # optional data sheets (Service): by their name, with their required columns; else left alone
         key = schema.match_sheet(name)
-        if key in OPTIONAL_KEYS and key not in by_key and name not in by_key.values():
+        if (key in OPTIONAL_KEYS and key not in by_key and name not in by_key.values()
+                and _candidate(key, name, True, grid_of).required_ok):
             by_key[key] = name
     if "customers" not in by_key:
         raise _no_customers(names, weak)
