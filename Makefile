@@ -31,7 +31,7 @@ demo: $(BASE)
 	$(BIN)/xlcrm run $(OUT)/demo_crm.xlsx --today $(DEMO_TODAY)
 	$(BIN)/xlcrm summary $(OUT)/demo_crm.xlsx --today $(DEMO_TODAY)
 	@echo
-	@echo "结果 / Result: $(OUT)/demo_crm.xlsx  (sheets 问题, 今日跟进, 久未跟进, 变更记录, 汇总; backup in $(OUT)/.xlcrm-backup/)"
+	@echo "结果 / Result: $(OUT)/demo_crm.xlsx  (sheets 问题, 今日跟进, 久未跟进, 服务提醒, 变更记录, 汇总; backup in $(OUT)/.xlcrm-backup/)"
 
 test: install
 	$(BIN)/python -m pytest

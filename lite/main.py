@@ -75,6 +75,12 @@ def xlcrm_export(book: xw.Book):
 
 
 @script
+def xlcrm_card(book: xw.Book):
+    """客户卡（先选中客户所在的行）/ Card of the selected customer"""
+    _run(book, "card")
+
+
+@script
 def xlcrm_help(book: xw.Book):
     """帮助 / Help"""
     _run(book, "help")

@@ -33,6 +33,8 @@ PLACES = {
     "xlcrm.template_validation": "workbook",
     "xlcrm.howto": "workbook",  # the template's How-to sheet text
     "xlcrm.samples": "workbook",
+    "xlcrm.samples_service": "workbook",
+    "xlcrm.samples_vocab": "workbook",
     "xlcrm.export_file": "workbook",
     "xlcrm.commands": "commands",
     "xlcrm": "front",  # the package itself (re-exports the API), cli, addin, api, doctor, add-in build

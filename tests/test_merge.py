@@ -124,7 +124,8 @@ def test_merge_then_undo_restores_the_data_exactly(book_path: Path):
     old = before.customers.set_index("customer_id")
     master = after.customers.set_index("customer_id").loc["C000167"]
     assert old.loc["C000167", "mobile"] is None and master["mobile"] == old.loc["C000095", "mobile"]
-    for key in ("followups", "purchases"):
+    assert (before.service["customer_id"] == "C000095").sum() == 1  # the sample's Service sheet follows too
+    for key in ("followups", "purchases", "service"):
         b, a = before.frame(key), after.frame(key)
         assert not a["customer_id"].isin(["C000095", "C000151"]).any()
         moved = b["customer_id"].isin(["C000095", "C000167"]).sum()
@@ -147,7 +148,7 @@ def test_merge_then_undo_restores_the_data_exactly(book_path: Path):
     pd.testing.assert_frame_equal(sorted_frame(restored.customers), sorted_frame(before.customers))
     raw_b, raw_r = before.raw["customers"].fillna(""), restored.raw["customers"].fillna("")
     pd.testing.assert_frame_equal(sorted_frame(raw_r.astype(str)), sorted_frame(raw_b.astype(str)))
-    for key in ("followups", "purchases"):
+    for key in ("followups", "purchases", "service"):
         pd.testing.assert_frame_equal(restored.frame(key), before.frame(key))
     with pytest.raises(XlcrmError, match="no merge to undo"):  # the undo record is used up
         run("merge", port(book_path), Context(options={"undo": True}))

@@ -230,7 +230,7 @@ def test_workbook_reads_back_with_text_kept_text(workbook):
     sample = generate_sample()
     wb = openpyxl.load_workbook(workbook)
     ws = wb[schema.CUSTOMERS.name("zh-CN")]
-    assert ws.tables["tblCustomers"].ref == f"A1:AM{len(sample.customers) + 1}"
+    assert ws.tables["tblCustomers"].ref == f"A1:AQ{len(sample.customers) + 1}"
     assert wb[schema.FOLLOWUPS.name("zh-CN")].tables["tblFollowups"].ref == "A1:J2001"  # … Next Date, Next Step
     header = {c.value: c.column for c in ws[1]}
     for key in ("customer_id", "mobile", "postcode"):
@@ -252,9 +252,13 @@ def test_workbook_reads_back_with_text_kept_text(workbook):
 
 
 def test_workbook_equals_build_template_with_display_frames(workbook, tmp_path):
+    from xlcrm.samples import TODAY
+    from xlcrm.samples_service import service_frame
+
     customers, followups, purchases = generate_frames()
-    other = build_template(tmp_path / "b.xlsx", "zh-CN", owners=generate_sample().owners, customers=customers,
-                           followups=followups, purchases=purchases)
+    sample = generate_sample()
+    other = build_template(tmp_path / "b.xlsx", "zh-CN", owners=sample.owners, customers=customers,
+                           followups=followups, purchases=purchases, service=service_frame(sample.customers, "zh-CN", TODAY, 7))
     assert other.read_bytes() == workbook.read_bytes()
 
 

@@ -73,7 +73,7 @@ def test_lang_option_turns_a_simplified_book_traditional(sample_zh):
 def test_new_workbook_in_zh_tw(tmp_path):
     path = new_workbook(tmp_path / "新.xlsx", lang="zh-TW")
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames[:4] == ["客戶資料", "跟進記錄", "購買記錄", "設定"]
+    assert wb.sheetnames[:5] == ["客戶資料", "跟進記錄", "購買記錄", "服務記錄", "設定"]
     assert [c.value for c in wb["客戶資料"][1]][:3] == ["客戶編號", "公司名稱", "聯絡人"]
     assert read_book(path).lang == "zh-TW"
     settings = {r[0]: r[1] for r in wb["設定"].iter_rows(min_row=2, values_only=True)}

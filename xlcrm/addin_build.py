@@ -77,6 +77,7 @@ SHEET_BUTTONS: tuple[tuple[str, str, str], ...] = (
     ("XlcrmUndoMerge", "撤销合并", "Undo merge"),
     ("XlcrmSummary", "汇总", "Summary"),
     ("XlcrmExport", "导出", "Export"),
+    ("XlcrmCard", "客户卡", "Card"),  # acts on the selected row: on How-to it asks for a customer's row first
     ("XlcrmHelp", "帮助", "Help"),
 )
 

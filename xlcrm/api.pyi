@@ -9,7 +9,7 @@ from typing import Any
 
 from .commands.base import CommandResult
 
-__all__ = ["run_command", "check", "regrade", "due", "run", "dedupe", "export", "import_file", "info", "merge", "undo_merge", "summary", "receivables"]
+__all__ = ["run_command", "card", "check", "regrade", "due", "run", "dedupe", "export", "import_file", "info", "merge", "undo_merge", "summary", "receivables"]
 
 
 def run_command(
@@ -24,6 +24,24 @@ def run_command(
     progress: Callable[[str, float | None], None] | None = None,
     **options: Any,
 ) -> CommandResult: ...
+
+
+def card(
+    path: str | Path,
+    *,
+    today: dt.date | str | None = None,
+    lang: str | None = None,
+    dry_run: bool = False,
+    unlock_protected: bool = False,
+    customer_id: str | None = None,
+) -> CommandResult:
+    """客户卡 Card — Show the selected customer's basic info, follow-ups, purchases and service records on the Card sheet.
+
+    把选中客户的基本信息、跟进、购买和服务记录列在“客户卡”表上。
+
+    Options:
+        customer_id: Customer ID (blank: the row selected in Excel) / 客户编号（不填：Excel 中选中的行）"""
+    ...
 
 
 def check(

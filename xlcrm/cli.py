@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from . import __version__
-from .cli_commands import HAND_WRITTEN, DryRunOpt, FormatOpt, LangOpt, TodayOpt, UnlockOpt, register
+from .cli_commands import HAND_WRITTEN, DryRunOpt, FormatOpt, LangOpt, PathArg, TodayOpt, UnlockOpt, register
 from .cli_text import CONTEXT, XlcrmCommand, XlcrmGroup, check_lang, usage_error
 from .errors import XlcrmError
 
@@ -193,6 +193,18 @@ def _register_generated() -> None:
 
 
 _register_generated()
+
+
+@app.command("card", cls=XlcrmCommand)
+def card_cmd(
+    path: Path = PathArg,
+    customer_id: str = typer.Argument(..., metavar="CUSTOMER_ID", help="客户编号 / Customer ID"),  # the button: the selection
+    today: str | None = TodayOpt, dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
+    output: str = FormatOpt("text", "json"), unlock_protected: bool = UnlockOpt,
+) -> None:
+    """客户卡：把一位客户的基本信息、跟进、购买和服务记录列在“客户卡”表上 / One customer's card on the Card sheet."""
+    run_command("card", path, today=today, dry_run=dry_run, lang=lang, output=output,
+                customer_id=customer_id, unlock_protected=unlock_protected)
 
 
 addin_app = typer.Typer(no_args_is_help=True, cls=XlcrmGroup, help="Excel 加载项 / The Excel add-in (ribbon tab 客户管理 CRM).")

@@ -19,6 +19,7 @@ from .commands.options import OptionInfo, describe
 HAND_WRITTEN = {
     "info": "prints tables of the sheets and their headers, and reads a CSV as well as a workbook",
     "import": "takes two files (SOURCE BOOK), or the book alone with --undo",
+    "card": "takes the customer ID as a second argument (BOOK CUSTOMER_ID); the ribbon button uses the selection",
 }
 
 # The options every workbook command shares.
@@ -78,13 +79,16 @@ def register(app: typer.Typer, spec: CommandSpec, runner: Callable[..., None]) -
 # --------------------------------------------------------------------------- the README table
 
 # Options a hand-written CLI form takes as a positional argument instead of a --flag.
-POSITIONAL = {"import": ("source",)}
+POSITIONAL = {"import": ("source",), "card": ("customer_id",)}
+AFTER_BOOK = {"card"}  # its positional argument comes after BOOK (xlcrm card BOOK CUSTOMER_ID)
 COMMON_FLAGS = ("--today", "--lang", "--format")  # every workbook command
 WRITING_FLAGS = ("--dry-run", "--unlock-protected")  # every command that writes
 
 
 def usage(spec: CommandSpec) -> str:
     args = " ".join(name.upper() for name in POSITIONAL.get(spec.tag, ()))
+    if spec.tag in AFTER_BOOK:
+        return f"xlcrm {spec.cli_name} BOOK {args}"
     return f"xlcrm {spec.cli_name} {args + ' ' if args else ''}BOOK"
 
 

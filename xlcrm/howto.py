@@ -41,6 +41,15 @@ def howto_lines(lang: str) -> Iterator[tuple[str, str]]:
         "at once (no Python needed); duplicates written differently (+86, Traditional characters, "
         "a missing 'Co., Ltd.') are found by Dedupe.",
     )
+    svc = schema.SERVICE.name(lang)
+    yield "text", pick(
+        lang,
+        f"“{svc}”（可选）每次售前、售中、售后服务、投诉或回访一行。投诉超过 {d['complaint_sla_days']} 天未填“解决日期”"
+        f"会在“今日跟进”和“汇总”中提醒；{d['no_contact_days']} 天既无跟进也无服务的客户列为建议重新分配。",
+        f"'{svc}' (optional) has one row per pre-sale, in-sale or after-sale service, complaint or revisit. A complaint "
+        f"with no 'Resolved' date after {d['complaint_sla_days']} days is flagged on Due Today and the Summary; "
+        f"customers with no follow-up or service for {d['no_contact_days']} days are listed for reassignment.",
+    )
     yield "heading", pick(lang, "二、按钮与命令", "2. Buttons and commands")
     yield "text", pick(
         lang,
@@ -56,6 +65,8 @@ def howto_lines(lang: str) -> Iterator[tuple[str, str]]:
         ("dedupe", "查重：找出可能重复的客户，写入“查重”表供确认", "Dedupe: finds likely duplicate customers and lists them on the Duplicates sheet for review"),
         ("merge", "合并：合并“查重”表中确认的重复客户，被合并的行移到“归档”表", "Merge: merges the pairs confirmed on Duplicates; merged rows move to Archive"),
         ("export", "导出：导出选定客户用于邮件合并（广告信函、节日问候）", "Export: selected customers for mail-merge (letters, holiday greetings)"),
+        ("card", "客户卡：一位客户的基本信息、跟进、购买和服务记录列在一起（按钮：先选中客户所在的行）",
+         "Card: one customer's basic info, follow-ups, purchases and service together (button: select their row first)"),
     )
     for cmd, zh, en in commands:
         yield "text", f"xlcrm {cmd} {pick(lang, '客户表.xlsx', 'crm.xlsx')}    — {pick(lang, zh, en)}"

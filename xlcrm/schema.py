@@ -169,6 +169,27 @@ YES_NO = (
     Choice("yes", "是", "Yes", "是", ("同意", "y", "true", "1", "✓", "√", "ok", "可以")),
     Choice("no", "否", "No", "否", ("不同意", "拒绝", "拒絕", "n", "false", "0", "✗", "×", "退订", "退訂")),
 )
+# Service / complaints (售后服务, 顾客抱怨): the kinds of contact the Service sheet records.
+SERVICE_TYPES = (
+    Choice("presale", "售前", "Pre-sale", "售前", ("售前服务", "售前諮詢", "售前咨询", "pre sale", "presales")),
+    Choice("insale", "售中", "In-sale", "售中", ("售中服务", "售中服務", "in sale", "delivery")),
+    Choice("aftersale", "售后", "After-sale", "售後", ("售后服务", "售後服務", "维修", "維修", "after sale", "support", "repair")),
+    Choice("complaint", "投诉", "Complaint", "投訴", ("抱怨", "客诉", "客訴", "顾客抱怨", "顧客抱怨", "complain", "claim")),
+    Choice("revisit", "回访", "Revisit", "回訪", ("回访电话", "回訪電話", "满意度回访", "follow back", "check-in", "callback")),
+)
+# Derived classifications (ops/classify.py), each written in its own computed column.
+URGENCIES = (
+    Choice("urgent", "紧急", "Urgent", "緊急", ("很急", "urgent")),
+    Choice("soon", "缓急", "Soon", "緩急", ("较急", "較急", "soon")),
+    Choice("normal", "不紧急", "Not urgent", "不緊急", ("一般", "not urgent")),
+    Choice("slow", "可慢反应", "Can wait", "可慢反應", ("不急", "can wait", "slow")),
+)
+LOYALTIES = (
+    Choice("repeat", "回头客", "Repeat buyer", "回頭客", ("老客户", "老客戶", "复购", "複購", "repeat")),
+    Choice("new", "新客户", "New buyer", "新客戶", ("首单", "首單", "new buyer")),
+    Choice("lapsed", "流失", "Lapsed", "流失", ("久未购买", "久未購買", "lapsed", "churned")),
+    Choice("none", "未购买", "No purchase", "未購買", ("无购买", "無購買", "no purchase", "never bought")),
+)
 
 
 def _col(key: str, zh: str, en: str, tw: str = "", **kw) -> Column:
@@ -251,6 +272,16 @@ CUSTOMERS = SheetSpec(
              synonyms=("购买总额", "累计金额", "Total Sales", "Lifetime Value")),
         _col("outstanding", "逾期应收", "Overdue Receivable", "逾期應收", kind=Kind.MONEY, computed=True, width=12,
              synonyms=("逾期未收", "应收逾期", "Outstanding", "Overdue")),
+        # Classifications (ops/classify.py). Deal status and importance: the user's own column is input and
+        # wins; xlcrm's derived value goes in its own "（系统）" column beside it.
+        _col("deal_stage", "成交状态（系统）", "Deal Status (xlcrm)", "成交狀態（系統）", kind=Kind.CHOICE,
+             choices=DEAL_STATUSES, computed=True, width=10),
+        _col("urgency", "紧急程度", "Urgency", "緊急程度", kind=Kind.CHOICE, choices=URGENCIES, computed=True, width=9,
+             synonyms=("紧急度", "緊急度")),
+        _col("importance_tier", "重要程度（系统）", "Importance (xlcrm)", "重要程度（系統）", kind=Kind.CHOICE,
+             choices=IMPORTANCES, computed=True, width=9),
+        _col("loyalty", "忠诚度", "Loyalty", "忠誠度", kind=Kind.CHOICE, choices=LOYALTIES, computed=True, width=9,
+             synonyms=("客户忠诚度", "客戶忠誠度")),
     ),
 )
 
@@ -302,6 +333,31 @@ PURCHASES = SheetSpec(
         _col("status", "状态", "Status", "狀態", kind=Kind.CHOICE, choices=ORDER_STATUSES, width=9, synonyms=("订单状态", "訂單狀態", "Order Status")),
     ),
 )
+
+# Optional: a workbook without it works exactly as before. Found by its name only (never guessed).
+SERVICE = SheetSpec(
+    key="service",
+    zh="服务记录",
+    en="Service",
+    tw="服務記錄",
+    synonyms=("服务", "服務", "售后服务", "售後服務", "售后记录", "投诉记录", "投訴記錄", "客诉记录", "客訴記錄",
+              "Services", "Service Log", "Complaints", "Support"),
+    columns=(
+        _col("customer_id", "客户编号", "Customer ID", "客戶編號", kind=Kind.ID, required=True, width=11,
+             synonyms=("编号", "客户ID", "客户代码", "ID", "Cust ID", "Customer No", "Customer No.")),
+        _col("date", "日期", "Date", "日期", kind=Kind.DATE, required=True, width=11,
+             synonyms=("服务日期", "服務日期", "投诉日期", "投訴日期", "受理日期", "Service Date", "Opened")),
+        _col("type", "类型", "Type", "類型", kind=Kind.CHOICE, choices=SERVICE_TYPES, width=9,
+             synonyms=("服务类型", "服務類型", "Service Type", "Kind")),
+        _col("description", "内容", "Description", "內容", width=36,
+             synonyms=("服务内容", "服務內容", "问题描述", "問題描述", "投诉内容", "投訴內容", "Details", "Issue")),
+        _col("handler", "处理人", "Handler", "處理人", width=9,
+             synonyms=("经办人", "經辦人", "负责人", "負責人", "Handled By", "Assigned To", "Owner")),
+        _col("resolved", "解决日期", "Resolved", "解決日期", kind=Kind.DATE, width=11,
+             synonyms=("处理完成日期", "結案日期", "结案日期", "Resolved Date", "Closed", "Closed Date")),
+    ),
+)
+OPTIONAL_SHEETS = (SERVICE,)
 
 # The key/value sheet. Its columns are fixed; the rows are SETTINGS below.
 SETTINGS_SHEET = SheetSpec(
@@ -392,9 +448,15 @@ IMPORT_REPORT = _tool("import_report", "导入报告", "Import Report", "匯入�
     _col("problem", "问题", "Problem", "問題", width=60),
 ))
 
+# The customer card (xlcrm card). Kept out of TOOL_SHEETS on purpose: the one-time adoption of a legacy
+# book takes TOOL_SHEETS' names as xlcrm's, and a legacy book's 客户卡 can only be the user's own.
+CARD = _tool("card", "客户卡", "Card", "客戶卡", "Customer Card")
+# Complaints past their SLA and customers to reassign (books with a Service sheet); out of TOOL_SHEETS as CARD.
+SERVICE_ALERTS = _tool("service_alerts", "服务提醒", "Service Alerts", "服務提醒", "售后提醒")
+
 TOOL_SHEETS = (ISSUES, CHANGE_LOG, DUE_TODAY, STALE, SUMMARY, RECEIVABLES, DUPLICATES, ARCHIVE, EXPORT, LISTS, HOWTO,
                DEDUPE_MEMORY, IMPORT_REPORT)
-ALL_SHEETS = (*DATA_SHEETS, SETTINGS_SHEET, *TOOL_SHEETS)
+ALL_SHEETS = (*DATA_SHEETS, *OPTIONAL_SHEETS, SETTINGS_SHEET, *TOOL_SHEETS, CARD, SERVICE_ALERTS)
 SHEETS_BY_KEY = {s.key: s for s in ALL_SHEETS}
 
 
@@ -429,6 +491,15 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("dedupe_keys", "mobile,email,credit_code,company,contact", "查重使用的字段", "Fields used to find duplicates"),
     SettingSpec("backup_keep", 10, "保留的备份份数", "Backups to keep"),
     SettingSpec("write_protected", False, "允许写入受保护的工作表（是/否）", "Write to protected sheets (Yes/No)"),
+    # Service & complaints, classifications, the manager's weekly review (seed practices, issue 15).
+    SettingSpec("complaint_sla_days", 3, "投诉超过此天数未解决即提醒", "Flag a complaint unresolved after this many days"),
+    SettingSpec("no_contact_days", 90, "超过此天数无跟进也无服务，建议重新分配", "No follow-up or service for this many days: suggest reassigning"),
+    SettingSpec("urgency_urgent_days", 7, "紧急：预计成交在此天数内", "Urgent: expected close within (days)"),
+    SettingSpec("urgency_soon_days", 30, "缓急：预计成交在此天数内", "Soon: expected close within (days)"),
+    SettingSpec("urgency_normal_days", 90, "不紧急：预计成交在此天数内（更远为可慢反应）", "Not urgent: expected close within (days); later: can wait"),
+    SettingSpec("importance_key_revenue", 100000, "近12个月销售额达到此数为重要客户", "Key customer: last-12-month revenue at least"),
+    SettingSpec("loyalty_repeat_orders", 2, "订单数达到此数为回头客", "Repeat buyer: at least this many orders"),
+    SettingSpec("loyalty_lapsed_days", 365, "超过此天数未购买为流失", "Lapsed: no purchase for this many days"),
 )
 SETTING_DEFAULTS = {s.key: s.default for s in SETTINGS}
 
@@ -539,7 +610,7 @@ def expected_headers(sheet_key: str, lang: str) -> str:
 __all__ = [
     "ALL_SHEETS", "ARCHIVE", "CHANGE_LOG", "CHANNELS", "CREDIT_RATINGS", "CUSTOMERS", "CUSTOMER_TYPES", "Choice",
     "Column", "DATA_SHEETS", "DEAL_STATUSES", "DEDUPE_MEMORY", "DEFAULT_LANG", "DEMANDS", "DUE_TODAY", "DUPLICATES",
-    "EXPORT", "FOLLOWUPS", "GRADES", "HOWTO", "IMPORTANCES", "IMPORT_REPORT", "ISSUES", "Kind", "LANGS", "LISTS", "ORDER_STATUSES",
+    "EXPORT", "FOLLOWUPS", "GRADES", "HOWTO", "IMPORTANCES", "IMPORT_REPORT", "ISSUES", "CARD", "LOYALTIES", "OPTIONAL_SHEETS", "SERVICE", "SERVICE_ALERTS", "SERVICE_TYPES", "URGENCIES", "Kind", "LANGS", "LISTS", "ORDER_STATUSES",
     "PURCHASES", "RECEIVABLES", "SETTINGS", "SETTINGS_SHEET", "SETTING_DEFAULTS", "SHEETS_BY_KEY", "STALE", "SUMMARY",
     "SettingSpec", "SheetSpec", "TEXT_KINDS", "TOOL_SHEETS", "YES_NO", "choice_label", "header_index", "match_choice",
     "expected_headers", "match_header", "match_sheet", "normalize_name", "sheet_name", "simplified",

@@ -32,6 +32,15 @@ class Settings(BaseModel):
     dedupe_keys: str = SETTING_DEFAULTS["dedupe_keys"]
     backup_keep: int = Field(SETTING_DEFAULTS["backup_keep"], ge=0, le=1000)
     write_protected: bool = SETTING_DEFAULTS["write_protected"]  # write protected sheets, keeping the protection
+    # Service & complaints, classifications (issue 15; see schema.SETTINGS for their labels).
+    complaint_sla_days: int = Field(SETTING_DEFAULTS["complaint_sla_days"], ge=0, le=3660)
+    no_contact_days: int = Field(SETTING_DEFAULTS["no_contact_days"], ge=1, le=3660)
+    urgency_urgent_days: int = Field(SETTING_DEFAULTS["urgency_urgent_days"], ge=0)
+    urgency_soon_days: int = Field(SETTING_DEFAULTS["urgency_soon_days"], ge=0)
+    urgency_normal_days: int = Field(SETTING_DEFAULTS["urgency_normal_days"], ge=0)
+    importance_key_revenue: float = Field(SETTING_DEFAULTS["importance_key_revenue"], ge=0)
+    loyalty_repeat_orders: int = Field(SETTING_DEFAULTS["loyalty_repeat_orders"], ge=2)
+    loyalty_lapsed_days: int = Field(SETTING_DEFAULTS["loyalty_lapsed_days"], ge=1)
 
     @field_validator("write_protected", mode="before")
     @classmethod
@@ -59,6 +68,8 @@ class Settings(BaseModel):
             raise ValueError("window_a ≤ window_b ≤ window_c")
         if self.abc_cut_a > self.abc_cut_b:
             raise ValueError("abc_cut_a ≤ abc_cut_b")
+        if not self.urgency_urgent_days <= self.urgency_soon_days <= self.urgency_normal_days:
+            raise ValueError("urgency_urgent_days ≤ urgency_soon_days ≤ urgency_normal_days")
         return self
 
     def cadence(self, grade: str | None) -> int:

@@ -45,7 +45,8 @@ from .workbook.edits import FMT_DATE, FMT_MONEY, FMT_TEXT
 # Fixed so that a rebuild gives the same bytes (xlsxwriter would use "now").
 FIXED_CREATED = dt.datetime(2026, 1, 1, 0, 0, 0)
 TEMPLATE_FILES = {"zh-CN": "xlcrm_template_zh.xlsx", "en": "xlcrm_template_en.xlsx"}
-TABLE_NAMES = {"customers": "tblCustomers", "followups": "tblFollowups", "purchases": "tblPurchases"}
+TABLE_NAMES = {"customers": "tblCustomers", "followups": "tblFollowups", "purchases": "tblPurchases",
+               "service": "tblService"}
 SETTINGS_TABLE = "tblSettings"
 CHUNK_ROWS = 20_000  # rows converted to Python values at a time (bounds memory for big books)
 CONSTANT_MEMORY_ROWS = 50_000  # above this many data rows, stream rows out (xlsxwriter constant_memory)
@@ -345,7 +346,7 @@ def write_crm_workbook(
     wb.set_custom_property("Language", lang)
     wb.set_custom_property("xlcrm", "template 1")
     fmts = _Formats.create(wb)
-    for spec in schema.DATA_SHEETS:
+    for spec in (*schema.DATA_SHEETS, *schema.OPTIONAL_SHEETS):  # the template offers the Service sheet too
         _write_data_sheet(wb, fmts, _SheetData(spec, frames.get(spec.key), overrides.get(spec.key, {})), lang)
     id_letter = xl_col_to_name(schema.CUSTOMERS.keys.index("customer_id"))
     wb.define_name(CUSTOMER_IDS_NAME, f"='{schema.CUSTOMERS.name(lang)}'!${id_letter}:${id_letter}")
@@ -367,6 +368,7 @@ def build_template(
     customers: pd.DataFrame | None = None,
     followups: pd.DataFrame | None = None,
     purchases: pd.DataFrame | None = None,
+    service: pd.DataFrame | None = None,
 ) -> Path:
     """Build the xlcrm template workbook at `path`, in `lang`, optionally filled with data.
 
@@ -375,7 +377,8 @@ def build_template(
     Columns not in the schema are kept as custom columns after the schema's columns.
     """
     return write_crm_workbook(
-        path, lang, owners=owners, frames={"customers": customers, "followups": followups, "purchases": purchases}
+        path, lang, owners=owners,
+        frames={"customers": customers, "followups": followups, "purchases": purchases, "service": service},
     )
 
 

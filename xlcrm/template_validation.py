@@ -24,9 +24,10 @@ LIST_CHOICES: dict[str, tuple[tuple[schema.Choice, ...], str, str]] = {
     "lst_channel": (schema.CHANNELS, "followups", "channel"),
     "lst_order_status": (schema.ORDER_STATUSES, "purchases", "status"),
     "lst_yes_no": (schema.YES_NO, "customers", "marketing_consent"),
+    "lst_service_type": (schema.SERVICE_TYPES, "service", "type"),
 }
 OWNERS_LIST = "lst_owners"
-OWNER_COLUMNS = {("customers", "owner"), ("followups", "by")}
+OWNER_COLUMNS = {("customers", "owner"), ("followups", "by"), ("service", "handler")}
 # Columns where a repeated value is probably a duplicate record.
 UNIQUE_COLUMNS = {("customers", "customer_id"), ("customers", "mobile"), ("customers", "email"), ("purchases", "order_no")}
 
@@ -65,7 +66,7 @@ def list_validations(ws, spec: SheetSpec, lang: str, col_index: Mapping[str, int
                     f"This {header} is already in the column: this may be a duplicate. Yes keeps it, No lets you edit it.",
                 ),
             }
-        elif col.key == "customer_id" and spec.key in ("followups", "purchases"):
+        elif col.key == "customer_id" and spec.key in ("followups", "purchases", "service"):
             options = {
                 "validate": "custom",
                 "value": f"=COUNTIF({CUSTOMER_IDS_NAME},{letter}2)>0",

@@ -16,6 +16,7 @@ from ..workbook.port import WorkbookPort
 
 # Importing a command module registers its commands.
 from . import (
+    card,  # noqa: E402,F401  card (客户卡)
     daily,  # noqa: E402,F401  check, regrade, due, run
     dedupe,  # noqa: E402,F401  dedupe
     export,  # noqa: E402,F401  export

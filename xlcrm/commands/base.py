@@ -159,12 +159,25 @@ def ownership_note(book: CrmBook, plan: EditPlan) -> Msg | None:
             zh.append(f"工作表“{usual}”是您自己的，保留不动；xlcrm 的结果写在“{name}”。")
             en.append(f"The sheet '{usual}' is yours and was left alone; xlcrm's results are on '{name}'.")
     for e in plan.edits:
-        if isinstance(e, ColumnWrite) and e.owner and e.col is None and ownership_suffixed(e.header):
+        if (isinstance(e, ColumnWrite) and e.owner and e.col is None and ownership_suffixed(e.header)
+                and not _own_name(e.owner, e.header)):
             zh.append(f"“{e.sheet}”中已有同名的列（您自己的），xlcrm 的计算结果写在新列“{e.header}”。")
             en.append(f"'{e.sheet}' already has a column of yours with that name; xlcrm's values go in the new column '{e.header}'.")
     if not zh:
         return None
     return Msg("\n".join(zh), "\n".join(en))
+
+
+def _own_name(owner: str, header: str) -> bool:
+    """A computed column whose own schema name carries the suffix (成交状态（系统）) was not renamed."""
+    from ..schema import SHEETS_BY_KEY
+
+    sheet, _, key = owner.partition(".")
+    spec = SHEETS_BY_KEY.get(sheet)
+    if spec is None or key not in spec.keys:
+        return False
+    col = spec.column(key)
+    return header in (col.zh, col.en, col.tw)
 
 
 def ownership_suffixed(header: str) -> bool:

@@ -14,12 +14,14 @@ import pandas as pd
 
 from ..errors import Msg, Problem, Severity, XlcrmError
 from ..ops.changelog import LOG_COLUMNS, change_rows, same_values
+from ..ops.classify import CLASSIFICATIONS, classify_customers
 from ..ops.followup import due_list, owners_of, schedule, stale_list
 from ..ops.grade import GRADE_ORDER, grade_customers
 from ..ops.ids import assign_missing_ids
 from ..ops.purchases import customer_money
+from ..ops.service import service_problems
 from ..ops.validate import check_book, sort_problems
-from ..schema import CUSTOMERS, DUE_TODAY, ISSUES, STALE, Kind, match_header
+from ..schema import CUSTOMERS, DUE_TODAY, ISSUES, STALE, Kind, choice_label, match_header
 from ..workbook.book import CrmBook
 from ..workbook.edits import (
     FILL_ERROR,
@@ -47,8 +49,10 @@ from .base import (
     tool_frame,
 )
 from .options import Options, option
+from .service_lists import add_service_lists
 
-COMPUTED = ("grade", "last_contact", "next_follow_up", "abc_class", "total_purchases", "outstanding")
+COMPUTED = ("grade", "last_contact", "next_follow_up", "abc_class", "total_purchases", "outstanding",
+            *CLASSIFICATIONS)
 LOGGED = ("grade", "abc_class", "outstanding")  # computed values a manager cares about
 
 
@@ -79,7 +83,9 @@ def plan_check(book: CrmBook, ctx: Context, *, archived_ids: tuple[str, ...] = (
 
     problems = sort_problems(
         [*book.problems, *check_book(customers, book.followups, book.purchases, sheets=book.sheets, raw=book.raw,
-                                     settings=book.settings, today=ctx.today)], book.sheets)
+                                     settings=book.settings, today=ctx.today),
+         *(service_problems(book.service, customers, sheets=book.sheets, raw=book.raw, today=ctx.today)
+           if book.service is not None else ())], book.sheets)
     for key, sheet in book.sheets.items():
         plan.add(MarkCells(sheet.name, _marks(problems, key, sheet, lang)))
     plan.add(_issues_sheet(book, problems, ctx, lang))
@@ -180,7 +186,10 @@ def compute_columns(book: CrmBook, today: dt.date) -> pd.DataFrame:
     grades = grade_customers(book.customers, book.followups, book.settings, today)
     money = customer_money(book.customers, book.purchases, book.settings, today)
     sched = schedule(book.customers, book.followups, grades["grade"], book.settings, today)
-    return pd.concat([grades, money, sched], axis=1)
+    classes = classify_customers(book.customers, book.followups, book.purchases, book.settings, today,
+                                 demand=grades["demand"], expected_close=grades["expected_close"],
+                                 revenue_12m=money["revenue_12m"])
+    return pd.concat([grades, money, sched, classes], axis=1)
 
 
 def plan_regrade(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = None) -> Planned:
@@ -198,6 +207,8 @@ def plan_regrade(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = No
         values = computed[key].astype(object).where(computed[key].notna(), None)
         if col.kind == Kind.MONEY:
             values = computed[key].round(2).astype(object)
+        elif col.choices and key != "grade":  # classifications: codes inside, labels in the workbook
+            values = values.map(lambda code, col=col: choice_label(col.choices, code, lang) if code else None)
         todo = np.ones(len(rows), dtype=bool)
         if key in info.columns:  # an existing column: write only the cells whose value changes
             old = book.customers[key]
@@ -305,7 +316,8 @@ def plan_due(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = None) 
     stale_sheet = SheetReplace(book.sheet_name_for("stale"),
                                [Block(sframe, title=stitle, number_formats=sformats, widths=swidths, autofilter=True)],
                                after=book.sheet_name_for("due_today"), owner="stale")
-    plan = EditPlan([due_sheet, stale_sheet], operation="due")
+    service_counts, service_msg, alerts = add_service_lists(book, ctx, computed, due_sheet)
+    plan = EditPlan([due_sheet, stale_sheet, *([alerts] if alerts else [])], operation="due")
     if due.empty:
         msg = Msg("今天没有需要跟进的客户 ✓（“{sheet}”）；{s} 位超过 {d} 天未跟进，见“{stale}”。",
                   "Nobody is due for a follow-up today ✓ ('{sheet}'); {s} have had no follow-up for {d}+ days: "
@@ -317,9 +329,12 @@ def plan_due(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = None) 
                   "days: see '{stale}'.",
                   {"n": len(due), "o": overdue, "sheet": due_sheet.name, "s": len(stale),
                    "d": book.settings.stale_days, "stale": stale_sheet.name})
+    if service_msg is not None:  # the book has a Service sheet: complaints past SLA, customers to reassign
+        msg = Msg(msg.text("zh-CN") + "\n" + service_msg.text("zh-CN"), msg.text("en") + "\n" + service_msg.text("en"))
     by_grade = due["grade"].value_counts()
     result = CommandResult("due", msg, {"due": len(due), "overdue": overdue, "stale": len(stale),
-                                        **{f"due_{g}": int(by_grade.get(g, 0)) for g in GRADE_ORDER}})
+                                        **{f"due_{g}": int(by_grade.get(g, 0)) for g in GRADE_ORDER},
+                                        **service_counts})
     return Planned(plan, result, book)
 
 

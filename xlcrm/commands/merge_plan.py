@@ -182,7 +182,10 @@ def plan_merge_book(book: CrmBook, ctx: Context, *, dup_sheet: pd.DataFrame | No
                  {"sheet": i["sheet"], "row": i["row"], "id": i["customer_id"], "why": i["reason"].text("zh-CN"),
                   "why_en": i["reason"].text("en")}) for i in ignored]
     c = book.customers
-    outcome = plan_merge(c, groups, {"followups": book.followups, "purchases": book.purchases})
+    children = {"followups": book.followups, "purchases": book.purchases}
+    if book.service is not None:  # the optional Service sheet's rows follow their customer too
+        children["service"] = book.service
+    outcome = plan_merge(c, groups, children)
     plan = EditPlan(operation="merge")
     info = book.sheets["customers"]
     columns = customer_columns(book)

@@ -64,7 +64,7 @@ def plan_undo(book: CrmBook, ctx: Context, *, memory_sheet: pd.DataFrame | None,
                         "new": ""})
     # 2. child rows pointed back
     skipped = 0
-    for key in ("followups", "purchases"):
+    for key in ("followups", "purchases", "service"):
         moves = memory.of_kind("undo_repoint")
         moves = moves[moves["sheet"] == key]
         if not len(moves) or key not in book.sheets:

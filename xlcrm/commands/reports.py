@@ -20,7 +20,11 @@ from ..workbook.book import CrmBook
 from ..workbook.edits import FMT_DATE, FMT_INT, FMT_MONEY, FMT_PERCENT, Block, Chart, EditPlan, SheetReplace
 from ..workbook.port import WorkbookPort
 from .base import CommandResult, Context, Planned, after_data_sheets, apply_planned, command
+from .daily import compute_columns
 from .options import Options, option
+from .summary_practices import append_below, practices, summary_blocks
+from .summary_practices import as_json as practices_json
+from .summary_practices import markdown as practices_markdown
 
 TAB_SUMMARY = "FF1F4E78"
 TAB_RECEIVABLES = "FFC65911"
@@ -266,7 +270,10 @@ def plan_summary(book: CrmBook, ctx: Context) -> Planned:
     lang = ctx.language(book)
     s = compute_summary(book.customers, book.followups, book.purchases, book.settings, ctx.today, row_labels(lang))
     name = book.sheet_name_for("summary")
-    plan = EditPlan(operation="summary").add(summary_sheet(s, name, lang, after=after_data_sheets(book)))
+    sheet = summary_sheet(s, name, lang, after=after_data_sheets(book))
+    seed = practices(book, ctx, compute_columns(book, ctx.today))  # weekly review, classifications, complaints
+    append_below(sheet, summary_blocks(seed, lang, book.settings))
+    plan = EditPlan(operation="summary").add(sheet)
     k = s.kpis
     msg = Msg("汇总已更新（“{sheet}”工作表）：客户 {customers} 位，本月销售额 {sales:,.2f}，逾期应收 {overdue:,.2f}"
               "（{overdue_customers} 位客户），逾期未跟进 {late} 位。",
@@ -280,7 +287,14 @@ def plan_summary(book: CrmBook, ctx: Context) -> Planned:
         "periods": [{**r, "start": r["start"].date().isoformat(),
                      "collection_rate": None if pd.isna(r["collection_rate"]) else round(r["collection_rate"], 4)}
                     for r in s.periods.to_dict("records")],
-        "markdown": summary_markdown(s, lang)})
+        "markdown": summary_markdown(s, lang) + practices_markdown(seed, lang), **practices_json(seed)})
+    result.counts.update(open_complaints=len(seed.complaints), reassign=len(seed.reassign))
+    if len(seed.complaints):  # the seed's "顾客抱怨": a complaint past its SLA is news for the manager
+        def done(lang: str) -> str:  # the text so far, its braces kept literal
+            return msg.text(lang).replace("{", "{{").replace("}", "}}")
+
+        result.message = Msg(done("zh-CN") + "{c} 件投诉超过 {d} 天未解决。", done("en") + " {c} complaints unresolved after {d} days.",
+                             {"c": len(seed.complaints), "d": book.settings.complaint_sla_days})
     return Planned(plan, result, book)
 
 

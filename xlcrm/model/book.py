@@ -25,6 +25,27 @@ from .ownership import Ownership, free_header, free_name
 ROW = "_row"
 
 
+def dtype_for(kind) -> str:
+    """The pandas dtype a column of this `schema.Kind` has (see the conventions above)."""
+    from ..schema import Kind
+
+    if kind == Kind.DATE:
+        return "datetime64[ns]"
+    if kind in {Kind.MONEY, Kind.NUMBER}:
+        return "float64"
+    return "object"
+
+
+def empty_frame(sheet_key: str) -> pd.DataFrame:
+    """A typed frame with every schema column and no rows."""
+    from ..schema import SHEETS_BY_KEY
+
+    data: dict[str, pd.Series] = {ROW: pd.Series([], dtype="int64")}
+    for col in SHEETS_BY_KEY[sheet_key].columns:
+        data[col.key] = pd.Series([], dtype=dtype_for(col.kind))
+    return pd.DataFrame(data)
+
+
 @dataclass
 class SheetInfo:
     """Where one data sheet's records are, so results can be written back beside them."""
@@ -62,8 +83,11 @@ class CrmBook:
     path: Path | None = None
     ownership: Ownership = field(default_factory=Ownership)  # what xlcrm created in this workbook
     new_tool_sheets: dict[str, str] = field(default_factory=dict)  # tool key → free name chosen for a new sheet
+    service: pd.DataFrame | None = None  # the optional Service sheet (服务记录); None when the book has none
 
     def frame(self, key: str) -> pd.DataFrame:
+        if key == "service":
+            return self.service if self.service is not None else empty_frame("service")
         return {"customers": self.customers, "followups": self.followups, "purchases": self.purchases}[key]
 
     def sheet_name_for(self, key: str) -> str:

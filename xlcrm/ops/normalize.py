@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from .. import schema
 from ..errors import Msg, Problem, Severity
+from ..model.book import empty_frame
 from ..ooxml.dates import from_serials
 from ..schema import Choice, Kind
 from ..settings import Settings
@@ -295,15 +296,6 @@ def parse_choices(series: pd.Series, choices: Iterable[Choice]) -> tuple[pd.Seri
 # --------------------------------------------------------------------------- whole frames
 
 
-def empty_frame(sheet_key: str) -> pd.DataFrame:
-    """A typed frame with every schema column and no rows."""
-    spec = schema.SHEETS_BY_KEY[sheet_key]
-    data: dict[str, pd.Series] = {ROW: pd.Series([], dtype="int64")}
-    for col in spec.columns:
-        data[col.key] = pd.Series([], dtype=_dtype_for(col.kind))
-    return pd.DataFrame(data)
-
-
 def _missing_column(kind: Kind, index: pd.Index) -> pd.Series:
     """An all-missing column of the kind's dtype (the user's sheet lacks this column)."""
     if kind == Kind.DATE:
@@ -311,14 +303,6 @@ def _missing_column(kind: Kind, index: pd.Index) -> pd.Series:
     if kind in {Kind.MONEY, Kind.NUMBER}:
         return pd.Series(np.nan, index=index, dtype="float64")
     return pd.Series([None] * len(index), index=index, dtype=object)
-
-
-def _dtype_for(kind: Kind) -> str:
-    if kind == Kind.DATE:
-        return "datetime64[ns]"
-    if kind in {Kind.MONEY, Kind.NUMBER}:
-        return "float64"
-    return "object"
 
 
 def coerce_frame(

@@ -63,7 +63,7 @@ def period_starts(today: dt.date) -> dict[str, dt.date]:
             "year": dt.date(today.year, 1, 1)}
 
 
-def _label(series: pd.Series, blank: str) -> pd.Series:
+def text_or(series: pd.Series, blank: str) -> pd.Series:
     """Trimmed text, `blank` for a missing or empty cell (vectorised: a million follow-ups stay fast)."""
     s = series.fillna("").astype(str).str.strip()
     return s.where(s != "", blank)
@@ -74,7 +74,7 @@ _PROVINCE_SUFFIX = r"(省|市|壮族自治区|回族自治区|维吾尔自治区
 
 def fold_province(series: pd.Series, blank: str) -> pd.Series:
     """广东省 and 广东 are one province in a table: drop the administrative suffix."""
-    return _label(series, blank).str.replace(_PROVINCE_SUFFIX, "", regex=True).replace("", blank)
+    return text_or(series, blank).str.replace(_PROVINCE_SUFFIX, "", regex=True).replace("", blank)
 
 
 def _grade_table(keys: pd.Series, grades: pd.Series, key_name: str) -> pd.DataFrame:
@@ -97,7 +97,7 @@ def compute_summary(customers: pd.DataFrame, followups: pd.DataFrame, purchases:
     money = customer_money(customers, purchases, settings, today)
     sched = schedule(customers, followups, grades, settings, today)
     orders = order_balances(purchases, today)
-    owner = _label(customers["owner"], none_label)
+    owner = text_or(customers["owner"], none_label)
     first_card = customers["customer_id"].notna() & ~customers["customer_id"].duplicated()
     owner_by_id = owner[first_card].set_axis(customers.loc[first_card, "customer_id"])
     orders = orders.assign(owner=orders["customer_id"].map(owner_by_id).fillna(none_label))
@@ -106,7 +106,7 @@ def compute_summary(customers: pd.DataFrame, followups: pd.DataFrame, purchases:
 
     # ---- follow-up activity, credited to who did it (else the customer's owner)
     done = followups[followups["date"].notna() & (followups["date"] <= ts_today)]
-    by = _label(done["by"], "")
+    by = text_or(done["by"], "")
     fu_owner = by.where(by != "", done["customer_id"].map(owner_by_id)).fillna(none_label)
     activity = pd.DataFrame({"owner": sorted(set(owner.unique()) | set(fu_owner.unique()))}).set_index("owner")
     activity["customers"] = owner.value_counts()
@@ -116,7 +116,7 @@ def compute_summary(customers: pd.DataFrame, followups: pd.DataFrame, purchases:
     overdue_fu = sched["next_follow_up"].notna() & (sched["next_follow_up"] < ts_today)
     activity["overdue_followup"] = owner[overdue_fu].value_counts()
     per_customer_recv = customer_receivables(customers, purchases, today)
-    recv_owner = per_customer_recv.assign(owner=_label(per_customer_recv["owner"], none_label))
+    recv_owner = per_customer_recv.assign(owner=text_or(per_customer_recv["owner"], none_label))
     activity["outstanding"] = recv_owner.groupby("owner")["outstanding"].sum()
     activity["overdue"] = recv_owner.groupby("owner")["overdue"].sum()
     activity = activity.fillna(0)

@@ -197,11 +197,11 @@ def email_problems(values: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------- the check
 
 
-def _id_key(s: pd.Series) -> pd.Series:
+def id_key(s: pd.Series) -> pd.Series:
     return s.astype("string").str.strip().str.upper()
 
 
-def _isin(values: pd.Series, known: pd.Series) -> pd.Series:
+def isin_ids(values: pd.Series, known: pd.Series) -> pd.Series:
     """`values.isin(known)` for text columns through Arrow (pandas builds the value set in Python:
     0.4 s for 100k IDs; this takes 0.05 s for 1M follow-ups)."""
     try:
@@ -276,10 +276,10 @@ def check_book(customers: pd.DataFrame, followups: pd.DataFrame, purchases: pd.D
           Msg("填写预计成交日期以便正确评级", "Fill in the expected close date to grade correctly"))
 
     # Follow-up and Purchases: orphans, dates, money.
-    known = _id_key(c["customer_id"]).dropna()
+    known = id_key(c["customer_id"]).dropna()
     for key, frame, label in (("followups", followups, ("跟进记录", "follow-up")), ("purchases", purchases, ("购买记录", "purchase"))):
-        ids = _id_key(frame["customer_id"])
-        f.add(key, frame, ids.notna() & ~_isin(ids, known), "customer_id", "orphan", E,
+        ids = id_key(frame["customer_id"])
+        f.add(key, frame, ids.notna() & ~isin_ids(ids, known), "customer_id", "orphan", E,
               Msg("客户资料中没有这个客户编号", "No customer with this ID on the Basic Info sheet"),
               Msg("核对编号，或先在客户资料中建档", "Check the ID, or add the customer to Basic Info first"))
         f.add(key, frame, frame["date"] > T, "date", "future_date", W,

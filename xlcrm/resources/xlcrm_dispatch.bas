@@ -58,6 +58,10 @@ Public Sub XlcrmExport()
     XlcrmRun "export"
 End Sub
 
+Public Sub XlcrmCard()
+    XlcrmRun "card"
+End Sub
+
 Public Sub XlcrmHelp()
     XlcrmRun "help"
 End Sub

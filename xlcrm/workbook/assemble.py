@@ -14,7 +14,7 @@ from ..ops import normalize
 from ..settings import Settings
 from .datasheet import empty_raw, missing_sheet_problem, read_data_sheet, read_settings, table_for
 from .grid import Grid
-from .locate import DATA_KEYS, guess_language
+from .locate import DATA_KEYS, OPTIONAL_KEYS, guess_language
 from .ownership import Ownership
 
 Progress = Callable[[str, float], None]
@@ -45,6 +45,12 @@ def assemble_book(names: list[str], by_key: dict[str, str], grid_of: Callable[[s
         info.table = table_for(info, tables_of(name))
         frames[key], raws[key], infos[key] = typed, raw, info
         problems.extend(found)
+    for key in OPTIONAL_KEYS:  # no sheet, no problem: an optional sheet's absence is not reported
+        if key in by_key:
+            typed, raw, info, found = read_data_sheet(grid_of(by_key[key]), key, ownership.owned_headers(key))
+            info.table = table_for(info, tables_of(by_key[key]))
+            frames[key], raws[key], infos[key] = typed, raw, info
+            problems.extend(found)
     settings, has_language = Settings(), False
     if "settings" in by_key:
         settings, found, has_language = read_settings(grid_of(by_key["settings"]))
@@ -64,8 +70,9 @@ def assemble_book(names: list[str], by_key: dict[str, str], grid_of: Callable[[s
         lang=lang,
         sheets=infos,
         sheet_names=names,
-        tool_sheets={k: n for k, n in by_key.items() if k not in DATA_KEYS and k != "settings"},
+        tool_sheets={k: n for k, n in by_key.items() if k not in (*DATA_KEYS, *OPTIONAL_KEYS, "settings")},
         problems=problems,
         raw=raws,
         ownership=ownership,
+        service=frames.get("service"),
     )

@@ -17,6 +17,7 @@ HEADER_SCAN_ROWS = 30
 
 
 DATA_KEYS = tuple(s.key for s in schema.DATA_SHEETS)
+OPTIONAL_KEYS = tuple(s.key for s in schema.OPTIONAL_SHEETS)  # read when present, found by name only
 
 
 @dataclass
@@ -190,6 +191,11 @@ def locate_sheets(names: list[str], grid_of: Callable[[str], Grid], ownership: O
             by_key[key] = named[0].name
         elif key == "customers":
             weak = sorted((c for c in candidates if c.score >= 2), key=_Candidate.rank, reverse=True)
+    for name in free:  # optional data sheets (Service): by their name, with their required columns; else left alone
+        key = schema.match_sheet(name)
+        if (key in OPTIONAL_KEYS and key not in by_key and name not in by_key.values()
+                and _candidate(key, name, True, grid_of).required_ok):
+            by_key[key] = name
     if "customers" not in by_key:
         raise _no_customers(names, weak)
     data = {by_key[k] for k in DATA_KEYS if k in by_key}

@@ -201,6 +201,23 @@ class XlwingsWorkbook(XlwingsEdits):
             with contextlib.suppress(Exception):
                 self.book.app.status_bar = False
 
+    def selection(self) -> tuple[str, int] | None:
+        """(sheet name, 1-based row) of the selected cell, for buttons acting on one row (客户卡)."""
+        try:
+            rng = self.book.app.selection
+            return (rng.sheet.name, int(rng.row)) if rng is not None else None
+        except Exception:  # a chart or a shape is selected, or no window
+            return None
+
+    def row_values(self, sheet_name: str, row: int, width: int = 30) -> list[object]:
+        """The first `width` cells of one row (the Card button reads a customer ID off a tool sheet's row)."""
+        sheet = self._find_sheet(sheet_name)
+        if sheet is None:
+            return []
+        with contextlib.suppress(Exception):
+            return list(sheet.range((row, 1), (row, width)).options(ndim=1).value)
+        return []
+
     def show_sheet_named(self, key: str) -> None:
         sheet = self._find_sheet(schema.SHEETS_BY_KEY[key].name(self.lang))
         if sheet is not None:
