@@ -19,6 +19,7 @@ from . import (
     importer,  # noqa: E402,F401  import (--undo)
     merge,  # noqa: E402,F401  merge (--undo), undo_merge
     reports,  # noqa: E402,F401  summary, receivables, export
+    sync,  # noqa: E402,F401  sync (team store)
 )
 from .base import REGISTRY, CommandResult, CommandSpec, Context, command
 

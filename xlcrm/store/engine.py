@@ -12,8 +12,8 @@ psycopg 3. The schema is brought to the newest Alembic revision on connect, unde
 from __future__ import annotations
 
 import os
+import re
 import sys
-import tomllib
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect, text
@@ -53,15 +53,29 @@ def resolve_store_url(explicit: str | None = None) -> str:
         return normalise_url(os.environ["XLCRM_STORE"])
     cfg = config_dir() / "config.toml"
     if cfg.is_file():
-        try:
-            data = tomllib.loads(cfg.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise StoreUnavailable("配置文件 {path} 无法读取：{why}", "The config file {path} cannot be read: {why}",
-                                   path=str(cfg), why=str(exc)) from None
-        url = data.get("store") or (data.get("team") or {}).get("store")
+        url = _config_store(cfg)
         if url:
             return normalise_url(str(url))
     return normalise_url(str(default_sqlite()))
+
+
+def _config_store(cfg: Path) -> str | None:
+    try:
+        text_ = cfg.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise StoreUnavailable("配置文件 {path} 无法读取：{why}", "The config file {path} cannot be read: {why}",
+                               path=str(cfg), why=str(exc)) from None
+    try:
+        import tomllib  # Python 3.11+
+    except ImportError:  # 3.10: the one line xlcrm needs
+        found = re.search(r'^\s*store\s*=\s*"([^"]*)"', text_, re.M)
+        return found.group(1) if found else None
+    try:
+        data = tomllib.loads(text_)
+    except tomllib.TOMLDecodeError as exc:
+        raise StoreUnavailable("配置文件 {path} 无法读取：{why}", "The config file {path} cannot be read: {why}",
+                               path=str(cfg), why=str(exc)) from None
+    return data.get("store") or (data.get("team") or {}).get("store")
 
 
 def normalise_url(url: str) -> str:
@@ -146,7 +160,7 @@ def migrate(engine: Engine) -> None:
 def add_new_fields(conn) -> None:
     """A field added to schema.py after the last revision gets its text column (additive only)."""
     insp = inspect(conn)
-    for name, table in tables.RECORDS.items():
+    for name in tables.RECORDS:
         have = {c["name"] for c in insp.get_columns(name)}
         for key in tables.field_keys(name):
             if key not in have:
