@@ -509,6 +509,11 @@ def _col_letter(index: int) -> str:
     return letters
 
 
+from . import cli_team  # noqa: E402  team mode: sync, book, reassign, pool, history, summary --store
+
+cli_team.register(app)
+
+
 def main(argv: list[str] | None = None) -> None:
     """The `xlcrm` entry point: click's own usage errors are shown in Chinese and English too."""
     from .cli_text import click_exceptions

@@ -133,7 +133,7 @@ def state_sheet(meta: dict[str, str], base: dict[str, dict[str, tuple[int, dict]
     for entity, records in base.items():
         for uid, (row, fields) in records.items():
             rows.append([entity, uid, fields.get("customer_id") or "", str(row),
-                         json.dumps(fields, ensure_ascii=False, separators=(",", ":"))])
+                         json.dumps({k: v for k, v in fields.items() if v is not None}, ensure_ascii=False, separators=(",", ":"))])
     df = pd.DataFrame(rows, columns=STATE_COLUMNS)
     return SheetReplace(SYNC_SHEET, [Block(df)], hidden="veryHidden", freeze_header=False)
 

@@ -1,0 +1,161 @@
+"""The team commands on the command line: sync, book, reassign, pool, history, and `summary --store`.
+
+Kept apart from cli.py (which calls `register(app)` once): parse options, build the command's frozen
+options, run it, print the result in both languages like every other command.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from .cli_text import XlcrmCommand
+from .errors import XlcrmError
+
+StoreOpt = typer.Option(None, "--store", metavar="URL",
+                        help="团队库地址（默认：XLCRM_STORE 或用户配置，否则本机 SQLite 文件）/ Team store URL "
+                             "(default: XLCRM_STORE or your config, else a local SQLite file)")
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").replace("，", ",").split(",") if v.strip())
+
+
+def register(app: typer.Typer) -> None:
+    from . import cli
+
+    def context(today: str | None = None, lang: str | None = None, dry_run: bool = False):
+        from .commands.base import Context
+
+        return Context(today=cli._parse_today(today), lang=lang, dry_run=dry_run, user=cli._os_user())
+
+    def show(result, lang: str | None, output: str) -> None:
+        if output == "json":
+            print(json.dumps({"command": result.command, "written": result.written, "counts": result.counts,
+                              **result.data}, ensure_ascii=False, indent=2, default=str))
+        elif output == "md" and result.data.get("markdown"):
+            print(result.data["markdown"])
+        else:
+            cli.console.print(f"[green]✓[/] {result.text(lang or 'zh-CN')}", highlight=False, soft_wrap=True)
+
+    @app.command("sync", cls=XlcrmCommand)
+    def sync_cmd(path: Path = cli.PathArg, store: str | None = StoreOpt,
+                 owner: str | None = typer.Option(None, "--owner", metavar="NAME",
+                                                  help="这是谁的工作簿（首次同步时记下；* = 全员）/ Whose book this is "
+                                                       "(recorded at the first sync; * = everyone)"),
+                 dry_run: bool = cli.DryRunOpt, lang: str | None = cli.LangOpt,
+                 output: str = cli.FormatOpt("text", "json"), unlock_protected: bool = cli.UnlockOpt) -> None:
+        """同步：推送本工作簿的修改、拉取同事的修改，两边都改的列在“冲突”表 / Push this book's changes, pull others'."""
+        cli.run_command("sync", path, today=None, owner=None, dry_run=dry_run, lang=lang, output=output,
+                        unlock_protected=unlock_protected, store=store, scope=owner)
+
+    @app.command("book", cls=XlcrmCommand)
+    def book_cmd(out: Path = typer.Argument(..., metavar="OUT.xlsx", help="生成或刷新的工作簿 / Book to make or refresh"),
+                 owner: str | None = typer.Option(None, "--owner", metavar="NAME", help="负责人 / Salesperson"),
+                 all_: bool = typer.Option(False, "--all", help="经理的全员工作簿 / The manager's book (everyone)"),
+                 store: str | None = StoreOpt,
+                 redact: str | None = typer.Option(None, "--redact", metavar="FIELDS",
+                                                   help="不放进工作簿的列，如 mobile,email / Columns left out"),
+                 lang: str | None = cli.LangOpt, output: str = cli.FormatOpt("text", "json")) -> None:
+        """每位销售一本工作簿：只含自己的客户及其跟进、购买记录 / A salesperson's book with only their customers."""
+        from .commands.team import BookOptions, make_book
+
+        try:
+            result = make_book(out, BookOptions(store=store, owner=owner, all=all_, redact=_split(redact),
+                                                lang=lang or "zh-CN"), context(lang=lang))
+        except XlcrmError as exc:
+            cli.fail(exc, lang)
+            return
+        show(result, lang, output)
+
+    @app.command("reassign", cls=XlcrmCommand)
+    def reassign_cmd(from_owner: str = typer.Option(..., "--from", metavar="NAME", help="原负责人 / From"),
+                     to_owner: str = typer.Option(..., "--to", metavar="NAME", help="接替者 / To"),
+                     customers: str | None = typer.Option(None, "--customers", metavar="IDS",
+                                                          help="只移交这些客户编号 / Only these customer IDs"),
+                     store: str | None = StoreOpt, lang: str | None = cli.LangOpt,
+                     output: str = cli.FormatOpt("text", "json")) -> None:
+        """移交客户（离职交接）：负责人改为接替者，记入变更日志 / Hand customers over to another salesperson."""
+        from .commands.team import ReassignOptions, reassign
+
+        try:
+            result = reassign(ReassignOptions(from_owner, to_owner, store=store, customers=_split(customers)),
+                              context(lang=lang))
+        except XlcrmError as exc:
+            cli.fail(exc, lang)
+            return
+        show(result, lang, output)
+
+    @app.command("pool", cls=XlcrmCommand)
+    def pool_cmd(store: str | None = StoreOpt,
+                 days: int = typer.Option(90, "--days", help="超过 N 天未跟进（设置：久未跟进天数）/ No follow-up for N days"),
+                 apply: bool = typer.Option(False, "--apply", help="退回公海 / Return them to the shared pool"),
+                 owner: str | None = cli.OwnerOpt, today: str | None = cli.TodayOpt, lang: str | None = cli.LangOpt,
+                 output: str = cli.FormatOpt("text", "json")) -> None:
+        """公海：列出久未跟进的客户，--apply 退回公海 / Customers nobody followed up for N days; --apply pools them."""
+        from .commands.team import PoolOptions, pool
+
+        try:
+            result = pool(PoolOptions(store=store, days=days, apply=apply, owner=owner), context(today, lang))
+        except XlcrmError as exc:
+            cli.fail(exc, lang)
+            return
+        show(result, lang, output)
+        if output == "text":
+            for r in result.data["customers"][:30]:
+                cli.console.print(f"  • {r['customer_id']} {r['company'] or ''} — {r['owner'] or '—'}, "
+                                  f"{r['last_follow_up'] or '—'}", highlight=False)
+
+    @app.command("history", cls=XlcrmCommand)
+    def history_cmd(customer: str | None = typer.Option(None, "--customer", metavar="ID", help="客户编号 / Customer ID"),
+                    field: str | None = typer.Option(None, "--field", metavar="KEY", help="字段，如 owner / Field"),
+                    store: str | None = StoreOpt, output: str = cli.FormatOpt("text", "json")) -> None:
+        """变更日志：谁在何时改了什么（如客户的负责人）/ The store's change log: who changed what, when."""
+        from .store import open_store
+        from .store.repository import Repository
+
+        try:
+            with open_store(store).connect() as conn:
+                rows = Repository(conn, "", "cli").history(customer, field)
+        except XlcrmError as exc:
+            cli.fail(exc, None)
+            return
+        if output == "json":
+            print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+            return
+        for r in rows:
+            cli.console.print(f"{r['at']:%Y-%m-%d %H:%M} {r['who']} ({r['source']}) {r['entity']} "
+                              f"{r['customer_id'] or r['uid']} {r['field']}: {r['old']} → {r['new']}", highlight=False)
+
+    # `summary` gains --store: the manager's Summary over the whole team's store.
+    app.registered_commands[:] = [c for c in app.registered_commands if c.name != "summary"]
+
+    @app.command("summary", cls=XlcrmCommand)
+    def summary_cmd(path: Path | None = typer.Argument(None, metavar="BOOK", help="工作簿 / Workbook (.xlsx/.xlsm)"),
+                    store: str | None = typer.Option(None, "--store", metavar="URL",
+                                                     help="汇总整个团队库 / Summarise the whole team store"),
+                    today: str | None = cli.TodayOpt, dry_run: bool = cli.DryRunOpt, lang: str | None = cli.LangOpt,
+                    output: str = cli.FormatOpt("text", "md", "json"), unlock_protected: bool = cli.UnlockOpt) -> None:
+        """汇总：KPI、分布、月度销售、ABC、应收和图表（--store：全团队）/ The manager's Summary (--store: whole team)."""
+        if store is None:
+            if path is None:
+                raise cli.usage_error("需要工作簿或 --store：xlcrm summary 客户.xlsx", "A workbook or --store is needed")
+            cli.run_command("summary", path, today=today, owner=None, dry_run=dry_run, lang=lang, output=output,
+                            unlock_protected=unlock_protected)
+            return
+        from .commands.team import store_summary
+        from .workbook.file_adapter import FileWorkbook
+
+        try:
+            ctx = context(today, lang, dry_run)
+            if path is None:
+                result = store_summary(store, ctx)
+            else:
+                with FileWorkbook(path, unlock_protected=unlock_protected) as port:
+                    result = store_summary(store, ctx, port)
+        except XlcrmError as exc:
+            cli.fail(exc, lang)
+            return
+        show(result, lang, output)

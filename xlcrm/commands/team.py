@@ -1,0 +1,164 @@
+"""Team operations on the store: per-owner books, handover (reassign), the shared pool (公海), and the
+manager's Summary over the whole store. Each change is recorded in the store's change log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import and_, func, select
+
+from ..errors import Msg, XlcrmError
+from ..ops.summary import compute_summary
+from ..schema import SETTING_DEFAULTS
+from ..settings import Settings
+from ..store import open_store, tables
+from ..store.frames import store_frames
+from ..store.repository import Repository
+from ..store.tables import POOL_OWNER
+from ..workbook.file_adapter import FileWorkbook
+from ..workbook.port import WorkbookPort
+from .base import CommandResult, Context, apply_planned
+from .reports import plan_summary, summary_markdown
+from .sync import ALL, SyncOptions, options_from, sync
+
+
+@dataclass(frozen=True)
+class BookOptions:
+    store: str | None = None
+    owner: str | None = None  # None with all=True: the manager's book
+    all: bool = False
+    redact: tuple[str, ...] = ()  # customer fields left out of the book (e.g. mobile, email)
+    lang: str = "zh-CN"
+    source: str = "cli"
+
+
+@dataclass(frozen=True)
+class ReassignOptions:
+    from_owner: str
+    to_owner: str
+    store: str | None = None
+    customers: tuple[str, ...] = ()  # customer IDs; empty: every customer of from_owner
+    source: str = "cli"
+
+
+@dataclass(frozen=True)
+class PoolOptions:
+    store: str | None = None
+    days: int = SETTING_DEFAULTS["stale_days"]  # Settings 久未跟进天数, default 90 (the seed's three months)
+    apply: bool = False  # return the listed customers to the pool
+    owner: str | None = None
+    source: str = "cli"
+
+
+def make_book(out: Path, opts: BookOptions, ctx: Context) -> CommandResult:
+    """A salesperson's workbook with only their customers (and their follow-ups and purchases), or
+    the manager's with everyone's; made from the template when new, refreshed by a sync otherwise."""
+    from ..template import new_workbook
+
+    if not opts.all and not opts.owner:
+        raise XlcrmError("请用 --owner 指定负责人，或用 --all 生成经理的全员工作簿。",
+                         "Give --owner NAME, or --all for the manager's book with everyone.")
+    scope = ALL if opts.all else opts.owner
+    open_store(opts.store)  # unreachable store: refused before a file is made
+    if not Path(out).exists():
+        new_workbook(Path(out), lang=opts.lang, owners=None if opts.all else [opts.owner])
+    sync_opts = SyncOptions(store=opts.store, scope=scope, redact=opts.redact, source=opts.source)
+    with FileWorkbook(out) as port:
+        return sync(port, ctx, sync_opts)
+
+
+def reassign(opts: ReassignOptions, ctx: Context) -> CommandResult:
+    """Hand customers from one salesperson to another (接替): owner changed in the store with their
+    follow-ups and purchases; each customer's change is in the change log. Books follow at their sync."""
+    engine = open_store(opts.store)
+    t = tables.customers
+    with engine.begin() as conn:
+        query = select(t.c.uid, t.c.customer_id).where(and_(t.c.owner == opts.from_owner, t.c.deleted.is_(False)))
+        rows = conn.execute(query).all()
+        if opts.customers:
+            wanted = set(opts.customers)
+            unknown = wanted - {r[1] for r in rows}
+            if unknown:
+                raise XlcrmError("这些客户编号不属于 {owner}（或不存在）：{ids}。没有改动任何内容。",
+                                 "These customer IDs are not {owner}'s (or do not exist): {ids}. Nothing was changed.",
+                                 owner=opts.from_owner, ids=", ".join(sorted(unknown)))
+            rows = [r for r in rows if r[1] in wanted]
+        repo = Repository(conn, ctx.user, opts.source)
+        repo.ensure_owners([opts.to_owner])
+        moved = repo.set_owner([r[0] for r in rows], opts.to_owner)
+        logged = repo.flush_log()
+    msg = Msg(f"已把 {moved} 位客户从 {opts.from_owner} 移交给 {opts.to_owner}（已记入变更日志）。双方下次同步时工作簿随之更新。",
+              f"Handed {moved} customers from {opts.from_owner} to {opts.to_owner} (in the change log). Both "
+              "workbooks follow at their next sync.")
+    return CommandResult("reassign", msg, {"reassigned": moved, "logged": logged}, written=moved > 0,
+                         data={"customers": sorted(r[1] for r in rows if r[1])})
+
+
+def stale_customers(conn, days: int, today: dt.date, owner: str | None = None) -> list[dict]:
+    """Customers nobody followed up for `days` days (never followed up: counted from their created
+    date, else listed), excluding those already in the pool."""
+    c, f = tables.customers, tables.followups
+    last = (select(f.c.customer_id, func.max(f.c.date).label("last")).where(f.c.deleted.is_(False))
+            .group_by(f.c.customer_id).subquery())
+    query = (select(c.c.uid, c.c.customer_id, c.c.company, c.c.owner, c.c.created, last.c.last)
+             .select_from(c.outerjoin(last, last.c.customer_id == c.c.customer_id))
+             .where(and_(c.c.deleted.is_(False), c.c.owner.is_distinct_from(POOL_OWNER))))
+    if owner:
+        query = query.where(c.c.owner == owner)
+    cutoff = (today - dt.timedelta(days=days)).isoformat()
+    out = []
+    for uid, cid, company, who, created, seen in conn.execute(query):
+        since = seen or created
+        if since is None or since[:10] < cutoff:
+            idle = (today - dt.date.fromisoformat(since[:10])).days if since else None
+            out.append({"uid": uid, "customer_id": cid, "company": company, "owner": who, "last_follow_up": seen,
+                        "days_idle": idle})
+    return sorted(out, key=lambda r: (r["owner"] or "", r["customer_id"] or ""))
+
+
+def pool(opts: PoolOptions, ctx: Context) -> CommandResult:
+    engine = open_store(opts.store)
+    with engine.begin() as conn:
+        stale = stale_customers(conn, opts.days, ctx.today, opts.owner)
+        moved = logged = 0
+        if opts.apply and stale and not ctx.dry_run:
+            repo = Repository(conn, ctx.user, opts.source)
+            moved = repo.set_owner([r["uid"] for r in stale], POOL_OWNER)
+            logged = repo.flush_log()
+    if opts.apply:
+        msg = Msg(f"{len(stale)} 位客户超过 {opts.days} 天未跟进，已退回公海 {moved} 位（已记入变更日志）。",
+                  f"{len(stale)} customers had no follow-up for {opts.days} days; {moved} returned to the shared "
+                  "pool (in the change log).")
+    else:
+        msg = Msg(f"{len(stale)} 位客户超过 {opts.days} 天未跟进（加 --apply 退回公海）。",
+                  f"{len(stale)} customers had no follow-up for {opts.days} days (add --apply to return them to the "
+                  "shared pool).")
+    return CommandResult("pool", msg, {"stale": len(stale), "pooled": moved, "logged": logged}, written=moved > 0,
+                         data={"customers": stale})
+
+
+def store_summary(store: str | None, ctx: Context, port: WorkbookPort | None = None) -> CommandResult:
+    """The manager's Summary over the whole store: printed, or written into the book `port` (its
+    Summary sheet) when one is given."""
+    engine = open_store(store)
+    with engine.connect() as conn:
+        frames = store_frames(conn)
+    if port is not None:
+        book = port.read()
+        book.customers, book.followups, book.purchases = frames["customers"], frames["followups"], frames["purchases"]
+        return apply_planned(port, plan_summary(book, ctx), ctx)
+    lang = ctx.lang or "zh-CN"
+    s = compute_summary(frames["customers"], frames["followups"], frames["purchases"], Settings(), ctx.today, lang)
+    k = dict(s.kpis)
+    msg = Msg(f"团队汇总（全部负责人）：客户 {k['customers']} 位，本月销售额 {k['sales_month']:,.2f}，逾期应收 "
+              f"{k['overdue_receivables']:,.2f}。",
+              f"Team summary (every owner): {k['customers']} customers, sales this month {k['sales_month']:,.2f}, "
+              f"overdue receivables {k['overdue_receivables']:,.2f}.")
+    return CommandResult("summary", msg, counts=k, data={"kpis": k, "by_owner": s.activity_by_owner.to_dict("records"),
+                                                         "markdown": summary_markdown(s, lang)})
+
+
+__all__ = ["BookOptions", "PoolOptions", "ReassignOptions", "make_book", "options_from", "pool", "reassign",
+           "stale_customers", "store_summary"]
