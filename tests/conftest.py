@@ -46,3 +46,36 @@ def soffice() -> str:
     if not exe:
         pytest.skip("LibreOffice is not installed (apt-get install -y libreoffice-calc-nogui)")
     return exe
+
+
+# --------------------------------------------------------------------------- team store (issue 12)
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throw-away PostgreSQL server for the session (tests/pgserver.py); skips when none can start."""
+    import pgserver
+
+    server, why = pgserver.start()
+    if server is None:
+        pytest.skip(f"PostgreSQL unavailable: {why}")
+    yield server
+    from xlcrm.store.engine import close_stores
+
+    close_stores()
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """A fresh, empty team store: an SQLite file, or a new database on the session's PostgreSQL server."""
+    import uuid
+
+    from xlcrm.store.engine import close_stores
+
+    if request.param == "sqlite":
+        yield str(tmp_path / "team.sqlite")
+    else:
+        import pgserver
+
+        yield pgserver.fresh_database(request.getfixturevalue("pg_server"), f"t_{uuid.uuid4().hex[:12]}")
+    close_stores()

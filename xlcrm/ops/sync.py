@@ -80,8 +80,9 @@ class Merge:
     kept_deleted: dict[str, Fields] = field(default_factory=dict)  # deleted here, in conflict: base kept
 
     def counts(self, prefix: str = "") -> dict[str, int]:
-        return {f"{prefix}pushed": len(self.pushes), f"{prefix}inserted": len(self.inserts),
-                f"{prefix}deleted": len(self.deletes), f"{prefix}pulled": len(self.pulls),
+        """Pushed and pulled count changed fields; the others count records."""
+        return {f"{prefix}pushed": sum(len(p.changes) for p in self.pushes), f"{prefix}inserted": len(self.inserts),
+                f"{prefix}deleted": len(self.deletes), f"{prefix}pulled": sum(len(p.changes) for p in self.pulls),
                 f"{prefix}pulled_new": len(self.pulled_new), f"{prefix}pulled_deleted": len(self.pulled_deletes),
                 f"{prefix}conflicts": len(self.conflicts)}
 

@@ -138,6 +138,13 @@ def open_store(url: str | None = None) -> Engine:
     return engine
 
 
+def close_stores() -> None:
+    """Dispose every engine this process opened (tests, long-running add-in sessions)."""
+    for engine in _MIGRATED.values():
+        engine.dispose()
+    _MIGRATED.clear()
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (Alembic), one process at a time."""
     with engine.begin() as conn:
