@@ -8,6 +8,7 @@ Python API (each function is also a CLI subcommand and a ribbon button):
 __version__ = "0.1.0"
 
 _API = ("check", "regrade", "due", "run", "run_command")
+_API += ("sync", "book", "reassign", "pool", "team_summary")  # team mode (issue 12)
 
 
 def __getattr__(name: str):

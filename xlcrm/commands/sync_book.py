@@ -96,19 +96,30 @@ def managed_fields(book: CrmBook, entity: str, fields: list[str], redact: set[st
     return [f for f in fields if f in have and f not in redact]
 
 
+def canon_column(values: pd.Series, kind: schema.Kind) -> list[str | None]:
+    """`canon` for a whole column at once (vectorised for the common kinds: big books sync fast)."""
+    if kind == schema.Kind.DATE and pd.api.types.is_datetime64_any_dtype(values):
+        text = values.dt.strftime("%Y-%m-%d").astype(object)
+        return [t if isinstance(t, str) else None for t in text.tolist()]
+    if kind in (schema.Kind.MONEY, schema.Kind.NUMBER) and pd.api.types.is_float_dtype(values):
+        return [None if v != v else (str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v))
+                for v in values.tolist()]
+    if values.dtype == object and kind not in (schema.Kind.DATE, schema.Kind.MONEY, schema.Kind.NUMBER):
+        return [v if isinstance(v, str) and v.strip() else (None if v is None or isinstance(v, str) else canon(v, kind))
+                for v in values.tolist()]
+    return [canon(v, kind) for v in values.tolist()]
+
+
 def local_rows(book: CrmBook, entity: str, managed: list[str]) -> list[Local]:
     spec = schema.SHEETS_BY_KEY[entity]
     frame = book.frame(entity)
     if frame.empty or not managed:
         return []
-    kinds = {f: spec.column(f).kind for f in managed}
-    columns = {f: frame[f].tolist() for f in managed}
-    rows = frame["_row"].tolist()
+    columns = [canon_column(frame[f], spec.column(f).kind) for f in managed]
     out = []
-    for i, row in enumerate(rows):
-        fields = {f: canon(columns[f][i], kinds[f]) for f in managed}
-        if any(v is not None for v in fields.values()):
-            out.append(Local(int(row), fields))
+    for row, values in zip(frame["_row"].tolist(), zip(*columns)):
+        if any(v is not None for v in values):
+            out.append(Local(int(row), dict(zip(managed, values))))
     return out
 
 
