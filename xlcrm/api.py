@@ -79,7 +79,8 @@ def book(out: str | Path, *, owner: str | None = None, all: bool = False, store:
 
 def reassign(from_owner: str, to_owner: str, *, customers: tuple[str, ...] = (), store: str | None = None) -> CommandResult:
     """移交 — hand customers from one salesperson to another, recorded in the change log."""
-    from .commands.team import ReassignOptions, reassign as run_reassign
+    from .commands.team import ReassignOptions
+    from .commands.team import reassign as run_reassign
 
     return run_reassign(ReassignOptions(from_owner, to_owner, store=store, customers=tuple(customers), source="api"),
                         Context(user=_user()))
@@ -87,7 +88,8 @@ def reassign(from_owner: str, to_owner: str, *, customers: tuple[str, ...] = (),
 
 def pool(*, store: str | None = None, days: int = 90, apply: bool = False, today: dt.date | None = None) -> CommandResult:
     """公海 — customers without a follow-up for `days` days; `apply=True` returns them to the shared pool."""
-    from .commands.team import PoolOptions, pool as run_pool
+    from .commands.team import PoolOptions
+    from .commands.team import pool as run_pool
 
     return run_pool(PoolOptions(store=store, days=days, apply=apply, source="api"),
                     Context(today=today or dt.date.today(), user=_user()))

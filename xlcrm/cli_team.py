@@ -129,6 +129,37 @@ def register(app: typer.Typer) -> None:
             cli.console.print(f"{r['at']:%Y-%m-%d %H:%M} {r['who']} ({r['source']}) {r['entity']} "
                               f"{r['customer_id'] or r['uid']} {r['field']}: {r['old']} → {r['new']}", highlight=False)
 
+    server_app = typer.Typer(no_args_is_help=True, cls=cli.XlcrmGroup,
+                             help="团队库服务器（PostgreSQL）/ The team store server (PostgreSQL).")
+    app.add_typer(server_app, name="server")
+
+    @server_app.command("start", cls=XlcrmCommand)
+    def server_start_cmd(folder: Path = typer.Argument(..., metavar="DIR", help="数据文件夹 / Data folder"),
+                         port: int = typer.Option(5432, "--port", help="端口 / TCP port"),
+                         listen: str = typer.Option("localhost", "--listen",
+                                                    help="监听地址（* = 所有网卡，需设密码）/ Listen address")) -> None:
+        """启动 PostgreSQL 团队库（没有时先建立）并打印地址 / Start (creating if new) a PostgreSQL store; prints its URL."""
+        from .store.pgserver import start
+
+        server, why = start(port, folder, listen=listen, durable=True)
+        if server is None:
+            cli.err_console.print(f"[bold red]✗[/] 无法启动 PostgreSQL / Cannot start PostgreSQL: {why}", highlight=False)
+            raise typer.Exit(3)
+        url = f"postgresql://postgres@localhost:{port}/postgres"
+        cli.console.print(f"[green]✓[/] PostgreSQL 已启动 / started: {url}", highlight=False)
+        print(url)
+
+    @server_app.command("stop", cls=XlcrmCommand)
+    def server_stop_cmd(folder: Path = typer.Argument(..., metavar="DIR", help="数据文件夹 / Data folder")) -> None:
+        """停止团队库服务器（数据保留）/ Stop the store server (data kept)."""
+        from .store.pgserver import stop
+
+        ok, why = stop(folder)
+        if not ok:
+            cli.err_console.print(f"[bold red]✗[/] {why}", highlight=False)
+            raise typer.Exit(1)
+        cli.console.print("[green]✓[/] PostgreSQL 已停止 / stopped", highlight=False)
+
     # `summary` gains --store: the manager's Summary over the whole team's store.
     app.registered_commands[:] = [c for c in app.registered_commands if c.name != "summary"]
 
