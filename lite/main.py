@@ -78,3 +78,9 @@ def xlcrm_export(book: xw.Book):
 def xlcrm_help(book: xw.Book):
     """帮助 / Help"""
     _run(book, "help")
+
+
+@script
+def xlcrm_sync(book: xw.Book):
+    """同步（团队库）/ Sync with the team store"""
+    _run(book, "sync")

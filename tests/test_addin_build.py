@@ -85,6 +85,7 @@ def test_ribbon_source_parses_in_the_customui14_namespace_with_unique_ids() -> N
         "undo_merge",
         "summary",
         "export",
+        "sync",
         "help",
     ]
     for b in buttons:

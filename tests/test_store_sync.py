@@ -183,3 +183,19 @@ def test_a_customer_another_owner_has_is_flagged_on_sync(team, tmp_path):
     assert new_id != ["C000001"] and result.data["renamed"] == {"C000001": new_id[0]}  # the ID was taken
     rows = conflict_rows(c)
     assert rows["类型"].tolist() == ["撞单 / duplicate"] and "张伟" in rows["团队库"].iloc[0]
+
+
+def test_owner_typed_in_the_managers_book_is_a_logged_handover(team, tmp_path):
+    a, b, store, *_ = team
+    manager = tmp_path / "manager.xlsx"
+    owner_book(manager, BookOptions(store=store, all=True), Context(today=TODAY, user="经理"))
+    edit(manager, "customers", "C000001", "owner", "李娜")
+    sync(manager, store, user="经理", source="button")
+    kids = {r["customer_id"]: r["owner"] for r in store_rows(store, "followups")}
+    assert kids["C000001"] == "李娜"  # follow-ups and purchases go with the customer
+    assert {r["customer_id"]: r["owner"] for r in store_rows(store, "purchases")}["C000001"] == "李娜"
+    log = [r for r in change_log(store) if r["field"] == "owner"]
+    assert [(r["old"], r["new"], r["who"], r["source"]) for r in log] == [("张伟", "李娜", "经理", "button")]
+    assert sync(a, store).counts["left_book"] == 1
+    sync(b, store)
+    assert cell(b, "followups", "C000001", "by") == ["张伟"]  # the history came along

@@ -66,6 +66,7 @@ SHEET_BUTTONS: tuple[tuple[str, str, str], ...] = (
     ("XlcrmSummary", "汇总", "Summary"),
     ("XlcrmExport", "导出", "Export"),
     ("XlcrmHelp", "帮助", "Help"),
+    ("XlcrmSync", "同步", "Sync"),  # team mode: needs a team store (XLCRM_STORE or the user's config)
 )
 
 

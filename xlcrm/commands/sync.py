@@ -333,6 +333,11 @@ def _result(out: Outcome, scope: str, first: bool, plan: EditPlan, lang: str) ->
 
 
 @command("sync", "同步", "Sync", "与团队库同步：推送本工作簿的修改，拉取同事的修改，两边都改的列为冲突",
-         "Sync with the team store: push this workbook's changes, pull others', list conflicts", ribbon=False)
+         "Sync with the team store: push this workbook's changes, pull others', list conflicts")
 def sync_command(port: WorkbookPort, ctx: Context) -> CommandResult:
-    return sync(port, ctx, options_from(ctx, SyncOptions))
+    from ..workbook.file_adapter import FileWorkbook
+
+    opts = options_from(ctx, SyncOptions)
+    if "source" not in ctx.options and not isinstance(port, FileWorkbook):  # pressed in Excel
+        opts = SyncOptions(opts.store, opts.scope, opts.redact, "button")
+    return sync(port, ctx, opts)

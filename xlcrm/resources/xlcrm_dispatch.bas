@@ -61,3 +61,7 @@ End Sub
 Public Sub XlcrmHelp()
     XlcrmRun "help"
 End Sub
+
+Public Sub XlcrmSync()
+    XlcrmRun "sync"
+End Sub

@@ -101,6 +101,11 @@ class Repository:
                                    .values(**values))
         if result.rowcount != 1:
             raise StaleVersion(push.uid)
+        if entity == "customers" and "owner" in push.changes and customer_id:  # a handover typed in a book
+            cid = push.changes.get("customer_id") or customer_id
+            for child in (tables.followups, tables.purchases):
+                self.conn.execute(update(child).where(child.c.customer_id == cid).values(
+                    owner=push.changes["owner"], version=child.c.version + 1, updated_at=now(), updated_by=self.who))
         self.log_rows.extend({"entity": entity, "uid": push.uid, "customer_id": customer_id, "field": f,
                               "old": push.old.get(f), "new": v} for f, v in push.changes.items())
 
