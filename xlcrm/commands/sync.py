@@ -12,6 +12,7 @@ rows it had pushed already in the store and links them instead of adding them tw
 from __future__ import annotations
 
 import bisect
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -73,6 +74,7 @@ def infer_scope(book: CrmBook) -> str:
 
 
 def sync(port: WorkbookPort, ctx: Context, opts: SyncOptions) -> CommandResult:
+    clock = [time.perf_counter()]
     book = port.read()
     lang = ctx.language(book)
     meta, base = sb.read_state(port.read_sheet(sb.SYNC_SHEET))
@@ -83,6 +85,7 @@ def sync(port: WorkbookPort, ctx: Context, opts: SyncOptions) -> CommandResult:
     scope = opts.scope or meta.get("scope") or infer_scope(book)
     redact = set(opts.redact) if opts.redact else {r for r in meta.get("redact", "").split(",") if r}
     engine = open_store(opts.store)
+    clock.append(time.perf_counter())
     ctx.stage("同步：团队库", "Sync: team store")
     for attempt in range(ATTEMPTS):
         try:
@@ -107,6 +110,7 @@ def sync(port: WorkbookPort, ctx: Context, opts: SyncOptions) -> CommandResult:
                                  "The team store kept changing under this sync; gave up after {n} tries. Nothing "
                                  "was written; try again shortly.", n=ATTEMPTS) from None
             meta, base = sb.read_state(port.read_sheet(sb.SYNC_SHEET))  # fresh base: the merge mutates it
+    clock.append(time.perf_counter())
     new_meta = {"scope": scope, "redact": ",".join(sorted(redact)), "store_id": store_id}
     plan = _workbook_plan(book, outcome, new_meta, lang)
     result = _result(outcome, scope, first, plan, lang)
@@ -114,6 +118,9 @@ def sync(port: WorkbookPort, ctx: Context, opts: SyncOptions) -> CommandResult:
         ctx.stage("写入工作簿", "Writing the workbook")
         port.apply(plan)
         result.written = True
+    clock.append(time.perf_counter())
+    result.data["seconds"] = {name: round(clock[i + 1] - clock[i], 3) for i, name in
+                              enumerate(("read", "store", "workbook")) if i + 1 < len(clock)}
     return result
 
 
@@ -179,12 +186,18 @@ def _merge_customers(repo, book, base, store, scope, redact, out: Outcome) -> En
     ids = repo.customer_ids()
     everyone = _identities(repo)
     owner = None if scope == ALL else scope
-    need_id = [rec for rec in inserts if rec.uid is None and (not rec.fields.get("customer_id")
-                                                             or rec.fields.get("customer_id") in ids)]
-    fresh = iter(repo.next_customer_ids(len(need_id), set(ids)))
+    taken = set(ids)
+    need_id = []
+    for rec in inserts:  # no ID, an ID the store has, or one this book uses twice: the store's next ID
+        cid = rec.fields.get("customer_id")
+        if rec.uid is None and (not cid or cid in taken):
+            need_id.append(rec)
+        elif cid:
+            taken.add(cid)
+    fresh = iter(repo.next_customer_ids(len(need_id), taken))
     for rec in need_id:
         old, new = rec.fields.get("customer_id"), next(fresh)
-        if old:
+        if old and old not in out.renamed:  # (a second card with the same ID keeps its children with the first)
             out.renamed[old] = new
         out.new_ids[rec.row] = new
         rec.fields["customer_id"] = new

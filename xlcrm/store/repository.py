@@ -20,6 +20,7 @@ from ..ops.sync import Push, Stored
 from . import tables
 
 BATCH = 5000
+COPY_FROM = 500  # rows: from here on PostgreSQL gets COPY instead of executemany
 
 
 class StaleVersion(Exception):
@@ -77,7 +78,7 @@ class Repository:
         return [f"{prefix}{top + i:0{width}d}" for i in range(1, n + 1)]
 
     # -- writing ---------------------------------------------------------------------------------
-    def insert(self, entity: str, rows: list[dict], *, bulk: bool = False) -> None:
+    def insert(self, entity: str, rows: list[dict]) -> None:
         """Insert new records (each a dict of fields + uid, owner); logged as created."""
         if not rows:
             return
@@ -86,7 +87,7 @@ class Repository:
         full = [{"uid": r["uid"], "version": 1, "updated_at": stamp, "updated_by": self.who,
                  "owner": r.get("owner"), "deleted": False, **{k: r.get(k) for k in keys if k != "owner"}}
                 for r in rows]
-        if bulk and self.conn.dialect.name == "postgresql":
+        if len(full) >= COPY_FROM and self.conn.dialect.name == "postgresql":
             self._copy(tables.RECORDS[entity], full)
         else:
             for i in range(0, len(full), BATCH):
@@ -167,7 +168,7 @@ class Repository:
         stamp = now()
         full = [{**r, "old": _text(r["old"]), "new": _text(r["new"]), "who": self.who, "at": stamp,
                  "source": self.source} for r in rows]
-        if len(full) > BATCH and self.conn.dialect.name == "postgresql":
+        if len(full) >= COPY_FROM and self.conn.dialect.name == "postgresql":
             self._copy(tables.change_log, full, skip=("id",))
         else:
             for i in range(0, len(full), BATCH):
