@@ -84,3 +84,9 @@ def xlcrm_help(book: xw.Book):
 def xlcrm_sync(book: xw.Book):
     """同步（团队库）/ Sync with the team store"""
     _run(book, "sync")
+
+
+@script
+def xlcrm_reassign(book: xw.Book):
+    """移交（团队库）/ Handover in the team store"""
+    _run(book, "reassign")

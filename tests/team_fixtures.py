@@ -15,7 +15,7 @@ from xlcrm.store import open_store, tables
 from xlcrm.template import write_crm_workbook
 from xlcrm.workbook.edits import CellWrite, DeleteRows, EditPlan
 from xlcrm.workbook.file_adapter import FileWorkbook
-from xlcrm.workbook.reader import read_book, read_tool_sheet
+from xlcrm.workbook.reader import read_book, read_tool_sheet  # noqa: F401  (read_tool_sheet: for the tests)
 from xlcrm.workbook.writer import apply_plan
 
 TODAY = dt.date(2026, 11, 20)

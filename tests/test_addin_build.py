@@ -86,6 +86,7 @@ def test_ribbon_source_parses_in_the_customui14_namespace_with_unique_ids() -> N
         "summary",
         "export",
         "sync",
+        "reassign",
         "help",
     ]
     for b in buttons:

@@ -199,3 +199,30 @@ def test_owner_typed_in_the_managers_book_is_a_logged_handover(team, tmp_path):
     assert sync(a, store).counts["left_book"] == 1
     sync(b, store)
     assert cell(b, "followups", "C000001", "by") == ["张伟"]  # the history came along
+
+
+def test_handover_button_reassigns_what_the_manager_lists(team, tmp_path):
+    from team_fixtures import read_tool_sheet
+
+    from xlcrm.commands import run
+    from xlcrm.workbook.edits import CellWrite, EditPlan
+    from xlcrm.workbook.file_adapter import FileWorkbook
+    from xlcrm.workbook.writer import apply_plan
+
+    _a, _b, store, *_ = team
+    manager = tmp_path / "manager.xlsx"
+    owner_book(manager, BookOptions(store=store, all=True), Context(today=TODAY))
+    ctx = Context(today=TODAY, user="经理", options={"store": store})
+    first = run("reassign", FileWorkbook(manager), ctx)  # the first press makes the sheet
+    assert first.counts["reassigned"] == 0 and "移交" in read_book(manager).tool_sheets.values()
+    name = read_book(manager).tool_sheets["handover"]
+    apply_plan(manager, EditPlan([CellWrite(name, 3, 1, "张伟"), CellWrite(name, 3, 2, "李娜"),
+                                  CellWrite(name, 3, 3, "C000002, C000003")]), backup_dir=tmp_path / "bk")
+    second = run("reassign", FileWorkbook(manager), ctx)
+    assert second.counts["reassigned"] == 2
+    owners = {r["customer_id"]: r["owner"] for r in store_rows(store, "customers")}
+    assert owners["C000002"] == owners["C000003"] == "李娜" and owners["C000001"] == "张伟"
+    assert {r["source"] for r in change_log(store) if r["field"] == "owner"} == {"button"}
+    sheet = read_tool_sheet(manager, name)
+    assert "已把 2 位客户" in sheet.iloc[1, 3]  # the row's result, kept on the sheet
+    assert run("reassign", FileWorkbook(manager), ctx).counts["reassigned"] == 0  # a done row is not redone

@@ -67,6 +67,7 @@ SHEET_BUTTONS: tuple[tuple[str, str, str], ...] = (
     ("XlcrmExport", "导出", "Export"),
     ("XlcrmHelp", "帮助", "Help"),
     ("XlcrmSync", "同步", "Sync"),  # team mode: needs a team store (XLCRM_STORE or the user's config)
+    ("XlcrmReassign", "移交", "Handover"),
 )
 
 

@@ -20,6 +20,7 @@ from . import (
     merge,  # noqa: E402,F401  merge (--undo), undo_merge
     reports,  # noqa: E402,F401  summary, receivables, export
     sync,  # noqa: E402,F401  sync (team store)
+    team,  # noqa: E402,F401  reassign (the Handover button)
 )
 from .base import REGISTRY, CommandResult, CommandSpec, Context, command
 

@@ -19,7 +19,7 @@ from ..store.repository import Repository
 from ..store.tables import POOL_OWNER
 from ..workbook.file_adapter import FileWorkbook
 from ..workbook.port import WorkbookPort
-from .base import CommandResult, Context, apply_planned
+from .base import CommandResult, Context, apply_planned, command
 from .reports import plan_summary, summary_markdown
 from .sync import ALL, SyncOptions, options_from, sync
 
@@ -160,5 +160,81 @@ def store_summary(store: str | None, ctx: Context, port: WorkbookPort | None = N
                                                          "markdown": summary_markdown(s, lang)})
 
 
-__all__ = ["BookOptions", "PoolOptions", "ReassignOptions", "make_book", "options_from", "pool", "reassign",
+# --------------------------------------------------------------------------- the 移交 / Handover button
+
+HANDOVER_KEY = "handover"
+HANDOVER_NAME = {"zh-CN": "移交", "zh-TW": "移交", "en": "Handover"}
+HANDOVER_HEADERS = {"from": ("原负责人", "From"), "to": ("接替者", "To"),
+                    "customers": ("客户编号（空 = 全部）", "Customer IDs (blank = all)"), "result": ("结果", "Result")}
+
+
+def _handover_rows(frame) -> list[dict]:
+    """The filled rows of the Handover sheet (a title row sits above its header)."""
+    if frame is None or frame.empty:
+        return []
+    if HANDOVER_HEADERS["from"][0] not in frame.columns and HANDOVER_HEADERS["from"][1] not in frame.columns:
+        frame = frame.iloc[1:].set_axis([str(c) for c in frame.iloc[0]], axis=1)
+    pick = {k: next((h for h in names if h in frame.columns), None) for k, names in HANDOVER_HEADERS.items()}
+    if pick["from"] is None or pick["to"] is None:
+        return []
+    out = []
+    for rec in frame.to_dict("records"):
+        values = {k: (str(rec[h]).strip() if h and rec.get(h) not in (None, "") else "") for k, h in pick.items()}
+        if values["from"] or values["to"]:
+            out.append(values)
+    return out
+
+
+def handover_button(port: WorkbookPort, ctx: Context) -> CommandResult:
+    """The ribbon's 移交 / Handover: the manager lists 原负责人 → 接替者 (and optionally customer IDs) on
+    the Handover sheet and presses the button again; each row is a `reassign` in the store (logged,
+    source=button) and gets its result. The first press makes the sheet."""
+    import pandas as pd
+
+    from ..workbook.edits import Block, EditPlan, SheetReplace
+    from ..workbook.ownership import free_name
+
+    book = port.read()
+    lang = ctx.language(book)
+    en = lang == "en"
+    name = book.tool_sheets.get(HANDOVER_KEY) or free_name(HANDOVER_NAME.get(lang, "移交"), book.sheet_names)
+    rows = _handover_rows(port.read_sheet(name)) if HANDOVER_KEY in book.tool_sheets else []
+    moved = 0
+    for r in rows:
+        if r["result"] or not (r["from"] and r["to"]):
+            continue
+        ids = tuple(i.strip() for i in r["customers"].replace("，", ",").split(",") if i.strip())
+        try:
+            done = reassign(ReassignOptions(r["from"], r["to"], store=ctx.options.get("store"), customers=ids,
+                                            source="button"), ctx)
+            moved += done.counts["reassigned"]
+            r["result"] = done.text(lang)
+        except XlcrmError as exc:
+            if "Cannot reach" in exc.render("en"):
+                raise
+            r["result"] = exc.render(lang)
+    df = pd.DataFrame([[r["from"], r["to"], r["customers"], r["result"]] for r in rows],
+                      columns=[v[1] if en else v[0] for v in HANDOVER_HEADERS.values()])
+    title = ("Fill in From and To (and customer IDs, or leave blank for all of them), then press Handover again. "
+             "Every handover is in the team store's change log." if en else
+             "填写原负责人和接替者（客户编号可留空 = 全部客户），再按一次“移交”。每次移交都记入团队库的变更日志。")
+    plan = EditPlan([SheetReplace(name, [Block(df, title=title, widths={df.columns[2]: 30, df.columns[3]: 60},
+                                                wrap=(df.columns[3],))], owner=HANDOVER_KEY)], operation="reassign")
+    if not ctx.dry_run:
+        port.apply(plan)
+    if rows:
+        msg = Msg(f"已移交 {moved} 位客户（结果见“{name}”表）；各位销售同步后工作簿随之更新。",
+                  f"Handed over {moved} customers (results on '{name}'); each salesperson's book follows at its sync.")
+    else:
+        msg = Msg(f"请在“{name}”表填写原负责人和接替者，然后再按一次“移交”。",
+                  f"Fill in From and To on '{name}', then press Handover again.")
+    return CommandResult("reassign", msg, {"reassigned": moved}, written=not ctx.dry_run)
+
+
+command("reassign", "移交", "Handover", "把客户从原负责人移交给接替者（在“移交”表填写），记入团队库的变更日志",
+        "Hand customers from one salesperson to another (listed on the Handover sheet), in the store's change log",
+        )(handover_button)
+
+
+__all__ = ["BookOptions", "PoolOptions", "ReassignOptions", "handover_button", "make_book", "options_from", "pool", "reassign",
            "stale_customers", "store_summary"]

@@ -65,3 +65,7 @@ End Sub
 Public Sub XlcrmSync()
     XlcrmRun "sync"
 End Sub
+
+Public Sub XlcrmReassign()
+    XlcrmRun "reassign"
+End Sub
