@@ -19,6 +19,26 @@ StoreOpt = typer.Option(None, "--store", metavar="URL",
                              "(default: XLCRM_STORE or your config, else a local SQLite file)")
 
 
+def _today(value: str | None):
+    import datetime as dt
+
+    if not value:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"日期格式应为 YYYY-MM-DD / expected YYYY-MM-DD: {value}") from None
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers / services
+        return ""
+
+
 def _split(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").replace("，", ",").split(",") if v.strip())
 
@@ -29,7 +49,7 @@ def register(app: typer.Typer) -> None:
     def context(today: str | None = None, lang: str | None = None, dry_run: bool = False):
         from .commands.base import Context
 
-        return Context(today=cli._parse_today(today), lang=lang, dry_run=dry_run, user=cli._os_user())
+        return Context(today=_today(today), lang=lang, dry_run=dry_run, user=_user())
 
     def show(result, lang: str | None, output: str) -> None:
         if output == "json":
