@@ -84,3 +84,15 @@ def xlcrm_card(book: xw.Book):
 def xlcrm_help(book: xw.Book):
     """帮助 / Help"""
     _run(book, "help")
+
+
+@script
+def xlcrm_sync(book: xw.Book):
+    """同步（团队库）/ Sync with the team store"""
+    _run(book, "sync")
+
+
+@script
+def xlcrm_handover(book: xw.Book):
+    """移交（团队库）/ Handover in the team store"""
+    _run(book, "handover")

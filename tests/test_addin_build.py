@@ -88,6 +88,8 @@ def test_ribbon_source_parses_in_the_customui14_namespace_with_unique_ids() -> N
         "summary",
         "export",
         "card",
+        "sync",
+        "handover",
         "help",
     ]
     for b in buttons:

@@ -28,6 +28,7 @@ PLACES = {
     "xlcrm.vba": "model",
     "xlcrm.ops": "ops",
     "xlcrm.workbook": "workbook",
+    "xlcrm.store": "workbook",  # the team store: I/O like the workbook layer, below commands
     "xlcrm.template": "workbook",  # builds template workbooks with the writer's formats
     "xlcrm.template_values": "workbook",
     "xlcrm.template_validation": "workbook",

@@ -10,8 +10,9 @@ Python API (each function is also a CLI subcommand, and most are ribbon buttons;
 __version__ = "0.1.0"
 
 # Kept equal to xlcrm.api.__all__ (tests/test_surface.py checks), so `import xlcrm` need not load the registry.
-_API = ("run_command", "card", "check", "regrade", "due", "run", "dedupe", "export", "import_file", "info",
-        "merge", "undo_merge", "summary", "receivables")
+_API = ("run_command", "check", "regrade", "due", "run", "card", "dedupe", "export", "import_file", "info",
+        "merge", "undo_merge", "summary", "receivables", "sync", "handover", "book", "reassign", "pool",
+        "team_summary")
 
 
 def __getattr__(name: str):

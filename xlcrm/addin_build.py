@@ -79,6 +79,8 @@ SHEET_BUTTONS: tuple[tuple[str, str, str], ...] = (
     ("XlcrmExport", "导出", "Export"),
     ("XlcrmCard", "客户卡", "Card"),  # acts on the selected row: on How-to it asks for a customer's row first
     ("XlcrmHelp", "帮助", "Help"),
+    ("XlcrmSync", "同步", "Sync"),  # team mode: needs a team store (XLCRM_STORE or the user's config)
+    ("XlcrmHandover", "移交", "Handover"),
 )
 
 

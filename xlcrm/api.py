@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .api_team import TEAM_FUNCTIONS
 from .commands import REGISTRY
 from .commands import run as run_tag
 from .commands.base import CommandResult, CommandSpec, Context
@@ -43,15 +44,17 @@ def parse_today(value: dt.date | str | None) -> dt.date:
 
 def run_command(tag: str, path: str | Path, /, *, today: dt.date | str | None = None, lang: str | None = None,
                 dry_run: bool = False, unlock_protected: bool = False,
-                progress: Callable[[str, float | None], None] | None = None, **options: Any) -> CommandResult:
+                progress: Callable[[str, float | None], None] | None = None, source: str = "api",
+                **options: Any) -> CommandResult:
     """Run the command `tag` (check, regrade, due, run, …) on the workbook at `path`.
 
     `options` are the command's own (see its function, e.g. `xlcrm.export`); an unknown one is an
     `OptionError`. `unlock_protected=True` writes into protected sheets / a structure-locked book
     (keeping the protection); without it such a workbook is refused. `progress(stage, fraction)` is a
-    front end's progress display (the CLI's bar)."""
+    front end's progress display (the CLI's bar); `source` (cli / button / api) is what the
+    team store's change log records."""
     ctx = Context(today=parse_today(today), lang=lang, dry_run=dry_run, user=os_user(), options=options,
-                  progress=progress)
+                  progress=progress, source=source)
     with FileWorkbook(path, progress=progress, unlock_protected=unlock_protected) as port:
         result = run_tag(tag, port, ctx)
     result.book_lang = port.lang
@@ -102,7 +105,8 @@ def _api_function(spec: CommandSpec) -> Callable[..., CommandResult]:
 
 FUNCTIONS: dict[str, Callable[..., CommandResult]] = {spec.api_name: _api_function(spec) for spec in REGISTRY.values()}
 globals().update(FUNCTIONS)
-__all__ = ["run_command", *FUNCTIONS]
+globals().update(TEAM_FUNCTIONS)  # the store's own functions (no workbook to read): book, reassign, pool, team_summary
+__all__ = ["run_command", *FUNCTIONS, *TEAM_FUNCTIONS]
 
 
 # --------------------------------------------------------------------------- the checked-in stubs
@@ -117,13 +121,29 @@ def api_stub() -> str:
            "from .commands.base import CommandResult", "", f"__all__ = {__all__!r}".replace("'", '"'), "", "",
            "def run_command(", "    tag: str,", "    path: str | Path,", "    /,", "    *,",
            *(f"    {n}: {a} = {d!r}," for n, a, d in (*_COMMON, *_WRITING)),
-           "    progress: Callable[[str, float | None], None] | None = None,", "    **options: Any,",
+           "    progress: Callable[[str, float | None], None] | None = None,", '    source: str = "api",',
+           "    **options: Any,",
            ") -> CommandResult: ..."]
     for spec in REGISTRY.values():
         out += ["", "", f"def {spec.api_name}(", "    path: str | Path,", "    *,",
                 *(f"    {n}: {a} = {d!r}," for n, a, d in parameters(spec)), ") -> CommandResult:",
                 '    """' + docstring(spec).replace("\n", "\n    ").replace("    \n", "\n") + '"""', "    ..."]
+    for name, func in TEAM_FUNCTIONS.items():
+        out += ["", "", f"def {name}(", *(f"    {p}," for p in _stub_params(func)),
+                f") -> {inspect.signature(func).return_annotation}:", f'    """{func.__doc__}"""', "    ..."]
     return "\n".join(out) + "\n"
+
+
+def _stub_params(func: Callable[..., Any]) -> list[str]:
+    """A hand-written function's parameters as stub lines (annotations unquoted, keyword-only marked)."""
+    out, star = [], False
+    for p in inspect.signature(func).parameters.values():
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and not star:
+            out.append("*")
+            star = True
+        default = "" if p.default is inspect.Parameter.empty else f" = {p.default!r}"
+        out.append(f"{p.name}: {p.annotation}{default}")
+    return out
 
 
 def init_stub() -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from .commands.base import CommandResult
 
-__all__ = ["run_command", "card", "check", "regrade", "due", "run", "dedupe", "export", "import_file", "info", "merge", "undo_merge", "summary", "receivables"]
+__all__ = ["run_command", "check", "regrade", "due", "run", "card", "dedupe", "export", "import_file", "info", "merge", "undo_merge", "summary", "receivables", "sync", "handover", "book", "reassign", "pool", "team_summary"]
 
 
 def run_command(
@@ -22,26 +22,9 @@ def run_command(
     dry_run: bool = False,
     unlock_protected: bool = False,
     progress: Callable[[str, float | None], None] | None = None,
+    source: str = "api",
     **options: Any,
 ) -> CommandResult: ...
-
-
-def card(
-    path: str | Path,
-    *,
-    today: dt.date | str | None = None,
-    lang: str | None = None,
-    dry_run: bool = False,
-    unlock_protected: bool = False,
-    customer_id: str | None = None,
-) -> CommandResult:
-    """客户卡 Card — Show the selected customer's basic info, follow-ups, purchases and service records on the Card sheet.
-
-    把选中客户的基本信息、跟进、购买和服务记录列在“客户卡”表上。
-
-    Options:
-        customer_id: Customer ID (blank: the row selected in Excel) / 客户编号（不填：Excel 中选中的行）"""
-    ...
 
 
 def check(
@@ -109,6 +92,24 @@ def run(
     Options:
         owner: Only this salesperson / 只处理这位负责人
         grade: Only these grades, e.g. A,B / 只列这些等级，如 A,B"""
+    ...
+
+
+def card(
+    path: str | Path,
+    *,
+    today: dt.date | str | None = None,
+    lang: str | None = None,
+    dry_run: bool = False,
+    unlock_protected: bool = False,
+    customer_id: str | None = None,
+) -> CommandResult:
+    """客户卡 Card — Show the selected customer's basic info, follow-ups, purchases and service records on the Card sheet.
+
+    把选中客户的基本信息、跟进、购买和服务记录列在“客户卡”表上。
+
+    Options:
+        customer_id: Customer ID (blank: the row selected in Excel) / 客户编号（不填：Excel 中选中的行）"""
     ...
 
 
@@ -271,4 +272,90 @@ def receivables(
 
     Options:
         owner: Only this salesperson / 只处理这位负责人"""
+    ...
+
+
+def sync(
+    path: str | Path,
+    *,
+    today: dt.date | str | None = None,
+    lang: str | None = None,
+    dry_run: bool = False,
+    unlock_protected: bool = False,
+    store: str | None = None,
+    owner: str | None = None,
+    redact: str | None = None,
+) -> CommandResult:
+    """同步 Sync — Sync with the team store: push this workbook's changes, pull others', list conflicts.
+
+    与团队库同步：推送本工作簿的修改，拉取同事的修改，两边都改的列为冲突。
+
+    Options:
+        store: Team store URL (default: XLCRM_STORE, your config, a local SQLite file) / 团队库地址（默认：XLCRM_STORE、个人配置、本机 SQLite 文件）
+        owner: Whose book this is (* = everyone); default: as last synced / from the owners / 这本工作簿属于谁（* = 全部）；默认按上次同步或负责人列判断
+        redact: Customer fields kept out of this book, e.g. mobile,email / 不放进这本工作簿的客户字段，如 mobile,email"""
+    ...
+
+
+def handover(
+    path: str | Path,
+    *,
+    today: dt.date | str | None = None,
+    lang: str | None = None,
+    dry_run: bool = False,
+    unlock_protected: bool = False,
+    store: str | None = None,
+) -> CommandResult:
+    """移交 Handover — Hand customers from one salesperson to another (listed on the Handover sheet), in the store's change log.
+
+    把客户从原负责人移交给接替者（在“移交”表填写），记入团队库的变更日志。
+
+    Options:
+        store: Team store URL (default: XLCRM_STORE, your config, a local SQLite file) / 团队库地址（默认：XLCRM_STORE、个人配置、本机 SQLite 文件）"""
+    ...
+
+
+def book(
+    out: str | Path,
+    *,
+    owner: str | None = None,
+    all: bool = False,
+    store: str | None = None,
+    redact: tuple[str, ...] = (),
+    lang: str = 'zh-CN',
+    today: dt.date | None = None,
+) -> CommandResult:
+    """A salesperson's workbook with only their customers (or `all=True`: the manager's), made or refreshed."""
+    ...
+
+
+def reassign(
+    from_owner: str,
+    to_owner: str,
+    *,
+    customers: tuple[str, ...] = (),
+    store: str | None = None,
+) -> CommandResult:
+    """移交 — hand customers from one salesperson to another (all of them, or `customers`), in the change log."""
+    ...
+
+
+def pool(
+    *,
+    store: str | None = None,
+    days: int = 90,
+    apply: bool = False,
+    today: dt.date | None = None,
+) -> CommandResult:
+    """公海 — customers without a follow-up for `days` days; `apply=True` returns them to the shared pool."""
+    ...
+
+
+def team_summary(
+    *,
+    store: str | None = None,
+    today: dt.date | None = None,
+    lang: str | None = None,
+) -> CommandResult:
+    """The manager's Summary over the whole team store (KPIs, by owner, markdown in `.data`)."""
     ...

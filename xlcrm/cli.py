@@ -57,7 +57,8 @@ def run_command(tag: str, path: Path, /, *, today: str | None, lang: str | None,
     try:
         with reading_progress(output == "text") as progress:  # every long stage shows on the same bar
             result = api.run_command(tag, path, today=today, lang=lang, dry_run=dry_run,
-                                     unlock_protected=unlock_protected, progress=progress, **options)
+                                     unlock_protected=unlock_protected, progress=progress, source="cli",
+                                     **options)
     except XlcrmError as exc:
         fail(exc, lang)
         return
@@ -374,6 +375,11 @@ def _col_letter(index: int) -> str:
         index, rem = divmod(index - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
+
+
+from . import cli_team  # noqa: E402  team mode: sync, book, reassign, pool, history, summary --store
+
+cli_team.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,6 +24,8 @@ from . import (
     info,  # noqa: E402,F401  info (read-only)
     merge,  # noqa: E402,F401  merge (--undo), undo_merge
     reports,  # noqa: E402,F401  summary, receivables, export
+    sync,  # noqa: E402,F401  sync (team store)
+    team,  # noqa: E402,F401  reassign (the Handover button)
 )
 from .base import REGISTRY, CommandResult, CommandSpec, Context, command
 from .options import Options, make_options, option

@@ -65,3 +65,11 @@ End Sub
 Public Sub XlcrmHelp()
     XlcrmRun "help"
 End Sub
+
+Public Sub XlcrmSync()
+    XlcrmRun "sync"
+End Sub
+
+Public Sub XlcrmHandover()
+    XlcrmRun "handover"
+End Sub

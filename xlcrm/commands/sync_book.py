@@ -1,0 +1,273 @@
+"""The workbook side of a sync: rows as canonical field text, the base snapshot in the very-hidden
+`_xlcrm_sync` sheet, the 冲突 / Conflicts sheet, and the edits that bring store changes in.
+
+Canonical text is what both sides compare: dates `YYYY-MM-DD`, numbers without a trailing `.0`,
+choices as their code, text as typed. The store keeps exactly this text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+import pandas as pd
+
+from .. import schema
+from ..ops.sync import DELETED, Conflict, Local
+from ..workbook.book import CrmBook
+from ..workbook.edits import (
+    FMT_DATE,
+    FMT_MONEY,
+    AppendRows,
+    Block,
+    CellStyle,
+    ColumnWrite,
+    SheetReplace,
+    Value,
+)
+from ..workbook.ownership import free_name
+
+SYNC_SHEET = "_xlcrm_sync"  # very hidden; internal sheets are xlcrm's by name (ownership.INTERNAL_PREFIX)
+STATE_COLUMNS = ["entity", "uid", "key", "row", "data"]
+CONFLICTS_KEY = "conflicts"
+CONFLICTS_NAME = {"zh-CN": "冲突", "zh-TW": "衝突", "en": "Conflicts"}
+KEEP_MINE = "用本工作簿 / Keep mine"
+TAKE_STORE = "用团队库 / Take store"
+CONFLICT_HEADERS = {  # key → (zh, en)
+    "kind": ("类型", "Kind"), "sheet": ("工作表", "Sheet"), "row": ("行", "Row"),
+    "customer_id": ("客户编号", "Customer ID"), "field": ("列", "Column"), "base": ("上次同步", "At last sync"),
+    "local": ("本工作簿", "This workbook"), "store": ("团队库", "Team store"), "decision": ("决定", "Decision"),
+    "uid": ("记录标识", "Record uid"), "entity": ("表", "Entity"), "field_key": ("字段", "Field key"),
+}
+
+
+# --------------------------------------------------------------------------- values
+
+def canon(value: object, kind: schema.Kind) -> str | None:
+    """A cell's value as the store keeps it."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if kind == schema.Kind.DATE:
+        if isinstance(value, (pd.Timestamp, dt.datetime)):
+            return value.date().isoformat()
+        if isinstance(value, dt.date):
+            return value.isoformat()
+    if kind in (schema.Kind.MONEY, schema.Kind.NUMBER):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return str(value)
+        return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
+    text = str(value)
+    return text if text.strip() else None
+
+
+def cell_value(text: str | None, column: schema.Column, lang: str) -> Value:
+    """Canonical text back to what the workbook shows (a date, a number, a choice's label)."""
+    if text is None:
+        return None
+    try:
+        if column.kind == schema.Kind.DATE:
+            return dt.date.fromisoformat(text)
+        if column.kind in (schema.Kind.MONEY, schema.Kind.NUMBER):
+            return float(text)
+    except ValueError:
+        return text
+    if column.kind in (schema.Kind.CHOICE, schema.Kind.BOOL) and column.choices:
+        return schema.choice_label(column.choices, text, lang)
+    return text
+
+
+def cell_style(column: schema.Column) -> CellStyle | None:
+    if column.kind == schema.Kind.DATE:
+        return CellStyle(number_format=FMT_DATE)
+    if column.kind == schema.Kind.MONEY:
+        return CellStyle(number_format=FMT_MONEY)
+    return None
+
+
+def managed_fields(book: CrmBook, entity: str, fields: list[str], redact: set[str]) -> list[str]:
+    """The fields a book syncs: those its sheet has a column for, less the redacted ones."""
+    info = book.sheets.get(entity)
+    have = set(info.columns) if info else set()
+    return [f for f in fields if f in have and f not in redact]
+
+
+def canon_column(values: pd.Series, kind: schema.Kind) -> list[str | None]:
+    """`canon` for a whole column at once (vectorised for the common kinds: big books sync fast)."""
+    if kind == schema.Kind.DATE and pd.api.types.is_datetime64_any_dtype(values):
+        text = values.dt.strftime("%Y-%m-%d").astype(object)
+        return [t if isinstance(t, str) else None for t in text.tolist()]
+    if kind in (schema.Kind.MONEY, schema.Kind.NUMBER) and pd.api.types.is_float_dtype(values):
+        return [None if v != v else (str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v))
+                for v in values.tolist()]
+    if values.dtype == object and kind not in (schema.Kind.DATE, schema.Kind.MONEY, schema.Kind.NUMBER):
+        return [v if isinstance(v, str) and v.strip() else (None if v is None or isinstance(v, str) else canon(v, kind))
+                for v in values.tolist()]
+    return [canon(v, kind) for v in values.tolist()]
+
+
+def local_rows(book: CrmBook, entity: str, managed: list[str]) -> list[Local]:
+    spec = schema.SHEETS_BY_KEY[entity]
+    frame = book.frame(entity)
+    if frame.empty or not managed:
+        return []
+    columns = [canon_column(frame[f], spec.column(f).kind) for f in managed]
+    out = []
+    for row, values in zip(frame["_row"].tolist(), zip(*columns)):
+        if any(v is not None for v in values):
+            out.append(Local(int(row), dict(zip(managed, values))))
+    return out
+
+
+# --------------------------------------------------------------------------- the base snapshot
+
+def read_state(frame: pd.DataFrame | None) -> tuple[dict[str, str], dict[str, dict[str, tuple[int, dict]]]]:
+    """(meta, entity → uid → (row, fields)) from the sync sheet; empty for a never-synced book."""
+    meta: dict[str, str] = {}
+    base: dict[str, dict[str, tuple[int, dict]]] = {k: {} for k in ("customers", "followups", "purchases")}
+    if frame is None or frame.empty or "entity" not in frame.columns:
+        return meta, base
+    for entity, uid, _key, row, data in frame[STATE_COLUMNS].itertuples(index=False):
+        if entity == "_meta":
+            meta[str(uid)] = data or ""
+        elif entity in base and uid:
+            base[entity][str(uid)] = (int(float(row or 0)), json.loads(data or "{}"))
+    return meta, base
+
+
+def state_sheet(meta: dict[str, str], base: dict[str, dict[str, tuple[int, dict]]]) -> SheetReplace:
+    rows = [["_meta", k, "", "", v] for k, v in sorted(meta.items())]
+    for entity, records in base.items():
+        for uid, (row, fields) in records.items():
+            rows.append([entity, uid, fields.get("customer_id") or "", str(row),
+                         json.dumps({k: v for k, v in fields.items() if v is not None}, ensure_ascii=False, separators=(",", ":"))])
+    df = pd.DataFrame(rows, columns=STATE_COLUMNS)
+    return SheetReplace(SYNC_SHEET, [Block(df)], hidden="veryHidden", freeze_header=False)
+
+
+# --------------------------------------------------------------------------- conflicts sheet
+
+def conflicts_sheet_name(book: CrmBook) -> str:
+    if CONFLICTS_KEY in book.tool_sheets:
+        return book.tool_sheets[CONFLICTS_KEY]
+    wanted = CONFLICTS_NAME.get(book.lang, CONFLICTS_NAME["zh-CN"])
+    return free_name(wanted, [*book.sheet_names, *book.new_tool_sheets.values()])
+
+
+def _h(key: str, lang: str) -> str:
+    zh, en = CONFLICT_HEADERS[key]
+    return en if lang == "en" else zh
+
+
+def read_decisions(frame: pd.DataFrame | None, lang: str) -> list[dict]:
+    """Rows of the Conflicts sheet the user decided: entity, uid, field, local, store, decision."""
+    if frame is None or frame.empty:
+        return []
+    decision = CONFLICT_HEADERS["decision"]
+    if not any(h in frame.columns for h in decision):  # a title row above the header: header is the first row
+        frame = frame.iloc[1:].set_axis([str(c) for c in frame.iloc[0]], axis=1)
+    names = {k: next((h for h in (CONFLICT_HEADERS[k][0], CONFLICT_HEADERS[k][1]) if h in frame.columns), None)
+             for k in ("entity", "uid", "field_key", "local", "store", "decision")}
+    if any(v is None for v in names.values()):
+        return []
+    out = []
+    for rec in frame.to_dict("records"):
+        decision = (rec[names["decision"]] or "").strip()
+        if decision in (KEEP_MINE, TAKE_STORE) and rec[names["uid"]]:
+            out.append({"entity": rec[names["entity"]], "uid": rec[names["uid"]], "field": rec[names["field_key"]],
+                        "local": rec[names["local"]], "store": rec[names["store"]],
+                        "decision": "mine" if decision == KEEP_MINE else "store"})
+    return out
+
+
+def apply_decisions(base: dict[str, dict[str, tuple[int, dict]]], decisions: list[dict],
+                    store_now: dict[str, dict[str, dict]]) -> int:
+    """Turn the user's decisions into base changes, so the merge does the rest: "keep mine" makes the
+    store's value the base (the workbook's becomes an only-local change → pushed); "take store" makes
+    the workbook's value the base (→ pulled). A deletion decided the other way forgets the record."""
+    done = 0
+    for d in decisions:
+        records = base.get(d["entity"])
+        if records is None or d["uid"] not in records:
+            continue
+        row, fields = records[d["uid"]]
+        if DELETED in (d["local"], d["store"]):
+            local_deleted = d["local"] == DELETED
+            if (d["decision"] == "mine") == local_deleted:  # delete it everywhere: base = store
+                records[d["uid"]] = (row, dict(store_now.get(d["entity"], {}).get(d["uid"], fields)))
+            else:  # keep it: forget the base, the record comes back as new on its side
+                del records[d["uid"]]
+        else:
+            fields = dict(fields)
+            fields[d["field"]] = d["store"] if d["decision"] == "mine" else d["local"]
+            records[d["uid"]] = (row, fields)
+        done += 1
+    return done
+
+
+def conflicts_sheet(book: CrmBook, conflicts: list[tuple[str, Conflict]], duplicates: list[dict],
+                    lang: str) -> SheetReplace:
+    rows = []
+    for entity, c in conflicts:
+        spec = schema.SHEETS_BY_KEY[entity]
+        header = spec.column(c.field).header(lang) if c.field in spec.keys else c.field
+        sheet = book.sheets[entity].name if entity in book.sheets else spec.name(lang)
+        rows.append({"kind": "冲突 / conflict", "sheet": sheet, "row": c.row, "customer_id": c.customer_id,
+                     "field": header, "base": c.base, "local": c.local, "store": c.store, "decision": None,
+                     "uid": c.uid, "entity": entity, "field_key": c.field})
+    for d in duplicates:
+        rows.append({"kind": "撞单 / duplicate", "sheet": book.sheets["customers"].name, "row": d["row"],
+                     "customer_id": d["customer_id"], "field": d["matched_on"], "base": None,
+                     "local": d["owner"], "store": f"{d['other_owner'] or '—'} {d['other_customer_id'] or ''}".strip(),
+                     "decision": None, "uid": d["uid"], "entity": "customers", "field_key": "owner"})
+    df = pd.DataFrame(rows, columns=list(CONFLICT_HEADERS))
+    df.columns = [_h(k, lang) for k in CONFLICT_HEADERS]
+    title = ("同步时两边都改过的单元格：在“决定”列选择保留哪一个，然后再同步一次。撞单：另一位负责人已有的客户。"
+             if lang != "en" else "Cells changed on both sides since the last sync: choose in Decision, then sync "
+             "again. Duplicate: a customer another salesperson already has.")
+    block = Block(df, title=title, autofilter=True, dropdowns={_h("decision", lang): [KEEP_MINE, TAKE_STORE]},
+                  widths={_h("base", lang): 18, _h("local", lang): 18, _h("store", lang): 18, _h("decision", lang): 22,
+                          _h("uid", lang): 34})
+    return SheetReplace(conflicts_sheet_name(book), [block], owner=CONFLICTS_KEY, tab_color="FFC00000")
+
+
+# --------------------------------------------------------------------------- pulls into the workbook
+
+def column_writes(book: CrmBook, entity: str, cells: dict[str, dict[int, str | None]], lang: str) -> list[ColumnWrite]:
+    """Store values into existing rows: field → {row: canonical text}, one ColumnWrite per column."""
+    info = book.sheets[entity]
+    spec = schema.SHEETS_BY_KEY[entity]
+    out = []
+    for f, values in cells.items():
+        if not values or f not in info.columns:
+            continue
+        column = spec.column(f)
+        out.append(ColumnWrite(info.name, info.header_of(f), info.header_row,
+                               {r: cell_value(v, column, lang) for r, v in values.items()}, col=info.columns[f],
+                               style=cell_style(column)))
+    return out
+
+
+def append_rows(book: CrmBook, entity: str, records: list[dict], fields: list[str], lang: str,
+                first_row: int) -> list:
+    """New rows below the sheet's data (the sheet's Excel Table grows with them)."""
+    if not records:
+        return []
+    spec = schema.SHEETS_BY_KEY[entity]
+    info = book.sheets.get(entity)
+    fields = [f for f in fields if info is None or f in info.columns]
+    headers = {f: (info.header_of(f) if info else spec.column(f).header(lang)) for f in fields}
+    df = pd.DataFrame({headers[f]: [cell_value(r.get(f), spec.column(f), lang) for r in records] for f in fields})
+    formats = {headers[f]: s.number_format for f in fields if (s := cell_style(spec.column(f)))}
+    if info is None:
+        return [AppendRows(book.sheet_name_for(entity), df, number_formats=formats)]
+    if info.header_row == 1:
+        return [AppendRows(info.name, df, number_formats=formats)]
+    # A header below a title row: AppendRows finds headers on row 1 only, so write the columns in place.
+    return [ColumnWrite(info.name, headers[f], info.header_row,
+                        {first_row + i: v for i, v in enumerate(df[headers[f]])}, col=info.columns[f],
+                        style=cell_style(spec.column(f))) for f in fields]

@@ -1,0 +1,203 @@
+"""Reads and writes of the store's rows, inside one transaction the caller holds.
+
+Every update is optimistic: `UPDATE … WHERE uid = :uid AND version = :seen`, and a row someone else
+changed meanwhile raises `StaleVersion` (the caller rolls back, re-reads and merges again). Every
+change lands in the append-only change log with who, when and the source (button/cli/import/sync).
+First imports go in batches: PostgreSQL `COPY … FROM STDIN` (psycopg), executemany elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.engine import Connection
+
+from ..ops.sync import Push, Stored
+from . import tables
+
+BATCH = 5000
+COPY_FROM = 500  # rows: from here on PostgreSQL gets COPY instead of executemany
+
+
+class StaleVersion(Exception):
+    """A row changed in the store after it was read: merge again."""
+
+
+def new_uid() -> str:
+    return uuid.uuid4().hex
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def fields_of(entity: str) -> list[str]:
+    """The fields a workbook row maps to; for customers the owner is one of them."""
+    keys = tables.field_keys(entity)
+    return [*keys, "owner"] if entity == "customers" else keys
+
+
+class Repository:
+    def __init__(self, conn: Connection, who: str, source: str):
+        self.conn, self.who, self.source = conn, who or "?", source
+        self.log_rows: list[dict] = []
+
+    # -- reading ---------------------------------------------------------------------------------
+    def load(self, entity: str, owner: str | None, also: Iterable[str] = ()) -> dict[str, Stored]:
+        """Rows of `entity` in a book's scope (one owner's, or all with owner None), plus the rows named
+        in `also` (the book's base records, wherever they went: reassigned, deleted)."""
+        table = tables.RECORDS[entity]
+        keys = fields_of(entity)
+        cols = [table.c.uid, table.c.version, table.c.owner, table.c.deleted, *[table.c[k] for k in keys]]
+        out: dict[str, Stored] = {}
+
+        def take(query) -> None:
+            for row in self.conn.execute(query):
+                out[row[0]] = Stored(row[0], row[1], dict(zip(keys, row[4:])), row[2], bool(row[3]))
+
+        take(select(*cols) if owner is None else select(*cols).where(table.c.owner == owner))
+        missing = [u for u in also if u not in out]
+        for i in range(0, len(missing), BATCH):
+            take(select(*cols).where(table.c.uid.in_(missing[i:i + BATCH])))
+        return out
+
+    def customer_ids(self) -> dict[str, tuple[str, str | None]]:
+        """customer_id → (uid, owner) of every customer in the store (deleted ones keep their ID)."""
+        t = tables.customers
+        return {r[0]: (r[1], r[2]) for r in self.conn.execute(select(t.c.customer_id, t.c.uid, t.c.owner))
+                if r[0] is not None}
+
+    def next_customer_ids(self, n: int, taken: set[str], prefix: str = "C", width: int = 6) -> list[str]:
+        """`n` fresh IDs in the store's numbering (C000123…), above every ID in use."""
+        pattern = re.compile(rf"^{re.escape(prefix)}(\d+)$")
+        top = max((int(m.group(1)) for cid in taken if (m := pattern.match(cid))), default=0)
+        return [f"{prefix}{top + i:0{width}d}" for i in range(1, n + 1)]
+
+    # -- writing ---------------------------------------------------------------------------------
+    def insert(self, entity: str, rows: list[dict]) -> None:
+        """Insert new records (each a dict of fields + uid, owner); logged as created."""
+        if not rows:
+            return
+        stamp = now()
+        keys = fields_of(entity)
+        full = [{"uid": r["uid"], "version": 1, "updated_at": stamp, "updated_by": self.who,
+                 "owner": r.get("owner"), "deleted": False, **{k: r.get(k) for k in keys if k != "owner"}}
+                for r in rows]
+        if len(full) >= COPY_FROM and self.conn.dialect.name == "postgresql":
+            self._copy(tables.RECORDS[entity], full)
+        else:
+            for i in range(0, len(full), BATCH):
+                self.conn.execute(tables.RECORDS[entity].insert(), full[i:i + BATCH])
+        self.log_rows.extend({"entity": entity, "uid": r["uid"], "customer_id": r.get("customer_id"),
+                              "field": "(created)", "old": None, "new": r.get("customer_id")} for r in rows)
+
+    def update(self, entity: str, push: Push, customer_id: str | None = None) -> None:
+        table = tables.RECORDS[entity]
+        values = {"version": table.c.version + 1, "updated_at": now(), "updated_by": self.who, **push.changes}
+        result = self.conn.execute(update(table).where(and_(table.c.uid == push.uid, table.c.version == push.version))
+                                   .values(**values))
+        if result.rowcount != 1:
+            raise StaleVersion(push.uid)
+        if entity == "customers" and "owner" in push.changes and customer_id:  # a handover typed in a book
+            cid = push.changes.get("customer_id") or customer_id
+            for child in (tables.followups, tables.purchases):
+                self.conn.execute(update(child).where(child.c.customer_id == cid).values(
+                    owner=push.changes["owner"], version=child.c.version + 1, updated_at=now(), updated_by=self.who))
+        self.log_rows.extend({"entity": entity, "uid": push.uid, "customer_id": customer_id, "field": f,
+                              "old": push.old.get(f), "new": v} for f, v in push.changes.items())
+
+    def soft_delete(self, entity: str, push: Push, customer_id: str | None = None) -> None:
+        table = tables.RECORDS[entity]
+        result = self.conn.execute(update(table).where(and_(table.c.uid == push.uid, table.c.version == push.version))
+                                   .values(version=table.c.version + 1, updated_at=now(), updated_by=self.who,
+                                           deleted=True))
+        if result.rowcount != 1:
+            raise StaleVersion(push.uid)
+        self.log_rows.append({"entity": entity, "uid": push.uid, "customer_id": customer_id, "field": "(deleted)",
+                              "old": None, "new": None})
+
+    def set_owner(self, uids: list[str], new_owner: str | None) -> int:
+        """Hand customers (and their follow-ups and purchases) to `new_owner`; logged per customer."""
+        t = tables.customers
+        changed = 0
+        for i in range(0, len(uids), BATCH):
+            chunk = uids[i:i + BATCH]
+            rows = self.conn.execute(select(t.c.uid, t.c.owner, t.c.customer_id).where(t.c.uid.in_(chunk))).all()
+            moved = [r for r in rows if r[1] != new_owner]
+            if not moved:
+                continue
+            ids = [r[0] for r in moved]
+            self.conn.execute(update(t).where(t.c.uid.in_(ids)).values(
+                owner=new_owner, version=t.c.version + 1, updated_at=now(), updated_by=self.who))
+            cids = [r[2] for r in moved if r[2] is not None]
+            for child in (tables.followups, tables.purchases):
+                for j in range(0, len(cids), BATCH):
+                    self.conn.execute(update(child).where(child.c.customer_id.in_(cids[j:j + BATCH]))
+                                      .values(owner=new_owner, version=child.c.version + 1, updated_at=now(),
+                                              updated_by=self.who))
+            self.log_rows.extend({"entity": "customers", "uid": r[0], "customer_id": r[2], "field": "owner",
+                                  "old": r[1], "new": new_owner} for r in moved)
+            changed += len(moved)
+        return changed
+
+    def add_conflicts(self, rows: list[dict]) -> None:
+        if rows:
+            stamp = now()
+            self.conn.execute(tables.conflicts.insert(), [
+                {"kind": "conflict", "field": None, "base": None, "local": None, "store": None, "other_uid": None,
+                 "other_owner": None, "customer_id": None, **r, "who": self.who, "at": stamp, "resolved": False}
+                for r in rows])
+
+    def ensure_owners(self, names: Iterable[str]) -> None:
+        t = tables.owners
+        have = {r[0] for r in self.conn.execute(select(t.c.name))}
+        new = sorted({n for n in names if n and n not in have})
+        if new:
+            self.conn.execute(t.insert(), [{"name": n, "role": "sales", "active": True, "created_at": now()}
+                                           for n in new])
+
+    def flush_log(self) -> int:
+        """Write the collected change-log rows (append-only); returns how many."""
+        rows, self.log_rows = self.log_rows, []
+        if not rows:
+            return 0
+        stamp = now()
+        full = [{**r, "old": _text(r["old"]), "new": _text(r["new"]), "who": self.who, "at": stamp,
+                 "source": self.source} for r in rows]
+        if len(full) >= COPY_FROM and self.conn.dialect.name == "postgresql":
+            self._copy(tables.change_log, full, skip=("id",))
+        else:
+            for i in range(0, len(full), BATCH):
+                self.conn.execute(tables.change_log.insert(), full[i:i + BATCH])
+        return len(full)
+
+    def _copy(self, table, rows: list[dict], skip: tuple[str, ...] = ()) -> None:
+        """PostgreSQL COPY FROM STDIN on the transaction's own connection."""
+        cols = [c.name for c in table.columns if c.name not in skip]
+        quoted = ", ".join(f'"{c}"' for c in cols)
+        raw = self.conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row([r.get(c) for c in cols])
+
+    # -- reports ---------------------------------------------------------------------------------
+    def history(self, customer_id: str | None = None, field: str | None = None) -> list[dict]:
+        t = tables.change_log
+        q = select(t).order_by(t.c.id)
+        if customer_id:
+            q = q.where(t.c.customer_id == customer_id)
+        if field:
+            q = q.where(t.c.field == field)
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def count(self, entity: str) -> int:
+        t = tables.RECORDS[entity]
+        return self.conn.execute(select(func.count()).select_from(t).where(t.c.deleted.is_(False))).scalar_one()
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
