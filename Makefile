@@ -41,6 +41,8 @@ lint: install
 
 templates: install
 	$(BIN)/xlcrm template build --out templates
+	$(BIN)/xlcrm addin build --out build/addin
+	cp build/addin/xlcrm_template_*.xlsm templates/
 
 samples: install
 	$(BIN)/python -m xlcrm.samples --out sample_workbooks

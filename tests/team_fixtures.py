@@ -49,7 +49,7 @@ def make_book(path: Path, cust: pd.DataFrame, fu: pd.DataFrame | None = None, pu
 
 def sync(path: Path, store: str, **options):
     with FileWorkbook(path) as port:
-        return run("sync", port, Context(today=TODAY, user=options.pop("user", "tester"),
+        return run("sync", port, Context(today=TODAY, user=options.pop("user", "tester"), via=options.pop("via", "api"),
                                          options={"store": store, **options}))
 
 

@@ -57,13 +57,13 @@ def test_first_sync_imports_every_row_once(team):
     again = sync(a, store)
     assert again.counts["pushed"] == 0 and again.counts["pulled"] == 0 and not again.counts["conflicts"]
     created = [r for r in change_log(store) if r["field"] == "(created)"]
-    assert len(created) == 5 + 4 + 1 and {r["source"] for r in created} == {"cli"}
+    assert len(created) == 5 + 4 + 1 and {r["source"] for r in created} == {"api"}  # the test calls the command from Python
 
 
 def test_only_local_change_is_pushed_with_a_version_and_logged(team):
     a, _b, store, *_ = team
     edit(a, "customers", "C000002", "company", "张伟新名字有限公司")
-    result = sync(a, store, user="张伟", source="button")
+    result = sync(a, store, user="张伟", via="button")
     assert result.counts["customers_pushed"] == 1 and result.counts["conflicts"] == 0
     row = next(r for r in store_rows(store, "customers") if r["customer_id"] == "C000002")
     assert row["company"] == "张伟新名字有限公司" and row["version"] == 2 and row["updated_by"] == "张伟"
@@ -190,7 +190,7 @@ def test_owner_typed_in_the_managers_book_is_a_logged_handover(team, tmp_path):
     manager = tmp_path / "manager.xlsx"
     owner_book(manager, BookOptions(store=store, all=True), Context(today=TODAY, user="经理"))
     edit(manager, "customers", "C000001", "owner", "李娜")
-    sync(manager, store, user="经理", source="button")
+    sync(manager, store, user="经理", via="button")
     kids = {r["customer_id"]: r["owner"] for r in store_rows(store, "followups")}
     assert kids["C000001"] == "李娜"  # follow-ups and purchases go with the customer
     assert {r["customer_id"]: r["owner"] for r in store_rows(store, "purchases")}["C000001"] == "李娜"
@@ -212,7 +212,7 @@ def test_handover_button_reassigns_what_the_manager_lists(team, tmp_path):
     _a, _b, store, *_ = team
     manager = tmp_path / "manager.xlsx"
     owner_book(manager, BookOptions(store=store, all=True), Context(today=TODAY))
-    ctx = Context(today=TODAY, user="经理", options={"store": store})
+    ctx = Context(today=TODAY, user="经理", via="button", options={"store": store})
     first = run("handover", FileWorkbook(manager), ctx)  # the first press makes the sheet
     assert first.counts["reassigned"] == 0 and "移交" in read_book(manager).tool_sheets.values()
     name = read_book(manager).tool_sheets["handover"]

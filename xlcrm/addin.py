@@ -134,7 +134,7 @@ def run_tag(tag: str, port, *, today: dt.date | None = None, alert: Callable[[st
         if spec is not None and spec.writes and getattr(port, "read_only", False):
             alert(_READ_ONLY.text(lang), title, "critical")
             return None
-        ctx = Context(today=today or dt.date.today(), user=os_user(), options=dict(options or {}), source="button")
+        ctx = Context(today=today or dt.date.today(), user=os_user(), options=dict(options or {}), via="button")
         result = run(tag, port, ctx)
     except XlcrmError as exc:
         alert(exc.render(port.lang), title, "critical")

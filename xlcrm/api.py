@@ -44,17 +44,17 @@ def parse_today(value: dt.date | str | None) -> dt.date:
 
 def run_command(tag: str, path: str | Path, /, *, today: dt.date | str | None = None, lang: str | None = None,
                 dry_run: bool = False, unlock_protected: bool = False,
-                progress: Callable[[str, float | None], None] | None = None, source: str = "api",
+                progress: Callable[[str, float | None], None] | None = None, via: str = "api",
                 **options: Any) -> CommandResult:
     """Run the command `tag` (check, regrade, due, run, …) on the workbook at `path`.
 
     `options` are the command's own (see its function, e.g. `xlcrm.export`); an unknown one is an
     `OptionError`. `unlock_protected=True` writes into protected sheets / a structure-locked book
     (keeping the protection); without it such a workbook is refused. `progress(stage, fraction)` is a
-    front end's progress display (the CLI's bar); `source` (cli / button / api) is what the
+    front end's progress display (the CLI's bar); `via` (cli / button / api) is what the
     team store's change log records."""
     ctx = Context(today=parse_today(today), lang=lang, dry_run=dry_run, user=os_user(), options=options,
-                  progress=progress, source=source)
+                  progress=progress, via=via)
     with FileWorkbook(path, progress=progress, unlock_protected=unlock_protected) as port:
         result = run_tag(tag, port, ctx)
     result.book_lang = port.lang
@@ -121,7 +121,7 @@ def api_stub() -> str:
            "from .commands.base import CommandResult", "", f"__all__ = {__all__!r}".replace("'", '"'), "", "",
            "def run_command(", "    tag: str,", "    path: str | Path,", "    /,", "    *,",
            *(f"    {n}: {a} = {d!r}," for n, a, d in (*_COMMON, *_WRITING)),
-           "    progress: Callable[[str, float | None], None] | None = None,", '    source: str = "api",',
+           "    progress: Callable[[str, float | None], None] | None = None,", '    via: str = "api",',
            "    **options: Any,",
            ") -> CommandResult: ..."]
     for spec in REGISTRY.values():

@@ -22,7 +22,7 @@ def run_command(
     dry_run: bool = False,
     unlock_protected: bool = False,
     progress: Callable[[str, float | None], None] | None = None,
-    source: str = "api",
+    via: str = "api",
     **options: Any,
 ) -> CommandResult: ...
 

@@ -18,7 +18,7 @@ def book(out: str | Path, *, owner: str | None = None, all: bool = False, store:
     """A salesperson's workbook with only their customers (or `all=True`: the manager's), made or refreshed."""
     from .commands.team import BookOptions, make_book
 
-    ctx = Context(today=today or dt.date.today(), user=os_user(), source="api")
+    ctx = Context(today=today or dt.date.today(), user=os_user(), via="api")
     return make_book(Path(out), BookOptions(store=store, owner=owner, all=all, redact=tuple(redact), lang=lang,
                                             source="api"), ctx)
 
@@ -30,7 +30,7 @@ def reassign(from_owner: str, to_owner: str, *, customers: tuple[str, ...] = (),
     from .commands.team import reassign as run_reassign
 
     return run_reassign(ReassignOptions(from_owner, to_owner, store=store, customers=tuple(customers), source="api"),
-                        Context(user=os_user(), source="api"))
+                        Context(user=os_user(), via="api"))
 
 
 def pool(*, store: str | None = None, days: int = 90, apply: bool = False,
@@ -40,14 +40,14 @@ def pool(*, store: str | None = None, days: int = 90, apply: bool = False,
     from .commands.team import pool as run_pool
 
     return run_pool(PoolOptions(store=store, days=days, apply=apply, source="api"),
-                    Context(today=today or dt.date.today(), user=os_user(), source="api"))
+                    Context(today=today or dt.date.today(), user=os_user(), via="api"))
 
 
 def team_summary(*, store: str | None = None, today: dt.date | None = None, lang: str | None = None) -> CommandResult:
     """The manager's Summary over the whole team store (KPIs, by owner, markdown in `.data`)."""
     from .commands.team import store_summary
 
-    return store_summary(store, Context(today=today or dt.date.today(), lang=lang, user=os_user(), source="api"))
+    return store_summary(store, Context(today=today or dt.date.today(), lang=lang, user=os_user(), via="api"))
 
 
 TEAM_FUNCTIONS = {"book": book, "reassign": reassign, "pool": pool, "team_summary": team_summary}

@@ -13,13 +13,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__
 from .cli_commands import HAND_WRITTEN, DryRunOpt, FormatOpt, LangOpt, PathArg, TodayOpt, UnlockOpt, register
-from .cli_text import CONTEXT, XlcrmCommand, XlcrmGroup, check_lang, usage_error
+from .cli_text import CONTEXT, XlcrmCommand, XlcrmGroup, check_lang, console, err_console, fail, usage_error
 from .errors import XlcrmError
 
 app = typer.Typer(
@@ -33,22 +32,6 @@ app = typer.Typer(
 template_app = typer.Typer(no_args_is_help=True, cls=XlcrmGroup, help="模板 / Template workbooks.")
 app.add_typer(template_app, name="template")
 
-console = Console()
-err_console = Console(stderr=True)
-
-def _lang_or_default(lang: str | None) -> str:
-    return lang if lang in ("en", "zh-TW") else "zh-CN"
-
-
-def fail(exc: XlcrmError, lang: str | None) -> None:
-    """Print an expected problem in both languages (the chosen one first) and exit."""
-    first = _lang_or_default(lang)
-    second = "en" if first != "en" else "zh-CN"
-    err_console.print(f"[bold red]✗[/] {exc.render(first)}", highlight=False, soft_wrap=True)
-    err_console.print(f"  {exc.render(second)}", style="dim", highlight=False, soft_wrap=True)
-    raise typer.Exit(exc.exit_code)
-
-
 def run_command(tag: str, path: Path, /, *, today: str | None, lang: str | None, output: str = "text",
                 dry_run: bool = False, unlock_protected: bool = False, **options) -> None:
     """Run a registered command on a workbook file through the Python API and print its result."""
@@ -57,7 +40,7 @@ def run_command(tag: str, path: Path, /, *, today: str | None, lang: str | None,
     try:
         with reading_progress(output == "text") as progress:  # every long stage shows on the same bar
             result = api.run_command(tag, path, today=today, lang=lang, dry_run=dry_run,
-                                     unlock_protected=unlock_protected, progress=progress, source="cli",
+                                     unlock_protected=unlock_protected, progress=progress, via="cli",
                                      **options)
     except XlcrmError as exc:
         fail(exc, lang)

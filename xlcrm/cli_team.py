@@ -12,7 +12,8 @@ from pathlib import Path
 
 import typer
 
-from .cli_text import XlcrmCommand
+from .cli_commands import DryRunOpt, FormatOpt, LangOpt, TodayOpt, UnlockOpt
+from .cli_text import XlcrmCommand, XlcrmGroup, console, err_console, fail
 from .errors import XlcrmError
 from .procs import os_user
 
@@ -37,12 +38,10 @@ def _split(value: str | None) -> tuple[str, ...]:
 
 
 def register(app: typer.Typer) -> None:
-    from . import cli
-
     def context(today: str | None = None, lang: str | None = None, dry_run: bool = False):
         from .commands.base import Context
 
-        return Context(today=_today(today), lang=lang, dry_run=dry_run, user=os_user(), source="cli")
+        return Context(today=_today(today), lang=lang, dry_run=dry_run, user=os_user(), via="cli")
 
     def show(result, lang: str | None, output: str) -> None:
         if output == "json":
@@ -51,7 +50,7 @@ def register(app: typer.Typer) -> None:
         elif output == "md" and result.data.get("markdown"):
             print(result.data["markdown"])
         else:
-            cli.console.print(f"[green]✓[/] {result.text(lang or 'zh-CN')}", highlight=False, soft_wrap=True)
+            console.print(f"[green]✓[/] {result.text(lang or 'zh-CN')}", highlight=False, soft_wrap=True)
 
     @app.command("book", cls=XlcrmCommand)
     def book_cmd(out: Path = typer.Argument(..., metavar="OUT.xlsx", help="生成或刷新的工作簿 / Book to make or refresh"),
@@ -60,7 +59,7 @@ def register(app: typer.Typer) -> None:
                  store: str | None = StoreOpt,
                  redact: str | None = typer.Option(None, "--redact", metavar="FIELDS",
                                                    help="不放进工作簿的列，如 mobile,email / Columns left out"),
-                 lang: str | None = cli.LangOpt, output: str = cli.FormatOpt("text", "json")) -> None:
+                 lang: str | None = LangOpt, output: str = FormatOpt("text", "json")) -> None:
         """每位销售一本工作簿：只含自己的客户及其跟进、购买记录 / A salesperson's book with only their customers."""
         from .commands.team import BookOptions, make_book
 
@@ -68,7 +67,7 @@ def register(app: typer.Typer) -> None:
             result = make_book(out, BookOptions(store=store, owner=owner, all=all_, redact=_split(redact),
                                                 lang=lang or "zh-CN"), context(lang=lang))
         except XlcrmError as exc:
-            cli.fail(exc, lang)
+            fail(exc, lang)
             return
         show(result, lang, output)
 
@@ -77,8 +76,8 @@ def register(app: typer.Typer) -> None:
                      to_owner: str = typer.Option(..., "--to", metavar="NAME", help="接替者 / To"),
                      customers: str | None = typer.Option(None, "--customers", metavar="IDS",
                                                           help="只移交这些客户编号 / Only these customer IDs"),
-                     store: str | None = StoreOpt, lang: str | None = cli.LangOpt,
-                     output: str = cli.FormatOpt("text", "json")) -> None:
+                     store: str | None = StoreOpt, lang: str | None = LangOpt,
+                     output: str = FormatOpt("text", "json")) -> None:
         """移交客户（离职交接）：负责人改为接替者，记入变更日志 / Hand customers over to another salesperson."""
         from .commands.team import ReassignOptions, reassign
 
@@ -86,7 +85,7 @@ def register(app: typer.Typer) -> None:
             result = reassign(ReassignOptions(from_owner, to_owner, store=store, customers=_split(customers)),
                               context(lang=lang))
         except XlcrmError as exc:
-            cli.fail(exc, lang)
+            fail(exc, lang)
             return
         show(result, lang, output)
 
@@ -94,26 +93,26 @@ def register(app: typer.Typer) -> None:
     def pool_cmd(store: str | None = StoreOpt,
                  days: int = typer.Option(90, "--days", help="超过 N 天未跟进（设置：久未跟进天数）/ No follow-up for N days"),
                  apply: bool = typer.Option(False, "--apply", help="退回公海 / Return them to the shared pool"),
-                 owner: str | None = cli.OwnerOpt, today: str | None = cli.TodayOpt, lang: str | None = cli.LangOpt,
-                 output: str = cli.FormatOpt("text", "json")) -> None:
+                 owner: str | None = typer.Option(None, "--owner", metavar="NAME", help="只处理这位负责人 / Only this salesperson"), today: str | None = TodayOpt, lang: str | None = LangOpt,
+                 output: str = FormatOpt("text", "json")) -> None:
         """公海：列出久未跟进的客户，--apply 退回公海 / Customers nobody followed up for N days; --apply pools them."""
         from .commands.team import PoolOptions, pool
 
         try:
             result = pool(PoolOptions(store=store, days=days, apply=apply, owner=owner), context(today, lang))
         except XlcrmError as exc:
-            cli.fail(exc, lang)
+            fail(exc, lang)
             return
         show(result, lang, output)
         if output == "text":
             for r in result.data["customers"][:30]:
-                cli.console.print(f"  • {r['customer_id']} {r['company'] or ''} — {r['owner'] or '—'}, "
+                console.print(f"  • {r['customer_id']} {r['company'] or ''} — {r['owner'] or '—'}, "
                                   f"{r['last_follow_up'] or '—'}", highlight=False)
 
     @app.command("history", cls=XlcrmCommand)
     def history_cmd(customer: str | None = typer.Option(None, "--customer", metavar="ID", help="客户编号 / Customer ID"),
                     field: str | None = typer.Option(None, "--field", metavar="KEY", help="字段，如 owner / Field"),
-                    store: str | None = StoreOpt, output: str = cli.FormatOpt("text", "json")) -> None:
+                    store: str | None = StoreOpt, output: str = FormatOpt("text", "json")) -> None:
         """变更日志：谁在何时改了什么（如客户的负责人）/ The store's change log: who changed what, when."""
         from .store import open_store
         from .store.repository import Repository
@@ -122,16 +121,16 @@ def register(app: typer.Typer) -> None:
             with open_store(store).connect() as conn:
                 rows = Repository(conn, "", "cli").history(customer, field)
         except XlcrmError as exc:
-            cli.fail(exc, None)
+            fail(exc, None)
             return
         if output == "json":
             print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
             return
         for r in rows:
-            cli.console.print(f"{r['at']:%Y-%m-%d %H:%M} {r['who']} ({r['source']}) {r['entity']} "
+            console.print(f"{r['at']:%Y-%m-%d %H:%M} {r['who']} ({r['source']}) {r['entity']} "
                               f"{r['customer_id'] or r['uid']} {r['field']}: {r['old']} → {r['new']}", highlight=False)
 
-    server_app = typer.Typer(no_args_is_help=True, cls=cli.XlcrmGroup,
+    server_app = typer.Typer(no_args_is_help=True, cls=XlcrmGroup,
                              help="团队库服务器（PostgreSQL）/ The team store server (PostgreSQL).")
     app.add_typer(server_app, name="server")
 
@@ -145,10 +144,10 @@ def register(app: typer.Typer) -> None:
 
         server, why = start(port, folder, listen=listen, durable=True)
         if server is None:
-            cli.err_console.print(f"[bold red]✗[/] 无法启动 PostgreSQL / Cannot start PostgreSQL: {why}", highlight=False)
+            err_console.print(f"[bold red]✗[/] 无法启动 PostgreSQL / Cannot start PostgreSQL: {why}", highlight=False)
             raise typer.Exit(3)
         url = f"postgresql://postgres@localhost:{port}/postgres"
-        cli.console.print(f"[green]✓[/] PostgreSQL 已启动 / started: {url}", highlight=False)
+        console.print(f"[green]✓[/] PostgreSQL 已启动 / started: {url}", highlight=False)
         print(url)
 
     @server_app.command("stop", cls=XlcrmCommand)
@@ -158,17 +157,17 @@ def register(app: typer.Typer) -> None:
 
         ok, why = stop(folder)
         if not ok:
-            cli.err_console.print(f"[bold red]✗[/] {why}", highlight=False)
+            err_console.print(f"[bold red]✗[/] {why}", highlight=False)
             raise typer.Exit(1)
-        cli.console.print("[green]✓[/] PostgreSQL 已停止 / stopped", highlight=False)
+        console.print("[green]✓[/] PostgreSQL 已停止 / stopped", highlight=False)
 
     @app.command("team-summary", cls=XlcrmCommand)
     def team_summary_cmd(path: Path | None = typer.Argument(None, metavar="[BOOK]",
                                                             help="写入这本工作簿的汇总表（不填：只显示）/ Write the Summary "
                                                                  "sheet of this workbook (blank: print only)"),
                          store: str | None = StoreOpt,
-                         today: str | None = cli.TodayOpt, dry_run: bool = cli.DryRunOpt, lang: str | None = cli.LangOpt,
-                         output: str = cli.FormatOpt("text", "md", "json"), unlock_protected: bool = cli.UnlockOpt) -> None:
+                         today: str | None = TodayOpt, dry_run: bool = DryRunOpt, lang: str | None = LangOpt,
+                         output: str = FormatOpt("text", "md", "json"), unlock_protected: bool = UnlockOpt) -> None:
         """团队汇总：整个团队库的经理汇总 / The manager's Summary over the whole team store."""
         from .commands.team import store_summary
         from .workbook.file_adapter import FileWorkbook
@@ -181,6 +180,6 @@ def register(app: typer.Typer) -> None:
                 with FileWorkbook(path, unlock_protected=unlock_protected) as port:
                     result = store_summary(store, ctx, port)
         except XlcrmError as exc:
-            cli.fail(exc, lang)
+            fail(exc, lang)
             return
         show(result, lang, output)

@@ -12,8 +12,10 @@ from __future__ import annotations
 import re
 
 import typer
+from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
 
+from .errors import XlcrmError
 from .i18n import OUTPUT_LANGS, normalize_lang
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -165,3 +167,21 @@ def translate(message: str) -> tuple[str, str]:
 
 __all__ = ["CONTEXT", "XlcrmCommand", "XlcrmGroup", "check_format", "check_lang", "click_exceptions", "translate",
            "usage_error"]
+
+
+# --------------------------------------------------------------------------- printing results and errors
+
+console = Console()
+err_console = Console(stderr=True)
+
+def _lang_or_default(lang: str | None) -> str:
+    return lang if lang in ("en", "zh-TW") else "zh-CN"
+
+
+def fail(exc: XlcrmError, lang: str | None) -> None:
+    """Print an expected problem in both languages (the chosen one first) and exit."""
+    first = _lang_or_default(lang)
+    second = "en" if first != "en" else "zh-CN"
+    err_console.print(f"[bold red]✗[/] {exc.render(first)}", highlight=False, soft_wrap=True)
+    err_console.print(f"  {exc.render(second)}", style="dim", highlight=False, soft_wrap=True)
+    raise typer.Exit(exc.exit_code)

@@ -31,7 +31,7 @@ class Context:
     dry_run: bool = False
     owner: str | None = None
     user: str = ""  # who ran it (OS user), for the Change Log
-    source: str = "api"  # which front end ran it (cli | button | api), for the team store's change log
+    via: str = "api"  # which front end ran it (cli | button | api), for the team store's change log
     options: dict[str, Any] | Options = field(default_factory=dict)
     progress: Callable[[str, float | None], None] | None = None  # the front end's progress display, if any
 

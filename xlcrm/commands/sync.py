@@ -361,4 +361,4 @@ def _result(out: Outcome, scope: str, first: bool, plan: EditPlan, lang: str) ->
          "Sync with the team store: push this workbook's changes, pull others', list conflicts", options=SyncOptions)
 def sync_command(port: WorkbookPort, ctx: Context) -> CommandResult:
     opts = ctx.opts(SyncOptions)
-    return sync(port, ctx, SyncRun(opts.store, opts.owner, split_fields(opts.redact), ctx.source))
+    return sync(port, ctx, SyncRun(opts.store, opts.owner, split_fields(opts.redact), ctx.via))

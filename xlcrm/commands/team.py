@@ -208,7 +208,7 @@ def handover_button(port: WorkbookPort, ctx: Context) -> CommandResult:
             continue
         ids = tuple(i.strip() for i in r["customers"].replace("，", ",").split(",") if i.strip())
         try:
-            done = reassign(ReassignOptions(r["from"], r["to"], store=store, customers=ids, source=ctx.source), ctx)
+            done = reassign(ReassignOptions(r["from"], r["to"], store=store, customers=ids, source=ctx.via), ctx)
             moved += done.counts["reassigned"]
             r["result"] = done.text(lang)
         except XlcrmError as exc:
