@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from xlcrm.ops.validate import _isin, _phone_verdict, _text, phone_verdicts
+from xlcrm.ops.validate import isin_ids, _phone_verdict, _text, phone_verdicts
 
 TYPED = [
     "0755-77765128", "(0591)77917787", "0591.7791.7787", "010-88886666", "010 8888 6666", "021-35650425",
@@ -35,5 +35,5 @@ def test_phone_verdicts_match_phonenumbers_value_by_value(mobile_column: bool) -
 def test_isin_on_text_ids_matches_pandas() -> None:
     ids = pd.Series(["C001", "C002", None, "c003", "C009"], dtype="string")
     known = pd.Series(["C001", "C003", "C009"], dtype="string")
-    assert _isin(ids, known).tolist() == [True, False, False, False, True]
-    assert _isin(ids, known).tolist() == ids.isin(set(known)).fillna(False).astype(bool).tolist()
+    assert isin_ids(ids, known).tolist() == [True, False, False, False, True]
+    assert isin_ids(ids, known).tolist() == ids.isin(set(known)).fillna(False).astype(bool).tolist()
