@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from xlcrm.ops.validate import isin_ids, _phone_verdict, _text, phone_verdicts
+from xlcrm.ops.validate import _phone_verdict, _text, isin_ids, phone_verdicts
 
 TYPED = [
     "0755-77765128", "(0591)77917787", "0591.7791.7787", "010-88886666", "010 8888 6666", "021-35650425",
