@@ -35,6 +35,9 @@ PLACES = {
     "xlcrm.howto": "workbook",  # the template's How-to sheet text
     "xlcrm.samples": "workbook",
     "xlcrm.samples_service": "workbook",
+    "xlcrm.samples_base": "workbook",
+    "xlcrm.samples_customers": "workbook",
+    "xlcrm.samples_history": "workbook",
     "xlcrm.samples_vocab": "workbook",
     "xlcrm.export_file": "workbook",
     "xlcrm.commands": "commands",

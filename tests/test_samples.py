@@ -14,17 +14,10 @@ import pandas as pd
 import pytest
 
 from xlcrm import schema
-from xlcrm.samples import (
-    CITIES,
-    DIRT_PER_300,
-    DUP_COLUMN,
-    SAMPLE_FILES,
-    TODAY,
-    _strip_suffix,
-    generate_frames,
-    generate_sample,
-    generate_workbook,
-)
+from xlcrm.samples import SAMPLE_FILES, generate_frames, generate_sample, generate_workbook
+from xlcrm.samples_base import DIRT_PER_300, DUP_COLUMN, TODAY
+from xlcrm.samples_customers import strip_suffix
+from xlcrm.samples_vocab import CITIES
 from xlcrm.template import build_template, write_crm_workbook
 
 REPO = Path(__file__).resolve().parents[1]
@@ -137,7 +130,7 @@ def test_duplicates_in_disguise_point_at_their_original(sample):
         assert dup["customer_id"] != orig["customer_id"] and d.row != d.of_row
         assert dup[d.column] != orig[d.column]
         if d.kind == "dup_no_suffix":
-            assert dup["company"] == _strip_suffix(orig["company"]) and dup["contact"] == orig["contact"]
+            assert dup["company"] == strip_suffix(orig["company"]) and dup["contact"] == orig["contact"]
         elif d.kind == "dup_region_paren":
             assert ("（" in dup["company"]) != ("（" in orig["company"])
             assert sorted(dup["company"].replace("（", "").replace("）", "").replace("市", "")) == sorted(
