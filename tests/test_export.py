@@ -13,6 +13,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from xlcrm.commands.export import headed_merge_list
 from xlcrm.errors import XlcrmError
 from xlcrm.export_file import csv_bytes, neutralise, write_export, xlsx_bytes
 from xlcrm.ops.export import (
@@ -172,13 +173,15 @@ def test_bad_filter_values_are_explained(options):
 
 def test_merge_list_columns_both_languages():
     sel = select_customers(customers(), followups(), ExportFilter(), TODAY)
-    zh = merge_list(sel.customers, "zh-CN")
+    keys = merge_list(sel.customers, "zh-CN")  # ops speaks keys; the command heads them
+    assert list(keys.columns)[:6] == ["customer_id", "company", "contact", "title", "salutation", "greeting"]
+    zh = headed_merge_list(sel.customers, "zh-CN")
     assert list(zh.columns)[:6] == ["客户编号", "公司名称", "联系人", "职务", "称呼", "问候语"]
     row = zh.iloc[0]
     assert (row["称呼"], row["问候语"], row["地址行1"], row["邮编"]) == (
         "张经理", "尊敬的张经理：", "上海市浦东新区世纪大道100号", "200120")
     assert zh.iloc[1]["邮箱"] == "ouyang@yi.cn"
-    en = merge_list(sel.customers, "en")
+    en = headed_merge_list(sel.customers, "en")
     smith = en[en["Customer ID"] == "C003"].iloc[0]
     assert (smith["Salutation"], smith["Greeting"], smith["Address Line 2"], smith["Postcode"]) == (
         "Mr. Smith", "Dear Mr. Smith,", "Boston, MA", "02110")
@@ -197,8 +200,8 @@ def test_neutralise(value, safe):
 
 def _injection_list() -> pd.DataFrame:
     sel = select_customers(customers(), followups(), ExportFilter(), TODAY)
-    evil = merge_list(customers().iloc[[5]], "zh-CN")
-    return pd.concat([merge_list(sel.customers, "zh-CN"), evil], ignore_index=True)
+    evil = headed_merge_list(customers().iloc[[5]], "zh-CN")
+    return pd.concat([headed_merge_list(sel.customers, "zh-CN"), evil], ignore_index=True)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..errors import Msg
 from ..export_file import write_export
-from ..ops.export import ExportFilter, merge_list, select_customers
+from ..ops.export import MERGE_KEYS, ExportFilter, merge_list, select_customers
 from ..ops.grade import grade_customers
 from ..workbook.book import CrmBook
 from ..workbook.edits import Block, EditPlan, SheetReplace
@@ -63,6 +63,34 @@ def export_options(ctx: Context) -> dict:
     return {**dataclasses.asdict(opts), "owner": opts.owner or ctx.owner}
 
 
+MERGE_HEADERS: dict[str, tuple[str, str]] = {  # ops.export.MERGE_KEYS → (zh, en)
+    "customer_id": ("客户编号", "Customer ID"),
+    "company": ("公司名称", "Company"),
+    "contact": ("联系人", "Contact"),
+    "title": ("职务", "Title"),
+    "salutation": ("称呼", "Salutation"),
+    "greeting": ("问候语", "Greeting"),
+    "address_line1": ("地址行1", "Address Line 1"),
+    "address_line2": ("地址行2", "Address Line 2"),
+    "address_line3": ("地址行3", "Address Line 3"),
+    "postcode": ("邮编", "Postcode"),
+    "email": ("邮箱", "Email"),
+    "mobile": ("手机", "Mobile"),
+    "owner": ("负责人", "Owner"),
+}
+
+
+def merge_headers(lang: str) -> list[str]:
+    return [zh_or_en(lang, *MERGE_HEADERS[key]) for key in MERGE_KEYS]
+
+
+def headed_merge_list(chosen: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The mail-merge list with its headers in `lang` (what the sheet, the file and --format json show)."""
+    frame = merge_list(chosen, lang)
+    frame.columns = merge_headers(lang)
+    return frame
+
+
 def plan_export(book: CrmBook, ctx: Context) -> Planned:
     """Select and build the mail-merge list. The plan writes the Export sheet unless the list goes to a
     file only (`to` set and `sheet` not); the file itself is written by `export_command`."""
@@ -71,7 +99,7 @@ def plan_export(book: CrmBook, ctx: Context) -> Planned:
     flt = ExportFilter.from_options(options)
     grades = grade_customers(book.customers, book.followups, book.settings, ctx.today)["grade"]
     sel = select_customers(book.customers, book.followups, flt, ctx.today, grades)
-    merged = merge_list(sel.customers, lang)
+    merged = headed_merge_list(sel.customers, lang)
     to = options.get("to")
     name = book.sheet_name_for("export")
     plan = EditPlan(operation="export")
@@ -99,7 +127,7 @@ def export_command(port: WorkbookPort, ctx: Context) -> CommandResult:
     to = opts.to
     if to and not ctx.dry_run:
         lang = ctx.language(planned.book)
-        rows = pd.DataFrame(planned.result.data["rows"], columns=merge_list(planned.book.customers.iloc[:0], lang).columns)
+        rows = pd.DataFrame(planned.result.data["rows"], columns=merge_headers(lang))
         write_export(rows, Path(to), encoding=opts.encoding or "utf-8", password=opts.password, sheet_name=planned.book.sheet_name_for("export"))
         planned.result.written = True
     return apply_planned(port, planned, ctx)

@@ -319,25 +319,8 @@ def select_customers(customers: pd.DataFrame, followups: pd.DataFrame, flt: Expo
 
 # --------------------------------------------------------------------------- the list
 
-MERGE_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("customer_id", "客户编号", "Customer ID"),
-    ("company", "公司名称", "Company"),
-    ("contact", "联系人", "Contact"),
-    ("title", "职务", "Title"),
-    ("salutation", "称呼", "Salutation"),
-    ("greeting", "问候语", "Greeting"),
-    ("address_line1", "地址行1", "Address Line 1"),
-    ("address_line2", "地址行2", "Address Line 2"),
-    ("address_line3", "地址行3", "Address Line 3"),
-    ("postcode", "邮编", "Postcode"),
-    ("email", "邮箱", "Email"),
-    ("mobile", "手机", "Mobile"),
-    ("owner", "负责人", "Owner"),
-)
-
-
-def merge_headers(lang: str) -> list[str]:
-    return [en if lang == "en" else zh for _, zh, en in MERGE_COLUMNS]
+MERGE_KEYS = ("customer_id", "company", "contact", "title", "salutation", "greeting", "address_line1",
+              "address_line2", "address_line3", "postcode", "email", "mobile", "owner")
 
 
 @lru_cache(maxsize=65536)
@@ -356,7 +339,8 @@ def mail_phone(value: str, region: str = "CN") -> str:
 
 
 def merge_list(chosen: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """The mail-merge columns for the chosen customers, headed in `lang`; all values text."""
+    """The mail-merge columns (`MERGE_KEYS`) for the chosen customers, all values text; `lang` is the
+    letters' language (salutation, greeting). The command heads the columns (`commands.export.merge_headers`)."""
     rows = []
     for rec in chosen.to_dict("records"):
         sal = salutation(rec.get("contact"), rec.get("title"), lang)
@@ -376,6 +360,4 @@ def merge_list(chosen: pd.DataFrame, lang: str) -> pd.DataFrame:
             "mobile": mail_phone(_text(rec.get("mobile"))),
             "owner": _text(rec.get("owner")),
         })
-    frame = pd.DataFrame(rows, columns=[k for k, _, _ in MERGE_COLUMNS], dtype=object)
-    frame.columns = merge_headers(lang)
-    return frame
+    return pd.DataFrame(rows, columns=list(MERGE_KEYS), dtype=object)
