@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..model.values import is_blank
 from ..schema import simplified
 from .dedupe_words import CJK
 
@@ -24,17 +25,6 @@ SPACES = re.compile(r"\s+")
 CJK_RE2 = f"[{CJK}]"  # `CJK_CHAR` for Arrow
 ONLY_CJK = f"^[{CJK}]+$"
 WS = r"[\s\x0b\x1c-\x1f]"  # what Python's str.strip() / \s treat as ASCII white space
-
-
-def is_blank(value: object) -> bool:
-    if value is None:
-        return True
-    try:
-        if pd.isna(value):
-            return True
-    except (TypeError, ValueError):
-        pass
-    return not str(value).strip()
 
 
 def fold(text: object) -> str:
