@@ -117,6 +117,29 @@ def test_a_users_summary_sheet_is_kept_and_xlcrms_goes_beside_it(tmp_path: Path)
     assert _parts(path)[part] == before[part]
 
 
+def test_a_users_handover_sheet_is_kept_and_xlcrms_goes_beside_it(tmp_path: Path):
+    """Team sheets (移交 / Handover, 冲突 / Conflicts) are tool sheets like the others: named by the schema,
+    written only when xlcrm made them."""
+
+    def handover_notes(wb, when):
+        if when == "after":
+            ws = wb.add_worksheet("移交")
+            ws.write_row(0, 0, ["离职员工", "交接日期"])
+            ws.write_row(1, 0, ["赵六", "2026-12-01"])
+
+    path = _user_book(tmp_path / "book.xlsx", handover_notes)
+    part = _sheet_part(path, "移交")
+    before = _parts(path)
+    xlcrm.handover(path, today=TODAY, store=str(tmp_path / "team.sqlite"))  # the first press makes the sheet
+    assert _parts(path)[part] == before[part]
+    names = openpyxl.load_workbook(path).sheetnames
+    assert "移交 (2)" in names
+    xlcrm.handover(path, today=TODAY, store=str(tmp_path / "team.sqlite"))  # pressed again: its own sheet
+    names = openpyxl.load_workbook(path).sheetnames
+    assert names.count("移交 (2)") == 1 and "移交 (3)" not in names
+    assert _parts(path)[part] == before[part]
+
+
 def test_a_renamed_tool_sheet_is_followed_by_its_id(tmp_path: Path):
     path = _user_book(tmp_path / "book.xlsx")
     xlcrm.run_command("summary", path, today=TODAY)

@@ -453,10 +453,13 @@ IMPORT_REPORT = _tool("import_report", "导入报告", "Import Report", "匯入�
 CARD = _tool("card", "客户卡", "Card", "客戶卡", "Customer Card")
 # Complaints past their SLA and customers to reassign (books with a Service sheet); out of TOOL_SHEETS as CARD.
 SERVICE_ALERTS = _tool("service_alerts", "服务提醒", "Service Alerts", "服務提醒", "售后提醒")
+# Team mode: cells changed on both sides of a sync, and the Handover button's From / To list.
+CONFLICTS = _tool("conflicts", "冲突", "Conflicts", "衝突")
+HANDOVER = _tool("handover", "移交", "Handover", "移交")
 
 TOOL_SHEETS = (ISSUES, CHANGE_LOG, DUE_TODAY, STALE, SUMMARY, RECEIVABLES, DUPLICATES, ARCHIVE, EXPORT, LISTS, HOWTO,
                DEDUPE_MEMORY, IMPORT_REPORT)
-ALL_SHEETS = (*DATA_SHEETS, *OPTIONAL_SHEETS, SETTINGS_SHEET, *TOOL_SHEETS, CARD, SERVICE_ALERTS)
+ALL_SHEETS = (*DATA_SHEETS, *OPTIONAL_SHEETS, SETTINGS_SHEET, *TOOL_SHEETS, CARD, SERVICE_ALERTS, CONFLICTS, HANDOVER)
 SHEETS_BY_KEY = {s.key: s for s in ALL_SHEETS}
 
 
@@ -610,7 +613,7 @@ def expected_headers(sheet_key: str, lang: str) -> str:
 __all__ = [
     "ALL_SHEETS", "ARCHIVE", "CHANGE_LOG", "CHANNELS", "CREDIT_RATINGS", "CUSTOMERS", "CUSTOMER_TYPES", "Choice",
     "Column", "DATA_SHEETS", "DEAL_STATUSES", "DEDUPE_MEMORY", "DEFAULT_LANG", "DEMANDS", "DUE_TODAY", "DUPLICATES",
-    "EXPORT", "FOLLOWUPS", "GRADES", "HOWTO", "IMPORTANCES", "IMPORT_REPORT", "ISSUES", "CARD", "LOYALTIES", "OPTIONAL_SHEETS", "SERVICE", "SERVICE_ALERTS", "SERVICE_TYPES", "URGENCIES", "Kind", "LANGS", "LISTS", "ORDER_STATUSES",
+    "EXPORT", "FOLLOWUPS", "GRADES", "HOWTO", "IMPORTANCES", "IMPORT_REPORT", "ISSUES", "CARD", "CONFLICTS", "HANDOVER", "LOYALTIES", "OPTIONAL_SHEETS", "SERVICE", "SERVICE_ALERTS", "SERVICE_TYPES", "URGENCIES", "Kind", "LANGS", "LISTS", "ORDER_STATUSES",
     "PURCHASES", "RECEIVABLES", "SETTINGS", "SETTINGS_SHEET", "SETTING_DEFAULTS", "SHEETS_BY_KEY", "STALE", "SUMMARY",
     "SettingSpec", "SheetSpec", "TEXT_KINDS", "TOOL_SHEETS", "YES_NO", "choice_label", "header_index", "match_choice",
     "expected_headers", "match_header", "match_sheet", "normalize_name", "sheet_name", "simplified",

@@ -26,12 +26,10 @@ from ..workbook.edits import (
     SheetReplace,
     Value,
 )
-from ..workbook.ownership import free_name
 
 SYNC_SHEET = "_xlcrm_sync"  # very hidden; internal sheets are xlcrm's by name (ownership.INTERNAL_PREFIX)
 STATE_COLUMNS = ["entity", "uid", "key", "row", "data"]
 CONFLICTS_KEY = "conflicts"
-CONFLICTS_NAME = {"zh-CN": "冲突", "zh-TW": "衝突", "en": "Conflicts"}
 KEEP_MINE = "用本工作簿 / Keep mine"
 TAKE_STORE = "用团队库 / Take store"
 CONFLICT_HEADERS = {  # key → (zh, en)
@@ -152,10 +150,7 @@ def state_sheet(meta: dict[str, str], base: dict[str, dict[str, tuple[int, dict]
 # --------------------------------------------------------------------------- conflicts sheet
 
 def conflicts_sheet_name(book: CrmBook) -> str:
-    if CONFLICTS_KEY in book.tool_sheets:
-        return book.tool_sheets[CONFLICTS_KEY]
-    wanted = CONFLICTS_NAME.get(book.lang, CONFLICTS_NAME["zh-CN"])
-    return free_name(wanted, [*book.sheet_names, *book.new_tool_sheets.values()])
+    return book.sheet_name_for(CONFLICTS_KEY)  # xlcrm's own Conflicts sheet, or a free name beside the user's
 
 
 def _h(key: str, lang: str) -> str:

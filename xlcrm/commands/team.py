@@ -165,7 +165,6 @@ def store_summary(store: str | None, ctx: Context, port: WorkbookPort | None = N
 # --------------------------------------------------------------------------- the 移交 / Handover button
 
 HANDOVER_KEY = "handover"
-HANDOVER_NAME = {"zh-CN": "移交", "zh-TW": "移交", "en": "Handover"}
 HANDOVER_HEADERS = {"from": ("原负责人", "From"), "to": ("接替者", "To"),
                     "customers": ("客户编号（空 = 全部）", "Customer IDs (blank = all)"), "result": ("结果", "Result")}
 
@@ -194,13 +193,12 @@ def handover_button(port: WorkbookPort, ctx: Context) -> CommandResult:
     import pandas as pd
 
     from ..workbook.edits import Block, EditPlan, SheetReplace
-    from ..workbook.ownership import free_name
 
     store = ctx.opts(HandoverOptions).store
     book = port.read()
     lang = ctx.language(book)
     en = lang == "en"
-    name = book.tool_sheets.get(HANDOVER_KEY) or free_name(HANDOVER_NAME.get(lang, "移交"), book.sheet_names)
+    name = book.sheet_name_for(HANDOVER_KEY)  # xlcrm's own Handover sheet, or a free name beside the user's
     rows = _handover_rows(port.read_sheet(name)) if HANDOVER_KEY in book.tool_sheets else []
     moved = 0
     for r in rows:
