@@ -110,15 +110,24 @@ def owners_of(customers: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(n for n in names if n))
 
 
+def silent_customers(customers: pd.DataFrame, last_touch: pd.Series, grades: pd.Series, min_days: int,
+                     today: dt.date, *, owner: str | None = None) -> tuple[pd.Series, pd.Series]:
+    """(mask, days since) of the customers nobody touched for `min_days` — counted from creation when
+    never touched — leaving out grade E (not worth chasing) and, with `owner`, other salespeople's."""
+    since = last_touch.where(last_touch.notna(), customers["created"])
+    days = (pd.Timestamp(today) - since).dt.days
+    mask = days.notna() & (days >= min_days) & (grades != "E")
+    if owner:
+        mask &= customers["owner"].fillna("").str.strip() == owner.strip()
+    return mask, days
+
+
 def stale_list(customers: pd.DataFrame, computed: pd.DataFrame, settings: Settings, today: dt.date, *,
                owner: str | None = None) -> pd.DataFrame:
     """Customers with no follow-up for `stale_days` (never-contacted ones counted from creation),
     excluding grade E — the list a manager uses to reassign customers."""
-    since = computed["last_contact"].where(computed["last_contact"].notna(), customers["created"])
-    days = (pd.Timestamp(today) - since).dt.days
-    mask = days.notna() & (days >= settings.stale_days) & (computed["grade"] != "E")
-    if owner:
-        mask &= customers["owner"].fillna("").str.strip() == owner.strip()
+    mask, days = silent_customers(customers, computed["last_contact"], computed["grade"], settings.stale_days,
+                                  today, owner=owner)
     rows = customers.loc[mask]
     out = pd.DataFrame({
         "customer_id": rows["customer_id"],

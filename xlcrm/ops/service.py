@@ -16,6 +16,7 @@ import datetime as dt
 import pandas as pd
 
 from ..settings import Settings
+from .followup import silent_customers
 from .grade import lookup
 
 COMPLAINT = "complaint"
@@ -60,11 +61,7 @@ def reassignment_list(customers: pd.DataFrame, last_contact: pd.Series, grades: 
     `last_contact` and `grades` are the computed columns, aligned with `customers`."""
     served = lookup(last_service(service, today).astype("datetime64[ns]"), customers["customer_id"])
     touch = pd.concat([last_contact.astype("datetime64[ns]"), served], axis=1).max(axis=1)
-    since = touch.where(touch.notna(), customers["created"])
-    days = (pd.Timestamp(today) - since).dt.days
-    mask = days.notna() & (days >= settings.no_contact_days) & (grades != "E")
-    if owner:
-        mask &= customers["owner"].fillna("").str.strip() == owner.strip()
+    mask, days = silent_customers(customers, touch, grades, settings.no_contact_days, today, owner=owner)
     rows = customers.loc[mask]
     out = pd.DataFrame({
         "customer_id": rows["customer_id"],
