@@ -89,7 +89,8 @@ def sync(port: WorkbookPort, ctx: Context, opts: SyncRun) -> CommandResult:
     clock = [time.perf_counter()]
     book = port.read()
     lang = ctx.language(book)
-    meta, base = sb.read_state(port.read_sheet(sb.SYNC_SHEET))
+    state = port.read_sheet(sb.SYNC_SHEET)  # read once; a retry parses it again (the merge mutates `base`)
+    meta, base = sb.read_state(state)
     decisions = []
     if sb.CONFLICTS_KEY in book.tool_sheets:
         decisions = sb.read_decisions(port.read_sheet(book.tool_sheets[sb.CONFLICTS_KEY]), lang)
@@ -121,7 +122,7 @@ def sync(port: WorkbookPort, ctx: Context, opts: SyncRun) -> CommandResult:
                 raise XlcrmError("团队库一直在被别人修改，{n} 次尝试后仍未同步。没有写入任何内容，请稍后再试。",
                                  "The team store kept changing under this sync; gave up after {n} tries. Nothing "
                                  "was written; try again shortly.", n=ATTEMPTS) from None
-            meta, base = sb.read_state(port.read_sheet(sb.SYNC_SHEET))  # fresh base: the merge mutates it
+            meta, base = sb.read_state(state)  # a fresh base: the failed attempt mutated it
     clock.append(time.perf_counter())
     new_meta = {"scope": scope, "redact": ",".join(sorted(redact)), "store_id": store_id}
     plan = _workbook_plan(book, outcome, new_meta, lang)
