@@ -268,10 +268,12 @@ def summary_markdown(s: SummaryData, lang: str) -> str:
 
 def plan_summary(book: CrmBook, ctx: Context) -> Planned:
     lang = ctx.language(book)
-    s = compute_summary(book.customers, book.followups, book.purchases, book.settings, ctx.today, row_labels(lang))
+    computed = compute_columns(book, ctx.today)  # once, for the KPIs and the seed-practice blocks
+    s = compute_summary(book.customers, book.followups, book.purchases, book.settings, ctx.today, row_labels(lang),
+                        computed)
     name = book.sheet_name_for("summary")
     sheet = summary_sheet(s, name, lang, after=after_data_sheets(book))
-    seed = practices(book, ctx, compute_columns(book, ctx.today))  # weekly review, classifications, complaints
+    seed = practices(book, ctx, computed)  # weekly review, classifications, complaints
     append_below(sheet, summary_blocks(seed, lang, book.settings))
     plan = EditPlan(operation="summary").add(sheet)
     k = s.kpis

@@ -91,11 +91,17 @@ def _in_window(dates: pd.Series, start: dt.date, today: dt.date) -> pd.Series:
 
 
 def compute_summary(customers: pd.DataFrame, followups: pd.DataFrame, purchases: pd.DataFrame,
-                    settings: Settings, today: dt.date, labels: RowLabels) -> SummaryData:
+                    settings: Settings, today: dt.date, labels: RowLabels,
+                    computed: pd.DataFrame | None = None) -> SummaryData:
+    """`computed`: the customers' computed columns for `today` when the caller has them already
+    (`commands.daily.compute_columns`: grade, money, schedule), so they are not worked out twice."""
     none_label = labels.unassigned
-    grades = grade_customers(customers, followups, settings, today)["grade"]
-    money = customer_money(customers, purchases, settings, today)
-    sched = schedule(customers, followups, grades, settings, today)
+    if computed is not None:
+        grades, money, sched = computed["grade"], computed, computed
+    else:
+        grades = grade_customers(customers, followups, settings, today)["grade"]
+        money = customer_money(customers, purchases, settings, today)
+        sched = schedule(customers, followups, grades, settings, today)
     orders = order_balances(purchases, today)
     owner = text_or(customers["owner"], none_label)
     first_card = customers["customer_id"].notna() & ~customers["customer_id"].duplicated()
