@@ -22,7 +22,7 @@ import pandas as pd
 
 from .. import schema
 from ..errors import Msg, SchemaError, XlcrmError
-from ..ops.changelog import LOG_COLUMNS
+from ..ops.changelog import log_rows
 from ..ops.ids import assign_missing_ids
 from ..ops.importing import Incoming, RowError, decide
 from ..schema import IMPORT_REPORT, Kind
@@ -223,7 +223,7 @@ def plan_import(book: CrmBook, ctx: Context, incoming: list[Incoming], problems:
                 "new": zh_or_en(lang, f"更新 {counts['updated_cells']} 格，新增 {added} 行，错误 {len(decision.errors)} 个",
                           f"{counts['updated_cells']} cells updated, {added} rows added, "
                           f"{len(decision.errors)} errors")}
-        plan.add(change_log_edit(book, change_rows([head, *log], ctx, f"{zh_or_en(lang, '导入', 'Import')} {import_id}"), lang))
+        plan.add(change_log_edit(book, log_rows([head, *log], ctx.user, f"{zh_or_en(lang, '导入', 'Import')} {import_id}"), lang))
     plan.add(_report(book, decision.errors, mapping, import_id, source, lang))
 
     matched = cust.matched if cust else 0
@@ -272,14 +272,6 @@ def append_rows(book: CrmBook, key: str, rows: pd.DataFrame, lang: str) -> tuple
     return edits, info.name, first
 
 
-def change_rows(rows: list[dict], ctx: Context, op: str) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=["customer_id", "field", "old", "new"])
-    df.insert(0, "operation", op)
-    df.insert(0, "user", ctx.user)
-    df.insert(0, "time", pd.Timestamp(dt.datetime.now()).floor("s"))
-    return df[list(LOG_COLUMNS)]
-
-
 def _error_dict(e: RowError) -> dict:
     return {"sheet": e.sheet, "row": e.row, "column": e.column, "value": e.value, "zh": e.why.text("zh-CN"),
             "en": e.why.text("en")}
@@ -304,5 +296,5 @@ def _report(book: CrmBook, errors: list[RowError], mapping: list[dict], import_i
     return SheetReplace(book.sheet_name_for(IMPORT_REPORT.key), blocks, after=after_data_sheets(book))
 
 
-__all__ = ["IMPORT_ID", "append_rows", "cell_style", "change_rows", "header_mapping", "old_value", "plan_import",
+__all__ = ["IMPORT_ID", "append_rows", "cell_style", "header_mapping", "old_value", "plan_import",
            "read_source", "shown"]

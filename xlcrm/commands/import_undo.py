@@ -12,12 +12,12 @@ import pandas as pd
 
 from .. import schema
 from ..errors import Msg, XlcrmError
-from ..ops.changelog import LOG_COLUMNS
+from ..ops.changelog import LOG_COLUMNS, log_rows
 from ..schema import CHANGE_LOG, Kind
 from ..workbook.book import CrmBook
 from ..workbook.edits import ColumnWrite, DeleteRows, EditPlan
 from .base import CommandResult, Context, Planned, change_log_edit, zh_or_en
-from .import_plan import IMPORT_ID, cell_style, change_rows, old_value, shown
+from .import_plan import IMPORT_ID, cell_style, old_value, shown
 
 ROW_REF = re.compile(r"^(?P<sheet>.+)!(?P<row>\d+):(?P=row)$")
 UNDO_WORDS = ("撤销", "撤銷", "undo")
@@ -142,7 +142,7 @@ def plan_undo_import(book: CrmBook, ctx: Context, log_sheet: pd.DataFrame | None
                              col=info.columns.get(key) or info.extra_columns.get(key), style=cell_style(key, "customers")))
     for sheet, numbers in deletes.items():
         plan.add(DeleteRows(sheet, sorted(numbers)))
-    plan.add(change_log_edit(book, change_rows(out or [{"customer_id": "", "field": import_id, "old": "", "new": ""}], ctx,
+    plan.add(change_log_edit(book, log_rows(out or [{"customer_id": "", "field": import_id, "old": "", "new": ""}], ctx.user,
                                         f"{zh_or_en(lang, '撤销导入', 'Undo import')} {import_id}"), lang))
     removed = sum(len(v) for v in deletes.values())
     msg = Msg("已撤销导入 {id}：删除新增的 {n} 行，恢复 {c} 个单元格。{kept}",

@@ -13,7 +13,7 @@ import re
 import pandas as pd
 
 from ..errors import Location, Msg, XlcrmError
-from ..ops.changelog import LOG_COLUMNS
+from ..ops.changelog import log_rows
 from ..ops.merge import MergeGroup, encode_value, is_blank, kind_of, plan_merge
 from ..schema import ARCHIVE, CUSTOMERS, DUPLICATES, Kind
 from ..workbook.book import CrmBook
@@ -97,14 +97,6 @@ def column_formats(columns: list[tuple[str, str]]) -> dict[str, str]:
         elif kind is not None and kind != Kind.NUMBER:
             out[header] = "@"
     return out
-
-
-def merge_log(rows: list[dict], ctx: Context, op: str) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=["customer_id", "field", "old", "new"])
-    df.insert(0, "operation", op)
-    df.insert(0, "user", ctx.user)
-    df.insert(0, "time", pd.Timestamp(dt.datetime.now()).floor("s"))
-    return df[list(LOG_COLUMNS)]
 
 
 def _groups_from_decisions(book: CrmBook, decisions: SheetDecisions) -> tuple[list[MergeGroup], list[dict]]:
@@ -259,7 +251,7 @@ def plan_merge_book(book: CrmBook, ctx: Context, *, dup_sheet: pd.DataFrame | No
         plan.add(AppendRows(book.sheet_name_for(ARCHIVE.key), arch, after=after_data_sheets(book),
                             number_formats=formats, owner=ARCHIVE.key))
     if log:
-        plan.add(change_log_edit(book, merge_log(log, ctx, op), lang))
+        plan.add(change_log_edit(book, log_rows(log, ctx.user, op), lang))
     nd_new = decisions.not_duplicate_pairs() - memory.not_duplicates()
     mem_rows = [{"kind": "not_duplicate", "id_a": a, "id_b": b, "time": batch, "user": ctx.user} for a, b in sorted(nd_new)]
     if outcome.archived:

@@ -8,6 +8,7 @@ import json
 import pandas as pd
 
 from ..errors import Msg, XlcrmError
+from ..ops.changelog import log_rows
 from ..ops.merge import decode_value
 from ..schema import ARCHIVE, match_header
 from ..workbook.book import CrmBook
@@ -31,7 +32,6 @@ from .merge_plan import (
     customer_columns,
     dup_by_key,
     duplicates_sheet_edit,
-    merge_log,
     row_word,
     shown,
 )
@@ -101,7 +101,7 @@ def plan_undo(book: CrmBook, ctx: Context, *, memory_sheet: pd.DataFrame | None,
         archived = _archive_rows(book, archive_sheet, masters)
         if archived:
             plan.add(DeleteRows(book.sheet_name_for(ARCHIVE.key), archived))
-    plan.add(change_log_edit(book, merge_log(log, ctx, op), lang))
+    plan.add(change_log_edit(book, log_rows(log, ctx.user, op), lang))
     plan.add(memory_edit(book, memory.with_rows(UNDO_KINDS, [])))
     if dup_sheet is not None and restored:
         shift = InsertShift(list(restored))

@@ -11,6 +11,15 @@ import pandas as pd
 LOG_COLUMNS = ("time", "user", "operation", "customer_id", "field", "old", "new")
 
 
+def log_rows(rows: list[dict], user: str, operation: str) -> pd.DataFrame:
+    """Change Log rows from {customer_id, field, old, new} dicts, stamped now (to the second) with who and what."""
+    df = pd.DataFrame(rows, columns=["customer_id", "field", "old", "new"])
+    df.insert(0, "operation", operation)
+    df.insert(0, "user", user)
+    df.insert(0, "time", pd.Timestamp(dt.datetime.now()).floor("s"))
+    return df[list(LOG_COLUMNS)]
+
+
 def same_values(old: pd.Series, new: pd.Series) -> np.ndarray:
     """Element-wise equality where blank == blank, numbers compare to the cent, dates to the day."""
     if pd.api.types.is_datetime64_any_dtype(new) or pd.api.types.is_datetime64_any_dtype(old):
