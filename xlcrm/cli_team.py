@@ -14,6 +14,7 @@ import typer
 
 from .cli_commands import DryRunOpt, FormatOpt, LangOpt, TodayOpt, UnlockOpt
 from .cli_text import XlcrmCommand, XlcrmGroup, console, err_console, fail
+from .commands.sync import split_fields
 from .errors import XlcrmError
 from .procs import os_user
 
@@ -22,26 +23,12 @@ StoreOpt = typer.Option(None, "--store", metavar="URL",
                              "(default: XLCRM_STORE or your config, else a local SQLite file)")
 
 
-def _today(value: str | None):
-    import datetime as dt
-
-    if not value:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"日期格式应为 YYYY-MM-DD / expected YYYY-MM-DD: {value}") from None
-
-
-def _split(value: str | None) -> tuple[str, ...]:
-    return tuple(v.strip() for v in (value or "").replace("，", ",").split(",") if v.strip())
-
-
 def register(app: typer.Typer) -> None:
     def context(today: str | None = None, lang: str | None = None, dry_run: bool = False):
+        from .api import parse_today
         from .commands.base import Context
 
-        return Context(today=_today(today), lang=lang, dry_run=dry_run, user=os_user(), via="cli")
+        return Context(today=parse_today(today), lang=lang, dry_run=dry_run, user=os_user(), via="cli")
 
     def show(result, lang: str | None, output: str) -> None:
         if output == "json":
@@ -64,7 +51,7 @@ def register(app: typer.Typer) -> None:
         from .commands.team import BookOptions, make_book
 
         try:
-            result = make_book(out, BookOptions(store=store, owner=owner, all=all_, redact=_split(redact),
+            result = make_book(out, BookOptions(store=store, owner=owner, all=all_, redact=split_fields(redact),
                                                 lang=lang or "zh-CN"), context(lang=lang))
         except XlcrmError as exc:
             fail(exc, lang)
@@ -82,7 +69,7 @@ def register(app: typer.Typer) -> None:
         from .commands.team import ReassignOptions, reassign
 
         try:
-            result = reassign(ReassignOptions(from_owner, to_owner, store=store, customers=_split(customers)),
+            result = reassign(ReassignOptions(from_owner, to_owner, store=store, customers=split_fields(customers)),
                               context(lang=lang))
         except XlcrmError as exc:
             fail(exc, lang)

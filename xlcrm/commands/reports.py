@@ -19,7 +19,7 @@ from ..schema import CREDIT_RATINGS, DEAL_STATUSES, choice_label
 from ..workbook.book import CrmBook
 from ..workbook.edits import FMT_DATE, FMT_INT, FMT_MONEY, FMT_PERCENT, Block, Chart, EditPlan, SheetReplace
 from ..workbook.port import WorkbookPort
-from .base import CommandResult, Context, Planned, after_data_sheets, apply_planned, command
+from .base import CommandResult, Context, Planned, after_data_sheets, apply_planned, command, zh_or_en
 from .daily import compute_columns
 from .options import Options, option
 from .summary_practices import append_below, practices, summary_blocks
@@ -34,13 +34,9 @@ CHART_COLS = 7  # a chart spans the name column and six number columns: on scree
 SUMMARY_MONEY = FMT_INT  # the manager's overview shows whole amounts (the cells keep the exact values)
 
 
-def _t(lang: str, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
-
-
 def _relabel(df: pd.DataFrame, labels: dict[str, tuple[str, str]], lang: str) -> pd.DataFrame:
     """Rename internal columns to the user's language (columns not in `labels` keep their name)."""
-    return df.rename(columns={k: _t(lang, *v) for k, v in labels.items() if k in df.columns})
+    return df.rename(columns={k: zh_or_en(lang, *v) for k, v in labels.items() if k in df.columns})
 
 
 def _plain(blocks: list[Block]) -> list[Block]:
@@ -91,12 +87,12 @@ RISK_TEXT = {"overdue": ("逾期应收", "overdue receivable"), "poor_credit": (
 
 
 def row_labels(lang: str) -> RowLabels:
-    return RowLabels(**{key: _t(lang, *words) for key, words in ROW_LABELS.items()})
+    return RowLabels(**{key: zh_or_en(lang, *words) for key, words in ROW_LABELS.items()})
 
 
 def risk_reasons(codes: str, lang: str) -> str:
     """'overdue,poor_credit' → '逾期应收；信用差' / 'overdue receivable; poor credit'."""
-    return _t(lang, "；", "; ").join(_t(lang, *RISK_TEXT[code]) for code in codes.split(",") if code)
+    return zh_or_en(lang, "；", "; ").join(zh_or_en(lang, *RISK_TEXT[code]) for code in codes.split(",") if code)
 
 
 PERIODS = {"month": ("本月", "This month"), "quarter": ("本季度", "This quarter"), "year": ("本年", "This year")}
@@ -120,20 +116,20 @@ def _name_first(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _kpi_blocks(s: SummaryData, lang: str) -> tuple[Block, Block, Block]:
-    counts = pd.DataFrame({_t(lang, "指标", "Measure"): [_t(lang, *v) for v in KPI_LABELS.values()],
-                           _t(lang, "数值", "Value"): [int(s.kpis[k]) for k in KPI_LABELS]})
-    title = _t(lang, f"客户管理汇总 · 截至 {s.today:%Y-%m-%d}", f"CRM summary · as of {s.today:%Y-%m-%d}")
+    counts = pd.DataFrame({zh_or_en(lang, "指标", "Measure"): [zh_or_en(lang, *v) for v in KPI_LABELS.values()],
+                           zh_or_en(lang, "数值", "Value"): [int(s.kpis[k]) for k in KPI_LABELS]})
+    title = zh_or_en(lang, f"客户管理汇总 · 截至 {s.today:%Y-%m-%d}", f"CRM summary · as of {s.today:%Y-%m-%d}")
     kpi = Block(counts, title=title, at=(1, 1), number_formats={counts.columns[1]: FMT_INT})
 
-    periods = s.periods.assign(period=[_t(lang, *PERIODS[p]) for p in s.periods["period"]])
+    periods = s.periods.assign(period=[zh_or_en(lang, *PERIODS[p]) for p in s.periods["period"]])
     periods = _relabel(periods, PERIOD_COLS, lang)
-    money_fmt = {_t(lang, *PERIOD_COLS[k]): FMT_MONEY for k in ("sales", "collected", "open")}
-    sales = Block(periods, title=_t(lang, "销售与回款（按订单日期）", "Sales and collections (by order date)"),
-                  at=(1, 4), number_formats={**money_fmt, _t(lang, *PERIOD_COLS["start"]): FMT_DATE,
-                                             _t(lang, *PERIOD_COLS["collection_rate"]): FMT_PERCENT})
-    recv = pd.DataFrame({_t(lang, "应收", "Receivables"): [_t(lang, *v) for v in MONEY_KPIS.values()],
-                         _t(lang, "金额", "Amount"): [float(s.kpis[k]) for k in MONEY_KPIS]})
-    receivables = Block(recv, title=_t(lang, "应收账款", "Receivables"), at=(1 + sales.height + 1, 4),
+    money_fmt = {zh_or_en(lang, *PERIOD_COLS[k]): FMT_MONEY for k in ("sales", "collected", "open")}
+    sales = Block(periods, title=zh_or_en(lang, "销售与回款（按订单日期）", "Sales and collections (by order date)"),
+                  at=(1, 4), number_formats={**money_fmt, zh_or_en(lang, *PERIOD_COLS["start"]): FMT_DATE,
+                                             zh_or_en(lang, *PERIOD_COLS["collection_rate"]): FMT_PERCENT})
+    recv = pd.DataFrame({zh_or_en(lang, "应收", "Receivables"): [zh_or_en(lang, *v) for v in MONEY_KPIS.values()],
+                         zh_or_en(lang, "金额", "Amount"): [float(s.kpis[k]) for k in MONEY_KPIS]})
+    receivables = Block(recv, title=zh_or_en(lang, "应收账款", "Receivables"), at=(1 + sales.height + 1, 4),
                         number_formats={recv.columns[1]: FMT_MONEY})
     return kpi, sales, receivables
 
@@ -170,72 +166,72 @@ def summary_sheet(s: SummaryData, name: str, lang: str, after: str | None = None
 
     # Activity and receivables per salesperson.
     act = _relabel(s.activity_by_owner, {**COMMON, **ACTIVITY_COLS}, lang)
-    money_cols = [_t(lang, *COMMON[k]) for k in ("outstanding", "overdue")]
-    section(Block(act, title=_t(lang, "按负责人：跟进与应收", "By salesperson: follow-ups and receivables"),
+    money_cols = [zh_or_en(lang, *COMMON[k]) for k in ("outstanding", "overdue")]
+    section(Block(act, title=zh_or_en(lang, "按负责人：跟进与应收", "By salesperson: follow-ups and receivables"),
                   number_formats=_money_formats(act, money_cols)))
 
     # Grade × owner, stacked bar.
     gbo = _relabel(s.grade_by_owner, COMMON, lang)
-    owner_col = _t(lang, *COMMON["owner"])
-    section(Block(gbo, title=_t(lang, "客户等级 × 负责人", "Grade × salesperson")),
-            Chart("bar", _t(lang, "各负责人客户等级分布", "Customer grades by salesperson"), 0, owner_col,
+    owner_col = zh_or_en(lang, *COMMON["owner"])
+    section(Block(gbo, title=zh_or_en(lang, "客户等级 × 负责人", "Grade × salesperson")),
+            Chart("bar", zh_or_en(lang, "各负责人客户等级分布", "Customer grades by salesperson"), 0, owner_col,
                   list(GRADE_ORDER), (0, 0), size=(9, CHART_ROWS - 1), stacked=True))
 
     # Monthly sales by owner, line.
     monthly = _relabel(s.monthly_sales, COMMON, lang)
-    month_col, total_col = _t(lang, *COMMON["month"]), _t(lang, *COMMON["total"])
+    month_col, total_col = zh_or_en(lang, *COMMON["month"]), zh_or_en(lang, *COMMON["total"])
     owners = [c for c in monthly.columns if c not in (month_col, total_col)]
-    section(Block(monthly, title=_t(lang, "近12个月销售额（按负责人）", "Sales by month and salesperson, last 12 months"),
+    section(Block(monthly, title=zh_or_en(lang, "近12个月销售额（按负责人）", "Sales by month and salesperson, last 12 months"),
                   number_formats={c: FMT_MONEY for c in monthly.columns if c != month_col}, total_row=False),
-            Chart("line", _t(lang, "月度销售额", "Monthly sales"), 0, month_col, [*owners, total_col], (0, 0),
+            Chart("line", zh_or_en(lang, "月度销售额", "Monthly sales"), 0, month_col, [*owners, total_col], (0, 0),
                   size=(10, CHART_ROWS - 1)))
 
     # ABC / Pareto, clustered columns: share of customers vs share of revenue.
-    abc = s.abc.assign(abc_class=[_t(lang, "无购买", "No purchases") if c == "-" else c for c in s.abc["abc_class"]])
+    abc = s.abc.assign(abc_class=[zh_or_en(lang, "无购买", "No purchases") if c == "-" else c for c in s.abc["abc_class"]])
     abc = _relabel(abc, {**COMMON, **ABC_COLS}, lang)
-    shares = [_t(lang, *ABC_COLS["customer_share"]), _t(lang, *ABC_COLS["revenue_share"])]
-    section(Block(abc, title=_t(lang, "ABC 分类（帕累托）", "ABC classes (Pareto)"),
-                  number_formats={**{c: FMT_PERCENT for c in shares}, _t(lang, *ABC_COLS["revenue_12m"]): FMT_MONEY,
-                                  _t(lang, *ABC_COLS["customers"]): FMT_INT}),
-            Chart("column", _t(lang, "ABC：客户占比与销售额占比", "ABC: share of customers vs share of revenue"), 0,
-                  _t(lang, *COMMON["abc_class"]), shares, (0, 0), size=(8, CHART_ROWS - 1), axis_format="0%"))
+    shares = [zh_or_en(lang, *ABC_COLS["customer_share"]), zh_or_en(lang, *ABC_COLS["revenue_share"])]
+    section(Block(abc, title=zh_or_en(lang, "ABC 分类（帕累托）", "ABC classes (Pareto)"),
+                  number_formats={**{c: FMT_PERCENT for c in shares}, zh_or_en(lang, *ABC_COLS["revenue_12m"]): FMT_MONEY,
+                                  zh_or_en(lang, *ABC_COLS["customers"]): FMT_INT}),
+            Chart("column", zh_or_en(lang, "ABC：客户占比与销售额占比", "ABC: share of customers vs share of revenue"), 0,
+                  zh_or_en(lang, *COMMON["abc_class"]), shares, (0, 0), size=(8, CHART_ROWS - 1), axis_format="0%"))
 
     # Province × grade.
-    section(Block(_relabel(s.province_by_grade, COMMON, lang), title=_t(lang, "省份 × 客户等级", "Province × grade")))
+    section(Block(_relabel(s.province_by_grade, COMMON, lang), title=zh_or_en(lang, "省份 × 客户等级", "Province × grade")))
 
     # Top 10 and at-risk.
-    money_keys = [_t(lang, *COMMON[k]) for k in ("revenue_12m", "total_purchases", "overdue")]
+    money_keys = [zh_or_en(lang, *COMMON[k]) for k in ("revenue_12m", "total_purchases", "overdue")]
     top = _relabel(_name_first(s.top_customers), COMMON, lang)
-    section(Block(top, title=_t(lang, f"前 {len(top)} 名客户（按累计购买）", f"Top {len(top)} customers by total purchases"),
+    section(Block(top, title=zh_or_en(lang, f"前 {len(top)} 名客户（按累计购买）", f"Top {len(top)} customers by total purchases"),
                   number_formats=_money_formats(top, money_keys)))
     risk = s.at_risk.assign(credit_rating=[choice_label(CREDIT_RATINGS, c, lang) if c else "" for c in
                                            s.at_risk["credit_rating"]],
                             reasons=[risk_reasons(codes, lang) for codes in s.at_risk["reasons"]])
     risk = _relabel(_name_first(risk), COMMON, lang)
     shown, total = len(risk), int(s.kpis["at_risk_customers"])
-    more = _t(lang, f"（共 {total} 位，显示前 {shown} 位）", f" ({total} in all, first {shown} shown)") \
+    more = zh_or_en(lang, f"（共 {total} 位，显示前 {shown} 位）", f" ({total} in all, first {shown} shown)") \
         if total > shown else ""
-    why = _t(lang, *COMMON["reasons"])
-    section(Block(risk, title=_t(lang, "需关注客户：逾期应收、信用差、大客户转冷", "At risk: overdue, poor credit, big customers "
+    why = zh_or_en(lang, *COMMON["reasons"])
+    section(Block(risk, title=zh_or_en(lang, "需关注客户：逾期应收、信用差、大客户转冷", "At risk: overdue, poor credit, big customers "
                                                                       "gone cold") + more,
-                  number_formats=_money_formats(risk, money_keys, ints=[_t(lang, *COMMON["days_overdue"])]),
+                  number_formats=_money_formats(risk, money_keys, ints=[zh_or_en(lang, *COMMON["days_overdue"])]),
                   widths={why: 30}, wrap=(why,)))
 
     # Pipeline.
-    pipe = s.pipeline.assign(stage=[_t(lang, "（未填）", "(blank)") if st == "-" else choice_label(DEAL_STATUSES, st, lang)
+    pipe = s.pipeline.assign(stage=[zh_or_en(lang, "（未填）", "(blank)") if st == "-" else choice_label(DEAL_STATUSES, st, lang)
                                     for st in s.pipeline["stage"]])
     section(Block(_relabel(pipe, PIPE_COLS, lang),
-                  title=_t(lang, "销售漏斗：潜在 → 谈判中 → 已成交（近30天）",
+                  title=zh_or_en(lang, "销售漏斗：潜在 → 谈判中 → 已成交（近30天）",
                            "Pipeline: potential → negotiating → closed (last 30 days)")))
 
     # Receivables per salesperson, with ageing.
-    recv_owner = with_total(s.receivables_by_owner, "owner", _t(lang, *COMMON["total"]))
+    recv_owner = with_total(s.receivables_by_owner, "owner", zh_or_en(lang, *COMMON["total"]))
     recv_owner = _relabel(recv_owner, COMMON, lang)
-    money_cols = [_t(lang, *COMMON[k]) for k in ("invoiced", "paid", "outstanding", "overdue",
+    money_cols = [zh_or_en(lang, *COMMON[k]) for k in ("invoiced", "paid", "outstanding", "overdue",
                                                  *(a for a, _, _ in AGEING))]
-    section(Block(recv_owner, title=_t(lang, "应收账龄（按负责人）", "Receivables ageing by salesperson"),
+    section(Block(recv_owner, title=zh_or_en(lang, "应收账龄（按负责人）", "Receivables ageing by salesperson"),
                   number_formats=_money_formats(recv_owner, money_cols,
-                                                ints=[_t(lang, *COMMON["max_days_overdue"])]),
+                                                ints=[zh_or_en(lang, *COMMON["max_days_overdue"])]),
                   total_row=True))
     for b in blocks:
         b.number_formats = {k: SUMMARY_MONEY if v == FMT_MONEY else v for k, v in b.number_formats.items()}
@@ -248,18 +244,18 @@ def summary_markdown(s: SummaryData, lang: str) -> str:
     def money(x: float) -> str:
         return f"{x:,.2f}"
 
-    lines = [f"# {_t(lang, '客户管理汇总', 'CRM summary')} — {s.today:%Y-%m-%d}", ""]
-    lines += [f"| {_t(lang, '指标', 'Measure')} | {_t(lang, '数值', 'Value')} |", "|---|---:|"]
-    lines += [f"| {_t(lang, *v)} | {int(s.kpis[k]):,} |" for k, v in KPI_LABELS.items()]
-    lines += [f"| {_t(lang, *v)} | {money(s.kpis[k])} |" for k, v in MONEY_KPIS.items()]
-    lines += ["", f"| {' | '.join(_t(lang, *PERIOD_COLS[k]) for k in ('period', 'sales', 'collected', 'collection_rate'))} |",
+    lines = [f"# {zh_or_en(lang, '客户管理汇总', 'CRM summary')} — {s.today:%Y-%m-%d}", ""]
+    lines += [f"| {zh_or_en(lang, '指标', 'Measure')} | {zh_or_en(lang, '数值', 'Value')} |", "|---|---:|"]
+    lines += [f"| {zh_or_en(lang, *v)} | {int(s.kpis[k]):,} |" for k, v in KPI_LABELS.items()]
+    lines += [f"| {zh_or_en(lang, *v)} | {money(s.kpis[k])} |" for k, v in MONEY_KPIS.items()]
+    lines += ["", f"| {' | '.join(zh_or_en(lang, *PERIOD_COLS[k]) for k in ('period', 'sales', 'collected', 'collection_rate'))} |",
               "|---|---:|---:|---:|"]
     for _, r in s.periods.iterrows():
         rate = "—" if pd.isna(r["collection_rate"]) else f"{r['collection_rate']:.1%}"
-        lines.append(f"| {_t(lang, *PERIODS[r['period']])} | {money(r['sales'])} | {money(r['collected'])} | {rate} |")
+        lines.append(f"| {zh_or_en(lang, *PERIODS[r['period']])} | {money(r['sales'])} | {money(r['collected'])} | {rate} |")
     cols = ("owner", "customers", "followups_7d", "followups_30d", "overdue_followup", "overdue")
     labels = {**COMMON, **ACTIVITY_COLS}
-    lines += ["", "| " + " | ".join(_t(lang, *labels[c]) for c in cols) + " |", "|---" + "|---:" * (len(cols) - 1) + "|"]
+    lines += ["", "| " + " | ".join(zh_or_en(lang, *labels[c]) for c in cols) + " |", "|---" + "|---:" * (len(cols) - 1) + "|"]
     for _, r in s.activity_by_owner.iterrows():
         lines.append(f"| {r['owner']} | {r['customers']:,} | {r['followups_7d']:,} | {r['followups_30d']:,} | "
                      f"{r['overdue_followup']:,} | {money(r['overdue'])} |")
@@ -312,19 +308,19 @@ def summary_command(port: WorkbookPort, ctx: Context) -> CommandResult:
 
 def receivables_sheet(per_customer: pd.DataFrame, per_owner: pd.DataFrame, name: str, lang: str, today,
                       after: str | None = None) -> SheetReplace:
-    money = [_t(lang, *COMMON[k]) for k in ("invoiced", "paid", "outstanding", "overdue", *(a for a, _, _ in AGEING))]
-    owners = _relabel(with_total(per_owner, "owner", _t(lang, *COMMON["total"])), COMMON, lang)
-    top = Block(owners, title=_t(lang, f"应收汇总（按负责人）· 截至 {today:%Y-%m-%d}",
+    money = [zh_or_en(lang, *COMMON[k]) for k in ("invoiced", "paid", "outstanding", "overdue", *(a for a, _, _ in AGEING))]
+    owners = _relabel(with_total(per_owner, "owner", zh_or_en(lang, *COMMON["total"])), COMMON, lang)
+    top = Block(owners, title=zh_or_en(lang, f"应收汇总（按负责人）· 截至 {today:%Y-%m-%d}",
                                  f"Receivables by salesperson · as of {today:%Y-%m-%d}"),
-                number_formats=_money_formats(owners, money, ints=[_t(lang, *COMMON["max_days_overdue"])]),
+                number_formats=_money_formats(owners, money, ints=[zh_or_en(lang, *COMMON["max_days_overdue"])]),
                 total_row=True)
     detail = _name_first(per_customer.drop(columns=["_row"]))
     detail = _relabel(detail, COMMON, lang)
-    rows = Block(detail, title=_t(lang, "应收明细（按客户，逾期最多的在前）", "By customer, most overdue first"),
+    rows = Block(detail, title=zh_or_en(lang, "应收明细（按客户，逾期最多的在前）", "By customer, most overdue first"),
                  at=(top.height + 1 + GAP, 1), autofilter=True,
-                 number_formats={**_money_formats(detail, money, ints=[_t(lang, *COMMON["days_overdue"]),
-                                                                       _t(lang, *COMMON["orders"])]),
-                                 _t(lang, *COMMON["oldest_due"]): FMT_DATE})
+                 number_formats={**_money_formats(detail, money, ints=[zh_or_en(lang, *COMMON["days_overdue"]),
+                                                                       zh_or_en(lang, *COMMON["orders"])]),
+                                 zh_or_en(lang, *COMMON["oldest_due"]): FMT_DATE})
     top.at = (1, 1)
     return SheetReplace(name, _plain([top, rows]), after=after, freeze_header=False, tab_color=TAB_RECEIVABLES,
                         owner="receivables")

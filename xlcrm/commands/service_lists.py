@@ -15,7 +15,7 @@ from ..errors import Msg
 from ..ops.service import open_complaints, reassignment_list
 from ..workbook.book import CrmBook
 from ..workbook.edits import FMT_DATE, Block, SheetReplace
-from .base import Context
+from .base import Context, zh_or_en
 from .summary_practices import COMPLAINT_COLS
 
 REASSIGN_COLS = {"customer_id": ("客户编号", "Customer ID"), "customer": ("客户", "Customer"),
@@ -26,12 +26,8 @@ REASSIGN_COLS = {"customer_id": ("客户编号", "Customer ID"), "customer": ("�
 FILL_COMPLAINT = "FFF8CBAD"  # warm, as grade A rows: to be dealt with today
 
 
-def _t(lang: str, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
-
-
 def _labelled(df: pd.DataFrame, labels: dict[str, tuple[str, str]], lang: str) -> pd.DataFrame:
-    return df[[k for k in labels if k in df.columns]].rename(columns={k: _t(lang, *v) for k, v in labels.items()})
+    return df[[k for k in labels if k in df.columns]].rename(columns={k: zh_or_en(lang, *v) for k, v in labels.items()})
 
 
 def add_service_lists(book: CrmBook, ctx: Context, computed: pd.DataFrame,
@@ -53,20 +49,20 @@ def add_service_lists(book: CrmBook, ctx: Context, computed: pd.DataFrame,
         return counts, None, None
     name = book.sheet_name_for("service_alerts")
     shown = _labelled(complaints.drop(columns=["_row"]), COMPLAINT_COLS, lang)
-    title = _t(lang, f"超过 {days} 天未解决的投诉 {ctx.today:%Y-%m-%d}：{len(complaints)} 件（请今天处理）",
+    title = zh_or_en(lang, f"超过 {days} 天未解决的投诉 {ctx.today:%Y-%m-%d}：{len(complaints)} 件（请今天处理）",
                f"Complaints unresolved after {days} days ({ctx.today:%Y-%m-%d}): {len(complaints)} (deal with them today)")
-    blocks = [Block(shown, title=title, at=(1, 1), number_formats={_t(lang, *COMPLAINT_COLS["date"]): FMT_DATE},
+    blocks = [Block(shown, title=title, at=(1, 1), number_formats={zh_or_en(lang, *COMPLAINT_COLS["date"]): FMT_DATE},
                     row_fills={i: FILL_COMPLAINT for i in range(len(shown))}, widths={shown.columns[5]: 30},
-                    wrap=(_t(lang, *COMPLAINT_COLS["description"]),))]
+                    wrap=(zh_or_en(lang, *COMPLAINT_COLS["description"]),))]
     listed = _labelled(reassign, REASSIGN_COLS, lang)
-    rtitle = _t(lang, f"超过 {silent} 天既无跟进也无服务：{len(reassign)} 位（建议重新分配）",
+    rtitle = zh_or_en(lang, f"超过 {silent} 天既无跟进也无服务：{len(reassign)} 位（建议重新分配）",
                 f"No follow-up or service for {silent}+ days: {len(reassign)} (consider reassigning)")
     blocks.append(Block(listed, title=rtitle, at=(blocks[0].height + 3, 1),
-                        number_formats={_t(lang, *REASSIGN_COLS["last_touch"]): FMT_DATE}))
+                        number_formats={zh_or_en(lang, *REASSIGN_COLS["last_touch"]): FMT_DATE}))
     sheet = SheetReplace(name, blocks, after=due_sheet.name, freeze_header=False, tab_color=FILL_COMPLAINT,
                          owner="service_alerts")
     if len(complaints) and due_sheet.blocks and due_sheet.blocks[0].title:
-        due_sheet.blocks[0].title += _t(lang, f"；另有 {len(complaints)} 件投诉超过 {days} 天未解决，见“{name}”",
+        due_sheet.blocks[0].title += zh_or_en(lang, f"；另有 {len(complaints)} 件投诉超过 {days} 天未解决，见“{name}”",
                                         f"; {len(complaints)} complaints past {days} days: see '{name}'")
     msg = Msg("{c} 件投诉超过 {d} 天未解决；{r} 位客户 {n} 天既无跟进也无服务，建议重新分配。见“{sheet}”。",
               "{c} complaints unresolved after {d} days; {r} customers have had no follow-up or service for {n} "

@@ -17,7 +17,7 @@ from ..ops.service import open_complaints, reassignment_list
 from ..schema import CUSTOMERS, choice_label
 from ..workbook.book import CrmBook
 from ..workbook.edits import FMT_DATE, FMT_INT, FMT_PERCENT, Block, SheetReplace
-from .base import Context
+from .base import Context, zh_or_en
 
 REVIEW_COLS: dict[str, tuple[str, str]] = {
     "owner": ("负责人", "Owner"), "customers": ("客户数", "Customers"),
@@ -42,10 +42,6 @@ UNASSIGNED = ("（未分配）", "(unassigned)")  # as the Summary's other per-s
 COMPLAINT_ROWS = 20  # the Summary shows the oldest ones; Due Today lists them all
 
 
-def _t(lang: str, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
-
-
 @dataclass
 class Practices:
     review: pd.DataFrame
@@ -62,7 +58,7 @@ def practices(book: CrmBook, ctx: Context, computed: pd.DataFrame) -> Practices:
     reassign = reassignment_list(book.customers, computed["last_contact"], computed["grade"], service,
                                  book.settings, ctx.today)
     review = weekly_review(book.customers, book.followups, book.purchases, service, computed, ctx.today,
-                           complaints=complaints, reassign=reassign, unassigned=_t(lang, *UNASSIGNED))
+                           complaints=complaints, reassign=reassign, unassigned=zh_or_en(lang, *UNASSIGNED))
     counts = classification_counts(computed)
     rows = []
     for key in CLASSIFICATIONS:
@@ -72,12 +68,12 @@ def practices(book: CrmBook, ctx: Context, computed: pd.DataFrame) -> Practices:
 
 
 def _relabel(df: pd.DataFrame, labels: dict[str, tuple[str, str]], lang: str) -> pd.DataFrame:
-    return df[[k for k in labels if k in df.columns]].rename(columns={k: _t(lang, *v) for k, v in labels.items()})
+    return df[[k for k in labels if k in df.columns]].rename(columns={k: zh_or_en(lang, *v) for k, v in labels.items()})
 
 
 def class_table(p: Practices, lang: str) -> pd.DataFrame:
     named = p.classes.assign(
-        classification=[_t(lang, *CLASS_NAMES[k]) for k in p.classes["classification"]],
+        classification=[zh_or_en(lang, *CLASS_NAMES[k]) for k in p.classes["classification"]],
         value=[choice_label(CUSTOMERS.column(k).choices, v, lang)
                for k, v in zip(p.classes["classification"], p.classes["value"], strict=True)])
     return _relabel(named, CLASS_COLS, lang)
@@ -85,22 +81,22 @@ def class_table(p: Practices, lang: str) -> pd.DataFrame:
 
 def summary_blocks(p: Practices, lang: str, settings) -> list[Block]:
     review = _relabel(p.review, REVIEW_COLS, lang)
-    money = [_t(lang, *REVIEW_COLS[k]) for k in ("sales_30d", "collected_30d", "outstanding")]
+    money = [zh_or_en(lang, *REVIEW_COLS[k]) for k in ("sales_30d", "collected_30d", "outstanding")]
     blocks = [
-        Block(review, title=_t(lang, "每周检查：各业务员的客户资料卡（近7天）与销售、收款是否平衡（近30天）",
+        Block(review, title=zh_or_en(lang, "每周检查：各业务员的客户资料卡（近7天）与销售、收款是否平衡（近30天）",
                                "Weekly review per salesperson (last 7 days), sales vs collections (last 30 days)"),
-              number_formats={**{c: FMT_INT for c in money}, _t(lang, *REVIEW_COLS["collection_rate"]): FMT_PERCENT}),
-        Block(class_table(p, lang), title=_t(lang, "客户分类：成交状态、紧急程度、重要程度、忠诚度",
+              number_formats={**{c: FMT_INT for c in money}, zh_or_en(lang, *REVIEW_COLS["collection_rate"]): FMT_PERCENT}),
+        Block(class_table(p, lang), title=zh_or_en(lang, "客户分类：成交状态、紧急程度、重要程度、忠诚度",
                                               "Classifications: deal status, urgency, importance, loyalty")),
     ]
     shown = p.complaints.head(COMPLAINT_ROWS)
-    title = _t(lang, f"超过 {settings.complaint_sla_days} 天未解决的投诉：{len(p.complaints)} 件",
+    title = zh_or_en(lang, f"超过 {settings.complaint_sla_days} 天未解决的投诉：{len(p.complaints)} 件",
                f"Complaints unresolved after {settings.complaint_sla_days} days: {len(p.complaints)}")
     if len(p.complaints) > len(shown):
-        title += _t(lang, f"（显示最早的 {len(shown)} 件）", f" (oldest {len(shown)} shown)")
+        title += zh_or_en(lang, f"（显示最早的 {len(shown)} 件）", f" (oldest {len(shown)} shown)")
     complaints = _relabel(shown, COMPLAINT_COLS, lang)
-    blocks.append(Block(complaints, title=title, number_formats={_t(lang, *COMPLAINT_COLS["date"]): FMT_DATE},
-                        wrap=(_t(lang, *COMPLAINT_COLS["description"]),)))
+    blocks.append(Block(complaints, title=title, number_formats={zh_or_en(lang, *COMPLAINT_COLS["date"]): FMT_DATE},
+                        wrap=(zh_or_en(lang, *COMPLAINT_COLS["description"]),)))
     return blocks
 
 
@@ -122,8 +118,8 @@ def append_below(sheet: SheetReplace, blocks: list[Block], gap: int = 2) -> None
 
 def markdown(p: Practices, lang: str) -> str:
     cols = [k for k in REVIEW_COLS if k not in ("collected_30d", "outstanding")]
-    lines = ["", f"## {_t(lang, '每周检查（按负责人）', 'Weekly review by salesperson')}", "",
-             "| " + " | ".join(_t(lang, *REVIEW_COLS[c]) for c in cols) + " |",
+    lines = ["", f"## {zh_or_en(lang, '每周检查（按负责人）', 'Weekly review by salesperson')}", "",
+             "| " + " | ".join(zh_or_en(lang, *REVIEW_COLS[c]) for c in cols) + " |",
              "|---" + "|---:" * (len(cols) - 1) + "|"]
     for r in p.review.to_dict("records"):
         cells = []
@@ -137,10 +133,10 @@ def markdown(p: Practices, lang: str) -> str:
                 cells.append(f"{v:,}" if isinstance(v, int) else str(v))
         lines.append("| " + " | ".join(cells) + " |")
     table = class_table(p, lang)
-    lines += ["", f"## {_t(lang, '客户分类', 'Classifications')}", "",
+    lines += ["", f"## {zh_or_en(lang, '客户分类', 'Classifications')}", "",
               "| " + " | ".join(table.columns) + " |", "|---|---|---:|"]
     lines += ["| " + " | ".join(str(v) for v in r) + " |" for r in table.itertuples(index=False)]
-    lines += ["", _t(lang, f"超期未解决的投诉：{len(p.complaints)} 件；建议重新分配的客户：{len(p.reassign)} 位。",
+    lines += ["", zh_or_en(lang, f"超期未解决的投诉：{len(p.complaints)} 件；建议重新分配的客户：{len(p.reassign)} 位。",
                      f"Complaints past their SLA: {len(p.complaints)}; customers to reassign: {len(p.reassign)}.")]
     return "\n".join(lines) + "\n"
 
