@@ -61,16 +61,13 @@ def test_a_row_the_store_never_saw_is_inserted_with_its_uid():
 
 
 def test_match_rows_by_content_then_by_row():
-    keys = ["customer_id", "summary"]
-    base = {"a": (2, {"customer_id": "C1", "summary": "x"}), "b": (3, {"customer_id": "C1", "summary": "y"})}
-    rows = [Local(2, {"customer_id": "C1", "summary": "NEW"}), Local(3, {"customer_id": "C1", "summary": "x"}),
-            Local(4, {"customer_id": "C1", "summary": "z"})]
-    match_rows(base, rows, keys)
+    base = {"a": (2, ("C1", "x"), "C1"), "b": (3, ("C1", "y"), "C1")}
+    rows = [(2, ("C1", "NEW"), "C1"), (3, ("C1", "x"), "C1"), (4, ("C1", "z"), "C1")]
     # "x" moved down a row: found by content; row 2 and row 4 are new ("b" was deleted)
-    assert [r.uid for r in rows] == [None, "a", None]
-    rows = [Local(2, {"customer_id": "C1", "summary": "x"}), Local(3, {"customer_id": "C1", "summary": "edited"})]
-    match_rows(base, rows, keys)
-    assert [r.uid for r in rows] == ["a", "b"]  # b edited in place
+    assert match_rows(base, rows) == [None, "a", None]
+    rows = [(2, ("C1", "x"), "C1"), (3, ("C1", "edited"), "C1")]
+    assert match_rows(base, rows) == ["a", "b"]  # b edited in place
+    assert match_rows(base, [(3, ("C2", "edited"), "C2")]) == [None]  # another customer's row: new
 
 
 def test_identity_folds_width_case_and_brackets():

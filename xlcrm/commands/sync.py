@@ -1,8 +1,14 @@
 """`xlcrm sync BOOK [--store URL]`: push the workbook's changes to the team store, pull everyone else's.
 
-One sync = read the book and its base snapshot → one store transaction (load the book's scope, merge
+One sync = read the book and its base snapshot → one store transaction (load what changed, merge
 field by field, push with version checks, list conflicts, append the change log) → commit → write the
 workbook once (pulled values, new rows, removed rows, the new base, the 冲突 / Conflicts sheet).
+
+Incremental: the store hands out a change number per transaction and the book records the one it saw
+(`sync_base`). A sync loads only store rows written since, finds the workbook's changed rows by their
+fields hash, and merges just those; a sheet whose token (`workbook.stamp`) shows it is exactly as the
+last xlcrm write left it, with nothing new in the store, is not even read. The first sync, a changed
+scope or redaction, or a book from before change numbers takes the full path (the whole scope).
 
 The store commits first. A sync stopped at any point leaves the store as it was or fully updated (one
 transaction) and the workbook untouched or fully written (atomic save); the next sync then finds the
@@ -23,13 +29,14 @@ from ..ops.sync import Local, Merge, Push, Stored, identity, match_rows, merge_r
 from ..store import open_store, tables
 from ..store.repository import Repository, StaleVersion, fields_of, new_uid
 from ..workbook.book import CrmBook
-from ..workbook.edits import DeleteRows, EditPlan
+from ..workbook.edits import DeleteRows, EditPlan, Stamp
 from ..workbook.port import WorkbookPort
+from . import sync_base as sbase
 from . import sync_book as sb
 from .base import CommandResult, Context, command
 from .options import Options, option
+from .sync_base import ENTITIES, Record
 
-ENTITIES = ("customers", "followups", "purchases")
 CHILDREN = ("followups", "purchases")
 ALL = "*"
 ATTEMPTS = 8
@@ -63,14 +70,19 @@ def split_fields(value: str | None) -> tuple[str, ...]:
 @dataclass
 class EntityOutcome:
     merge: Merge
-    local: list[Local]
-    managed: list[str]
+    view: sb.LocalView  # every row of the sheet
+    local: list[Local]  # the rows that were merged (changed on either side, new, decided, in conflict)
+    base: dict[str, Record]  # the base as read (decisions applied)
     linked: dict[str, tuple[int, dict]] = field(default_factory=dict)  # uid → (row, fields) linked on insert
+
+    @property
+    def managed(self) -> list[str]:
+        return self.view.managed
 
 
 @dataclass
 class Outcome:
-    entities: dict[str, EntityOutcome] = field(default_factory=dict)
+    entities: dict[str, EntityOutcome] = field(default_factory=dict)  # the entities merged (others skipped)
     new_ids: dict[int, str] = field(default_factory=dict)  # customers row → customer ID given by the store
     renamed: dict[str, str] = field(default_factory=dict)  # old customer ID → new (collision in the store)
     duplicates: list[dict] = field(default_factory=list)
@@ -85,21 +97,66 @@ def infer_scope(book: CrmBook) -> str:
     return owners.pop() if len(owners) == 1 else ALL
 
 
+class BookSource:
+    """The workbook's sheets for one sync, read when first needed and then kept (a retry after a
+    version clash reads nothing again): data sheets by entity, base sheets, the Conflicts sheet."""
+
+    def __init__(self, port: WorkbookPort):
+        self.port = port
+        self.book: CrmBook | None = None
+        self.keys: set[str] = set()
+        self._frames: dict[str, object] = {}
+
+    def data(self, keys: set[str]) -> CrmBook:
+        missing = set(keys) - self.keys
+        if self.book is None or missing:
+            wanted = tuple(k for k in ENTITIES if k in self.keys | set(keys))
+            fresh = self.port.read(keys=wanted)
+            if self.book is not None:  # keep the frames already typed (the merge may hold them)
+                for key in self.keys:
+                    setattr(fresh, key, self.book.frame(key))
+            self.book, self.keys = fresh, set(wanted)
+        return self.book
+
+    def sheet(self, name: str):
+        if name not in self._frames:
+            self._frames[name] = self.port.read_sheet(name)
+        return self._frames[name]
+
+
+@dataclass
+class Plan:
+    """What one attempt works from: the recorded meta, the sheets to merge and the change number."""
+
+    meta: dict[str, str]
+    legacy: dict[str, dict[str, Record]] | None
+    since: int | None  # the store change number of the last sync; None: full sync
+    local_changed: set[str]  # entities whose sheet differs from the last xlcrm write
+
+
 def sync(port: WorkbookPort, ctx: Context, opts: SyncRun) -> CommandResult:
     clock = [time.perf_counter()]
-    book = port.read()
-    lang = ctx.language(book)
-    state = port.read_sheet(sb.SYNC_SHEET)  # read once; a retry parses it again (the merge mutates `base`)
-    meta, base = sb.read_state(state)
-    decisions = []
-    if sb.CONFLICTS_KEY in book.tool_sheets:
-        decisions = sb.read_decisions(port.read_sheet(book.tool_sheets[sb.CONFLICTS_KEY]), lang)
+    source = BookSource(port)
+    meta, legacy = sbase.read_meta(source.sheet(sbase.SYNC_SHEET))
     first = not meta
-    scope = opts.scope or meta.get("scope") or infer_scope(book)
     redact = set(opts.redact) if opts.redact else {r for r in meta.get("redact", "").split(",") if r}
+    scope = opts.scope or meta.get("scope")
+    since = _since(meta, legacy, scope, redact)
+    local_changed = _local_changes(port, meta) if since is not None else set(ENTITIES)
     engine = open_store(opts.store)
+    if since is not None:  # read now (not while holding the store's lock) what will most likely be needed
+        with engine.connect() as conn:
+            quiet = {e for e in ENTITIES if e not in local_changed
+                     and not _store_moved(conn, e, since, scope, meta)}
+        book = source.data(set(ENTITIES) - quiet)
+    else:
+        book = source.data(set(ENTITIES))
+    scope = scope or infer_scope(book)
+    lang = ctx.lang or (book.lang if book.sheets else meta.get("lang") or book.lang)
+    decisions = _decisions(source, book, lang)
     clock.append(time.perf_counter())
     ctx.stage("同步：团队库", "Sync: team store")
+    plan = Plan(meta, legacy, since, local_changed)
     for attempt in range(ATTEMPTS):
         try:
             with engine.connect() as conn:
@@ -111,7 +168,8 @@ def sync(port: WorkbookPort, ctx: Context, opts: SyncRun) -> CommandResult:
                         "This workbook was last synced with another team store (id {was}, now {now}). Nothing "
                         "was written.", was=meta["store_id"], now=store_id)
                 repo = Repository(conn, ctx.user, opts.source)
-                outcome = _merge_all(repo, book, base, decisions, scope, redact)
+                seq = repo.seq  # taken first: whatever commits after this sync's reads gets a higher number
+                outcome = _merge_all(repo, source, plan, decisions, scope, redact)
                 if ctx.dry_run:
                     trans.rollback()
                 else:
@@ -122,19 +180,74 @@ def sync(port: WorkbookPort, ctx: Context, opts: SyncRun) -> CommandResult:
                 raise XlcrmError("团队库一直在被别人修改，{n} 次尝试后仍未同步。没有写入任何内容，请稍后再试。",
                                  "The team store kept changing under this sync; gave up after {n} tries. Nothing "
                                  "was written; try again shortly.", n=ATTEMPTS) from None
-            meta, base = sb.read_state(state)  # a fresh base: the failed attempt mutated it
     clock.append(time.perf_counter())
-    new_meta = {"scope": scope, "redact": ",".join(sorted(redact)), "store_id": store_id}
-    plan = _workbook_plan(book, outcome, new_meta, lang)
-    result = _result(outcome, scope, first, plan, lang)
-    if plan and not ctx.dry_run:
+    book = source.book
+    sheets = {e: (book.sheets[e].name if e in book.sheets else meta.get(f"sheet:{e}", "")) for e in ENTITIES}
+    new_meta = {"scope": scope, "redact": ",".join(sorted(redact)), "store_id": store_id, "seq": str(seq),
+                "lang": lang, **{f"sheet:{e}": n for e, n in sheets.items() if n},
+                **{f"pending:{e}": str(n) for e in ENTITIES
+                   if (n := _pending(outcome, e, meta))}}
+    edits = _workbook_plan(book, outcome, new_meta, lang, legacy is not None)
+    edits.stamp = Stamp(sbase.SYNC_SHEET, tuple(n for n in sheets.values() if n))
+    result = _result(outcome, scope, first, edits, lang)
+    if not ctx.dry_run:
         ctx.stage("写入工作簿", "Writing the workbook")
-        port.apply(plan)
+        port.apply(edits)
         result.written = True
     clock.append(time.perf_counter())
     result.data["seconds"] = {name: round(clock[i + 1] - clock[i], 3) for i, name in
                               enumerate(("read", "store", "workbook")) if i + 1 < len(clock)}
+    result.data["merged"] = sorted(outcome.entities)
     return result
+
+
+def _since(meta: dict[str, str], legacy, scope: str | None, redact: set[str]) -> int | None:
+    """The change number to load from, or None for the full path (first sync, a book from before change
+    numbers, another scope or redaction than last time)."""
+    if not meta or legacy is not None or not meta.get("seq", "").isdigit():
+        return None
+    if scope != meta.get("scope") or ",".join(sorted(redact)) != meta.get("redact", ""):
+        return None
+    return int(meta["seq"])
+
+
+def _local_changes(port: WorkbookPort, meta: dict[str, str]) -> set[str]:
+    """Entities whose sheet is not exactly as the last sync wrote it (or is not known)."""
+    recorded, now = sbase.tokens(meta), port.sheet_tokens()
+    changed = set()
+    for e in ENTITIES:
+        name = meta.get(f"sheet:{e}")
+        if not name or recorded.get(name) is None or recorded.get(name) != now.get(name):
+            changed.add(e)
+    return changed
+
+
+def _store_moved(conn, entity: str, since: int, scope: str | None, meta: dict[str, str]) -> bool:
+    """Has the store anything for this book's `entity` since the last sync (or an open conflict)?"""
+    if meta.get(f"pending:{entity}", "0") != "0":
+        return True
+    t = tables.RECORDS[entity]
+    q = select(t.c.uid).where(t.c.seq > since)
+    if scope and scope != ALL:
+        q = q.where(t.c.owner == scope)
+        if entity == "customers":  # a customer handed from this owner to another leaves the book
+            log = tables.change_log
+            gone = select(log.c.uid).where(log.c.seq > since, log.c.field == "owner", log.c.old == scope)
+            if conn.execute(gone.limit(1)).first() is not None:
+                return True
+    return conn.execute(q.limit(1)).first() is not None
+
+
+def _decisions(source: BookSource, book: CrmBook, lang: str) -> list[dict]:
+    name = book.tool_sheets.get(sb.CONFLICTS_KEY)
+    return sb.read_decisions(source.sheet(name), lang) if name else []
+
+
+def _pending(out: Outcome, entity: str, meta: dict[str, str]) -> int:
+    e = out.entities.get(entity)
+    if e is None:  # not merged this time: as it was
+        return int(meta.get(f"pending:{entity}", "0") or 0)
+    return len({c.uid for c in e.merge.conflicts}) + len(e.merge.kept_deleted)
 
 
 def _store_id(conn) -> str:
@@ -146,39 +259,109 @@ def _store_id(conn) -> str:
     return found
 
 
-def _merge_all(repo: Repository, book: CrmBook, base, decisions, scope: str, redact: set[str]) -> Outcome:
+def _merge_all(repo: Repository, source: BookSource, plan: Plan, decisions, scope: str,
+               redact: set[str]) -> Outcome:
+    """Merge each entity that may have changed (customers first: their new IDs and departures decide
+    which follow-ups and purchases must be merged too); the others are left exactly as they are."""
     owner = None if scope == ALL else scope
     out = Outcome()
-    store: dict[str, dict[str, Stored]] = {}
+    by_entity = {e: [d for d in decisions if d["entity"] == e] for e in ENTITIES}
     for entity in ENTITIES:
-        store[entity] = repo.load(entity, owner, also=base[entity].keys())
-    out.decided = sb.apply_decisions(base, decisions, {e: {u: s.fields for u, s in store[e].items()} for e in store})
-    out.entities["customers"] = _merge_customers(repo, book, base["customers"], store["customers"], scope, redact, out)
-    owner_of = {}
-    for s in store["customers"].values():
-        owner_of[s.fields.get("customer_id")] = s.owner
-    for rec in out.entities["customers"].local:
-        owner_of[rec.fields.get("customer_id")] = rec.fields.get("owner") or owner
-    for entity in CHILDREN:
-        out.entities[entity] = _merge_children(repo, book, entity, base[entity], store[entity], redact, out, owner_of)
-    repo.ensure_owners({o for o in owner_of.values() if o})
+        needed = (plan.since is None or entity in plan.local_changed or by_entity[entity]
+                  or (entity in CHILDREN and (out.out_of_scope or out.renamed))
+                  or _store_moved(repo.conn, entity, plan.since, scope, plan.meta))
+        if not needed:
+            continue
+        book = source.data({entity})
+        base = _base(source, plan, entity)
+        managed = sb.managed_fields(book, entity, fields_of(entity), redact)
+        decided = {d["uid"] for d in by_entity[entity]}  # merged again whatever their hashes say
+        if decided:
+            now = repo.load(entity, owner, also=decided, since=2 ** 62)
+            out.decided += sb.apply_decisions(base, by_entity[entity], {u: s.fields for u, s in now.items()})
+        _ensure_hashes(base, managed)
+        view = sb.local_view(book, entity, managed)
+        if entity == "customers":
+            out.entities[entity] = e = _merge_customers(repo, view, base, plan.since, owner, out, decided)
+            if owner is not None:  # handed over to someone else: the customer leaves this salesperson's book
+                out.out_of_scope = {f.get("customer_id") for f in e.merge.base.values()
+                                    if f.get("owner") and f.get("owner") != owner and f.get("customer_id")}
+        else:
+            out.entities[entity] = _merge_children(repo, entity, view, base, plan.since, owner, out, decided)
+    c = out.entities.get("customers")
+    if c is not None:
+        repo.ensure_owners({rec.fields.get("owner") for rec in c.local} | {owner})
     out.logged = repo.flush_log()
-    if owner is not None:  # handed over to someone else: the customer leaves this salesperson's book
-        c = out.entities["customers"]
-        out.out_of_scope = {f.get("customer_id") for f in c.merge.base.values()
-                            if f.get("owner") and f.get("owner") != owner and f.get("customer_id")}
     return out
 
 
-def _merge_customers(repo, book, base, store, scope, redact, out: Outcome) -> EntityOutcome:
-    managed = sb.managed_fields(book, "customers", fields_of("customers"), redact)
-    local = sb.local_rows(book, "customers", managed)
-    by_id = {f.get("customer_id"): uid for uid, (_row, f) in base.items() if f.get("customer_id")}
-    for rec in local:
-        uid = by_id.pop(rec.fields.get("customer_id"), None) if rec.fields.get("customer_id") else None
-        rec.uid = uid
-    merge = merge_records({u: f for u, (_r, f) in base.items()}, local, store, managed)
-    result = EntityOutcome(merge, local, managed)
+def _base(source: BookSource, plan: Plan, entity: str) -> dict[str, Record]:
+    if plan.legacy is not None:
+        return dict(plan.legacy[entity])
+    if plan.since is None and not plan.meta:
+        return {}
+    return sbase.read_base(source.sheet(sbase.BASE_SHEETS[entity]))
+
+
+def _as_fields(stored: dict[str, Stored]) -> dict[str, dict]:
+    return {u: s.fields for u, s in stored.items()}
+
+
+def _ensure_hashes(base: dict[str, Record], managed: list[str]) -> None:
+    """Records without a hash (decided just now, or from a book before hashes) get one."""
+    missing = [u for u, r in base.items() if r.hash is None]
+    for uid, h in zip(missing, sbase.hash_fields([base[u].fields() for u in missing], managed)):
+        base[uid].hash = h
+
+
+def _load(repo: Repository, entity: str, owner: str | None, since: int | None, base: dict[str, Record],
+          also: set[str]) -> dict[str, Stored]:
+    """The store rows this merge needs: the whole scope (full sync), else rows written since the last
+    sync that are this book's (its scope, or records in its base) plus the rows named in `also`."""
+    loaded = repo.load(entity, owner, also=also, since=since)
+    if since is None or owner is None:
+        return loaded
+    return {u: s for u, s in loaded.items() if s.owner == owner or u in base or u in also}
+
+
+def _merge_set(view: sb.LocalView, base: dict[str, Record], store: dict[str, Stored],
+               force: set[str]) -> tuple[list[Local], dict[str, dict]]:
+    """The rows to merge — new, changed here, changed in the store, gone from the sheet, in conflict,
+    forced — as Local rows with their base fields; every other row is as the base has it."""
+    seen = set()
+    local, merge_base = [], {}
+    for i, uid in enumerate(view.uids):
+        if uid is not None:
+            seen.add(uid)
+        if uid is None or uid in store or uid in force or base[uid].pending or base[uid].hash != view.hashes[i]:
+            local.append(Local(view.rows[i], view.fields(i), uid))
+            if uid is not None:
+                merge_base[uid] = base[uid].fields()
+    for uid, r in base.items():
+        if uid not in seen or (uid in store and uid not in merge_base):
+            merge_base[uid] = r.fields()
+    return local, merge_base
+
+
+def _dirty(view: sb.LocalView, base: dict[str, Record], force: set[str]) -> set[str]:
+    """Base uids the store must be asked about: changed here, gone from the sheet, in conflict."""
+    seen = {u for u in view.uids if u is not None}
+    out = {u for u, h in zip(view.uids, view.hashes) if u is not None and (base[u].hash != h or base[u].pending)}
+    out |= {u for u, r in base.items() if u not in seen or r.pending}
+    return out | (force & set(base))
+
+
+def _merge_customers(repo, view: sb.LocalView, base: dict[str, Record], since, owner, out: Outcome,
+                     force: set[str]) -> EntityOutcome:
+    managed = view.managed
+    by_id = {r.key: uid for uid, r in base.items() if r.key}
+    for i in range(len(view)):
+        cid = view.key(i)
+        view.uids[i] = by_id.pop(cid, None) if cid else None
+    store = _load(repo, "customers", owner, since, base, _dirty(view, base, force))
+    local, merge_base = _merge_set(view, base, store, force)
+    merge = merge_records(merge_base, local, store, managed)
+    result = EntityOutcome(merge, view, local, base)
     # A new row whose ID the book's scope already has in the store (first sync of a book made from the
     # store, or a sync stopped after its commit): the same customer — linked, its differences pushed.
     pulled = {s.fields.get("customer_id"): s for s in merge.pulled_new if s.fields.get("customer_id")}
@@ -196,10 +379,20 @@ def _merge_customers(repo, book, base, store, scope, redact, out: Outcome) -> En
         rec.uid = s.uid
         result.linked[s.uid] = (rec.row, dict(rec.fields))
     merge.inserts = inserts
-    ids = repo.customer_ids()
+    if inserts:
+        _insert_customers(repo, inserts, managed, owner, out)
+    _push(repo, "customers", merge, store)
+    repo.add_conflicts([{"kind": "duplicate", "entity": "customers", "uid": d["uid"], "customer_id": d["customer_id"],
+                         "field": d["matched_on"], "local": d["owner"], "other_uid": d["other_uid"],
+                         "other_owner": d["other_owner"], "store": d["other_customer_id"]} for d in out.duplicates])
+    return result
+
+
+def _insert_customers(repo: Repository, inserts: list[Local], managed: list[str], owner: str | None,
+                      out: Outcome) -> None:
+    """New customers: a store ID when theirs is missing or taken, the book's owner, a 撞单 check."""
+    taken = set(repo.customer_ids())
     everyone = _identities(repo)
-    owner = None if scope == ALL else scope
-    taken = set(ids)
     need_id = []
     for rec in inserts:  # no ID, an ID the store has, or one this book uses twice: the store's next ID
         cid = rec.fields.get("customer_id")
@@ -228,11 +421,6 @@ def _merge_customers(repo, book, base, store, scope, redact, out: Outcome) -> En
                                        "other_owner": other[1], "other_customer_id": other[2]})
                 break
     repo.insert("customers", rows)
-    _push(repo, "customers", merge, store)
-    repo.add_conflicts([{"kind": "duplicate", "entity": "customers", "uid": d["uid"], "customer_id": d["customer_id"],
-                         "field": d["matched_on"], "local": d["owner"], "other_uid": d["other_uid"],
-                         "other_owner": d["other_owner"], "store": d["other_customer_id"]} for d in out.duplicates])
-    return result
 
 
 def _identities(repo: Repository) -> dict[tuple[str, str], tuple[str, str | None, str | None]]:
@@ -246,15 +434,23 @@ def _identities(repo: Repository) -> dict[tuple[str, str], tuple[str, str | None
     return out
 
 
-def _merge_children(repo, book, entity, base, store, redact, out: Outcome, owner_of) -> EntityOutcome:
-    managed = sb.managed_fields(book, entity, fields_of(entity), redact)
-    local = sb.local_rows(book, entity, managed)
-    for rec in local:
-        if rec.fields.get("customer_id") in out.renamed:
-            rec.fields["customer_id"] = out.renamed[rec.fields["customer_id"]]
-    match_rows(base, local, managed)
-    merge = merge_records({u: f for u, (_r, f) in base.items()}, local, store, managed)
-    result = EntityOutcome(merge, local, managed)
+def _merge_children(repo, entity, view: sb.LocalView, base: dict[str, Record], since, owner,
+                    out: Outcome, force: set[str]) -> EntityOutcome:
+    managed = view.managed
+    if out.renamed and "customer_id" in managed:  # rows of a customer the store gave a new ID: re-pointed
+        j = managed.index("customer_id")
+        for i, cid in enumerate(view.columns[j]):
+            if cid in out.renamed:
+                view.columns[j][i] = out.renamed[cid]
+                view.hashes[i] = ""  # changed: merged
+    view.uids = match_rows({u: (r.row, r.hash, r.key) for u, r in base.items()},
+                           [(row, h, view.key(i)) for i, (row, h) in enumerate(zip(view.rows, view.hashes))])
+    if out.out_of_scope:  # rows of customers leaving the book: their base records are merged (and removed)
+        force = force | {u for u in view.uids if u is not None and base[u].key in out.out_of_scope}
+    store = _load(repo, entity, owner, since, base, _dirty(view, base, force))
+    local, merge_base = _merge_set(view, base, store, force)
+    merge = merge_records(merge_base, local, store, managed)
+    result = EntityOutcome(merge, view, local, base)
     # Same content on both sides, new to both the book and its base: one record, linked not doubled.
     pending: dict[tuple, list[Stored]] = {}
     for s in merge.pulled_new:
@@ -273,7 +469,8 @@ def _merge_children(repo, book, entity, base, store, redact, out: Outcome, owner
     merge.inserts = inserts
     for rec in inserts:
         rec.uid = rec.uid or new_uid()
-    repo.insert(entity, [{"uid": r.uid, **r.fields, "owner": owner_of.get(r.fields.get("customer_id"))}
+    owner_of = repo.owners_of({r.fields.get("customer_id") for r in inserts} - {None}) if inserts else {}
+    repo.insert(entity, [{"uid": r.uid, **r.fields, "owner": owner_of.get(r.fields.get("customer_id"), owner)}
                          for r in inserts])
     _push(repo, entity, merge, store)
     return result
@@ -288,13 +485,11 @@ def _push(repo: Repository, entity: str, merge: Merge, store: dict[str, Stored])
                          "base": c.base, "local": c.local, "store": c.store} for c in merge.conflicts])
 
 
-def _workbook_plan(book: CrmBook, out: Outcome, meta: dict[str, str], lang: str) -> EditPlan:
+def _workbook_plan(book: CrmBook, out: Outcome, meta: dict[str, str], lang: str, legacy: bool) -> EditPlan:
     plan = EditPlan(operation="sync")
-    new_base: dict[str, dict[str, tuple[int, dict]]] = {}
     conflicts = []
-    for entity in ENTITIES:
-        e = out.entities[entity]
-        m = e.merge
+    for entity, e in out.entities.items():
+        m, view = e.merge, e.view
         cells: dict[str, dict[int, str | None]] = {}
         for p in m.pulls:
             for f, v in p.changes.items():
@@ -302,44 +497,83 @@ def _workbook_plan(book: CrmBook, out: Outcome, meta: dict[str, str], lang: str)
         if entity == "customers":
             for row, cid in out.new_ids.items():
                 cells.setdefault("customer_id", {})[row] = cid
-        elif out.renamed:
-            for rec in e.local:
-                if rec.fields.get("customer_id") in out.renamed.values():
-                    cells.setdefault("customer_id", {})[rec.row] = rec.fields["customer_id"]
+        elif out.renamed and "customer_id" in view.managed:
+            j = view.managed.index("customer_id")
+            for i, cid in enumerate(view.columns[j]):
+                if view.hashes[i] == "" and cid in out.renamed.values():  # re-pointed in _merge_children
+                    cells.setdefault("customer_id", {})[view.rows[i]] = cid
         if entity in book.sheets:
             plan.edits.extend(sb.column_writes(book, entity, cells, lang))
         gone = {uid for uid, _row in m.pulled_deletes}
-        leaving = {r.uid for r in e.local if r.fields.get("customer_id") in out.out_of_scope}
-        removed = sorted({r.row for r in e.local if r.uid in gone | leaving})
+        removed = sorted({row for i, (row, uid) in enumerate(zip(view.rows, view.uids))
+                          if uid in gone or view.key(i) in out.out_of_scope})
         if removed:
             plan.add(DeleteRows(book.sheets[entity].name, removed))
-        kept: dict[str, tuple[int, dict]] = {}
-        for rec in e.local:
-            if rec.uid is None or rec.uid in gone or rec.uid in leaving:
-                continue
-            fields = m.base.get(rec.uid) or e.linked.get(rec.uid, (0, rec.fields))[1]
-            kept[rec.uid] = (rec.row - bisect.bisect_left(removed, rec.row), dict(fields))
-        for uid, fields in m.kept_deleted.items():
-            kept[uid] = (0, fields)
-        arriving = [s for s in m.pulled_new if s.fields.get("customer_id") not in out.out_of_scope]
+        records = _new_base(e, set(removed), removed)
         info = book.sheets.get(entity)
+        arriving = [s for s in m.pulled_new if s.fields.get("customer_id") not in out.out_of_scope]
         first = (info.last_row if info else 1) - len(removed) + 1
         plan.edits.extend(sb.append_rows(book, entity, [s.fields for s in arriving], e.managed, lang, first))
-        for i, s in enumerate(arriving):
-            kept[s.uid] = (first + i, {f: s.fields.get(f) for f in e.managed})
-        new_base[entity] = kept
+        fields = [{f: s.fields.get(f) for f in e.managed} for s in arriving]
+        for i, (s, h) in enumerate(zip(arriving, sbase.hash_fields(fields, e.managed))):
+            records[s.uid] = sbase.record(first + i, fields[i], h)
+        if legacy or _base_changed(e.base, records):
+            plan.add(sbase.base_sheet(entity, records))
         conflicts += [(entity, c) for c in m.conflicts]
-    plan.add(sb.state_sheet(meta, new_base))
+    plan.add(sbase.meta_sheet(meta))
     if conflicts or out.duplicates or sb.CONFLICTS_KEY in book.tool_sheets:
         plan.add(sb.conflicts_sheet(book, conflicts, out.duplicates, lang))
     return plan
 
 
+def _new_base(e: EntityOutcome, removed_rows: set[int], removed: list[int]) -> dict[str, Record]:
+    """The entity's base after this sync, in sheet order: each merged row from the merge's agreed fields
+    (or, inserted into the store just now, its own), every other row as it was (row number moved up
+    past removed rows); records deleted here but kept for a conflict at row 0."""
+    m, view = e.merge, e.view
+    merged = {r.row: r for r in e.local}
+    pending = {c.uid for c in m.conflicts}
+    records: dict[str, Record] = {}
+    fresh: list[str] = []
+    for i, row in enumerate(view.rows):
+        if row in removed_rows:
+            continue
+        rec = merged.get(row)
+        uid = rec.uid if rec is not None else view.uids[i]
+        if uid is None:
+            continue
+        at = row - bisect.bisect_left(removed, row)
+        if rec is None:
+            old = e.base[uid]
+            records[uid] = Record(at, old.key, old.hash, old.data, False)
+            continue
+        fields = m.base.get(uid) or (e.linked[uid][1] if uid in e.linked else rec.fields)
+        records[uid] = sbase.record(at, dict(fields), None, uid in pending)
+        fresh.append(uid)
+    for uid, fields in m.kept_deleted.items():
+        records[uid] = sbase.record(0, dict(fields), None, True)
+        fresh.append(uid)
+    for uid, h in zip(fresh, sbase.hash_fields([records[u].fields() for u in fresh], view.managed)):
+        records[uid].hash = h
+    return records
+
+
+def _base_changed(old: dict[str, Record], new: dict[str, Record]) -> bool:
+    if len(old) != len(new):
+        return True
+    for uid, r in new.items():
+        o = old.get(uid)
+        if o is None or (o.row, o.hash, o.data, o.pending) != (r.row, r.hash, r.data, r.pending):
+            return True
+    return False
+
+
 def _result(out: Outcome, scope: str, first: bool, plan: EditPlan, lang: str) -> CommandResult:
     counts: dict[str, int | float] = {}
-    for entity, e in out.entities.items():
-        counts.update(e.merge.counts(f"{entity}_"))
-        counts[f"{entity}_linked"] = len(e.linked)
+    for entity in ENTITIES:  # an entity not merged this time (nothing new on either side) counts zeros
+        e = out.entities.get(entity)
+        counts.update((e.merge if e else Merge()).counts(f"{entity}_"))
+        counts[f"{entity}_linked"] = len(e.linked) if e else 0
     pushed = sum(counts[f"{e}_pushed"] + counts[f"{e}_inserted"] + counts[f"{e}_deleted"] for e in ENTITIES)
     pulled = sum(counts[f"{e}_pulled"] + counts[f"{e}_pulled_new"] + counts[f"{e}_pulled_deleted"] for e in ENTITIES)
     conflicts = sum(counts[f"{e}_conflicts"] for e in ENTITIES)

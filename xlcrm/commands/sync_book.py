@@ -1,5 +1,5 @@
-"""The workbook side of a sync: rows as canonical field text, the base snapshot in the very-hidden
-`_xlcrm_sync` sheet, the 冲突 / Conflicts sheet, and the edits that bring store changes in.
+"""The workbook side of a sync: rows as canonical field text, the 冲突 / Conflicts sheet, and the edits
+that bring store changes in (the base snapshot is `sync_base`).
 
 Canonical text is what both sides compare: dates `YYYY-MM-DD`, numbers without a trailing `.0`,
 choices as their code, text as typed. The store keeps exactly this text.
@@ -8,13 +8,13 @@ choices as their code, text as typed. The store keeps exactly this text.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from .. import schema
-from ..ops.sync import DELETED, Conflict, Local
+from ..ops.sync import DELETED, Conflict
 from ..workbook.book import CrmBook
 from ..workbook.edits import (
     FMT_DATE,
@@ -26,9 +26,8 @@ from ..workbook.edits import (
     SheetReplace,
     Value,
 )
+from .sync_base import Record, hash_rows, record
 
-SYNC_SHEET = "_xlcrm_sync"  # very hidden; internal sheets are xlcrm's by name (ownership.INTERNAL_PREFIX)
-STATE_COLUMNS = ["entity", "uid", "key", "row", "data"]
 CONFLICTS_KEY = "conflicts"
 KEEP_MINE = "用本工作簿 / Keep mine"
 TAKE_STORE = "用团队库 / Take store"
@@ -108,43 +107,42 @@ def canon_column(values: pd.Series, kind: schema.Kind) -> list[str | None]:
     return [canon(v, kind) for v in values.tolist()]
 
 
-def local_rows(book: CrmBook, entity: str, managed: list[str]) -> list[Local]:
+@dataclass
+class LocalView:
+    """Every non-blank row of an entity's sheet as columns of canonical text (no object per row: a
+    million follow-ups stay cheap), with each row's fields hash and, once matched, its base uid."""
+
+    managed: list[str]
+    rows: list[int] = field(default_factory=list)
+    columns: list[list[str | None]] = field(default_factory=list)  # one per managed field
+    hashes: list[str] = field(default_factory=list)
+    uids: list[str | None] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def fields(self, i: int) -> dict[str, str | None]:
+        return {f: col[i] for f, col in zip(self.managed, self.columns)}
+
+    def key(self, i: int) -> str | None:
+        return self.columns[self.managed.index("customer_id")][i] if "customer_id" in self.managed else None
+
+
+def local_view(book: CrmBook, entity: str, managed: list[str]) -> LocalView:
+    view = LocalView(managed, columns=[[] for _ in managed])
     spec = schema.SHEETS_BY_KEY[entity]
     frame = book.frame(entity)
     if frame.empty or not managed:
-        return []
+        return view
     columns = [canon_column(frame[f], spec.column(f).kind) for f in managed]
-    out = []
-    for row, values in zip(frame["_row"].tolist(), zip(*columns)):
-        if any(v is not None for v in values):
-            out.append(Local(int(row), dict(zip(managed, values))))
-    return out
-
-
-# --------------------------------------------------------------------------- the base snapshot
-
-def read_state(frame: pd.DataFrame | None) -> tuple[dict[str, str], dict[str, dict[str, tuple[int, dict]]]]:
-    """(meta, entity → uid → (row, fields)) from the sync sheet; empty for a never-synced book."""
-    meta: dict[str, str] = {}
-    base: dict[str, dict[str, tuple[int, dict]]] = {k: {} for k in ("customers", "followups", "purchases")}
-    if frame is None or frame.empty or "entity" not in frame.columns:
-        return meta, base
-    for entity, uid, _key, row, data in frame[STATE_COLUMNS].itertuples(index=False):
-        if entity == "_meta":
-            meta[str(uid)] = data or ""
-        elif entity in base and uid:
-            base[entity][str(uid)] = (int(float(row or 0)), json.loads(data or "{}"))
-    return meta, base
-
-
-def state_sheet(meta: dict[str, str], base: dict[str, dict[str, tuple[int, dict]]]) -> SheetReplace:
-    rows = [["_meta", k, "", "", v] for k, v in sorted(meta.items())]
-    for entity, records in base.items():
-        for uid, (row, fields) in records.items():
-            rows.append([entity, uid, fields.get("customer_id") or "", str(row),
-                         json.dumps({k: v for k, v in fields.items() if v is not None}, ensure_ascii=False, separators=(",", ":"))])
-    df = pd.DataFrame(rows, columns=STATE_COLUMNS)
-    return SheetReplace(SYNC_SHEET, [Block(df)], hidden="veryHidden", freeze_header=False)
+    keep = [i for i, values in enumerate(zip(*columns)) if any(v is not None for v in values)]
+    every = len(keep) == len(frame)
+    view.columns = columns if every else [[col[i] for i in keep] for col in columns]
+    rows = frame["_row"].tolist()
+    view.rows = [int(r) for r in rows] if every else [int(rows[i]) for i in keep]
+    view.hashes = hash_rows(view.columns)
+    view.uids = [None] * len(view.rows)
+    return view
 
 
 # --------------------------------------------------------------------------- conflicts sheet
@@ -179,27 +177,26 @@ def read_decisions(frame: pd.DataFrame | None, lang: str) -> list[dict]:
     return out
 
 
-def apply_decisions(base: dict[str, dict[str, tuple[int, dict]]], decisions: list[dict],
-                    store_now: dict[str, dict[str, dict]]) -> int:
-    """Turn the user's decisions into base changes, so the merge does the rest: "keep mine" makes the
-    store's value the base (the workbook's becomes an only-local change → pushed); "take store" makes
-    the workbook's value the base (→ pulled). A deletion decided the other way forgets the record."""
+def apply_decisions(base: dict[str, Record], decisions: list[dict], store_now: dict[str, dict]) -> int:
+    """Turn the user's decisions (one entity's) into base changes, so the merge does the rest: "keep
+    mine" makes the store's value the base (the workbook's becomes an only-local change → pushed);
+    "take store" makes the workbook's value the base (→ pulled). A deletion decided the other way
+    forgets the record. A changed record's hash is cleared (worked out again from its fields)."""
     done = 0
     for d in decisions:
-        records = base.get(d["entity"])
-        if records is None or d["uid"] not in records:
+        if d["uid"] not in base:
             continue
-        row, fields = records[d["uid"]]
+        old = base[d["uid"]]
         if DELETED in (d["local"], d["store"]):
             local_deleted = d["local"] == DELETED
             if (d["decision"] == "mine") == local_deleted:  # delete it everywhere: base = store
-                records[d["uid"]] = (row, dict(store_now.get(d["entity"], {}).get(d["uid"], fields)))
+                base[d["uid"]] = record(old.row, dict(store_now.get(d["uid"], old.fields())))
             else:  # keep it: forget the base, the record comes back as new on its side
-                del records[d["uid"]]
+                del base[d["uid"]]
         else:
-            fields = dict(fields)
+            fields = dict(old.fields())
             fields[d["field"]] = d["store"] if d["decision"] == "mine" else d["local"]
-            records[d["uid"]] = (row, fields)
+            base[d["uid"]] = record(old.row, fields)
         done += 1
     return done
 

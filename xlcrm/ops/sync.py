@@ -153,31 +153,36 @@ def merge_records(base: dict[str, Fields], local: list[Local], store: dict[str, 
     return out
 
 
-def match_rows(base: dict[str, tuple[int, Fields]], rows: list[Local], managed: list[str],
-               *, key: str = "customer_id") -> None:
-    """Give each workbook row of a sheet without its own ID (follow-ups, purchases) the uid of its base
-    record: first rows whose fields are exactly the base's (wherever they moved), then a row at the
-    base's row number for the same customer (edited in place). Rows left over are new."""
-    by_content: dict[tuple, list[str]] = defaultdict(list)
-    for uid, (_row, fields) in base.items():
-        by_content[tuple(fields.get(f) or None for f in managed)].append(uid)
+def match_rows(base: dict[str, tuple[int, object, str | None]],
+               rows: list[tuple[int, object, str | None]]) -> list[str | None]:
+    """The base uid of each workbook row of a sheet without its own ID (follow-ups, purchases); each
+    side as (sheet row, content, customer ID), content being anything comparable (the fields' hash).
+    First rows whose content is exactly a base record's (wherever they moved; of twins, the one at
+    the same row), then a row at the
+    base's row number for the same customer (edited in place). Rows left over are new (None)."""
+    by_content: dict[object, list[str]] = defaultdict(list)
+    for uid, (_row, content, _key) in base.items():
+        by_content[content].append(uid)
+    out: list[str | None] = [None] * len(rows)
     taken: set[str] = set()
-    for rec in rows:
-        uids = by_content.get(tuple(rec.fields.get(f) or None for f in managed))
-        while uids:
-            uid = uids.pop(0)
-            if uid not in taken:
-                rec.uid = uid
-                taken.add(uid)
-                break
-    by_row = {row: uid for uid, (row, _f) in base.items() if uid not in taken}
-    for rec in rows:
-        if rec.uid is not None:
+    for i, (row, content, _key) in enumerate(rows):
+        uids = by_content.get(content)
+        if not uids:
             continue
-        uid = by_row.get(rec.row)
-        if uid is not None and uid not in taken and _same(base[uid][1].get(key), rec.fields.get(key)):
-            rec.uid = uid
+        # Twins (the same content twice): the one that was at this row, else the first.
+        uid = next((u for u in uids if base[u][0] == row), uids[0])
+        uids.remove(uid)
+        out[i] = uid
+        taken.add(uid)
+    by_row = {row: uid for uid, (row, _c, _k) in base.items() if uid not in taken}
+    for i, (row, _content, key) in enumerate(rows):
+        if out[i] is not None:
+            continue
+        uid = by_row.get(row)
+        if uid is not None and uid not in taken and _same(base[uid][2], key):
+            out[i] = uid
             taken.add(uid)
+    return out
 
 
 def identity(fields: Fields) -> list[tuple[str, str]]:

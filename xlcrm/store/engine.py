@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from ..errors import XlcrmError
 from . import tables
 
-HEAD = "0001"
+HEAD = "0002"
 _MIGRATED: dict[str, Engine] = {}
 
 

@@ -1,6 +1,8 @@
 """Reads and writes of the store's rows, inside one transaction the caller holds.
 
-Every update is optimistic: `UPDATE … WHERE uid = :uid AND version = :seen`, and a row someone else
+Every write carries the transaction's change sequence number (`seq`, one per transaction, handed out
+under the store_meta row lock, so numbers follow commit order): a sync asks only for rows written
+after its book's last sync. Every update is optimistic: `UPDATE … WHERE uid = :uid AND version = :seen`, and a row someone else
 changed meanwhile raises `StaleVersion` (the caller rolls back, re-reads and merges again). Every
 change lands in the append-only change log with who, when and the source (button/cli/import/sync).
 First imports go in batches: PostgreSQL `COPY … FROM STDIN` (psycopg), executemany elsewhere.
@@ -13,7 +15,7 @@ import re
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.engine import Connection
 
 from ..ops.sync import Push, Stored
@@ -45,11 +47,30 @@ class Repository:
     def __init__(self, conn: Connection, who: str, source: str):
         self.conn, self.who, self.source = conn, who or "?", source
         self.log_rows: list[dict] = []
+        self._seq: int | None = None
+
+    # -- change sequence -------------------------------------------------------------------------
+    @property
+    def seq(self) -> int:
+        """This transaction's change number; the first call takes it (and the counter's row lock,
+        held to commit: a later transaction gets a higher number and commits after this one)."""
+        if self._seq is None:
+            self.conn.execute(text("UPDATE store_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) "
+                                   "WHERE key = :k"), {"k": tables.SEQ_KEY})
+            found = self.conn.execute(select(tables.store_meta.c.value)
+                                      .where(tables.store_meta.c.key == tables.SEQ_KEY)).scalar()
+            if found is None:  # a store made before the counter existed
+                self.conn.execute(tables.store_meta.insert().values(key=tables.SEQ_KEY, value="1"))
+                found = "1"
+            self._seq = int(found)
+        return self._seq
 
     # -- reading ---------------------------------------------------------------------------------
-    def load(self, entity: str, owner: str | None, also: Iterable[str] = ()) -> dict[str, Stored]:
+    def load(self, entity: str, owner: str | None, also: Iterable[str] = (), *,
+             since: int | None = None) -> dict[str, Stored]:
         """Rows of `entity` in a book's scope (one owner's, or all with owner None), plus the rows named
-        in `also` (the book's base records, wherever they went: reassigned, deleted)."""
+        in `also` (the book's base records, wherever they went: reassigned, deleted). `since`: only
+        rows written after that change number — of any owner, as a row that left the scope has too."""
         table = tables.RECORDS[entity]
         keys = fields_of(entity)
         cols = [table.c.uid, table.c.version, table.c.owner, table.c.deleted, *[table.c[k] for k in keys]]
@@ -59,7 +80,12 @@ class Repository:
             for row in self.conn.execute(query):
                 out[row[0]] = Stored(row[0], row[1], dict(zip(keys, row[4:])), row[2], bool(row[3]))
 
-        take(select(*cols) if owner is None else select(*cols).where(table.c.owner == owner))
+        if since is not None:
+            take(select(*cols).where(table.c.seq > since))
+        elif owner is None:
+            take(select(*cols))
+        else:
+            take(select(*cols).where(table.c.owner == owner))
         missing = [u for u in also if u not in out]
         for i in range(0, len(missing), BATCH):
             take(select(*cols).where(table.c.uid.in_(missing[i:i + BATCH])))
@@ -70,6 +96,15 @@ class Repository:
         t = tables.customers
         return {r[0]: (r[1], r[2]) for r in self.conn.execute(select(t.c.customer_id, t.c.uid, t.c.owner))
                 if r[0] is not None}
+
+    def owners_of(self, customer_ids: Iterable[str]) -> dict[str, str | None]:
+        """customer_id → owner for the given IDs (their follow-ups and purchases are the owner's too)."""
+        t = tables.customers
+        ids = list(customer_ids)
+        out = {}
+        for i in range(0, len(ids), BATCH):
+            out.update(self.conn.execute(select(t.c.customer_id, t.c.owner).where(t.c.customer_id.in_(ids[i:i + BATCH]))).all())
+        return out
 
     def next_customer_ids(self, n: int, taken: set[str], prefix: str = "C", width: int = 6) -> list[str]:
         """`n` fresh IDs in the store's numbering (C000123…), above every ID in use."""
@@ -84,8 +119,9 @@ class Repository:
             return
         stamp = now()
         keys = fields_of(entity)
+        seq = self.seq
         full = [{"uid": r["uid"], "version": 1, "updated_at": stamp, "updated_by": self.who,
-                 "owner": r.get("owner"), "deleted": False, **{k: r.get(k) for k in keys if k != "owner"}}
+                 "owner": r.get("owner"), "deleted": False, "seq": seq, **{k: r.get(k) for k in keys if k != "owner"}}
                 for r in rows]
         if len(full) >= COPY_FROM and self.conn.dialect.name == "postgresql":
             self._copy(tables.RECORDS[entity], full)
@@ -97,7 +133,8 @@ class Repository:
 
     def update(self, entity: str, push: Push, customer_id: str | None = None) -> None:
         table = tables.RECORDS[entity]
-        values = {"version": table.c.version + 1, "updated_at": now(), "updated_by": self.who, **push.changes}
+        values = {"version": table.c.version + 1, "updated_at": now(), "updated_by": self.who, "seq": self.seq,
+                  **push.changes}
         result = self.conn.execute(update(table).where(and_(table.c.uid == push.uid, table.c.version == push.version))
                                    .values(**values))
         if result.rowcount != 1:
@@ -106,7 +143,8 @@ class Repository:
             cid = push.changes.get("customer_id") or customer_id
             for child in (tables.followups, tables.purchases):
                 self.conn.execute(update(child).where(child.c.customer_id == cid).values(
-                    owner=push.changes["owner"], version=child.c.version + 1, updated_at=now(), updated_by=self.who))
+                    owner=push.changes["owner"], version=child.c.version + 1, updated_at=now(), updated_by=self.who,
+                    seq=self.seq))
         self.log_rows.extend({"entity": entity, "uid": push.uid, "customer_id": customer_id, "field": f,
                               "old": push.old.get(f), "new": v} for f, v in push.changes.items())
 
@@ -114,7 +152,7 @@ class Repository:
         table = tables.RECORDS[entity]
         result = self.conn.execute(update(table).where(and_(table.c.uid == push.uid, table.c.version == push.version))
                                    .values(version=table.c.version + 1, updated_at=now(), updated_by=self.who,
-                                           deleted=True))
+                                           deleted=True, seq=self.seq))
         if result.rowcount != 1:
             raise StaleVersion(push.uid)
         self.log_rows.append({"entity": entity, "uid": push.uid, "customer_id": customer_id, "field": "(deleted)",
@@ -132,13 +170,13 @@ class Repository:
                 continue
             ids = [r[0] for r in moved]
             self.conn.execute(update(t).where(t.c.uid.in_(ids)).values(
-                owner=new_owner, version=t.c.version + 1, updated_at=now(), updated_by=self.who))
+                owner=new_owner, version=t.c.version + 1, updated_at=now(), updated_by=self.who, seq=self.seq))
             cids = [r[2] for r in moved if r[2] is not None]
             for child in (tables.followups, tables.purchases):
                 for j in range(0, len(cids), BATCH):
                     self.conn.execute(update(child).where(child.c.customer_id.in_(cids[j:j + BATCH]))
                                       .values(owner=new_owner, version=child.c.version + 1, updated_at=now(),
-                                              updated_by=self.who))
+                                              updated_by=self.who, seq=self.seq))
             self.log_rows.extend({"entity": "customers", "uid": r[0], "customer_id": r[2], "field": "owner",
                                   "old": r[1], "new": new_owner} for r in moved)
             changed += len(moved)
@@ -166,8 +204,9 @@ class Repository:
         if not rows:
             return 0
         stamp = now()
+        seq = self.seq
         full = [{**r, "old": _text(r["old"]), "new": _text(r["new"]), "who": self.who, "at": stamp,
-                 "source": self.source} for r in rows]
+                 "source": self.source, "seq": seq} for r in rows]
         if len(full) >= COPY_FROM and self.conn.dialect.name == "postgresql":
             self._copy(tables.change_log, full, skip=("id",))
         else:

@@ -10,6 +10,7 @@ exactly what the workbook shows; the types come back from schema.py when frames 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -27,7 +28,8 @@ metadata = MetaData()
 
 POOL_OWNER = "公海"  # the shared pool: customers nobody serves (seed: 3 months without follow-up)
 RECORD_SHEETS = {"customers": schema.CUSTOMERS, "followups": schema.FOLLOWUPS, "purchases": schema.PURCHASES}
-SYSTEM_COLUMNS = ("uid", "version", "updated_at", "updated_by", "owner", "deleted")
+SYSTEM_COLUMNS = ("uid", "version", "updated_at", "updated_by", "owner", "deleted", "seq")
+SEQ_KEY = "seq"  # store_meta row: the last change sequence number handed out
 
 
 def field_keys(entity: str) -> list[str]:
@@ -44,10 +46,14 @@ def _record_table(entity: str) -> Table:
         Column("updated_by", String(120), nullable=False, default=""),
         Column("owner", String(120), nullable=True),
         Column("deleted", Boolean, nullable=False, default=False),
+        # The transaction that last wrote the row (store_meta "seq"): a sync loads only rows written
+        # after its book's last sync instead of the whole scope.
+        Column("seq", BigInteger, nullable=False, default=0),
     ]
     columns += [Column(key, Text, nullable=True) for key in field_keys(entity)]
     table = Table(entity, metadata, *columns)
     Index(f"ix_{entity}_owner", table.c.owner)
+    Index(f"ix_{entity}_seq", table.c.seq)
     if entity == "customers":
         Index("ux_customers_customer_id", table.c.customer_id, unique=True)
     else:
@@ -73,7 +79,9 @@ change_log = Table(
     Column("who", String(120), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("source", String(20), nullable=False),  # button | cli | import | sync | api
+    Column("seq", BigInteger, nullable=False, default=0),  # the writing transaction's change number
     Index("ix_change_log_uid", "uid"),
+    Index("ix_change_log_seq", "seq"),
 )
 
 conflicts = Table(

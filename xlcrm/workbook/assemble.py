@@ -23,20 +23,21 @@ Progress = Callable[[str, float], None]
 def assemble_book(names: list[str], by_key: dict[str, str], grid_of: Callable[[str], Grid],
                   tables_of: Callable[[str], list], *, lang: str | None = None,
                   say: Progress = lambda _msg, _frac: None, ownership: Ownership | None = None,
-                  report_missing: bool = True) -> CrmBook:
+                  report_missing: bool = True, keys: tuple[str, ...] | None = None) -> CrmBook:
     """Type the located sheets into a CrmBook: one path for every grid source (a workbook file, the
     live-Excel adapter, a CSV). `report_missing`: an absent data sheet is a problem (a CSV holds
-    one sheet by design, so it says False)."""
+    one sheet by design, so it says False). `keys`: the data sheets read (default all); the others
+    are left out of the book (empty frames, no SheetInfo, no problem reported)."""
     ownership = ownership or Ownership()
     problems: list[Problem] = []
     frames: dict[str, pd.DataFrame] = {}
     raws: dict[str, pd.DataFrame] = {}
     infos: dict[str, SheetInfo] = {}
     for i, key in enumerate(DATA_KEYS):
-        if key not in by_key:
+        if key not in by_key or (keys is not None and key not in keys):
             frames[key] = normalize.empty_frame(key)
             raws[key] = empty_raw(key)
-            if report_missing:
+            if report_missing and (keys is None or key in keys):
                 problems.append(missing_sheet_problem(schema.SHEETS_BY_KEY[key]))
             continue
         name = by_key[key]
@@ -46,7 +47,7 @@ def assemble_book(names: list[str], by_key: dict[str, str], grid_of: Callable[[s
         frames[key], raws[key], infos[key] = typed, raw, info
         problems.extend(found)
     for key in OPTIONAL_KEYS:  # no sheet, no problem: an optional sheet's absence is not reported
-        if key in by_key:
+        if key in by_key and (keys is None or key in keys):
             typed, raw, info, found = read_data_sheet(grid_of(by_key[key]), key, ownership.owned_headers(key))
             info.table = table_for(info, tables_of(by_key[key]))
             frames[key], raws[key], infos[key] = typed, raw, info
@@ -59,9 +60,11 @@ def assemble_book(names: list[str], by_key: dict[str, str], grid_of: Callable[[s
         lang = choose_lang(lang, schema.DEFAULT_LANG)
     elif has_language:
         lang = settings.language
-    else:
+    elif infos:
         main = infos.get("customers") or next(iter(infos.values()))  # a CSV may hold follow-ups only
         lang = guess_language(main.name, list(main.headers.values()))
+    else:  # no data sheet read (`keys` left them all out)
+        lang = schema.DEFAULT_LANG
     return CrmBook(
         customers=frames["customers"],
         followups=frames["followups"],

@@ -196,10 +196,21 @@ class InsertRows:
 Edit = ColumnWrite | CellWrite | SheetReplace | AppendRows | MarkCells | DeleteRows | InsertRows
 
 
+@dataclass(frozen=True)
+class Stamp:
+    """After every edit: the tokens (`workbook.stamp`) of `sheets` in the file being saved replace the
+    `stamp.MARKER` cell of the state sheet `sheet` (written by the same plan). File writer only: in
+    live Excel the marker stays, which reads as "no tokens"."""
+
+    sheet: str
+    sheets: tuple[str, ...]
+
+
 @dataclass
 class EditPlan:
     edits: list[Edit] = field(default_factory=list)
     operation: str = ""  # "check", "regrade", … (for the backup name and logs)
+    stamp: Stamp | None = None
 
     def add(self, edit: Edit) -> EditPlan:
         self.edits.append(edit)

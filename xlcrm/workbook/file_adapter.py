@@ -39,7 +39,7 @@ class FileWorkbook:
     def lang(self) -> str:
         return self._book.lang if self._book else "zh-CN"
 
-    def read(self) -> CrmBook:
+    def read(self, keys: tuple[str, ...] | None = None) -> CrmBook:
         from .reader import read_book
 
         kind = ensure_readable(self.path)  # a clean refusal (missing, a folder …) before any lock
@@ -49,9 +49,10 @@ class FileWorkbook:
                 self._lock = WorkbookLock(real, self._lock.wait)
             self._lock.acquire()
         try:
-            # Taken before the read: a change during the read then also fails the write's check.
-            self.fingerprint = Fingerprint.of(real) if kind != "csv" else None
-            self._book = read_book(self.path, progress=self.progress)
+            # Taken before the first read: a change during (or between) reads then fails the write's check.
+            if self.fingerprint is None and kind != "csv":
+                self.fingerprint = Fingerprint.of(real)
+            self._book = read_book(self.path, progress=self.progress, keys=keys)
         except BaseException:
             self.close()
             raise
@@ -61,6 +62,13 @@ class FileWorkbook:
         from .reader import read_tool_sheet
 
         return read_tool_sheet(self.path, name)
+
+    def sheet_tokens(self) -> dict[str, str]:
+        """Sheet name → stamp token of the file now (see workbook.stamp); read from the zip directory."""
+        from .grid import sheet_parts
+        from .stamp import file_tokens
+
+        return file_tokens(self.path, {name: part for name, _kind, part in sheet_parts(self.path)})
 
     def apply(self, plan: EditPlan) -> None:
         from .writer import apply_plan

@@ -157,7 +157,7 @@ def _candidate(key: str, name: str, named: bool, grid_of: Callable[[str], Grid])
 
 
 def locate_sheets(names: list[str], grid_of: Callable[[str], Grid], ownership: Ownership | None = None,
-                  refs: list[SheetRef] | None = None) -> dict[str, str]:
+                  refs: list[SheetRef] | None = None, keys: tuple[str, ...] | None = None) -> dict[str, str]:
     """Schema sheet key → sheet name, chosen by evidence.
 
     Data sheets: among the sheets named like one (any language or synonym) and the unnamed ones, the
@@ -165,7 +165,8 @@ def locate_sheets(names: list[str], grid_of: Callable[[str], Grid], ownership: O
     ties) — so a user's "Orders" sheet cannot hijack the real 購買記錄. An unnamed sheet is adopted
     only on strong evidence. Tool sheets: only those xlcrm recorded as its own (`ownership`); a
     user's sheet that merely has a tool sheet's name is left alone. Raises SchemaError, saying what
-    was found and how to name the sheet, when there is no Basic Info.
+    was found and how to name the sheet, when there is no Basic Info. `keys`: only these data sheets
+    are looked for (the others are not opened); default all.
     """
     ownership = ownership or Ownership()
     refs = refs or [SheetRef(n) for n in names]
@@ -179,6 +180,8 @@ def locate_sheets(names: list[str], grid_of: Callable[[str], Grid], ownership: O
             by_key["settings"] = name
     weak: list[_Candidate] = []
     for key in DATA_KEYS:
+        if keys is not None and key not in keys:
+            continue
         used = {n for k, n in by_key.items() if not k.startswith("sheet:")}
         pool = [n for n in free if n not in used and schema.match_sheet(n) in (key, None)]
         candidates = [_candidate(key, n, schema.match_sheet(n) == key, grid_of) for n in pool]
@@ -193,10 +196,10 @@ def locate_sheets(names: list[str], grid_of: Callable[[str], Grid], ownership: O
             weak = sorted((c for c in candidates if c.score >= 2), key=_Candidate.rank, reverse=True)
     for name in free:  # optional data sheets (Service): by their name, with their required columns; else left alone
         key = schema.match_sheet(name)
-        if (key in OPTIONAL_KEYS and key not in by_key and name not in by_key.values()
+        if (key in OPTIONAL_KEYS and (keys is None or key in keys) and key not in by_key and name not in by_key.values()
                 and _candidate(key, name, True, grid_of).required_ok):
             by_key[key] = name
-    if "customers" not in by_key:
+    if "customers" not in by_key and (keys is None or "customers" in keys):
         raise _no_customers(names, weak)
     data = {by_key[k] for k in DATA_KEYS if k in by_key}
     return {k: n for k, n in by_key.items() if not (k.startswith("sheet:") and n in data)}

@@ -11,12 +11,16 @@ from .edits import EditPlan
 
 
 class WorkbookPort(Protocol):
-    def read(self) -> CrmBook:
-        """Read the three data sheets and the settings (once per command)."""
+    def read(self, keys: tuple[str, ...] | None = None) -> CrmBook:
+        """Read the data sheets (`keys`: only these; default all) and the settings, once per command."""
         ...
 
     def read_sheet(self, name: str) -> pd.DataFrame | None:
         """A tool-owned sheet as a DataFrame (header in row 1, values as text), or None if absent."""
+        ...
+
+    def sheet_tokens(self) -> dict[str, str]:
+        """Sheet name → stamp token (workbook.stamp) of each sheet as saved now; {} when unknown."""
         ...
 
     def apply(self, plan: EditPlan) -> None:

@@ -41,13 +41,16 @@ from .shared_strings import SharedStringWatch
 
 
 def read_book(
-    path: Path, *, lang: str | None = None, progress: Progress | None = None, threads: int | None = None
+    path: Path, *, lang: str | None = None, progress: Progress | None = None, threads: int | None = None,
+    keys: tuple[str, ...] | None = None,
 ) -> CrmBook:
     """Read a workbook (or a customers CSV) into a `CrmBook`.
 
     Raises FileRefused for files xlcrm cannot read (see `guard`), SchemaError when Basic Info or
     a required column is missing (the message lists what was found, in zh-CN and en).
     `threads`: sheets read at once (default 2 on machines with 4+ cores, else 1 = sequential).
+    `keys`: read only these data sheets (e.g. a sync that knows the others are as it left them); the
+    book then has no SheetInfo and empty frames for the rest. Settings are always read.
     """
     path = Path(path)
     kind = ensure_readable(path)
@@ -70,17 +73,18 @@ def read_book(
 
     refs = sheet_refs(path)
     ownership = read_ownership(names, refs, head_grid)
-    by_key = locate_sheets(worksheets, head_grid, ownership, refs)
+    by_key = locate_sheets(worksheets, head_grid, ownership, refs, keys)
     if threads is None:
         # Measured on a shared 2-core box: a second thread bought nothing and cost ~70 MB, so only
         # machines with cores to spare read two sheets at once.
         threads = 2 if (os.cpu_count() or 1) >= 4 else 1
-    wanted = [by_key[k] for k in (*DATA_KEYS, "settings") if k in by_key and by_key[k] not in grids]
+    wanted = [by_key[k] for k in (*DATA_KEYS, "settings") if k in by_key and by_key[k] not in grids
+              and (keys is None or k in keys or k == "settings")]
     loader = SheetLoader(path, kind, xl, wanted, threads)
     try:
         tables = excel_tables(path)
         book = assemble_book(names, by_key, lambda name: strings.watch(grids.pop(name, None) or loader.get(name)),
-                             lambda name: tables.get(name, []), lang=lang, say=say, ownership=ownership)
+                             lambda name: tables.get(name, []), lang=lang, say=say, ownership=ownership, keys=keys)
     finally:
         loader.close()
     strings.verify(book)  # a damaged shared-string index would silently read as string 0

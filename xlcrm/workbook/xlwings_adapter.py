@@ -82,7 +82,8 @@ class XlwingsWorkbook(XlwingsEdits):
             pa.RecordBatch.from_arrays([], names=[])
         return Grid(name=sheet.name, batch=batch, col_index=list(range(width)))
 
-    def read(self) -> CrmBook:
+    def read(self, keys: tuple[str, ...] | None = None) -> CrmBook:
+        """Every data sheet (`keys` is for file readers that can skip sheets; live Excel reads them all)."""
         from .reader import assemble_book, locate_sheets, read_ownership
 
         sheets = {s.name: s for s in self.book.sheets}
@@ -99,6 +100,9 @@ class XlwingsWorkbook(XlwingsEdits):
         by_key = locate_sheets(names, grid_of, ownership, refs)
         self._book = assemble_book(names, by_key, grid_of, lambda name: sheet_tables(sheets[name]), ownership=ownership)
         return self._book
+
+    def sheet_tokens(self) -> dict[str, str]:
+        return {}  # the book lives in Excel: no saved parts to compare, every sheet is read
 
     def read_sheet(self, name: str) -> pd.DataFrame | None:
         sheet = self._find_sheet(name)

@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import FileRefused, WriteFailed, XlcrmError
-from ...ooxml.package import Package
-from ..edits import EditPlan
+from ...ooxml.package import Package, data_crc
+from ..edits import EditPlan, Stamp
 from ..guard import Fingerprint, changed_error, ensure_writable, resolve, translate_os_error
 from ..lock import WorkbookLock
 from ..ownership import is_internal
 from ..package_check import CheckedPackage, check_zip
+from ..stamp import MARKER, render, tokens
 from .editor import Editor
 from .save import (
     checkpoint,
@@ -108,6 +109,8 @@ def plan_to_bytes(
         editor.finish()
         pkg.drop_stale_overrides()
         pkg.drop_unchanged()
+        if plan.stamp is not None:
+            _stamp(pkg, editor, plan.stamp)
         lap("render")
         checkpoint("after_edit")
         jobs = pkg.precompress_async(pool)
@@ -126,6 +129,24 @@ def plan_to_bytes(
     verify_output(pkg, data, xml_checked=True)
     lap("verify")
     return data, pkg, editor
+
+
+def _stamp(pkg: Package, editor: Editor, stamp: Stamp) -> None:
+    """Replace the state sheet's marker with the tokens of the package as it will be saved (same
+    length, so nothing else in the part moves; the state sheet's own part is not in any token)."""
+    entry = editor.wb.find(stamp.sheet)
+    marker = MARKER.encode()
+    data = pkg.read(entry.part) if entry is not None and pkg.exists(entry.part) else b""
+    if data.count(marker) != 1:
+        return
+    parts = {}
+    for name in pkg.names():
+        if name in pkg.changed:
+            parts[name] = (data_crc(pkg.changed[name]), len(pkg.changed[name]))
+        else:
+            parts[name] = (pkg.infos[name].CRC, pkg.infos[name].file_size)
+    sheets = {name: found.part for name in stamp.sheets if (found := editor.wb.find(name)) is not None}
+    pkg.write(entry.part, data.replace(marker, render(tokens(parts, sheets)).encode()))
 
 
 def _first_uses(editor: Editor, plan: EditPlan) -> dict[int, str]:
