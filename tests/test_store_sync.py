@@ -23,7 +23,7 @@ from team_fixtures import (
 )
 
 from xlcrm.commands.base import Context
-from xlcrm.commands.sync_base import BASE_SHEETS, SYNC_SHEET
+from xlcrm.commands.sync_base import SYNC_SHEET
 from xlcrm.commands.sync_book import KEEP_MINE, TAKE_STORE
 from xlcrm.commands.team import BookOptions, PoolOptions, ReassignOptions, pool, reassign
 from xlcrm.commands.team import make_book as owner_book
