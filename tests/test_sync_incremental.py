@@ -9,6 +9,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from team_fixtures import (
+    conflict_rows,
     customers,
     edit,
     followups,
@@ -19,7 +20,7 @@ from team_fixtures import (
     sync,
 )
 
-from xlcrm.commands.sync_base import BASE_SHEETS, META_COLUMNS, SYNC_SHEET
+from xlcrm.commands.sync_base import BASE_SHEETS, META_COLUMNS, SYNC_SHEET, to_json
 from xlcrm.commands.sync_book import canon_column
 from xlcrm.ops.sync import Push
 from xlcrm.schema import SHEETS_BY_KEY
@@ -106,9 +107,10 @@ def test_an_edit_by_xlcrm_or_another_program_is_found(book, tmp_path):
 def test_a_book_from_before_per_entity_base_sheets_is_synced_and_moved(book):
     path, store = book
     rows = [["_meta", k, "", "", v] for k, v in (("scope", "张伟"), ("redact", ""))]
-    for entity, sheet in BASE_SHEETS.items():
+    for entity, sheet in BASE_SHEETS.items():  # the old layout: every record's fields as JSON
+        stored = {r["uid"]: {k: r[k] for k in fields_of(entity)} for r in store_rows(store, entity)}
         frame = read_tool_sheet(path, sheet)
-        rows += [[entity, u, k, r, d] for u, k, r, d in frame[["uid", "key", "row", "data"]].itertuples(index=False)]
+        rows += [[entity, u, k, r, to_json(stored[u])] for u, k, r in frame[["uid", "key", "row"]].itertuples(index=False)]
     legacy = SheetReplace(SYNC_SHEET, [Block(pd.DataFrame(rows, columns=META_COLUMNS))], hidden="veryHidden",
                           freeze_header=False)
     apply_plan(path, EditPlan([legacy]), backup_dir=path.parent / "bk")
@@ -163,3 +165,25 @@ def test_random_rounds_leave_book_and_store_equal(book):
         for entity in ("customers", "followups", "purchases"):
             mine, theirs = _content(path, store, entity)
             assert mine == theirs, (round_, entity)
+
+
+def test_base_fields_come_back_from_the_store_as_of_the_last_sync(book):
+    """The base keeps no fields for a record without conflict: the store's row with the changes logged
+    since undone gives them back — so two store edits of one field still read as one change, and an
+    edit here of that same field is a conflict against the value agreed at the last sync."""
+    path, store = book
+    original = [r["city"] for r in store_rows(store, "customers") if r["customer_id"] == "C000005"][0]
+    _store_update(store, "customers", "C000005", "city", "上海")
+    _store_update(store, "customers", "C000005", "city", "南京")
+    _store_update(store, "customers", "C000006", "city", "苏州")
+    edit(path, "customers", "C000006", "notes", "本地备注")
+    edit(path, "customers", "C000005", "city", "广州")
+    result = sync(path, store)
+    assert result.counts["customers_conflicts"] == 1 and result.counts["customers_pulled"] == 1
+    assert result.counts["customers_pushed"] == 1  # the note
+    conflict = conflict_rows(path)
+    row = conflict[conflict["客户编号"] == "C000005"].iloc[0]
+    assert (row["上次同步"], row["本工作簿"], row["团队库"]) == (original, "广州", "南京")
+    # Still listed at the next sync (its fields were kept in the base), then decided.
+    again = sync(path, store)
+    assert again.counts["customers_conflicts"] == 1 and again.data["merged"] == ["customers"]

@@ -278,21 +278,43 @@ def _merge_all(repo: Repository, source: BookSource, plan: Plan, decisions, scop
         decided = {d["uid"] for d in by_entity[entity]}  # merged again whatever their hashes say
         if decided:
             now = repo.load(entity, owner, also=decided, since=2 ** 62)
+            _fill(repo, entity, base, now, plan)
             out.decided += sb.apply_decisions(base, by_entity[entity], {u: s.fields for u, s in now.items()})
         _ensure_hashes(base, managed)
         view = sb.local_view(book, entity, managed)
+        ctx = Merging(repo, plan, owner, decided)
         if entity == "customers":
-            out.entities[entity] = e = _merge_customers(repo, view, base, plan.since, owner, out, decided)
+            out.entities[entity] = e = _merge_customers(ctx, view, base, out)
             if owner is not None:  # handed over to someone else: the customer leaves this salesperson's book
                 out.out_of_scope = {f.get("customer_id") for f in e.merge.base.values()
                                     if f.get("owner") and f.get("owner") != owner and f.get("customer_id")}
         else:
-            out.entities[entity] = _merge_children(repo, entity, view, base, plan.since, owner, out, decided)
+            out.entities[entity] = _merge_children(ctx, entity, view, base, out)
     c = out.entities.get("customers")
     if c is not None:
         repo.ensure_owners({rec.fields.get("owner") for rec in c.local} | {owner})
     out.logged = repo.flush_log()
     return out
+
+
+@dataclass
+class Merging:
+    """What every entity's merge shares in one attempt."""
+
+    repo: Repository
+    plan: Plan
+    owner: str | None  # None: everyone's book
+    force: set[str]  # uids merged whatever their hashes say (decided by the user)
+
+
+def _fill(repo: Repository, entity: str, base: dict[str, Record], store: dict[str, Stored], plan: Plan) -> None:
+    """Give the base records the merge will look at their fields: from the store, as of the last sync."""
+    need = {u: s for u, s in store.items() if u in base and not base[u].known}
+    if not need:
+        return
+    seq = int(plan.meta.get("seq") or 0)
+    for uid, fields in repo.fields_as_of(entity, need, seq).items():
+        base[uid].fill(fields)
 
 
 def _base(source: BookSource, plan: Plan, entity: str) -> dict[str, Record]:
@@ -308,8 +330,8 @@ def _as_fields(stored: dict[str, Stored]) -> dict[str, dict]:
 
 
 def _ensure_hashes(base: dict[str, Record], managed: list[str]) -> None:
-    """Records without a hash (decided just now, or from a book before hashes) get one."""
-    missing = [u for u, r in base.items() if r.hash is None]
+    """Records without a hash but with their fields (from a book before hashes) get one."""
+    missing = [u for u, r in base.items() if r.hash is None and r.known]
     for uid, h in zip(missing, sbase.hash_fields([base[u].fields() for u in missing], managed)):
         base[uid].hash = h
 
@@ -351,15 +373,15 @@ def _dirty(view: sb.LocalView, base: dict[str, Record], force: set[str]) -> set[
     return out | (force & set(base))
 
 
-def _merge_customers(repo, view: sb.LocalView, base: dict[str, Record], since, owner, out: Outcome,
-                     force: set[str]) -> EntityOutcome:
-    managed = view.managed
+def _merge_customers(ctx: Merging, view: sb.LocalView, base: dict[str, Record], out: Outcome) -> EntityOutcome:
+    repo, owner, managed = ctx.repo, ctx.owner, view.managed
     by_id = {r.key: uid for uid, r in base.items() if r.key}
     for i in range(len(view)):
         cid = view.key(i)
         view.uids[i] = by_id.pop(cid, None) if cid else None
-    store = _load(repo, "customers", owner, since, base, _dirty(view, base, force))
-    local, merge_base = _merge_set(view, base, store, force)
+    store = _load(repo, "customers", owner, ctx.plan.since, base, _dirty(view, base, ctx.force))
+    _fill(repo, "customers", base, store, ctx.plan)
+    local, merge_base = _merge_set(view, base, store, ctx.force)
     merge = merge_records(merge_base, local, store, managed)
     result = EntityOutcome(merge, view, local, base)
     # A new row whose ID the book's scope already has in the store (first sync of a book made from the
@@ -434,9 +456,9 @@ def _identities(repo: Repository) -> dict[tuple[str, str], tuple[str, str | None
     return out
 
 
-def _merge_children(repo, entity, view: sb.LocalView, base: dict[str, Record], since, owner,
-                    out: Outcome, force: set[str]) -> EntityOutcome:
-    managed = view.managed
+def _merge_children(ctx: Merging, entity: str, view: sb.LocalView, base: dict[str, Record],
+                    out: Outcome) -> EntityOutcome:
+    repo, owner, managed, force = ctx.repo, ctx.owner, view.managed, ctx.force
     if out.renamed and "customer_id" in managed:  # rows of a customer the store gave a new ID: re-pointed
         j = managed.index("customer_id")
         for i, cid in enumerate(view.columns[j]):
@@ -447,7 +469,8 @@ def _merge_children(repo, entity, view: sb.LocalView, base: dict[str, Record], s
                            [(row, h, view.key(i)) for i, (row, h) in enumerate(zip(view.rows, view.hashes))])
     if out.out_of_scope:  # rows of customers leaving the book: their base records are merged (and removed)
         force = force | {u for u in view.uids if u is not None and base[u].key in out.out_of_scope}
-    store = _load(repo, entity, owner, since, base, _dirty(view, base, force))
+    store = _load(repo, entity, owner, ctx.plan.since, base, _dirty(view, base, force))
+    _fill(repo, entity, base, store, ctx.plan)
     local, merge_base = _merge_set(view, base, store, force)
     merge = merge_records(merge_base, local, store, managed)
     result = EntityOutcome(merge, view, local, base)
@@ -516,7 +539,7 @@ def _workbook_plan(book: CrmBook, out: Outcome, meta: dict[str, str], lang: str,
         plan.edits.extend(sb.append_rows(book, entity, [s.fields for s in arriving], e.managed, lang, first))
         fields = [{f: s.fields.get(f) for f in e.managed} for s in arriving]
         for i, (s, h) in enumerate(zip(arriving, sbase.hash_fields(fields, e.managed))):
-            records[s.uid] = sbase.record(first + i, fields[i], h)
+            records[s.uid] = Record(first + i, fields[i].get("customer_id"), h)
         if legacy or _base_changed(e.base, records):
             plan.add(sbase.base_sheet(entity, records))
         conflicts += [(entity, c) for c in m.conflicts]
@@ -532,9 +555,9 @@ def _new_base(e: EntityOutcome, removed_rows: set[int], removed: list[int]) -> d
     past removed rows); records deleted here but kept for a conflict at row 0."""
     m, view = e.merge, e.view
     merged = {r.row: r for r in e.local}
-    pending = {c.uid for c in m.conflicts}
+    pending = {c.uid for c in m.conflicts} | set(m.kept_deleted)
     records: dict[str, Record] = {}
-    fresh: list[str] = []
+    fresh: dict[str, dict] = {}
     for i, row in enumerate(view.rows):
         if row in removed_rows:
             continue
@@ -545,16 +568,17 @@ def _new_base(e: EntityOutcome, removed_rows: set[int], removed: list[int]) -> d
         at = row - bisect.bisect_left(removed, row)
         if rec is None:
             old = e.base[uid]
-            records[uid] = Record(at, old.key, old.hash, old.data, False)
+            records[uid] = Record(at, old.key, old.hash, old.data if old.pending else "", old.pending)
             continue
-        fields = m.base.get(uid) or (e.linked[uid][1] if uid in e.linked else rec.fields)
-        records[uid] = sbase.record(at, dict(fields), None, uid in pending)
-        fresh.append(uid)
+        fresh[uid] = m.base.get(uid) or (e.linked[uid][1] if uid in e.linked else rec.fields)
+        records[uid] = Record(at, fresh[uid].get("customer_id"), None)
     for uid, fields in m.kept_deleted.items():
-        records[uid] = sbase.record(0, dict(fields), None, True)
-        fresh.append(uid)
-    for uid, h in zip(fresh, sbase.hash_fields([records[u].fields() for u in fresh], view.managed)):
-        records[uid].hash = h
+        fresh[uid] = fields
+        records[uid] = Record(0, fields.get("customer_id"), None)
+    for (uid, fields), h in zip(fresh.items(), sbase.hash_fields(list(fresh.values()), view.managed)):
+        r = records[uid]
+        r.hash, r.pending = h, uid in pending
+        r.data = sbase.to_json(fields) if r.pending else ""
     return records
 
 

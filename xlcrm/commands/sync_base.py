@@ -5,13 +5,14 @@ Kept in the workbook itself, in very-hidden sheets xlcrm owns by name:
 - `_xlcrm_sync`: meta rows (scope, redaction, the store's id, the store's change number at the last
   sync, which sheet holds which entity, open conflicts) and the sheet tokens (`workbook.stamp`);
 - `_xlcrm_sync_customers`, `_xlcrm_sync_followups`, `_xlcrm_sync_purchases`: one row per record —
-  uid, customer ID, sheet row, a 128-bit hash of the record's fields, the fields as JSON, and a flag
-  for a record with an open conflict.
+  uid, customer ID, sheet row, a 64-bit hash of the record's fields, and for a record with an open
+  conflict its fields as JSON plus a flag.
 
-The hash lets a sync find the rows that changed without parsing a million JSON texts; the change
-number and the tokens let it skip a sheet neither side touched. Books synced before this layout
-kept every entity's rows in `_xlcrm_sync` (no hash): they are read as before and moved on the next
-write.
+A record without an open conflict agreed with the store at the last sync's change number, so its
+fields need not be kept: the store gives them back (its row now, with the changes logged since undone,
+`Repository.fields_as_of`). The hash finds the rows that changed here without that; the change number
+and the tokens let a sync skip a sheet neither side touched. Books synced before this layout kept
+every record's fields in `_xlcrm_sync`: they are read as before and moved on the next write.
 """
 
 from __future__ import annotations
@@ -30,38 +31,58 @@ BASE_SHEETS = {e: f"{SYNC_SHEET}_{e}" for e in ENTITIES}
 META_COLUMNS = ["entity", "uid", "key", "row", "data"]  # the layout of `_xlcrm_sync` (old books: with records)
 BASE_COLUMNS = ["uid", "key", "row", "hash", "data", "pending"]
 STAMP_KEY = "stamp"
-HASH_KEYS = ("xlcrm-sync-hash1", "xlcrm-sync-hash2")  # two 64-bit hashes: 128 bits per record
+HASH_KEY = "xlcrm-sync-hash1"  # 16 bytes: pandas' SipHash key (fixed, so hashes match across runs)
 
 
 @dataclass(slots=True)
 class Record:
-    """One record of the base: its sheet row, customer ID, fields hash and fields (JSON, parsed lazily)."""
+    """One record of the base: sheet row, customer ID, fields hash, and its fields when known (kept as
+    JSON for an open conflict; otherwise filled in from the store when the merge needs them)."""
 
     row: int
     key: str | None
-    hash: str | None  # None: not known yet (a book from before hashes)
-    data: str
+    hash: str | None  # None: not known (a book from before hashes, or a decision changed the record)
+    data: str = ""  # the fields as JSON: only for a record in conflict (or from an old book)
     pending: bool = False  # an open conflict: merged again at every sync until decided
     _fields: dict | None = None
 
+    @property
+    def known(self) -> bool:
+        return self._fields is not None or bool(self.data)
+
     def fields(self) -> dict:
         if self._fields is None:
-            self._fields = json.loads(self.data or "{}")
+            if not self.data:
+                raise LookupError("base fields not loaded from the store")  # a bug, never the user's
+            self._fields = json.loads(self.data)
         return self._fields
+
+    def fill(self, fields: dict) -> None:
+        self._fields = fields
+
+
+def to_json(fields: dict) -> str:
+    return json.dumps({k: v for k, v in fields.items() if v is not None}, ensure_ascii=False, separators=(",", ":"))
 
 
 def record(row: int, fields: dict, hash_: str | None = None, pending: bool = False) -> Record:
-    data = json.dumps({k: v for k, v in fields.items() if v is not None}, ensure_ascii=False, separators=(",", ":"))
-    return Record(row, fields.get("customer_id"), hash_, data, pending, dict(fields))
+    """A base record from agreed fields (kept in memory; written as JSON only when in conflict)."""
+    return Record(row, fields.get("customer_id"), hash_, to_json(fields) if pending else "", pending, fields)
 
 
 def hash_rows(columns: list[list[str | None]]) -> list[str]:
-    """A hash per row of canonical field texts (columns in the managed fields' order), vectorised."""
+    """A 64-bit hash per row of canonical field texts (columns in the managed fields' order): the row
+    joined into one text (a separator no field holds, a marker for blank) and hashed in one pass."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if not columns or not columns[0]:
         return []
-    frame = pd.DataFrame({i: pd.Series(c, dtype=object) for i, c in enumerate(columns)})
-    a, b = (pd.util.hash_pandas_object(frame, index=False, hash_key=k).to_numpy().tolist() for k in HASH_KEYS)
-    return [f"{x:016x}{y:016x}" for x, y in zip(a, b)]
+    arrays = [pa.array(c, type=pa.string()) for c in columns]
+    joined = pc.binary_join_element_wise(*arrays, "\x1f", null_handling="replace", null_replacement="\x00")
+    hashed = pd.util.hash_pandas_object(pd.Series(joined.to_numpy(zero_copy_only=False), dtype=object),
+                                        index=False, hash_key=HASH_KEY)
+    return [f"{x:016x}" for x in hashed.to_numpy().tolist()]
 
 
 def hash_fields(records: list[dict], managed: list[str]) -> list[str]:
@@ -92,7 +113,7 @@ def read_base(frame: pd.DataFrame | None) -> dict[str, Record]:
     out = {}
     for uid, key, row, hash_, data, pending in frame[BASE_COLUMNS].itertuples(index=False):
         if uid:
-            out[str(uid)] = Record(int(float(row or 0)), key or None, hash_ or None, data or "{}", pending == "1")
+            out[str(uid)] = Record(int(float(row or 0)), key or None, hash_ or None, data or "", pending == "1")
     return out
 
 

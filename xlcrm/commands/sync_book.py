@@ -187,6 +187,8 @@ def apply_decisions(base: dict[str, Record], decisions: list[dict], store_now: d
         if d["uid"] not in base:
             continue
         old = base[d["uid"]]
+        if not old.known:  # gone from the store altogether: nothing to decide against
+            continue
         if DELETED in (d["local"], d["store"]):
             local_deleted = d["local"] == DELETED
             if (d["decision"] == "mine") == local_deleted:  # delete it everywhere: base = store

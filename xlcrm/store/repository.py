@@ -91,6 +91,23 @@ class Repository:
             take(select(*cols).where(table.c.uid.in_(missing[i:i + BATCH])))
         return out
 
+    def fields_as_of(self, entity: str, current: dict[str, Stored], seq: int) -> dict[str, dict]:
+        """Each row's fields as they were at change number `seq`: its fields now, with every change
+        logged after `seq` undone (the earliest such change's old value). The change log holds every
+        field change with its old value, so this is exact."""
+        keys = set(fields_of(entity))
+        out = {u: dict(s.fields) for u, s in current.items()}
+        log = tables.change_log
+        uids = list(out)
+        for i in range(0, len(uids), BATCH):
+            q = (select(log.c.uid, log.c.field, log.c.old)
+                 .where(log.c.seq > seq, log.c.entity == entity, log.c.uid.in_(uids[i:i + BATCH]))
+                 .order_by(log.c.id.desc()))
+            for uid, name, old in self.conn.execute(q):  # newest first: the earliest change is applied last
+                if name in keys:
+                    out[uid][name] = old
+        return out
+
     def customer_ids(self) -> dict[str, tuple[str, str | None]]:
         """customer_id → (uid, owner) of every customer in the store (deleted ones keep their ID)."""
         t = tables.customers
