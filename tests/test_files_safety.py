@@ -448,10 +448,12 @@ def test_a_full_disk_anywhere_leaves_the_original_and_no_partial_files(point: st
         monkeypatch.setattr(save_module, "open", _half_open, raising=False)
     elif point == "temp_fsync":
         monkeypatch.setattr(save_module.os, "fsync", _enospc)
-    elif point == "backup_copy":
+    if point.startswith("backup_"):  # a folder without hard links: the backup is a copy
+        monkeypatch.setattr(save_module.os, "link", _no_links)
+    if point == "backup_copy":
         monkeypatch.setattr(save_module.shutil, "copyfileobj", lambda src, dst, n: (dst.write(src.read(100)),
                                                                                   _enospc()))
-    elif point in {"backup_rename", "replace"}:
+    if point in {"backup_rename", "replace"}:
         target = ".xlcrm-backup" if point == "backup_rename" else sample_zh.name
 
         def replace(src, dst):
@@ -460,7 +462,7 @@ def test_a_full_disk_anywhere_leaves_the_original_and_no_partial_files(point: st
             return real_replace(src, dst)
 
         monkeypatch.setattr(save_module.os, "replace", replace)
-    else:  # the lock file is created (a free inode) but its first write finds no space
+    if point == "lock":  # the lock file is created (a free inode) but its first write finds no space
         lock_fds, real_write = set(), os.write
 
         def open_(p, flags, mode=0o777, **kw):
@@ -484,7 +486,12 @@ def test_a_full_disk_anywhere_leaves_the_original_and_no_partial_files(point: st
     assert not _leftovers(folder)
 
 
+def _no_links(src, dst, *a, **kw):
+    raise PermissionError(1, "Operation not permitted")
+
+
 def test_the_cli_reports_a_full_disk_without_a_traceback(sample_zh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(save_module.os, "link", _no_links)
     monkeypatch.setattr(save_module.shutil, "copyfileobj", lambda *a: _enospc())
     before = sample_zh.read_bytes()
     result = CliRunner().invoke(app, ["regrade", str(sample_zh), "--today", TODAY.isoformat()])
@@ -501,6 +508,17 @@ def test_backups_are_complete_copies(sample_zh: Path) -> None:
     backup = result.last_write.backup
     assert backup is not None and backup.read_bytes() == before
     assert not _leftovers(sample_zh.parent)
+    # The backup is the old file under a second name (no copy), never the file now in its place.
+    assert backup.stat().st_ino != sample_zh.stat().st_ino and backup.stat().st_nlink == 1
+
+
+def test_where_hard_links_fail_the_backup_is_a_copy(sample_zh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(save_module.os, "link", _no_links)
+    before = sample_zh.read_bytes()
+    api.regrade(sample_zh, today=TODAY)
+    monkeypatch.undo()
+    backups = sorted((sample_zh.parent / ".xlcrm-backup").iterdir())
+    assert backups[-1].read_bytes() == before and not _leftovers(sample_zh.parent)
 
 
 def test_guard_fingerprint_matches_the_bytes(tmp_path: Path) -> None:

@@ -3,11 +3,14 @@ result is the same as a full sync's (the book and the store agree after every ro
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from team_fixtures import (
     conflict_rows,
     customers,
@@ -21,11 +24,11 @@ from team_fixtures import (
 )
 
 from xlcrm.commands.sync_base import BASE_SHEETS, META_COLUMNS, SYNC_SHEET, to_json
-from xlcrm.commands.sync_book import canon_column
+from xlcrm.commands.sync_book import canon, canon_array, canon_column
 from xlcrm.ops.sync import Push
-from xlcrm.schema import SHEETS_BY_KEY
+from xlcrm.schema import SHEETS_BY_KEY, Kind
 from xlcrm.store import open_store, tables
-from xlcrm.store.repository import Repository, fields_of, new_uid
+from xlcrm.store.repository import Repository, StaleVersion, fields_of, new_uid
 from xlcrm.workbook.edits import AppendRows, Block, EditPlan, SheetReplace
 from xlcrm.workbook.file_adapter import FileWorkbook
 from xlcrm.workbook.reader import read_book
@@ -187,3 +190,36 @@ def test_base_fields_come_back_from_the_store_as_of_the_last_sync(book):
     # Still listed at the next sync (its fields were kept in the base), then decided.
     again = sync(path, store)
     assert again.counts["customers_conflicts"] == 1 and again.data["merged"] == ["customers"]
+
+
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=st.characters(codec="utf-8"), max_size=6),
+                          st.sampled_from([" ", "\u3000", "\xa0x", " a ", "\t\n"])), max_size=30))
+@settings(max_examples=200, deadline=None)
+def test_text_to_arrow_is_exactly_canon(values):
+    """Customer IDs and every text field go through Arrow: blank and trimmed exactly as `canon` does."""
+    series = pd.Series(values, dtype=object)
+    assert canon_array(series, Kind.TEXT).to_pylist() == [canon(v, Kind.TEXT) for v in values]
+
+
+@given(st.lists(st.one_of(st.none(), st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(2100, 1, 1))),
+                max_size=20),
+       st.lists(st.one_of(st.none(), st.decimals(min_value=-10**9, max_value=10**9, places=2)
+                          .map(float)), max_size=20))
+@settings(max_examples=200, deadline=None)
+def test_dates_and_money_to_arrow_are_canon(dates, money):
+    series = pd.Series(pd.to_datetime(pd.Series(dates, dtype=object)), dtype="datetime64[ns]")
+    assert canon_array(series, Kind.DATE).to_pylist() == [canon(v, Kind.DATE) for v in series]
+    floats = pd.Series(money, dtype="float64")
+    assert canon_array(floats, Kind.MONEY).to_pylist() == [canon(v, Kind.MONEY) for v in floats]
+
+
+def test_batched_updates_still_refuse_a_row_changed_meanwhile(book):
+    """The pushes of a sync go in batches; one row someone else changed fails the whole batch (the
+    sync then merges again), exactly as one-by-one updates with the version check would."""
+    _path, store = book
+    rows = sorted(store_rows(store, "customers"), key=lambda r: r["customer_id"])[:3]
+    pushes = [Push(r["uid"], r["version"], {"city": "新城"}, {"city": r["city"]}) for r in rows]
+    _store_update(store, "customers", rows[1]["customer_id"], "city", "别人先改了")
+    with pytest.raises(StaleVersion), open_store(store).begin() as conn:
+        Repository(conn, "测试", "cli").update_many("customers", pushes, {})
+    assert [r["city"] for r in store_rows(store, "customers") if r["uid"] == rows[0]["uid"]] == [rows[0]["city"]]

@@ -460,10 +460,9 @@ def _merge_children(ctx: Merging, entity: str, view: sb.LocalView, base: dict[st
                     out: Outcome) -> EntityOutcome:
     repo, owner, managed, force = ctx.repo, ctx.owner, view.managed, ctx.force
     if out.renamed and "customer_id" in managed:  # rows of a customer the store gave a new ID: re-pointed
-        j = managed.index("customer_id")
-        for i, cid in enumerate(view.columns[j]):
+        for i, cid in enumerate(view.keys):
             if cid in out.renamed:
-                view.columns[j][i] = out.renamed[cid]
+                view.keys[i] = out.renamed[cid]
                 view.hashes[i] = ""  # changed: merged
     view.uids = match_rows({u: (r.row, r.hash, r.key) for u, r in base.items()},
                            [(row, h, view.key(i)) for i, (row, h) in enumerate(zip(view.rows, view.hashes))])
@@ -500,8 +499,8 @@ def _merge_children(ctx: Merging, entity: str, view: sb.LocalView, base: dict[st
 
 
 def _push(repo: Repository, entity: str, merge: Merge, store: dict[str, Stored]) -> None:
-    for p in merge.pushes:
-        repo.update(entity, p, store[p.uid].fields.get("customer_id") if p.uid in store else None)
+    repo.update_many(entity, merge.pushes, {p.uid: store[p.uid].fields.get("customer_id") if p.uid in store else None
+                                            for p in merge.pushes})
     for p in merge.deletes:
         repo.soft_delete(entity, p, store[p.uid].fields.get("customer_id"))
     repo.add_conflicts([{"entity": entity, "uid": c.uid, "customer_id": c.customer_id, "field": c.field,
@@ -521,8 +520,7 @@ def _workbook_plan(book: CrmBook, out: Outcome, meta: dict[str, str], lang: str,
             for row, cid in out.new_ids.items():
                 cells.setdefault("customer_id", {})[row] = cid
         elif out.renamed and "customer_id" in view.managed:
-            j = view.managed.index("customer_id")
-            for i, cid in enumerate(view.columns[j]):
+            for i, cid in enumerate(view.keys):
                 if view.hashes[i] == "" and cid in out.renamed.values():  # re-pointed in _merge_children
                     cells.setdefault("customer_id", {})[view.rows[i]] = cid
         if entity in book.sheets:
@@ -540,8 +538,7 @@ def _workbook_plan(book: CrmBook, out: Outcome, meta: dict[str, str], lang: str,
         fields = [{f: s.fields.get(f) for f in e.managed} for s in arriving]
         for i, (s, h) in enumerate(zip(arriving, sbase.hash_fields(fields, e.managed))):
             records[s.uid] = Record(first + i, fields[i].get("customer_id"), h)
-        if legacy or _base_changed(e.base, records):
-            plan.add(sbase.base_sheet(entity, records))
+        plan.edits.extend(sbase.base_edits(entity, e.base, records, rewrite=legacy or not e.base))
         conflicts += [(entity, c) for c in m.conflicts]
     plan.add(sbase.meta_sheet(meta))
     if conflicts or out.duplicates or sb.CONFLICTS_KEY in book.tool_sheets:
@@ -580,16 +577,6 @@ def _new_base(e: EntityOutcome, removed_rows: set[int], removed: list[int]) -> d
         r.hash, r.pending = h, uid in pending
         r.data = sbase.to_json(fields) if r.pending else ""
     return records
-
-
-def _base_changed(old: dict[str, Record], new: dict[str, Record]) -> bool:
-    if len(old) != len(new):
-        return True
-    for uid, r in new.items():
-        o = old.get(uid)
-        if o is None or (o.row, o.hash, o.data, o.pending) != (r.row, r.hash, r.data, r.pending):
-            return True
-    return False
 
 
 def _result(out: Outcome, scope: str, first: bool, plan: EditPlan, lang: str) -> CommandResult:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..workbook.edits import Block, SheetReplace
+from ..workbook.edits import Block, ColumnWrite, SheetReplace
 from ..workbook.stamp import MARKER, parse
 
 ENTITIES = ("customers", "followups", "purchases")
@@ -71,18 +71,23 @@ def record(row: int, fields: dict, hash_: str | None = None, pending: bool = Fal
 
 
 def hash_rows(columns: list[list[str | None]]) -> list[str]:
-    """A 64-bit hash per row of canonical field texts (columns in the managed fields' order): the row
-    joined into one text (a separator no field holds, a marker for blank) and hashed in one pass."""
+    """A 64-bit hash per row of canonical field texts (columns in the managed fields' order)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if not columns or not columns[0]:
         return []
-    arrays = [pa.array(c, type=pa.string()) for c in columns]
+    return hash_arrays([pa.array(c, type=pa.string()) for c in columns])
+
+
+def hash_arrays(arrays: list) -> list[str]:
+    """`hash_rows` over Arrow string arrays: each row joined into one text (a separator no trimmed
+    field ends with, a marker for blank) and hashed in one vectorised pass."""
+    import pyarrow.compute as pc
+
     joined = pc.binary_join_element_wise(*arrays, "\x1f", null_handling="replace", null_replacement="\x00")
-    hashed = pd.util.hash_pandas_object(pd.Series(joined.to_numpy(zero_copy_only=False), dtype=object),
-                                        index=False, hash_key=HASH_KEY)
-    return [f"{x:016x}" for x in hashed.to_numpy().tolist()]
+    # categorize=False: the same SipHash values, without first factorising (mostly unique) rows.
+    hashed = pd.util.hash_array(joined.to_numpy(zero_copy_only=False), hash_key=HASH_KEY, categorize=False)
+    return [f"{x:016x}" for x in hashed.tolist()]
 
 
 def hash_fields(records: list[dict], managed: list[str]) -> list[str]:
@@ -137,3 +142,26 @@ def base_sheet(entity: str, records: dict[str, Record]) -> SheetReplace:
                        "data": [r.data for r in records.values()],
                        "pending": ["1" if r.pending else "" for r in records.values()]}, columns=BASE_COLUMNS)
     return SheetReplace(BASE_SHEETS[entity], [Block(df)], hidden="veryHidden", freeze_header=False)
+
+
+def base_edits(entity: str, old: dict[str, Record], new: dict[str, Record], rewrite: bool = False) -> list:
+    """The edits that turn the base sheet holding `old` into one holding `new`: nothing when equal; the
+    changed cells when the records are the same ones in the same order (the usual sync: a few rows
+    changed, a whole sheet left in place); else the sheet written anew."""
+    if not rewrite and list(old) == list(new):
+        cells: dict[str, dict[int, str | None]] = {c: {} for c in BASE_COLUMNS[1:]}
+        for at, (uid, r) in enumerate(new.items(), start=2):
+            o = old[uid]
+            if o.key != r.key:
+                cells["key"][at] = r.key or None
+            if o.row != r.row:
+                cells["row"][at] = str(r.row)
+            if o.hash != r.hash:
+                cells["hash"][at] = r.hash or None
+            if o.data != r.data:
+                cells["data"][at] = r.data or None
+            if o.pending != r.pending:
+                cells["pending"][at] = "1" if r.pending else None
+        return [ColumnWrite(BASE_SHEETS[entity], name, 1, values, col=BASE_COLUMNS.index(name) + 1)
+                for name, values in cells.items() if values]
+    return [base_sheet(entity, new)]

@@ -26,7 +26,7 @@ from ..workbook.edits import (
     SheetReplace,
     Value,
 )
-from .sync_base import Record, hash_rows, record
+from .sync_base import Record, hash_arrays, record
 
 CONFLICTS_KEY = "conflicts"
 KEEP_MINE = "用本工作簿 / Keep mine"
@@ -107,14 +107,22 @@ def canon_column(values: pd.Series, kind: schema.Kind) -> list[str | None]:
     return [canon(v, kind) for v in values.tolist()]
 
 
+# What Python's str.strip() removes (every str.isspace() character), for Arrow to trim exactly alike.
+WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+              "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+
+
 @dataclass
 class LocalView:
-    """Every non-blank row of an entity's sheet as columns of canonical text (no object per row: a
-    million follow-ups stay cheap), with each row's fields hash and, once matched, its base uid."""
+    """Every non-blank row of an entity's sheet: the typed values as read, each row's fields hash and
+    customer ID, and once matched its base uid. Canonical text is made only for the rows a merge
+    looks at (`fields`), so a million unchanged follow-ups cost one vectorised hash."""
 
     managed: list[str]
+    kinds: list[schema.Kind] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
-    columns: list[list[str | None]] = field(default_factory=list)  # one per managed field
+    values: list[list] = field(default_factory=list)  # one list per managed field, as the reader typed it
+    keys: list[str | None] = field(default_factory=list)  # customer IDs (canonical)
     hashes: list[str] = field(default_factory=list)
     uids: list[str | None] = field(default_factory=list)
 
@@ -122,27 +130,62 @@ class LocalView:
         return len(self.rows)
 
     def fields(self, i: int) -> dict[str, str | None]:
-        return {f: col[i] for f, col in zip(self.managed, self.columns)}
+        out = {f: canon(col[i], kind) for f, kind, col in zip(self.managed, self.kinds, self.values)}
+        if "customer_id" in out:
+            out["customer_id"] = self.keys[i]
+        return out
 
     def key(self, i: int) -> str | None:
-        return self.columns[self.managed.index("customer_id")][i] if "customer_id" in self.managed else None
+        return self.keys[i]
 
 
 def local_view(book: CrmBook, entity: str, managed: list[str]) -> LocalView:
-    view = LocalView(managed, columns=[[] for _ in managed])
     spec = schema.SHEETS_BY_KEY[entity]
+    view = LocalView(managed, [spec.column(f).kind for f in managed])
     frame = book.frame(entity)
     if frame.empty or not managed:
+        view.values = [[] for _ in managed]
         return view
-    columns = [canon_column(frame[f], spec.column(f).kind) for f in managed]
-    keep = [i for i, values in enumerate(zip(*columns)) if any(v is not None for v in values)]
+    arrays = [canon_array(frame[f], kind) for f, kind in zip(managed, view.kinds)]
+    import numpy as np
+    import pyarrow.compute as pc
+
+    filled = np.zeros(len(frame), dtype=bool)
+    for a in arrays:
+        filled |= pc.is_valid(a).to_numpy(zero_copy_only=False)
+    keep = np.flatnonzero(filled)
     every = len(keep) == len(frame)
-    view.columns = columns if every else [[col[i] for i in keep] for col in columns]
-    rows = frame["_row"].tolist()
-    view.rows = [int(r) for r in rows] if every else [int(rows[i]) for i in keep]
-    view.hashes = hash_rows(view.columns)
+    if not every:
+        arrays = [a.take(keep) for a in arrays]
+        frame = frame.iloc[keep]
+    view.rows = [int(r) for r in frame["_row"].tolist()]
+    view.values = [frame[f].tolist() for f in managed]
+    view.keys = arrays[managed.index("customer_id")].to_pylist() if "customer_id" in managed else [None] * len(keep)
+    view.hashes = hash_arrays(arrays)
     view.uids = [None] * len(view.rows)
     return view
+
+
+def canon_array(values: pd.Series, kind: schema.Kind):
+    """A column as Arrow strings equal to `canon` of each value (blank → null): vectorised for text,
+    dates and plain numbers; `canon` itself for anything unusual (a bool, a date typed as text)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        if kind == schema.Kind.DATE and pd.api.types.is_datetime64_any_dtype(values):
+            return pa.array(values, from_pandas=True).cast(pa.date32()).cast(pa.string())
+        if kind in (schema.Kind.MONEY, schema.Kind.NUMBER) and pd.api.types.is_float_dtype(values):
+            # Arrow's shortest float text is Python's repr for money as typed (1200, 0.1, 12.34); the
+            # rare value it writes otherwise (1e+15, -0) only makes that row look changed: merged, no loss.
+            return pa.array(values, from_pandas=True).cast(pa.string())
+        if values.dtype == object and kind not in (schema.Kind.DATE, schema.Kind.MONEY, schema.Kind.NUMBER):
+            text = pa.array(values, type=pa.string(), from_pandas=True)
+            trimmed = pc.utf8_trim(text, characters=WHITESPACE)
+            return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), text)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        pass
+    return pa.array(canon_column(values, kind), type=pa.string())
 
 
 # --------------------------------------------------------------------------- conflicts sheet

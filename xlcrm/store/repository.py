@@ -15,7 +15,7 @@ import re
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import and_, bindparam, func, select, text, update
 from sqlalchemy.engine import Connection
 
 from ..ops.sync import Push, Stored
@@ -164,6 +164,34 @@ class Repository:
                     seq=self.seq))
         self.log_rows.extend({"entity": entity, "uid": push.uid, "customer_id": customer_id, "field": f,
                               "old": push.old.get(f), "new": v} for f, v in push.changes.items())
+
+    def update_many(self, entity: str, pushes: list[Push], customer_ids: dict[str, str | None]) -> None:
+        """`update` for many rows: one batched statement per set of changed fields (a customer's owner
+        change, which also moves its follow-ups and purchases, goes one by one)."""
+        table = tables.RECORDS[entity]
+        if not self.conn.dialect.supports_sane_multi_rowcount:
+            for p in pushes:
+                self.update(entity, p, customer_ids.get(p.uid))
+            return
+        groups: dict[tuple[str, ...], list[Push]] = {}
+        for p in pushes:
+            if entity == "customers" and "owner" in p.changes:
+                self.update(entity, p, customer_ids.get(p.uid))
+            else:
+                groups.setdefault(tuple(sorted(p.changes)), []).append(p)
+        stamp = now()
+        for names, group in groups.items():
+            stmt = (update(table).where(and_(table.c.uid == bindparam("_uid"), table.c.version == bindparam("_seen")))
+                    .values(version=table.c.version + 1, updated_at=stamp, updated_by=self.who, seq=self.seq,
+                            **{n: bindparam(f"_v_{n}") for n in names}))
+            for i in range(0, len(group), BATCH):
+                chunk = group[i:i + BATCH]
+                result = self.conn.execute(stmt, [{"_uid": p.uid, "_seen": p.version,
+                                                   **{f"_v_{n}": p.changes[n] for n in names}} for p in chunk])
+                if result.rowcount != len(chunk):
+                    raise StaleVersion(entity)
+            self.log_rows.extend({"entity": entity, "uid": p.uid, "customer_id": customer_ids.get(p.uid), "field": f,
+                                  "old": p.old.get(f), "new": v} for p in group for f, v in p.changes.items())
 
     def soft_delete(self, entity: str, push: Push, customer_id: str | None = None) -> None:
         table = tables.RECORDS[entity]

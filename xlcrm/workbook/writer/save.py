@@ -64,10 +64,13 @@ def default_backup_dir(path: Path) -> Path:
 
 
 def make_backup(path: Path, backup_dir: Path, keep: int, operation: str = "") -> Path | None:
-    """Copy `path` to `backup_dir/<stem>.<timestamp>[.<operation>]<suffix>`; keep the newest `keep`.
+    """Keep `path` as `backup_dir/<stem>.<timestamp>[.<operation>]<suffix>`; keep the newest `keep`.
 
-    Never partial: the copy goes to a temporary name, is fsynced, then renamed; on any failure
-    (a full disk) the temporary copy is removed and the error raised.
+    The writer replaces the file with a new one (`os.replace`), never rewrites it in place, so the
+    backup can be a second name (hard link) for the file as it is now: no copy, however big the
+    book. Where links are not possible (another drive, FAT, some network shares) it is a copy — never
+    partial: written to a temporary name, fsynced, renamed; on any failure (a full disk) the
+    temporary copy is removed and the error raised.
     """
     if keep <= 0:
         return None
@@ -77,6 +80,16 @@ def make_backup(path: Path, backup_dir: Path, keep: int, operation: str = "") ->
     tag = "".join(c for c in operation if c.isalnum() or c in "-_")
     name = f"{path.stem}.{stamp}{'.' + tag if tag else ''}{path.suffix}"
     target = backup_dir / name
+    try:
+        os.link(path, target)
+    except OSError:  # no hard links here: copy
+        _copy_backup(path, backup_dir, target)
+    fsync_dir(backup_dir)
+    prune_backups(path, backup_dir, keep)
+    return target
+
+
+def _copy_backup(path: Path, backup_dir: Path, target: Path) -> None:
     tmp = temp_path(backup_dir / path.name)
     try:
         with open(path, "rb") as src, open(tmp, "wb") as dst:
@@ -87,9 +100,6 @@ def make_backup(path: Path, backup_dir: Path, keep: int, operation: str = "") ->
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-    fsync_dir(backup_dir)
-    prune_backups(path, backup_dir, keep)
-    return target
 
 
 def write_temp(tmp: Path, data: bytes, like: os.stat_result) -> None:
