@@ -563,9 +563,9 @@ def _new_base(e: EntityOutcome, removed_rows: set[int], removed: list[int]) -> d
         if uid is None:
             continue
         at = row - bisect.bisect_left(removed, row)
-        if rec is None:
+        if rec is None:  # not merged: as it was (the same record when it stays at its row)
             old = e.base[uid]
-            records[uid] = Record(at, old.key, old.hash, old.data if old.pending else "", old.pending)
+            records[uid] = old if old.row == at else Record(at, old.key, old.hash, old.data, old.pending)
             continue
         fresh[uid] = m.base.get(uid) or (e.linked[uid][1] if uid in e.linked else rec.fields)
         records[uid] = Record(at, fresh[uid].get("customer_id"), None)

@@ -121,7 +121,10 @@ class LocalView:
     managed: list[str]
     kinds: list[schema.Kind] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
-    values: list[list] = field(default_factory=list)  # one list per managed field, as the reader typed it
+    # One column per managed field: the Arrow text when it is exactly `canon` (text, dates), else the
+    # values as read (floats: `canon` makes their text when a row is merged).
+    values: list = field(default_factory=list)
+    exact: list[bool] = field(default_factory=list)
     keys: list[str | None] = field(default_factory=list)  # customer IDs (canonical)
     hashes: list[str] = field(default_factory=list)
     uids: list[str | None] = field(default_factory=list)
@@ -130,7 +133,8 @@ class LocalView:
         return len(self.rows)
 
     def fields(self, i: int) -> dict[str, str | None]:
-        out = {f: canon(col[i], kind) for f, kind, col in zip(self.managed, self.kinds, self.values)}
+        out = {f: (col[i].as_py() if exact else canon(col[i], kind))
+               for f, kind, col, exact in zip(self.managed, self.kinds, self.values, self.exact)}
         if "customer_id" in out:
             out["customer_id"] = self.keys[i]
         return out
@@ -144,7 +148,7 @@ def local_view(book: CrmBook, entity: str, managed: list[str]) -> LocalView:
     view = LocalView(managed, [spec.column(f).kind for f in managed])
     frame = book.frame(entity)
     if frame.empty or not managed:
-        view.values = [[] for _ in managed]
+        view.values, view.exact = [[] for _ in managed], [False] * len(managed)
         return view
     arrays = [canon_array(frame[f], kind) for f, kind in zip(managed, view.kinds)]
     import numpy as np
@@ -159,7 +163,9 @@ def local_view(book: CrmBook, entity: str, managed: list[str]) -> LocalView:
         arrays = [a.take(keep) for a in arrays]
         frame = frame.iloc[keep]
     view.rows = [int(r) for r in frame["_row"].tolist()]
-    view.values = [frame[f].tolist() for f in managed]
+    view.exact = [not (kind in (schema.Kind.MONEY, schema.Kind.NUMBER) and pd.api.types.is_float_dtype(frame[f]))
+                  for f, kind in zip(managed, view.kinds)]
+    view.values = [a if exact else frame[f].to_numpy() for f, a, exact in zip(managed, arrays, view.exact)]
     view.keys = arrays[managed.index("customer_id")].to_pylist() if "customer_id" in managed else [None] * len(keep)
     view.hashes = hash_arrays(arrays)
     view.uids = [None] * len(view.rows)
