@@ -81,7 +81,7 @@ def decide(path: Path, decision: str) -> int:
     name = book.tool_sheets["conflicts"]
     frame = read_tool_sheet(path, name)
     header = [str(c) for c in frame.iloc[0]]  # a title row sits above the header
-    col = header.index("决定") + 1
+    col = next(header.index(h) for h in ("决定", "決定", "Decision") if h in header) + 1
     n = len(frame) - 1
     plan = EditPlan([CellWrite(name, 3 + i, col, decision) for i in range(n)])
     apply_plan(path, plan, backup_dir=path.parent / "bk")

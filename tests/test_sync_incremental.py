@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from team_fixtures import (
     conflict_rows,
     customers,
+    decide,
     edit,
     followups,
     make_book,
@@ -24,11 +25,13 @@ from team_fixtures import (
 )
 
 from xlcrm.commands.sync_base import BASE_SHEETS, META_COLUMNS, SYNC_SHEET, to_json
-from xlcrm.commands.sync_book import canon, canon_array, canon_column
+from xlcrm.commands.sync_book import TAKE_STORE, canon, canon_array, canon_column
+from xlcrm.i18n import traditional
 from xlcrm.ops.sync import Push
 from xlcrm.schema import SHEETS_BY_KEY, Kind
 from xlcrm.store import open_store, tables
 from xlcrm.store.repository import Repository, StaleVersion, fields_of, new_uid
+from xlcrm.template import write_crm_workbook
 from xlcrm.workbook.edits import AppendRows, Block, EditPlan, SheetReplace
 from xlcrm.workbook.file_adapter import FileWorkbook
 from xlcrm.workbook.reader import read_book
@@ -223,3 +226,20 @@ def test_batched_updates_still_refuse_a_row_changed_meanwhile(book):
     with pytest.raises(StaleVersion), open_store(store).begin() as conn:
         Repository(conn, "测试", "cli").update_many("customers", pushes, {})
     assert [r["city"] for r in store_rows(store, "customers") if r["uid"] == rows[0]["uid"]] == [rows[0]["city"]]
+
+
+def test_a_traditional_chinese_book_gets_its_conflicts_in_traditional(tmp_path, store_url):
+    path = write_crm_workbook(tmp_path / "tw.xlsx", "zh-TW", frames={"customers": customers("陳怡", 1, 2)})
+    sync(path, store_url)
+    edit(path, "customers", "C000001", "contact", "我的")
+    _store_update(store_url, "customers", "C000001", "contact", "他們的")
+    assert sync(path, store_url).counts["conflicts"] == 1
+    frame = read_tool_sheet(path, read_book(path).tool_sheets["conflicts"])
+    header = [str(c) for c in frame.iloc[0]]
+    assert "決定" in header and "團隊庫" in header and "衝突 / conflict" in frame.iloc[1].tolist()
+    assert "衝突" in str(frame.columns[0]) or "同步時" in str(frame.columns[0])  # the title row
+    decide(path, traditional(TAKE_STORE))
+    result = sync(path, store_url)
+    assert result.counts["decided"] == 1 and result.counts["customers_pulled"] == 1
+    frame = read_book(path).customers
+    assert frame.loc[frame.customer_id == "C000001", "contact"].item() == "他們的"

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Msg, XlcrmError
 from ..ops.sync import Local, Merge, Push, Stored, identity, match_rows, merge_records
 from ..store import open_store, tables
-from ..store.repository import Repository, StaleVersion, fields_of, new_uid
+from ..store.repository import BATCH, Repository, StaleVersion, fields_of, new_uid
 from ..workbook.book import CrmBook
 from ..workbook.edits import DeleteRows, EditPlan, Stamp
 from ..workbook.port import WorkbookPort
@@ -112,6 +112,7 @@ class BookSource:
         if self.book is None or missing:
             wanted = tuple(k for k in ENTITIES if k in self.keys | set(keys))
             fresh = self.port.read(keys=wanted)
+            fresh.raw = {}  # the text as typed is not synced (the typed values are): a big book's worth freed
             if self.book is not None:  # keep the frames already typed (the merge may hold them)
                 for key in self.keys:
                     setattr(fresh, key, self.book.frame(key))
@@ -347,14 +348,17 @@ def _load(repo: Repository, entity: str, owner: str | None, since: int | None, b
 
 
 def _merge_set(view: sb.LocalView, base: dict[str, Record], store: dict[str, Stored],
-               force: set[str]) -> tuple[list[Local], dict[str, dict]]:
-    """The rows to merge — new, changed here, changed in the store, gone from the sheet, in conflict,
-    forced — as Local rows with their base fields; every other row is as the base has it."""
+               force: set[str], with_new: bool = True) -> tuple[list[Local], dict[str, dict]]:
+    """The rows to merge — new (unless `with_new` is False: the caller inserts those in bulk), changed
+    here, changed in the store, gone from the sheet, in conflict, forced — as Local rows with their
+    base fields; every other row is as the base has it."""
     seen = set()
     local, merge_base = [], {}
     for i, uid in enumerate(view.uids):
         if uid is not None:
             seen.add(uid)
+        elif not with_new:
+            continue
         if uid is None or uid in store or uid in force or base[uid].pending or base[uid].hash != view.hashes[i]:
             local.append(Local(view.rows[i], view.fields(i), uid))
             if uid is not None:
@@ -470,9 +474,15 @@ def _merge_children(ctx: Merging, entity: str, view: sb.LocalView, base: dict[st
         force = force | {u for u in view.uids if u is not None and base[u].key in out.out_of_scope}
     store = _load(repo, entity, owner, ctx.plan.since, base, _dirty(view, base, force))
     _fill(repo, entity, base, store, ctx.plan)
-    local, merge_base = _merge_set(view, base, store, force)
+    # New rows with no record new to this book in the store to be a twin of (a first import, most
+    # syncs): inserted column-wise, without a Local object for each of perhaps a million rows.
+    twins = any(u not in base and not s.deleted for u, s in store.items())
+    bulk = [] if twins else [i for i, u in enumerate(view.uids) if u is None]
+    local, merge_base = _merge_set(view, base, store, force, with_new=not bulk)
     merge = merge_records(merge_base, local, store, managed)
     result = EntityOutcome(merge, view, local, base)
+    if bulk:
+        merge.bulk_inserted = _insert_rows(repo, entity, view, bulk, owner)
     # Same content on both sides, new to both the book and its base: one record, linked not doubled.
     pending: dict[tuple, list[Stored]] = {}
     for s in merge.pulled_new:
@@ -496,6 +506,23 @@ def _merge_children(ctx: Merging, entity: str, view: sb.LocalView, base: dict[st
                          for r in inserts])
     _push(repo, entity, merge, store)
     return result
+
+
+def _insert_rows(repo: Repository, entity: str, view: sb.LocalView, rows: list[int], owner: str | None) -> int:
+    """Insert the sheet rows `rows` (view indexes) as new records, streamed in batches; each gets its uid
+    in `view.uids` and belongs to its customer's owner."""
+    owner_of = repo.owners_of({view.keys[i] for i in rows} - {None})
+    for i in rows:
+        view.uids[i] = new_uid()
+
+    def records():
+        for start in range(0, len(rows), BATCH):
+            chunk = rows[start:start + BATCH]
+            for i, values in zip(chunk, zip(*view.columns_at(chunk))):
+                yield {"uid": view.uids[i], **dict(zip(view.managed, values)),
+                       "owner": owner_of.get(view.keys[i], owner)}
+
+    return repo.insert(entity, records())
 
 
 def _push(repo: Repository, entity: str, merge: Merge, store: dict[str, Stored]) -> None:
@@ -563,6 +590,9 @@ def _new_base(e: EntityOutcome, removed_rows: set[int], removed: list[int]) -> d
         if uid is None:
             continue
         at = row - bisect.bisect_left(removed, row)
+        if rec is None and uid not in e.base:  # inserted in bulk just now: its own hash
+            records[uid] = Record(at, view.keys[i], view.hashes[i] or None)
+            continue
         if rec is None:  # not merged: as it was (the same record when it stays at its row)
             old = e.base[uid]
             records[uid] = old if old.row == at else Record(at, old.key, old.hash, old.data, old.pending)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .. import schema
+from ..i18n import traditional
 from ..ops.sync import DELETED, Conflict
 from ..workbook.book import CrmBook
 from ..workbook.edits import (
@@ -142,6 +143,21 @@ class LocalView:
     def key(self, i: int) -> str | None:
         return self.keys[i]
 
+    def columns_at(self, rows: list[int]) -> list[list[str | None]]:
+        """The canonical text of many rows at once, one list per managed field (for bulk inserts)."""
+        import pyarrow as pa
+
+        picked = pa.array(rows, type=pa.int64())
+        out = []
+        for f, kind, col, exact in zip(self.managed, self.kinds, self.values, self.exact):
+            if f == "customer_id":
+                out.append([self.keys[i] for i in rows])
+            elif exact:
+                out.append(col.take(picked).to_pylist())
+            else:
+                out.append([canon(v, kind) for v in col[rows].tolist()])
+        return out
+
 
 def local_view(book: CrmBook, entity: str, managed: list[str]) -> LocalView:
     spec = schema.SHEETS_BY_KEY[entity]
@@ -200,29 +216,45 @@ def conflicts_sheet_name(book: CrmBook) -> str:
     return book.sheet_name_for(CONFLICTS_KEY)  # xlcrm's own Conflicts sheet, or a free name beside the user's
 
 
+def _zh(text: str, lang: str) -> str:
+    return traditional(text) if lang == "zh-TW" else text
+
+
 def _h(key: str, lang: str) -> str:
     zh, en = CONFLICT_HEADERS[key]
-    return en if lang == "en" else zh
+    return en if lang == "en" else _zh(zh, lang)
+
+
+def _choices(lang: str) -> list[str]:
+    return [_zh(KEEP_MINE, lang), _zh(TAKE_STORE, lang)]
+
+
+def _decision(text: str) -> str | None:
+    """"mine" / "store" for a Decision cell in any of the sheet's languages, else None."""
+    for lang in ("zh-CN", "zh-TW"):
+        mine, store = _choices(lang)
+        if text in (mine, store):
+            return "mine" if text == mine else "store"
+    return None
 
 
 def read_decisions(frame: pd.DataFrame | None, lang: str) -> list[dict]:
     """Rows of the Conflicts sheet the user decided: entity, uid, field, local, store, decision."""
     if frame is None or frame.empty:
         return []
-    decision = CONFLICT_HEADERS["decision"]
-    if not any(h in frame.columns for h in decision):  # a title row above the header: header is the first row
+    spellings = {k: (zh, traditional(zh), en) for k, (zh, en) in CONFLICT_HEADERS.items()}
+    if not any(h in frame.columns for h in spellings["decision"]):  # a title row above: the header is row 1
         frame = frame.iloc[1:].set_axis([str(c) for c in frame.iloc[0]], axis=1)
-    names = {k: next((h for h in (CONFLICT_HEADERS[k][0], CONFLICT_HEADERS[k][1]) if h in frame.columns), None)
+    names = {k: next((h for h in spellings[k] if h in frame.columns), None)
              for k in ("entity", "uid", "field_key", "local", "store", "decision")}
     if any(v is None for v in names.values()):
         return []
     out = []
     for rec in frame.to_dict("records"):
-        decision = (rec[names["decision"]] or "").strip()
-        if decision in (KEEP_MINE, TAKE_STORE) and rec[names["uid"]]:
+        decision = _decision((rec[names["decision"]] or "").strip())
+        if decision and rec[names["uid"]]:
             out.append({"entity": rec[names["entity"]], "uid": rec[names["uid"]], "field": rec[names["field_key"]],
-                        "local": rec[names["local"]], "store": rec[names["store"]],
-                        "decision": "mine" if decision == KEEP_MINE else "store"})
+                        "local": rec[names["local"]], "store": rec[names["store"]], "decision": decision})
     return out
 
 
@@ -259,20 +291,20 @@ def conflicts_sheet(book: CrmBook, conflicts: list[tuple[str, Conflict]], duplic
         spec = schema.SHEETS_BY_KEY[entity]
         header = spec.column(c.field).header(lang) if c.field in spec.keys else c.field
         sheet = book.sheets[entity].name if entity in book.sheets else spec.name(lang)
-        rows.append({"kind": "冲突 / conflict", "sheet": sheet, "row": c.row, "customer_id": c.customer_id,
+        rows.append({"kind": _zh("冲突", lang) + " / conflict", "sheet": sheet, "row": c.row, "customer_id": c.customer_id,
                      "field": header, "base": c.base, "local": c.local, "store": c.store, "decision": None,
                      "uid": c.uid, "entity": entity, "field_key": c.field})
     for d in duplicates:
-        rows.append({"kind": "撞单 / duplicate", "sheet": book.sheets["customers"].name, "row": d["row"],
+        rows.append({"kind": _zh("撞单", lang) + " / duplicate", "sheet": book.sheets["customers"].name, "row": d["row"],
                      "customer_id": d["customer_id"], "field": d["matched_on"], "base": None,
                      "local": d["owner"], "store": f"{d['other_owner'] or '—'} {d['other_customer_id'] or ''}".strip(),
                      "decision": None, "uid": d["uid"], "entity": "customers", "field_key": "owner"})
     df = pd.DataFrame(rows, columns=list(CONFLICT_HEADERS))
     df.columns = [_h(k, lang) for k in CONFLICT_HEADERS]
-    title = ("同步时两边都改过的单元格：在“决定”列选择保留哪一个，然后再同步一次。撞单：另一位负责人已有的客户。"
+    title = (_zh("同步时两边都改过的单元格：在“决定”列选择保留哪一个，然后再同步一次。撞单：另一位负责人已有的客户。", lang)
              if lang != "en" else "Cells changed on both sides since the last sync: choose in Decision, then sync "
              "again. Duplicate: a customer another salesperson already has.")
-    block = Block(df, title=title, autofilter=True, dropdowns={_h("decision", lang): [KEEP_MINE, TAKE_STORE]},
+    block = Block(df, title=title, autofilter=True, dropdowns={_h("decision", lang): _choices(lang)},
                   widths={_h("base", lang): 18, _h("local", lang): 18, _h("store", lang): 18, _h("decision", lang): 22,
                           _h("uid", lang): 34})
     return SheetReplace(conflicts_sheet_name(book), [block], owner=CONFLICTS_KEY, tab_color="FFC00000")

@@ -78,10 +78,11 @@ class Merge:
     conflicts: list[Conflict] = field(default_factory=list)
     base: dict[str, Fields] = field(default_factory=dict)  # the new base, per uid kept in the workbook
     kept_deleted: dict[str, Fields] = field(default_factory=dict)  # deleted here, in conflict: base kept
+    bulk_inserted: int = 0  # new rows inserted column-wise, never made into `Local`s (a first import)
 
     def counts(self, prefix: str = "") -> dict[str, int]:
         """Pushed and pulled count changed fields; the others count records."""
-        return {f"{prefix}pushed": sum(len(p.changes) for p in self.pushes), f"{prefix}inserted": len(self.inserts),
+        return {f"{prefix}pushed": sum(len(p.changes) for p in self.pushes), f"{prefix}inserted": len(self.inserts) + self.bulk_inserted,
                 f"{prefix}deleted": len(self.deletes), f"{prefix}pulled": sum(len(p.changes) for p in self.pulls),
                 f"{prefix}pulled_new": len(self.pulled_new), f"{prefix}pulled_deleted": len(self.pulled_deletes),
                 f"{prefix}conflicts": len(self.conflicts)}

@@ -47,6 +47,7 @@ class Repository:
     def __init__(self, conn: Connection, who: str, source: str):
         self.conn, self.who, self.source = conn, who or "?", source
         self.log_rows: list[dict] = []
+        self.logged = 0  # change-log rows written by this transaction
         self._seq: int | None = None
 
     # -- change sequence -------------------------------------------------------------------------
@@ -130,23 +131,31 @@ class Repository:
         return [f"{prefix}{top + i:0{width}d}" for i in range(1, n + 1)]
 
     # -- writing ---------------------------------------------------------------------------------
-    def insert(self, entity: str, rows: list[dict]) -> None:
-        """Insert new records (each a dict of fields + uid, owner); logged as created."""
-        if not rows:
-            return
-        stamp = now()
-        keys = fields_of(entity)
-        seq = self.seq
-        full = [{"uid": r["uid"], "version": 1, "updated_at": stamp, "updated_by": self.who,
-                 "owner": r.get("owner"), "deleted": False, "seq": seq, **{k: r.get(k) for k in keys if k != "owner"}}
-                for r in rows]
-        if len(full) >= COPY_FROM and self.conn.dialect.name == "postgresql":
-            self._copy(tables.RECORDS[entity], full)
+    def insert(self, entity: str, rows: Iterable[dict]) -> int:
+        """Insert new records (each a dict of fields + uid, owner), logged as created. `rows` may be a
+        generator: a million follow-ups stream through COPY without a list of them held."""
+        big = not isinstance(rows, list) or len(rows) >= COPY_FROM
+        if isinstance(rows, list) and not rows:
+            return 0
+        stamp, seq, keys = now(), self.seq, fields_of(entity)
+        created: list[tuple[str, str | None]] = []
+
+        def full():
+            for r in rows:
+                created.append((r["uid"], r.get("customer_id")))
+                yield {"uid": r["uid"], "version": 1, "updated_at": stamp, "updated_by": self.who,
+                       "owner": r.get("owner"), "deleted": False, "seq": seq,
+                       **{k: r.get(k) for k in keys if k != "owner"}}
+
+        table = tables.RECORDS[entity]
+        if big and self.conn.dialect.name == "postgresql":
+            self._copy(table, full())
         else:
-            for i in range(0, len(full), BATCH):
-                self.conn.execute(tables.RECORDS[entity].insert(), full[i:i + BATCH])
-        self.log_rows.extend({"entity": entity, "uid": r["uid"], "customer_id": r.get("customer_id"),
-                              "field": "(created)", "old": None, "new": r.get("customer_id")} for r in rows)
+            for chunk in _batches(full(), BATCH):
+                self.conn.execute(table.insert(), chunk)
+        self._write_log(({"entity": entity, "uid": u, "customer_id": c, "field": "(created)", "old": None, "new": c}
+                         for u, c in created), big)
+        return len(created)
 
     def update(self, entity: str, push: Push, customer_id: str | None = None) -> None:
         table = tables.RECORDS[entity]
@@ -244,22 +253,27 @@ class Repository:
                                            for n in new])
 
     def flush_log(self) -> int:
-        """Write the collected change-log rows (append-only); returns how many."""
+        """Write the collected change-log rows (append-only); returns how many this transaction wrote."""
         rows, self.log_rows = self.log_rows, []
-        if not rows:
-            return 0
-        stamp = now()
-        seq = self.seq
-        full = [{**r, "old": _text(r["old"]), "new": _text(r["new"]), "who": self.who, "at": stamp,
-                 "source": self.source, "seq": seq} for r in rows]
-        if len(full) >= COPY_FROM and self.conn.dialect.name == "postgresql":
-            self._copy(tables.change_log, full, skip=("id",))
-        else:
-            for i in range(0, len(full), BATCH):
-                self.conn.execute(tables.change_log.insert(), full[i:i + BATCH])
-        return len(full)
+        self._write_log(rows, len(rows) >= COPY_FROM)
+        return self.logged
 
-    def _copy(self, table, rows: list[dict], skip: tuple[str, ...] = ()) -> None:
+    def _write_log(self, rows: Iterable[dict], big: bool) -> None:
+        stamp, seq = now(), self.seq
+
+        def full():
+            for r in rows:
+                self.logged += 1
+                yield {**r, "old": _text(r["old"]), "new": _text(r["new"]), "who": self.who, "at": stamp,
+                       "source": self.source, "seq": seq}
+
+        if big and self.conn.dialect.name == "postgresql":
+            self._copy(tables.change_log, full(), skip=("id",))
+        else:
+            for chunk in _batches(full(), BATCH):
+                self.conn.execute(tables.change_log.insert(), chunk)
+
+    def _copy(self, table, rows: Iterable[dict], skip: tuple[str, ...] = ()) -> None:
         """PostgreSQL COPY FROM STDIN on the transaction's own connection."""
         cols = [c.name for c in table.columns if c.name not in skip]
         quoted = ", ".join(f'"{c}"' for c in cols)
@@ -281,6 +295,17 @@ class Repository:
     def count(self, entity: str) -> int:
         t = tables.RECORDS[entity]
         return self.conn.execute(select(func.count()).select_from(t).where(t.c.deleted.is_(False))).scalar_one()
+
+
+def _batches(rows: Iterable[dict], size: int):
+    batch = []
+    for r in rows:
+        batch.append(r)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _text(value: object) -> str | None:
