@@ -191,7 +191,12 @@ def sync(port: WorkbookPort, ctx: Context, opts: SyncRun) -> CommandResult:
     edits = _workbook_plan(book, outcome, new_meta, lang, legacy is not None)
     edits.stamp = Stamp(sbase.SYNC_SHEET, tuple(n for n in sheets.values() if n))
     result = _result(outcome, scope, first, edits, lang)
-    if not ctx.dry_run:
+    # Nothing merged and nothing else to record: the book stays as it is (an older change number
+    # only means the next sync asks the store about a few more rows).
+    unchanged = not outcome.entities and legacy is None and \
+        {k: v for k, v in new_meta.items() if k != "seq"} == \
+        {k: v for k, v in meta.items() if k not in ("seq", sbase.STAMP_KEY)}
+    if not ctx.dry_run and not unchanged:
         ctx.stage("写入工作簿", "Writing the workbook")
         port.apply(edits)
         result.written = True
@@ -233,7 +238,8 @@ def _store_moved(conn, entity: str, since: int, scope: str | None, meta: dict[st
         q = q.where(t.c.owner == scope)
         if entity == "customers":  # a customer handed from this owner to another leaves the book
             log = tables.change_log
-            gone = select(log.c.uid).where(log.c.seq > since, log.c.field == "owner", log.c.old == scope)
+            gone = select(log.c.uid).where(log.c.seq > since, log.c.entity == "customers", log.c.field == "owner",
+                                           log.c.old == scope)
             if conn.execute(gone.limit(1)).first() is not None:
                 return True
     return conn.execute(q.limit(1)).first() is not None
@@ -339,12 +345,12 @@ def _ensure_hashes(base: dict[str, Record], managed: list[str]) -> None:
 
 def _load(repo: Repository, entity: str, owner: str | None, since: int | None, base: dict[str, Record],
           also: set[str]) -> dict[str, Stored]:
-    """The store rows this merge needs: the whole scope (full sync), else rows written since the last
-    sync that are this book's (its scope, or records in its base) plus the rows named in `also`."""
-    loaded = repo.load(entity, owner, also=also, since=since)
-    if since is None or owner is None:
-        return loaded
-    return {u: s for u, s in loaded.items() if s.owner == owner or u in base or u in also}
+    """The store rows this merge needs: the whole scope (full sync), else the scope's rows written since
+    the last sync, the customers handed from this owner to another since, and the rows named in `also`
+    (changed here, gone from the sheet, decided, or of a customer that left the book)."""
+    if since is not None and owner is not None and entity == "customers":
+        also = also | repo.handed_away(owner, since)
+    return repo.load(entity, owner, also=also, since=since)
 
 
 def _merge_set(view: sb.LocalView, base: dict[str, Record], store: dict[str, Stored],

@@ -137,10 +137,11 @@ def meta_sheet(meta: dict[str, str]) -> SheetReplace:
 
 
 def base_sheet(entity: str, records: dict[str, Record]) -> SheetReplace:
-    df = pd.DataFrame({"uid": list(records), "key": [r.key or "" for r in records.values()],
-                       "row": [str(r.row) for r in records.values()], "hash": [r.hash or "" for r in records.values()],
-                       "data": [r.data for r in records.values()],
-                       "pending": ["1" if r.pending else "" for r in records.values()]}, columns=BASE_COLUMNS)
+    # Blank cells are simply not written (most records have no data and no flag): a smaller sheet.
+    df = pd.DataFrame({"uid": list(records), "key": [r.key for r in records.values()],
+                       "row": [r.row for r in records.values()], "hash": [r.hash for r in records.values()],
+                       "data": [r.data or None for r in records.values()],
+                       "pending": ["1" if r.pending else None for r in records.values()]}, columns=BASE_COLUMNS)
     return SheetReplace(BASE_SHEETS[entity], [Block(df)], hidden="veryHidden", freeze_header=False)
 
 
@@ -149,13 +150,13 @@ def base_edits(entity: str, old: dict[str, Record], new: dict[str, Record], rewr
     changed cells when the records are the same ones in the same order (the usual sync: a few rows
     changed, a whole sheet left in place); else the sheet written anew."""
     if not rewrite and list(old) == list(new):
-        cells: dict[str, dict[int, str | None]] = {c: {} for c in BASE_COLUMNS[1:]}
+        cells: dict[str, dict[int, str | int | None]] = {c: {} for c in BASE_COLUMNS[1:]}
         for at, (uid, r) in enumerate(new.items(), start=2):
             o = old[uid]
             if o.key != r.key:
                 cells["key"][at] = r.key or None
             if o.row != r.row:
-                cells["row"][at] = str(r.row)
+                cells["row"][at] = r.row
             if o.hash != r.hash:
                 cells["hash"][at] = r.hash or None
             if o.data != r.data:

@@ -71,7 +71,7 @@ class Repository:
              since: int | None = None) -> dict[str, Stored]:
         """Rows of `entity` in a book's scope (one owner's, or all with owner None), plus the rows named
         in `also` (the book's base records, wherever they went: reassigned, deleted). `since`: only
-        rows written after that change number — of any owner, as a row that left the scope has too."""
+        rows written after that change number."""
         table = tables.RECORDS[entity]
         keys = fields_of(entity)
         cols = [table.c.uid, table.c.version, table.c.owner, table.c.deleted, *[table.c[k] for k in keys]]
@@ -82,7 +82,8 @@ class Repository:
                 out[row[0]] = Stored(row[0], row[1], dict(zip(keys, row[4:])), row[2], bool(row[3]))
 
         if since is not None:
-            take(select(*cols).where(table.c.seq > since))
+            q = select(*cols).where(table.c.seq > since)
+            take(q if owner is None else q.where(table.c.owner == owner))
         elif owner is None:
             take(select(*cols))
         else:
@@ -108,6 +109,13 @@ class Repository:
                 if name in keys:
                     out[uid][name] = old
         return out
+
+    def handed_away(self, owner: str, since: int) -> set[str]:
+        """Customers whose owner changed from `owner` to someone else after change number `since`."""
+        log = tables.change_log
+        q = select(log.c.uid).where(log.c.seq > since, log.c.entity == "customers", log.c.field == "owner",
+                                    log.c.old == owner)
+        return {r[0] for r in self.conn.execute(q)}
 
     def customer_ids(self) -> dict[str, tuple[str, str | None]]:
         """customer_id → (uid, owner) of every customer in the store (deleted ones keep their ID)."""
