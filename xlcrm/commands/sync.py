@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Msg, XlcrmError
+from ..model.book import empty_frame
 from ..ops.sync import Local, Merge, Push, Stored, identity, match_rows, merge_records
 from ..store import open_store, tables
 from ..store.repository import BATCH, Repository, StaleVersion, fields_of, new_uid
@@ -119,6 +120,12 @@ class BookSource:
             self.book, self.keys = fresh, set(wanted)
         return self.book
 
+    def release(self) -> None:
+        """Drop the typed frames once merged (the plan needs only the sheets' layout): a big book's
+        memory back before the writer renders."""
+        for key in self.keys:
+            setattr(self.book, key, empty_frame(key))
+
     def sheet(self, name: str):
         if name not in self._frames:
             self._frames[name] = self.port.read_sheet(name)
@@ -182,6 +189,9 @@ def sync(port: WorkbookPort, ctx: Context, opts: SyncRun) -> CommandResult:
                                  "The team store kept changing under this sync; gave up after {n} tries. Nothing "
                                  "was written; try again shortly.", n=ATTEMPTS) from None
     clock.append(time.perf_counter())
+    source.release()
+    for e in outcome.entities.values():
+        e.view.values = []
     book = source.book
     sheets = {e: (book.sheets[e].name if e in book.sheets else meta.get(f"sheet:{e}", "")) for e in ENTITIES}
     new_meta = {"scope": scope, "redact": ",".join(sorted(redact)), "store_id": store_id, "seq": str(seq),
