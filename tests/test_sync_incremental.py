@@ -242,3 +242,28 @@ def test_a_traditional_chinese_book_gets_its_conflicts_in_traditional(tmp_path, 
     assert result.counts["decided"] == 1 and result.counts["customers_pulled"] == 1
     frame = read_book(path).customers
     assert frame.loc[frame.customer_id == "C000001", "contact"].item() == "他們的"
+
+
+def test_bulk_inserted_rows_keep_every_character(tmp_path, store_url):
+    """New follow-ups go to the store column-wise (CSV COPY on PostgreSQL): commas, quotes, line breaks,
+    a lone space-padded text and blanks arrive exactly as the book has them."""
+    cust = customers("张伟", 1, 3)
+    ids = list(cust.customer_id)
+    texts = ['逗号,和"引号"', "换行\n第二行", "  前后空格  ", None]
+    fu = followups(ids + [ids[0]], "张伟")
+    fu["summary"] = texts
+    path = make_book(tmp_path / "b.xlsx", cust, fu)
+    result = sync(path, store_url)
+    assert result.counts["followups_inserted"] == 4
+    stored = sorted((r["summary"] or "") for r in store_rows(store_url, "followups"))
+    typed = read_book(path).followups["summary"].tolist()  # as the reader types it (padding trimmed)
+    assert stored == sorted(t or "" for t in typed) and '逗号,和"引号"' in stored and "换行\n第二行" in stored
+    assert all(r["owner"] == "张伟" and r["version"] == 1 for r in store_rows(store_url, "followups"))
+    created = [r for r in _log(store_url) if r["entity"] == "followups"]
+    assert len(created) == 4 and {r["field"] for r in created} == {"(created)"}
+    assert sync(path, store_url).data["merged"] == []
+
+
+def _log(store: str) -> list[dict]:
+    with open_store(store).connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(tables.change_log.select())]

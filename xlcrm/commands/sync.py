@@ -28,7 +28,7 @@ from ..errors import Msg, XlcrmError
 from ..model.book import empty_frame
 from ..ops.sync import Local, Merge, Push, Stored, identity, match_rows, merge_records
 from ..store import open_store, tables
-from ..store.repository import BATCH, Repository, StaleVersion, fields_of, new_uid
+from ..store.repository import Repository, StaleVersion, fields_of, new_uid
 from ..workbook.book import CrmBook
 from ..workbook.edits import DeleteRows, EditPlan, Stamp
 from ..workbook.port import WorkbookPort
@@ -41,6 +41,7 @@ from .sync_base import ENTITIES, Record
 CHILDREN = ("followups", "purchases")
 ALL = "*"
 ATTEMPTS = 8
+BULK = 50_000  # rows per column-wise insert (a COPY each on PostgreSQL)
 
 
 @dataclass(frozen=True)
@@ -525,20 +526,18 @@ def _merge_children(ctx: Merging, entity: str, view: sb.LocalView, base: dict[st
 
 
 def _insert_rows(repo: Repository, entity: str, view: sb.LocalView, rows: list[int], owner: str | None) -> int:
-    """Insert the sheet rows `rows` (view indexes) as new records, streamed in batches; each gets its uid
-    in `view.uids` and belongs to its customer's owner."""
+    """Insert the sheet rows `rows` (view indexes) as new records, column-wise in big batches; each
+    gets its uid in `view.uids` and belongs to its customer's owner."""
     owner_of = repo.owners_of({view.keys[i] for i in rows} - {None})
-    for i in rows:
-        view.uids[i] = new_uid()
-
-    def records():
-        for start in range(0, len(rows), BATCH):
-            chunk = rows[start:start + BATCH]
-            for i, values in zip(chunk, zip(*view.columns_at(chunk))):
-                yield {"uid": view.uids[i], **dict(zip(view.managed, values)),
-                       "owner": owner_of.get(view.keys[i], owner)}
-
-    return repo.insert(entity, records())
+    done = 0
+    for start in range(0, len(rows), BULK):
+        chunk = rows[start:start + BULK]
+        uids = [new_uid() for _ in chunk]
+        for i, uid in zip(chunk, uids):
+            view.uids[i] = uid
+        fields = dict(zip(view.managed, view.columns_at(chunk)))
+        done += repo.insert_columns(entity, uids, fields, [owner_of.get(view.keys[i], owner) for i in chunk])
+    return done
 
 
 def _push(repo: Repository, entity: str, merge: Merge, store: dict[str, Stored]) -> None:

@@ -11,8 +11,8 @@ First imports go in batches: PostgreSQL `COPY … FROM STDIN` (psycopg), execute
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
-import uuid
 from collections.abc import Iterable
 
 from sqlalchemy import and_, bindparam, func, select, text, update
@@ -30,7 +30,8 @@ class StaleVersion(Exception):
 
 
 def new_uid() -> str:
-    return uuid.uuid4().hex
+    """128 random bits as 32 hex digits (a uuid4's randomness; os.urandom is 10× faster to make)."""
+    return os.urandom(16).hex()
 
 
 def now() -> dt.datetime:
@@ -164,6 +165,48 @@ class Repository:
         self._write_log(({"entity": entity, "uid": u, "customer_id": c, "field": "(created)", "old": None, "new": c}
                          for u, c in created), big)
         return len(created)
+
+    def insert_columns(self, entity: str, uids: list[str], fields: dict[str, list], owners: list) -> int:
+        """`insert` for many rows given column-wise (a first import's follow-ups): on PostgreSQL one CSV
+        `COPY` per call, the CSV made by Arrow (no Python per row); elsewhere executemany."""
+        n = len(uids)
+        if not n:
+            return 0
+        stamp, seq = now().isoformat(), self.seq
+        blank = [None] * n
+        self._insert_columns(tables.RECORDS[entity], {
+            "uid": uids, "version": [1] * n, "updated_at": [stamp] * n, "updated_by": [self.who] * n,
+            "owner": owners, "deleted": [False] * n, "seq": [seq] * n,
+            **{k: fields.get(k, blank) for k in fields_of(entity) if k != "owner"}})
+        cids = fields.get("customer_id", blank)
+        self._insert_columns(tables.change_log, {
+            "entity": [entity] * n, "uid": uids, "customer_id": cids, "field": ["(created)"] * n, "old": blank,
+            "new": cids, "who": [self.who] * n, "at": [stamp] * n, "source": [self.source] * n, "seq": [seq] * n})
+        self.logged += n
+        return n
+
+    def _insert_columns(self, table, columns: dict[str, list]) -> None:
+        if self.conn.dialect.name != "postgresql":
+            names = list(columns)
+            rows = (dict(zip(names, values)) for values in zip(*columns.values()))
+            if table is tables.change_log or "updated_at" in columns:  # SQLite wants datetimes, not ISO text
+                rows = (_with_datetimes(r) for r in rows)
+            for chunk in _batches(rows, BATCH):
+                self.conn.execute(table.insert(), chunk)
+            return
+        import io
+
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        data = pa.table({name: pa.array(values) for name, values in columns.items()})
+        buf = io.BytesIO()
+        pacsv.write_csv(data, buf, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        raw = self.conn.connection.driver_connection
+        # CSV: an unquoted empty field is NULL, a quoted one "" an empty text (Arrow quotes every text).
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({quoted}) FROM STDIN WITH (FORMAT csv)") as copy:
+            copy.write(buf.getvalue())
 
     def update(self, entity: str, push: Push, customer_id: str | None = None) -> None:
         table = tables.RECORDS[entity]
@@ -314,6 +357,13 @@ def _batches(rows: Iterable[dict], size: int):
             batch = []
     if batch:
         yield batch
+
+
+def _with_datetimes(row: dict) -> dict:
+    for key in ("updated_at", "at"):
+        if isinstance(row.get(key), str):
+            row[key] = dt.datetime.fromisoformat(row[key])
+    return row
 
 
 def _text(value: object) -> str | None:
