@@ -370,16 +370,19 @@ def _merge_set(view: sb.LocalView, base: dict[str, Record], store: dict[str, Sto
     here, changed in the store, gone from the sheet, in conflict, forced — as Local rows with their
     base fields; every other row is as the base has it."""
     seen = set()
-    local, merge_base = [], {}
+    picked, merge_base = [], {}
     for i, uid in enumerate(view.uids):
         if uid is not None:
             seen.add(uid)
         elif not with_new:
             continue
         if uid is None or uid in store or uid in force or base[uid].pending or base[uid].hash != view.hashes[i]:
-            local.append(Local(view.rows[i], view.fields(i), uid))
+            picked.append(i)
             if uid is not None:
                 merge_base[uid] = base[uid].fields()
+    columns = view.columns_at(picked)  # canonical text of every picked row at once
+    local = [Local(view.rows[i], dict(zip(view.managed, values)), view.uids[i])
+             for i, values in zip(picked, zip(*columns))]
     for uid, r in base.items():
         if uid not in seen or (uid in store and uid not in merge_base):
             merge_base[uid] = r.fields()

@@ -147,6 +147,8 @@ class LocalView:
         """The canonical text of many rows at once, one list per managed field (for bulk inserts)."""
         import pyarrow as pa
 
+        if not rows:
+            return [[] for _ in self.managed]
         picked = pa.array(rows, type=pa.int64())
         out = []
         for f, kind, col, exact in zip(self.managed, self.kinds, self.values, self.exact):
