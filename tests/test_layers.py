@@ -25,6 +25,7 @@ PLACES = {
     "xlcrm.settings": "model",
     "xlcrm.errors": "model",
     "xlcrm.procs": "model",
+    "xlcrm.version": "model",
     "xlcrm.vba": "model",
     "xlcrm.ops": "ops",
     "xlcrm.workbook": "workbook",

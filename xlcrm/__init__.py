@@ -7,7 +7,7 @@ Python API (each function is also a CLI subcommand, and most are ribbon buttons;
     xlcrm.info(path), xlcrm.run_command(tag, path, today=..., dry_run=..., lang=..., **options)
 """
 
-__version__ = "0.1.0"
+from .version import __version__
 
 # Kept equal to xlcrm.api.__all__ (tests/test_surface.py checks), so `import xlcrm` need not load the registry.
 _API = ("run_command", "check", "regrade", "due", "run", "card", "dedupe", "export", "import_file", "info",

@@ -16,10 +16,10 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import __version__
 from .cli_commands import HAND_WRITTEN, DryRunOpt, FormatOpt, LangOpt, PathArg, TodayOpt, UnlockOpt, register
 from .cli_text import CONTEXT, XlcrmCommand, XlcrmGroup, check_lang, console, err_console, fail, usage_error
 from .errors import XlcrmError
+from .version import __version__
 
 app = typer.Typer(
     add_completion=False,

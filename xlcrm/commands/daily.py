@@ -37,6 +37,7 @@ from ..workbook.edits import (
     SheetReplace,
 )
 from ..workbook.port import WorkbookPort
+from . import run_cache
 from .base import (
     FORMATS,
     CommandResult,
@@ -395,6 +396,8 @@ def due(port: WorkbookPort, ctx: Context) -> CommandResult:
 @command("run", "全部运行", "Run all", "依次校验、评级、生成今日跟进（一次读取，一次保存）",
          "Check, regrade and fill Due Today in one go (one read, one save)", options=DueOptions)
 def run_all(port: WorkbookPort, ctx: Context) -> CommandResult:
+    if not ctx.dry_run and (again := run_cache.cached(port, ctx)) is not None:
+        return again
     book = port.read()
     ctx.stage("校验", "Checking")
     checked = plan_check(book, ctx, archived_ids=archived_ids(port, book))
@@ -417,4 +420,5 @@ def run_all(port: WorkbookPort, ctx: Context) -> CommandResult:
     msg = Msg("\n".join(r.text("zh-CN") for r in parts), "\n".join(r.text("en") for r in parts))
     counts = {**checked.result.counts, **graded.result.counts, **due_plan.result.counts}
     result = CommandResult("run", msg, counts, data={"problems": checked.result.data["problems"]})
+    run_cache.record(plan, result, ctx)
     return apply_planned(port, Planned(plan, result, due_plan.book), ctx)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..i18n import has_simplified, traditional
+from ..model.ownership import is_internal
 from ..schema import CHANGE_LOG
 from ..workbook.edits import AppendRows, Block, EditPlan, SheetReplace
 
@@ -42,7 +43,7 @@ def traditional_plan(plan: EditPlan) -> EditPlan:
     """The same plan with xlcrm's own tool-sheet text in Traditional (s2twp)."""
     edits = []
     for edit in plan.edits:
-        if isinstance(edit, SheetReplace):
+        if isinstance(edit, SheetReplace) and not is_internal(edit.sheet):  # state sheets hold data, not text
             blocks = [_block(b) for b in edit.blocks]
             charts = []
             for ch in edit.charts:

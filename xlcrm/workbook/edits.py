@@ -199,8 +199,8 @@ Edit = ColumnWrite | CellWrite | SheetReplace | AppendRows | MarkCells | DeleteR
 @dataclass(frozen=True)
 class Stamp:
     """After every edit: the tokens (`workbook.stamp`) of `sheets` in the file being saved replace the
-    `stamp.MARKER` cell of the state sheet `sheet` (written by the same plan). File writer only: in
-    live Excel the marker stays, which reads as "no tokens"."""
+    `stamp.MARKER` cell of the state sheet `sheet` (written by the same plan); `sheets` = ("*",): every
+    sheet but that one. File writer only: in live Excel the marker stays, which reads as "no tokens"."""
 
     sheet: str
     sheets: tuple[str, ...]

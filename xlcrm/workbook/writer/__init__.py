@@ -145,7 +145,10 @@ def _stamp(pkg: Package, editor: Editor, stamp: Stamp) -> None:
             parts[name] = (data_crc(pkg.changed[name]), len(pkg.changed[name]))
         else:
             parts[name] = (pkg.infos[name].CRC, pkg.infos[name].file_size)
-    sheets = {name: found.part for name in stamp.sheets if (found := editor.wb.find(name)) is not None}
+    if "*" in stamp.sheets:  # every sheet of the saved file but the state sheet itself
+        sheets = {e.name: e.part for e in editor.wb.sheets() if e.name.casefold() != stamp.sheet.casefold()}
+    else:
+        sheets = {name: found.part for name in stamp.sheets if (found := editor.wb.find(name)) is not None}
     pkg.write(entry.part, data.replace(marker, render(tokens(parts, sheets)).encode()))
 
 
