@@ -48,9 +48,9 @@ def cached(port: WorkbookPort, ctx: Context) -> CommandResult | None:
     if not recorded or record.get("run") != key(ctx) or recorded != now:
         return None
     last = json.loads(record.get("result") or "{}")
-    msg = Msg("与上次运行相比没有任何变化（同一天、同样的选项），工作簿未改动。\n" + last.get("zh", ""),
-              "Nothing has changed since the last run (same day, same options); the workbook is untouched.\n"
-              + last.get("en", ""))
+    msg = Msg("与上次运行相比没有任何变化（同一天、同样的选项），工作簿未改动。上次运行的结果：\n" + last.get("zh", ""),
+              "Nothing has changed since the last run (same day, same options); the workbook is untouched. "
+              "The last run's result:\n" + last.get("en", ""))
     return CommandResult("run", msg, {k: v for k, v in last.get("counts", {}).items()}, data={"cached": True})
 
 
