@@ -69,6 +69,12 @@ def xlcrm_summary(book: xw.Book):
 
 
 @script
+def xlcrm_receivables(book: xw.Book):
+    """应收 / Receivables"""
+    _run(book, "receivables")
+
+
+@script
 def xlcrm_export(book: xw.Book):
     """导出到“导出”表 / Export to the Export sheet"""
     _run(book, "export")

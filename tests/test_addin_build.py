@@ -86,6 +86,7 @@ def test_ribbon_source_parses_in_the_customui14_namespace_with_unique_ids() -> N
         "merge",
         "undo_merge",
         "summary",
+        "receivables",
         "export",
         "card",
         "sync",

@@ -76,6 +76,7 @@ SHEET_BUTTONS: tuple[tuple[str, str, str], ...] = (
     ("XlcrmMerge", "合并", "Merge"),
     ("XlcrmUndoMerge", "撤销合并", "Undo merge"),
     ("XlcrmSummary", "汇总", "Summary"),
+    ("XlcrmReceivables", "应收", "Receivables"),
     ("XlcrmExport", "导出", "Export"),
     ("XlcrmCard", "客户卡", "Card"),  # acts on the selected row: on How-to it asks for a customer's row first
     ("XlcrmHelp", "帮助", "Help"),

@@ -62,6 +62,8 @@ def howto_lines(lang: str) -> Iterator[tuple[str, str]]:
         ("regrade", f"重新评级：计算 {comp}", f"Regrade: computes {comp}"),
         ("due", "今日跟进：列出今天需要跟进的客户（今日需跟进客户）", "Due today: the customers to follow up today"),
         ("summary", "汇总：按负责人、等级、月份统计销售额与回款、逾期应收", "Summary: sales and collections by owner, grade and month; overdue receivables"),
+        ("receivables", "应收：按客户和负责人列出未收款、逾期应收和账龄，写入“应收”表",
+         "Receivables: unpaid and overdue amounts with ageing, per customer and per salesperson, on the Receivables sheet"),
         ("dedupe", "查重：找出可能重复的客户，写入“查重”表供确认", "Dedupe: finds likely duplicate customers and lists them on the Duplicates sheet for review"),
         ("merge", "合并：合并“查重”表中确认的重复客户，被合并的行移到“归档”表", "Merge: merges the pairs confirmed on Duplicates; merged rows move to Archive"),
         ("export", "导出：导出选定客户用于邮件合并（广告信函、节日问候）", "Export: selected customers for mail-merge (letters, holiday greetings)"),

@@ -21,6 +21,7 @@ from ..workbook.stamp import MARKER, parse
 from .base import CommandResult, Context
 
 RUN_SHEET = "_xlcrm_run"
+CHANGE_COUNTS = ("new_ids", "grade_changes")  # what a run did (none, this time); the others describe the book
 EVERY_SHEET = "*"  # Stamp.sheets: every sheet of the saved file but the stamp's own
 
 
@@ -51,7 +52,8 @@ def cached(port: WorkbookPort, ctx: Context) -> CommandResult | None:
     msg = Msg("与上次运行相比没有任何变化（同一天、同样的选项），工作簿未改动。上次运行的结果：\n" + last.get("zh", ""),
               "Nothing has changed since the last run (same day, same options); the workbook is untouched. "
               "The last run's result:\n" + last.get("en", ""))
-    return CommandResult("run", msg, {k: v for k, v in last.get("counts", {}).items()}, data={"cached": True})
+    counts = {k: 0 if k in CHANGE_COUNTS else v for k, v in last.get("counts", {}).items()}
+    return CommandResult("run", msg, counts, data={"cached": True})
 
 
 def record(plan: EditPlan, result: CommandResult, ctx: Context) -> None:

@@ -54,6 +54,10 @@ Public Sub XlcrmSummary()
     XlcrmRun "summary"
 End Sub
 
+Public Sub XlcrmReceivables()
+    XlcrmRun "receivables"
+End Sub
+
 Public Sub XlcrmExport()
     XlcrmRun "export"
 End Sub
