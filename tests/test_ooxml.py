@@ -185,3 +185,14 @@ def test_part_paths() -> None:
     assert resolve_target("xl/workbook.xml", "worksheets/sheet1.xml") == "xl/worksheets/sheet1.xml"
     assert resolve_target("xl/worksheets/sheet1.xml", "/xl/comments1.xml") == "xl/comments1.xml"
     assert relative_target("xl/worksheets/sheet1.xml", "xl/comments1.xml") == "../comments1.xml"
+
+
+def test_same_bytes_compares_across_chunk_edges():
+    from xlcrm.ooxml.package import same_bytes
+
+    a = bytes(range(256)) * 100
+    assert same_bytes(memoryview(a), a, chunk=1000)
+    b = bytearray(a)
+    b[1000] ^= 1  # the first byte of the second chunk
+    assert not same_bytes(a, memoryview(bytes(b)), chunk=1000)
+    assert not same_bytes(a, a[:-1]) and same_bytes(b"", memoryview(b""))

@@ -65,6 +65,15 @@ class Rope:
         self.pieces = []
 
 
+def same_bytes(a: bytes | memoryview, b: bytes | memoryview, chunk: int = 1 << 23) -> bool:
+    """a == b at memcmp speed: comparing memoryviews goes element by element (~0.5 GB/s), so compare
+    8 MB copies instead (~10 GB/s, bounded memory)."""
+    if len(a) != len(b):
+        return False
+    a, b = memoryview(a), memoryview(b)
+    return all(bytes(a[i:i + chunk]) == bytes(b[i:i + chunk]) for i in range(0, len(a), chunk))
+
+
 def data_crc(data: bytes | Rope) -> int:
     return data.crc() if isinstance(data, Rope) else crc32(data)
 

@@ -9,7 +9,7 @@ import zipfile
 from lxml import etree
 
 from ...errors import WriteFailed
-from ...ooxml.package import Package
+from ...ooxml.package import Package, same_bytes
 from ...ooxml.rels import resolve_target
 from ...ooxml.xmltree import parse_xml
 from ..package_check import CheckedPackage, well_formed
@@ -101,7 +101,7 @@ def verify_output(pkg: Package, written: bytes, xml_checked: bool = False) -> No
             # intended bytes (and carry their CRC); inflating 100+ MB again would prove no more.
             crc, payload = pkg.compressed[name]
             info = out_pkg.infos[name]
-            if info.CRC != crc or info.file_size != len(pkg.changed[name]) or out_pkg.raw(name) != payload:
+            if info.CRC != crc or info.file_size != len(pkg.changed[name]) or not same_bytes(out_pkg.raw(name), payload):
                 raise _fail("部件 {part} 内容不符", "part {part} differs from what was meant", part=name)
         elif name in pkg.changed:
             try:
@@ -116,7 +116,7 @@ def verify_output(pkg: Package, written: bytes, xml_checked: bool = False) -> No
                     raise _not_xml(name, problem)
         else:
             a, b = pkg.infos[name], out_pkg.infos[name]
-            if a.CRC != b.CRC or a.file_size != b.file_size or pkg.raw(name) != out_pkg.raw(name):
+            if a.CRC != b.CRC or a.file_size != b.file_size or not same_bytes(pkg.raw(name), out_pkg.raw(name)):
                 raise _fail("未修改的部件 {part} 发生了变化", "untouched part {part} changed", part=name)
     names_in, names_out = set(pkg.infos), set(out_names)
     before = _dangling(names_in, pkg.read_stored)
