@@ -26,6 +26,8 @@ from ..workbook.edits import Block, ColumnWrite, SheetReplace
 from ..workbook.stamp import MARKER, parse
 
 ENTITIES = ("customers", "followups", "purchases")
+CHILDREN = ("followups", "purchases")
+ALL = "*"  # the scope of everyone's book (the manager's)
 SYNC_SHEET = "_xlcrm_sync"  # very hidden; internal sheets are xlcrm's by name (ownership.INTERNAL_PREFIX)
 BASE_SHEETS = {e: f"{SYNC_SHEET}_{e}" for e in ENTITIES}
 META_COLUMNS = ["entity", "uid", "key", "row", "data"]  # the layout of `_xlcrm_sync` (old books: with records)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from .. import schema
 from ..i18n import traditional
+from ..model.book import empty_frame
 from ..ops.sync import DELETED, Conflict
 from ..workbook.book import CrmBook
 from ..workbook.edits import (
@@ -27,7 +28,8 @@ from ..workbook.edits import (
     SheetReplace,
     Value,
 )
-from .sync_base import Record, hash_arrays, record
+from ..workbook.port import WorkbookPort
+from .sync_base import ENTITIES, Record, hash_arrays, record
 
 CONFLICTS_KEY = "conflicts"
 KEEP_MINE = "用本工作簿 / Keep mine"
@@ -210,6 +212,43 @@ def canon_array(values: pd.Series, kind: schema.Kind):
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         pass
     return pa.array(canon_column(values, kind), type=pa.string())
+
+
+# --------------------------------------------------------------------------- reading the book
+
+class BookSource:
+    """The workbook's sheets for one sync, read when first needed and then kept (a retry after a
+    version clash reads nothing again): data sheets by entity, base sheets, the Conflicts sheet."""
+
+    def __init__(self, port: WorkbookPort):
+        self.port = port
+        self.book: CrmBook | None = None
+        self.keys: set[str] = set()
+        self._frames: dict[str, object] = {}
+
+    def data(self, keys: set[str]) -> CrmBook:
+        missing = set(keys) - self.keys
+        if self.book is None or missing:
+            wanted = tuple(k for k in ENTITIES if k in self.keys | set(keys))
+            fresh = self.port.read(keys=wanted)
+            fresh.raw = {}  # the text as typed is not synced (the typed values are): a big book's worth freed
+            if self.book is not None:  # keep the frames already typed (the merge may hold them)
+                for key in self.keys:
+                    setattr(fresh, key, self.book.frame(key))
+            self.book, self.keys = fresh, set(wanted)
+        return self.book
+
+    def release(self) -> None:
+        """Drop the typed frames once merged (the plan needs only the sheets' layout): a big book's
+        memory back before the writer renders."""
+        for key in self.keys:
+            setattr(self.book, key, empty_frame(key))
+
+    def sheet(self, name: str):
+        if name not in self._frames:
+            self._frames[name] = self.port.read_sheet(name)
+        return self._frames[name]
+
 
 
 # --------------------------------------------------------------------------- conflicts sheet
