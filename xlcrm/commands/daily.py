@@ -205,18 +205,20 @@ def plan_regrade(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = No
     headers = {key: book.computed_header("customers", key, lang) for key in COMPUTED}
     for key in COMPUTED:
         col = CUSTOMERS.column(key)
-        values = computed[key].astype(object).where(computed[key].notna(), None)
+        new = computed[key]
         if col.kind == Kind.MONEY:
-            values = computed[key].round(2).astype(object)
+            new = new.round(2)
         elif col.choices and key != "grade":  # classifications: codes inside, labels in the workbook
-            values = values.map(lambda code, col=col: choice_label(col.choices, code, lang) if code else None)
+            labels = {code: choice_label(col.choices, code, lang) for code in new.dropna().unique() if code}
+            new = new.map(labels)  # one lookup per distinct code, not per row
+        values = _plain(new)
         todo = np.ones(len(rows), dtype=bool)
         if key in info.columns:  # an existing column: write only the cells whose value changes
             old = book.customers[key]
             todo = ~same_values(old, computed[key]) | (old.isna() & computed[key].notna()).to_numpy()
         header, col_index = headers[key]
         plan.add(ColumnWrite(info.name, header, info.header_row,
-                             dict(zip(rows[todo], _plain(values[todo]))), col=col_index,
+                             dict(zip(rows[todo].tolist(), values[todo].tolist())), col=col_index,
                              style=CellStyle(number_format=FORMATS.get(col.kind, "@")), header_style=header_style,
                              width=col.width, owner=f"customers.{key}"))
 
@@ -241,16 +243,14 @@ def plan_regrade(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = No
     return Planned(plan, result, dataclasses.replace(book, customers=updated))
 
 
-def _plain(values: pd.Series) -> list:
-    """Python values the writer understands: Timestamp → datetime, NaN/NaT → None."""
-    out = []
-    for v in values:
-        if v is None or v is pd.NaT or (isinstance(v, float) and v != v):
-            out.append(None)
-        elif isinstance(v, pd.Timestamp):
-            out.append(v.to_pydatetime())
-        else:
-            out.append(v)
+def _plain(values: pd.Series) -> np.ndarray:
+    """Python values the writer understands, as an object array: datetime64 → datetime, NaN/NaT → None.
+    Converted per column (numpy), not per cell."""
+    if pd.api.types.is_datetime64_dtype(values.dtype):
+        out = values.array.to_pydatetime()
+    else:
+        out = values.to_numpy(dtype=object, copy=True)
+    out[values.isna().to_numpy()] = None
     return out
 
 
