@@ -70,7 +70,8 @@ def plan_check(book: CrmBook, ctx: Context, *, archived_ids: tuple[str, ...] = (
     plan = EditPlan(operation="check")
     info = book.sheets["customers"]
 
-    referenced = (*book.followups["customer_id"].dropna(), *book.purchases["customer_id"].dropna())
+    # Each referenced ID once (1.3M references, ~0.1M distinct IDs on the M book).
+    referenced = pd.concat([book.followups["customer_id"], book.purchases["customer_id"]]).dropna().unique()
     new_ids = assign_missing_ids(book.customers, book.settings, archived=archived_ids, avoid=referenced)
     customers = book.customers
     if len(new_ids):
