@@ -117,29 +117,34 @@ def child_stages(path: Path) -> dict:
 
     ctx = Context(today=dt.date.fromisoformat(TODAY), user="bench")
     port = FileWorkbook(path, backup_dir=path.parent / "backup")
-    book = port.read()
-    lap("read")
-    archived = daily.archived_ids(port, book)
-    lap("archive_ids")
-    checked = daily.plan_check(book, ctx, archived_ids=archived)
-    lap("plan_check")
-    computed = daily.compute_columns(checked.book, ctx.today)
-    lap("compute")
-    graded = daily.plan_regrade(checked.book, ctx, computed)
-    lap("plan_regrade")
-    due = daily.plan_due(graded.book, ctx, computed)
-    lap("plan_due")
-    plan = EditPlan(operation="run")
-    logs = []
-    for part in (checked.plan, graded.plan, due.plan):
-        for edit in part.edits:
-            if isinstance(edit, AppendRows) and edit.sheet == book.sheet_name_for("change_log"):
-                logs.append(edit)
-            else:
-                plan.add(edit)
-    if logs:
-        plan.add(dataclasses.replace(logs[0], df=pd.concat([e.df for e in logs], ignore_index=True)))
-    port.apply(plan)
+
+    def planned() -> EditPlan:
+        # In a function of its own, as in run_all: the book's frames are freed before the write.
+        book = port.read()
+        lap("read")
+        archived = daily.archived_ids(port, book)
+        lap("archive_ids")
+        checked = daily.plan_check(book, ctx, archived_ids=archived)
+        lap("plan_check")
+        computed = daily.compute_columns(checked.book, ctx.today)
+        lap("compute")
+        graded = daily.plan_regrade(checked.book, ctx, computed)
+        lap("plan_regrade")
+        due = daily.plan_due(graded.book, ctx, computed)
+        lap("plan_due")
+        plan = EditPlan(operation="run")
+        logs = []
+        for part in (checked.plan, graded.plan, due.plan):
+            for edit in part.edits:
+                if isinstance(edit, AppendRows) and edit.sheet == book.sheet_name_for("change_log"):
+                    logs.append(edit)
+                else:
+                    plan.add(edit)
+        if logs:
+            plan.add(dataclasses.replace(logs[0], df=pd.concat([e.df for e in logs], ignore_index=True)))
+        return plan
+
+    port.apply(planned())
     lap("write")
     writer = {k: round(v, 3) for k, v in port.last_write.timings.items()}
     return {"stages": stages, "writer": writer}

@@ -70,3 +70,12 @@ def test_duplicate_ids_case_and_space_folded():
     c = frame("customers", [{"customer_id": "c001 "}, {"customer_id": "C001"}, {"customer_id": "C002"},
                             {"customer_id": None}, {"customer_id": None}])
     assert list(duplicated_ids(c)) == [True, True, False, False, False]
+
+
+def test_id_parts_through_arrow_equal_str_extract() -> None:
+    """All-ASCII IDs are split by Arrow's RE2; the result is pandas' own `str.extract` (re)."""
+    from xlcrm.ops.ids import _PATTERN, _id_parts
+
+    for ids in (["KH001", "KH002", "X9", "abc", "12", "a\n1", "K-7", "007"], ["KH001", "客户01", "KH１２"]):
+        s = pd.Series(ids, dtype=object)
+        assert _id_parts(s).dropna().equals(s.str.extract(_PATTERN).dropna())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from xlcrm.ops.validate import _phone_verdict, _text, isin_ids, phone_verdicts
+from xlcrm.ops.validate import _PREFIX_86, _SEPARATORS, _phone_digits, _phone_verdict, _text, isin_ids, phone_verdicts
 
 TYPED = [
     "0755-77765128", "(0591)77917787", "0591.7791.7787", "010-88886666", "010 8888 6666", "021-35650425",
@@ -37,3 +37,13 @@ def test_isin_on_text_ids_matches_pandas() -> None:
     known = pd.Series(["C001", "C003", "C009"], dtype="string")
     assert isin_ids(ids, known).tolist() == [True, False, False, False, True]
     assert isin_ids(ids, known).tolist() == ids.isin(set(known)).fillna(False).astype(bool).tolist()
+
+
+def test_phone_digits_through_arrow_equal_python_re() -> None:
+    """The Arrow (RE2) spelling of the separator and +86 steps gives what Python's re gives."""
+    tricky = ["+86 138 1234 5678", "0086-13812345678", "8613812345678", "86 1381234567", "+86138123456789",
+              "138\x0b1234\x1c5678", "138\x851234", "138\xa01234", "(010)\t8888\n6666", "１３８ 1234 5678",
+              "86١٣٨١٢٣٤٥٦٧٨", "+86 138 1234 5678\n", "电话 138-1234-5678", "", None]
+    text = _text(pd.Series(tricky, dtype=object))
+    expected = text.str.replace(_SEPARATORS, "", regex=True).str.replace(_PREFIX_86, "", regex=True)
+    assert _phone_digits(text).tolist() == expected.tolist()

@@ -21,6 +21,7 @@ from .dates import to_serials
 
 _EDGE_SPACE = re.compile(r"\x00\s|\s\x00")
 Kinds = str | list[str]  # one kind for every cell of the column, or one per cell
+_FIRST_DATE, _LAST_DATE = dt.datetime(1700, 1, 1), dt.datetime(2200, 1, 1)  # built once, not per value
 
 
 def _numbers(x: np.ndarray) -> list[str]:
@@ -136,9 +137,7 @@ def encode_values(values: list) -> tuple[Kinds, list[str]]:
             return ["n" if f else "e" for f in flags], [t if f else "" for t, f in zip(texts, flags)]
     if types <= {dt.datetime, pd.Timestamp, type(None)} and types - {type(None)}:
         stamps = [v for v in values if v is not None]
-        if not any(getattr(v, "tzinfo", None) for v in stamps) and all(
-            dt.datetime(1700, 1, 1) < v < dt.datetime(2200, 1, 1) for v in stamps
-        ):
+        if not any(v.tzinfo for v in stamps) and all(_FIRST_DATE < v < _LAST_DATE for v in stamps):
             return _datetimes(pd.Series(pd.to_datetime(values)).astype("datetime64[us]"), False)
     pairs = [encode(v) for v in values]
     return [k for k, _ in pairs], [t for _, t in pairs]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from ..settings import Settings
@@ -49,7 +50,8 @@ def schedule(customers: pd.DataFrame, followups: pd.DataFrame, grades: pd.Series
     out = pd.DataFrame(index=customers.index)
     out["last_contact"] = pd.to_datetime(lookup(last["date"], ids)).astype("datetime64[ns]")
     explicit = pd.to_datetime(lookup(last["next_date"], ids)).astype("datetime64[ns]")
-    cadence_days = grades.map(settings.cadence).astype("int64")
+    codes, distinct = pd.factorize(grades, use_na_sentinel=False)  # cadence looked up per grade, not per customer
+    cadence_days = pd.Series(np.array([settings.cadence(g) for g in distinct], dtype="int64")[codes], index=grades.index)
     by_cadence = out["last_contact"] + pd.to_timedelta(cadence_days, unit="D")
     never = out["last_contact"].isna()
     # Never contacted: due one cadence after the card was made (no created date: due today).

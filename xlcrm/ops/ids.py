@@ -6,6 +6,8 @@ from collections import Counter
 from collections.abc import Iterable
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..settings import Settings
 
@@ -18,13 +20,24 @@ def id_pattern(ids: Iterable[str], settings: Settings) -> tuple[str, int, int]:
     With no usable IDs yet, the Settings' prefix and digit count are used, starting from 0.
     """
     s = pd.Series([i for i in ids if isinstance(i, str) and i.strip()], dtype=object).str.strip()
-    parts = s.str.extract(_PATTERN).dropna()
+    parts = _id_parts(s).dropna()
     if parts.empty:
         return settings.id_prefix, settings.id_digits, 0
     prefix = Counter(parts["prefix"]).most_common(1)[0][0]
     same = parts[parts["prefix"] == prefix]["number"]
     digits = Counter(same.str.len()).most_common(1)[0][0]
     return prefix, int(digits), int(same.astype("int64").max())
+
+
+def _id_parts(ids: pd.Series) -> pd.DataFrame:
+    """`ids.str.extract(_PATTERN)`; all-ASCII IDs (the usual case) through Arrow's RE2, where \\D and \\d
+    mean what re means on ASCII (pandas extracts object columns one Python call per ID)."""
+    arr = pa.array(ids.to_numpy(), type=pa.large_string())
+    if len(arr) == 0 or not pc.all(pc.string_is_ascii(arr)).as_py():
+        return ids.str.extract(_PATTERN)
+    prefix, number = pc.extract_regex(arr, _PATTERN).flatten()  # a non-matching ID: null in both
+    return pd.DataFrame({"prefix": prefix.to_numpy(zero_copy_only=False),
+                         "number": number.to_numpy(zero_copy_only=False)}, index=ids.index, dtype=object)
 
 
 def assign_missing_ids(customers: pd.DataFrame, settings: Settings, *, archived: Iterable[str] = (),

@@ -225,26 +225,26 @@ class RowRewriter:
                     return None
             parts = []
             suffix = str(row)
+            # Per cell: one tuple unpack, one dict lookup, one f-string (100k rows × 11 cells on M).
             for col in cols:
-                spec = cells[col]
-                kind = spec.kind
-                if kind == "keep" or spec.force_s is not None:
+                kind, text, style, force_s = cells[col]
+                if kind == "keep" or force_s is not None:
                     return None
-                key = (col, kind, id(spec.style))  # by identity: hashing a CellStyle per cell is slow
+                key = (col, kind, id(style))  # by identity: hashing a CellStyle per cell is slow
                 form = shapes.get(key, False)
                 if form is False:
-                    form = shapes[key] = shape(col, kind, spec.style)
-                    styles_seen.append(spec.style)  # keeps the id above from being reused
+                    form = shapes[key] = shape(col, kind, style)
+                    styles_seen.append(style)  # keeps the id above from being reused
                 if form is None:
                     continue
-                text = spec.text
+                head, middle, end_ = form
                 if kind == "s" and (text[:1].isspace() or text[-1:].isspace() or "\n" in text):
-                    sm = ATTR_S.search(form[1])
+                    sm = ATTR_S.search(middle)
                     parts.append(
                         cell_xml(p, f"{col_letter(col)}{suffix}", int(sm.group(1)) if sm else None, kind, text)
                     )
                     continue
-                parts.append(form[0] + suffix + form[1] + text + form[2])
+                parts.append(f"{head}{suffix}{middle}{text}{end_}")
             sp = tag.find(b' spans="')
             if sp >= 0:
                 q = tag.find(b'"', sp + 8)
