@@ -82,7 +82,9 @@ from .samples_vocab import OWNERS
 from .schema import Kind
 from .template import write_crm_workbook
 
-SIZES = {"S": (300, 2000, 600), "M": (100_000, 1_000_000, 300_000)}
+# L: a million customers — Basic Info at Excel's row limit (1,048,576), one follow-up and one purchase
+# each (the other sheets at the limit too).
+SIZES = {"S": (300, 2000, 600), "M": (100_000, 1_000_000, 300_000), "L": (1_000_000, 1_000_000, 1_000_000)}
 SAMPLE_FILES = {"zh-CN": "xlcrm_sample_zh.xlsx", "en": "xlcrm_sample_en.xlsx"}
 
 
@@ -325,7 +327,7 @@ def write_manifest(sample: Sample, path: Path) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Generate xlcrm sample workbooks / 生成 xlcrm 示例工作簿")
     parser.add_argument("--out", type=Path, default=Path("sample_workbooks"), help="output folder / 输出文件夹")
-    parser.add_argument("--size", choices=sorted(SIZES), default="S", help="S = 300/2,000/600, M = 100k/1M/300k")
+    parser.add_argument("--size", choices=sorted(SIZES), default="S", help="S = 300/2,000/600, M = 100k/1M/300k, L = 1M/1M/1M")
     parser.add_argument("--lang", choices=[*schema.LANGS, "both"], default=None)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-dirt", action="store_true", help="clean data / 不加入脏数据")
