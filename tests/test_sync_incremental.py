@@ -24,7 +24,7 @@ from team_fixtures import (
     sync,
 )
 
-from xlcrm.commands.sync_base import BASE_SHEETS, META_COLUMNS, SYNC_SHEET, to_json
+from xlcrm.commands.sync_base import BASE_SHEETS, META_COLUMNS, SYNC_SHEET, Record, pack, read_base, to_json
 from xlcrm.commands.sync_book import TAKE_STORE, canon, canon_array, canon_column
 from xlcrm.i18n import traditional
 from xlcrm.ops.sync import Push
@@ -114,8 +114,8 @@ def test_a_book_from_before_per_entity_base_sheets_is_synced_and_moved(book):
     rows = [["_meta", k, "", "", v] for k, v in (("scope", "张伟"), ("redact", ""))]
     for entity, sheet in BASE_SHEETS.items():  # the old layout: every record's fields as JSON
         stored = {r["uid"]: {k: r[k] for k in fields_of(entity)} for r in store_rows(store, entity)}
-        frame = read_tool_sheet(path, sheet)
-        rows += [[entity, u, k, r, to_json(stored[u])] for u, k, r in frame[["uid", "key", "row"]].itertuples(index=False)]
+        records = read_base(read_tool_sheet(path, sheet))
+        rows += [[entity, u, r.key, str(r.row), to_json(stored[u])] for u, r in records.items()]
     legacy = SheetReplace(SYNC_SHEET, [Block(pd.DataFrame(rows, columns=META_COLUMNS))], hidden="veryHidden",
                           freeze_header=False)
     apply_plan(path, EditPlan([legacy]), backup_dir=path.parent / "bk")
@@ -267,3 +267,13 @@ def test_bulk_inserted_rows_keep_every_character(tmp_path, store_url):
 def _log(store: str) -> list[dict]:
     with open_store(store).connect() as conn:
         return [dict(r._mapping) for r in conn.execute(tables.change_log.select())]
+
+
+def test_a_base_cell_holds_any_customer_id():
+    """uid and hash are fixed-width, the row ends at the first colon: the customer ID may hold colons,
+    spaces, anything; a record without a known hash reads back without one."""
+    records = {"a" * 32: Record(7, "C:01 x", "0123456789abcdef", "", False), "b" * 32: Record(9, None, None)}
+    frame = pd.DataFrame({"record": [pack(u, r) for u, r in records.items()], "data": [None, None]})
+    back = read_base(frame)
+    assert [(u, r.row, r.key, r.hash) for u, r in back.items()] == [("a" * 32, 7, "C:01 x", "0123456789abcdef"),
+                                                                      ("b" * 32, 9, None, None)]

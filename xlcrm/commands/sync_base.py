@@ -4,9 +4,10 @@ Kept in the workbook itself, in very-hidden sheets xlcrm owns by name:
 
 - `_xlcrm_sync`: meta rows (scope, redaction, the store's id, the store's change number at the last
   sync, which sheet holds which entity, open conflicts) and the sheet tokens (`workbook.stamp`);
-- `_xlcrm_sync_customers`, `_xlcrm_sync_followups`, `_xlcrm_sync_purchases`: one row per record —
-  uid, customer ID, sheet row, a 64-bit hash of the record's fields, and for a record with an open
-  conflict its fields as JSON plus a flag.
+- `_xlcrm_sync_customers`, `_xlcrm_sync_followups`, `_xlcrm_sync_purchases`: one row per record, in
+  sheet order — one text cell `<uid: 32 hex><hash: 16 hex><row>:<customer ID>` (one cell, not four: a
+  million-row base renders and reads four times lighter), and for a record with an open conflict a
+  second cell with its fields as JSON.
 
 A record without an open conflict agreed with the store at the last sync's change number, so its
 fields need not be kept: the store gives them back (its row now, with the changes logged since undone,
@@ -31,7 +32,8 @@ ALL = "*"  # the scope of everyone's book (the manager's)
 SYNC_SHEET = "_xlcrm_sync"  # very hidden; internal sheets are xlcrm's by name (ownership.INTERNAL_PREFIX)
 BASE_SHEETS = {e: f"{SYNC_SHEET}_{e}" for e in ENTITIES}
 META_COLUMNS = ["entity", "uid", "key", "row", "data"]  # the layout of `_xlcrm_sync` (old books: with records)
-BASE_COLUMNS = ["uid", "key", "row", "hash", "data", "pending"]
+BASE_COLUMNS = ["record", "data"]
+NO_HASH = "-" * 16
 STAMP_KEY = "stamp"
 HASH_KEY = "xlcrm-sync-hash1"  # 16 bytes: pandas' SipHash key (fixed, so hashes match across runs)
 
@@ -114,13 +116,25 @@ def read_meta(frame: pd.DataFrame | None) -> tuple[dict[str, str], dict[str, dic
     return meta, (legacy if found else None)
 
 
+def pack(uid: str, r: Record) -> str:
+    """A record as its one base cell (uid and hash fixed-width first, so a customer ID may hold anything)."""
+    if len(uid) != 32 or (r.hash is not None and len(r.hash) != 16):
+        raise ValueError(f"base record {uid!r}: uid must be 32 and hash 16 characters")
+    return f"{uid}{r.hash or NO_HASH}{r.row}:{r.key or ''}"
+
+
 def read_base(frame: pd.DataFrame | None) -> dict[str, Record]:
-    if frame is None or frame.empty or "uid" not in frame.columns:
+    if frame is None or frame.empty or "record" not in frame.columns:
         return {}
     out = {}
-    for uid, key, row, hash_, data, pending in frame[BASE_COLUMNS].itertuples(index=False):
-        if uid:
-            out[str(uid)] = Record(int(float(row or 0)), key or None, hash_ or None, data or "", pending == "1")
+    datas = frame["data"].tolist() if "data" in frame.columns else [None] * len(frame)
+    for cell, data in zip(frame["record"].tolist(), datas):
+        if not cell or len(cell) < 50:
+            continue
+        row, _, key = cell[48:].partition(":")
+        hash_ = cell[32:48]
+        out[cell[:32]] = Record(int(row or 0), key or None, None if hash_ == NO_HASH else hash_, data or "",
+                                bool(data))
     return out
 
 
@@ -139,11 +153,8 @@ def meta_sheet(meta: dict[str, str]) -> SheetReplace:
 
 
 def base_sheet(entity: str, records: dict[str, Record]) -> SheetReplace:
-    # Blank cells are simply not written (most records have no data and no flag): a smaller sheet.
-    df = pd.DataFrame({"uid": list(records), "key": [r.key for r in records.values()],
-                       "row": [r.row for r in records.values()], "hash": [r.hash for r in records.values()],
-                       "data": [r.data or None for r in records.values()],
-                       "pending": ["1" if r.pending else None for r in records.values()]}, columns=BASE_COLUMNS)
+    df = pd.DataFrame({"record": [pack(uid, r) for uid, r in records.items()],
+                       "data": [r.data if r.pending else None for r in records.values()]}, columns=BASE_COLUMNS)
     return SheetReplace(BASE_SHEETS[entity], [Block(df)], hidden="veryHidden", freeze_header=False)
 
 
@@ -152,19 +163,13 @@ def base_edits(entity: str, old: dict[str, Record], new: dict[str, Record], rewr
     changed cells when the records are the same ones in the same order (the usual sync: a few rows
     changed, a whole sheet left in place); else the sheet written anew."""
     if not rewrite and list(old) == list(new):
-        cells: dict[str, dict[int, str | int | None]] = {c: {} for c in BASE_COLUMNS[1:]}
+        cells: dict[str, dict[int, str | None]] = {c: {} for c in BASE_COLUMNS}
         for at, (uid, r) in enumerate(new.items(), start=2):
             o = old[uid]
-            if o.key != r.key:
-                cells["key"][at] = r.key or None
-            if o.row != r.row:
-                cells["row"][at] = r.row
-            if o.hash != r.hash:
-                cells["hash"][at] = r.hash or None
-            if o.data != r.data:
-                cells["data"][at] = r.data or None
-            if o.pending != r.pending:
-                cells["pending"][at] = "1" if r.pending else None
+            if (o.key, o.row, o.hash) != (r.key, r.row, r.hash):
+                cells["record"][at] = pack(uid, r)
+            if (o.data if o.pending else "") != (r.data if r.pending else ""):
+                cells["data"][at] = r.data if r.pending else None
         return [ColumnWrite(BASE_SHEETS[entity], name, 1, values, col=BASE_COLUMNS.index(name) + 1)
                 for name, values in cells.items() if values]
     return [base_sheet(entity, new)]
