@@ -93,7 +93,7 @@ def merge_all(repo: Repository, source: BookSource, plan: Plan, decisions, scope
         managed = sb.managed_fields(book, entity, fields_of(entity), redact)
         decided = {d["uid"] for d in by_entity[entity]}  # merged again whatever their hashes say
         if decided:
-            now = repo.load(entity, owner, also=decided, since=2 ** 62)
+            now = repo.by_uid(entity, decided)
             _fill(repo, entity, base, now, plan)
             out.decided += sb.apply_decisions(base, by_entity[entity], {u: s.fields for u, s in now.items()})
         _ensure_hashes(base, managed)
@@ -139,10 +139,6 @@ def _base(source: BookSource, plan: Plan, entity: str) -> dict[str, Record]:
     if plan.since is None and not plan.meta:
         return {}
     return sbase.read_base(source.sheet(sbase.BASE_SHEETS[entity]))
-
-
-def _as_fields(stored: dict[str, Stored]) -> dict[str, dict]:
-    return {u: s.fields for u, s in stored.items()}
 
 
 def _ensure_hashes(base: dict[str, Record], managed: list[str]) -> None:
@@ -294,8 +290,8 @@ def _merge_children(ctx: Merging, entity: str, view: sb.LocalView, base: dict[st
     _fill(repo, entity, base, store, ctx.plan)
     # New rows with no record new to this book in the store to be a twin of (a first import, most
     # syncs): inserted column-wise, without a Local object for each of perhaps a million rows.
-    twins = any(u not in base and not s.deleted for u, s in store.items())
-    bulk = [] if twins else [i for i, u in enumerate(view.uids) if u is None]
+    may_twin = any(u not in base and not s.deleted for u, s in store.items())
+    bulk = [] if may_twin else [i for i, u in enumerate(view.uids) if u is None]
     local, merge_base = _merge_set(view, base, store, force, with_new=not bulk)
     merge = merge_records(merge_base, local, store, managed)
     result = EntityOutcome(merge, view, local, base)

@@ -77,21 +77,14 @@ class Repository:
         keys = fields_of(entity)
         cols = [table.c.uid, table.c.version, table.c.owner, table.c.deleted, *[table.c[k] for k in keys]]
         out: dict[str, Stored] = {}
-
-        def take(query) -> None:
-            for row in self.conn.execute(query):
-                out[row[0]] = Stored(row[0], row[1], dict(zip(keys, row[4:])), row[2], bool(row[3]))
-
+        query = select(*cols)
         if since is not None:
-            q = select(*cols).where(table.c.seq > since)
-            take(q if owner is None else q.where(table.c.owner == owner))
-        elif owner is None:
-            take(select(*cols))
-        else:
-            take(select(*cols).where(table.c.owner == owner))
-        missing = [u for u in also if u not in out]
-        for i in range(0, len(missing), BATCH):
-            take(select(*cols).where(table.c.uid.in_(missing[i:i + BATCH])))
+            query = query.where(table.c.seq > since)
+        if owner is not None:
+            query = query.where(table.c.owner == owner)
+        for row in self.conn.execute(query):
+            out[row[0]] = Stored(row[0], row[1], dict(zip(keys, row[4:])), row[2], bool(row[3]))
+        out.update(self.by_uid(entity, [u for u in also if u not in out]))
         return out
 
     def fields_as_of(self, entity: str, current: dict[str, Stored], seq: int) -> dict[str, dict]:
@@ -109,6 +102,17 @@ class Repository:
             for uid, name, old in self.conn.execute(q):  # newest first: the earliest change is applied last
                 if name in keys:
                     out[uid][name] = old
+        return out
+
+    def by_uid(self, entity: str, uids: Iterable[str]) -> dict[str, Stored]:
+        """The rows with these uids, whoever owns them, deleted or not."""
+        table = tables.RECORDS[entity]
+        keys = fields_of(entity)
+        cols = [table.c.uid, table.c.version, table.c.owner, table.c.deleted, *[table.c[k] for k in keys]]
+        wanted, out = list(uids), {}
+        for i in range(0, len(wanted), BATCH):
+            for row in self.conn.execute(select(*cols).where(table.c.uid.in_(wanted[i:i + BATCH]))):
+                out[row[0]] = Stored(row[0], row[1], dict(zip(keys, row[4:])), row[2], bool(row[3]))
         return out
 
     def handed_away(self, owner: str, since: int) -> set[str]:
