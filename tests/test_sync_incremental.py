@@ -24,8 +24,10 @@ from team_fixtures import (
     sync,
 )
 
+from xlcrm.commands import sync as sync_module
 from xlcrm.commands.sync_base import BASE_SHEETS, META_COLUMNS, SYNC_SHEET, Record, pack, read_base, to_json
 from xlcrm.commands.sync_book import TAKE_STORE, canon, canon_array, canon_column
+from xlcrm.errors import FileRefused
 from xlcrm.i18n import traditional
 from xlcrm.ops.sync import Push
 from xlcrm.schema import SHEETS_BY_KEY, Kind
@@ -277,3 +279,25 @@ def test_a_base_cell_holds_any_customer_id():
     back = read_base(frame)
     assert [(u, r.row, r.key, r.hash) for u, r in back.items()] == [("a" * 32, 7, "C:01 x", "0123456789abcdef"),
                                                                       ("b" * 32, 9, None, None)]
+
+
+def test_a_save_between_the_token_check_and_the_read_is_not_missed(book, monkeypatch):
+    """Tokens are taken with the file's fingerprint: a save right after them (Excel, between two
+    reads) makes the write refuse — nothing is stamped as unchanged that was not — and the next sync
+    pushes that edit."""
+    path, store = book
+    _store_update(store, "customers", "C000002", "city", "宁波")  # so that this sync has something to write
+    real = sync_module.sbase.read_meta
+
+    def meanwhile(frame):
+        monkeypatch.setattr(sync_module.sbase, "read_meta", real)
+        edit(path, "followups", "C000003", "summary", "刚在 Excel 里改的")
+        return real(frame)
+
+    monkeypatch.setattr(sync_module.sbase, "read_meta", meanwhile)
+    with pytest.raises(FileRefused):
+        sync(path, store)
+    result = sync(path, store)
+    assert result.counts["followups_pushed"] == 1 and result.counts["customers_pulled"] == 1
+    assert "刚在 Excel 里改的" in {r["summary"] for r in store_rows(store, "followups")}
+    assert sync(path, store).data["merged"] == []

@@ -76,12 +76,14 @@ def infer_scope(book: CrmBook) -> str:
 def sync(port: WorkbookPort, ctx: Context, opts: SyncRun) -> CommandResult:
     clock = [time.perf_counter()]
     source = BookSource(port)
+    # First: it takes the file's lock and fingerprint, so what is read next is the file the write checks.
+    tokens_now = port.sheet_tokens()
     meta, legacy = sbase.read_meta(source.sheet(sbase.SYNC_SHEET))
     first = not meta
     redact = set(opts.redact) if opts.redact else {r for r in meta.get("redact", "").split(",") if r}
     scope = opts.scope or meta.get("scope")
     since = _since(meta, legacy, scope, redact)
-    local_changed = _local_changes(port, meta) if since is not None else set(ENTITIES)
+    local_changed = _local_changes(tokens_now, meta) if since is not None else set(ENTITIES)
     engine = open_store(opts.store)
     if since is not None:  # read now (not while holding the store's lock) what will most likely be needed
         with engine.connect() as conn:
@@ -158,9 +160,9 @@ def _since(meta: dict[str, str], legacy, scope: str | None, redact: set[str]) ->
     return int(meta["seq"])
 
 
-def _local_changes(port: WorkbookPort, meta: dict[str, str]) -> set[str]:
+def _local_changes(now: dict[str, str], meta: dict[str, str]) -> set[str]:
     """Entities whose sheet is not exactly as the last sync wrote it (or is not known)."""
-    recorded, now = sbase.tokens(meta), port.sheet_tokens()
+    recorded = sbase.tokens(meta)
     changed = set()
     for e in ENTITIES:
         name = meta.get(f"sheet:{e}")

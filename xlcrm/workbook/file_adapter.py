@@ -42,19 +42,28 @@ class FileWorkbook:
     def lang(self) -> str:
         return self._lang
 
+    def _hold(self) -> None:
+        """Start the read → write span: the lock, and the file's fingerprint taken before anything of it
+        is read (a change after that — saved in Excel between two reads — then fails the write's check)."""
+        kind = ensure_readable(self.path)  # a clean refusal (missing, a folder …) before any lock
+        if kind == "csv":
+            return
+        real = resolve(self.path)
+        if not self._lock.held:  # the link's target may have changed since __init__
+            self._lock = WorkbookLock(real, self._lock.wait)
+        self._lock.acquire()
+        try:
+            if self.fingerprint is None:
+                self.fingerprint = Fingerprint.of(real)
+        except BaseException:
+            self.close()
+            raise
+
     def read(self, keys: tuple[str, ...] | None = None) -> CrmBook:
         from .reader import read_book
 
-        kind = ensure_readable(self.path)  # a clean refusal (missing, a folder …) before any lock
-        real = resolve(self.path)
-        if kind != "csv":
-            if not self._lock.held:  # the link's target may have changed since __init__
-                self._lock = WorkbookLock(real, self._lock.wait)
-            self._lock.acquire()
+        self._hold()
         try:
-            # Taken before the first read: a change during (or between) reads then fails the write's check.
-            if self.fingerprint is None and kind != "csv":
-                self.fingerprint = Fingerprint.of(real)
             book = read_book(self.path, progress=self.progress, keys=keys)
         except BaseException:
             self.close()
@@ -68,10 +77,12 @@ class FileWorkbook:
         return read_tool_sheet(self.path, name)
 
     def sheet_tokens(self) -> dict[str, str]:
-        """Sheet name → stamp token of the file now (see workbook.stamp); read from the zip directory."""
+        """Sheet name → stamp token of the file now (see workbook.stamp); read from the zip directory.
+        Starts the read → write span like `read`: tokens that said "unchanged" cannot go stale unseen."""
         from .grid import sheet_parts
         from .stamp import file_tokens
 
+        self._hold()
         return file_tokens(self.path, {name: part for name, _kind, part in sheet_parts(self.path)})
 
     def apply(self, plan: EditPlan) -> None:
