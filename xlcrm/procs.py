@@ -80,7 +80,6 @@ def os_user() -> str:
         return ""
 
 
-
 def return_free_memory() -> None:
     """Hand the heap glibc keeps after big frames are freed back to the OS (about 0.3 GB after
     checking the M workbook), so a memory-hungry step that follows starts lower. No-op elsewhere."""
