@@ -97,14 +97,11 @@ def child_fastexcel(path: Path) -> dict:
 
 def child_stages(path: Path) -> dict:
     """`xlcrm run`'s steps (commands.daily.run_all) with a clock around each."""
-    import dataclasses
     import datetime as dt
-
-    import pandas as pd
 
     from xlcrm.commands import daily
     from xlcrm.commands.base import Context
-    from xlcrm.workbook.edits import AppendRows, EditPlan
+    from xlcrm.workbook.edits import EditPlan
     from xlcrm.workbook.file_adapter import FileWorkbook
 
     stages: dict[str, float] = {}
@@ -133,17 +130,7 @@ def child_stages(path: Path) -> dict:
         lap("plan_regrade")
         due = daily.plan_due(graded.book, ctx, computed)
         lap("plan_due")
-        plan = EditPlan(operation="run")
-        logs = []
-        for part in (checked.plan, graded.plan, due.plan):
-            for edit in part.edits:
-                if isinstance(edit, AppendRows) and edit.sheet == book.sheet_name_for("change_log"):
-                    logs.append(edit)
-                else:
-                    plan.add(edit)
-        if logs:
-            plan.add(dataclasses.replace(logs[0], df=pd.concat([e.df for e in logs], ignore_index=True)))
-        return plan
+        return daily.run_plan(book, (checked.plan, graded.plan, due.plan))
 
     port.apply(planned())
     lap("write")
@@ -169,7 +156,6 @@ def _text_of(value) -> str | None:
 
 def child_naive(path: Path) -> dict:
     """The rejected approach: openpyxl in, the same operations, openpyxl out (a throwaway copy)."""
-    import dataclasses
     import datetime as dt
 
     import openpyxl
@@ -182,7 +168,7 @@ def child_naive(path: Path) -> dict:
     from xlcrm.commands import daily
     from xlcrm.commands.base import Context
     from xlcrm.workbook.book import CrmBook
-    from xlcrm.workbook.edits import AppendRows, ColumnWrite, EditPlan, MarkCells, SheetReplace
+    from xlcrm.workbook.edits import AppendRows, ColumnWrite, MarkCells, SheetReplace
     from xlcrm.workbook.reader import Grid, guess_language, read_data_sheet
 
     stages: dict[str, float] = {}
@@ -229,16 +215,7 @@ def child_naive(path: Path) -> dict:
     computed = daily.compute_columns(checked.book, ctx.today)
     graded = daily.plan_regrade(checked.book, ctx, computed)
     due = daily.plan_due(graded.book, ctx, computed)
-    plan = EditPlan(operation="run")
-    logs = []
-    for part in (checked.plan, graded.plan, due.plan):
-        for edit in part.edits:
-            if isinstance(edit, AppendRows) and edit.sheet == book.sheet_name_for("change_log"):
-                logs.append(edit)
-            else:
-                plan.add(edit)
-    if logs:
-        plan.add(dataclasses.replace(logs[0], df=pd.concat([e.df for e in logs], ignore_index=True)))
+    plan = daily.run_plan(book, (checked.plan, graded.plan, due.plan))
     lap("operations")
 
     fills = {"error": PatternFill("solid", fgColor="FFFFC7CE"), "warning": PatternFill("solid", fgColor="FFFFEB9C")}

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import Msg, Problem, Severity, XlcrmError
+from ..model.book import empty_frame
 from ..ops.changelog import LOG_COLUMNS, change_rows, same_values
 from ..ops.classify import CLASSIFICATIONS, classify_customers
 from ..ops.followup import due_list, owners_of, schedule, stale_list
@@ -413,16 +414,7 @@ def _plan_run(port: WorkbookPort, ctx: Context) -> Planned:
     graded = plan_regrade(checked.book, ctx, computed)
     ctx.stage("今日跟进", "Due today")
     due_plan = plan_due(graded.book, ctx, computed)
-    plan = EditPlan(operation="run")
-    logs = []
-    for part in (checked.plan, graded.plan, due_plan.plan):
-        for edit in part.edits:
-            if isinstance(edit, AppendRows) and edit.sheet == book.sheet_name_for("change_log"):
-                logs.append(edit)  # one Change Log append for the whole run
-            else:
-                plan.add(edit)
-    if logs:
-        plan.add(dataclasses.replace(logs[0], df=pd.concat([e.df for e in logs], ignore_index=True)))
+    plan = run_plan(book, (checked.plan, graded.plan, due_plan.plan))
     parts = (checked.result, graded.result, due_plan.result)
     msg = Msg("\n".join(r.text("zh-CN") for r in parts), "\n".join(r.text("en") for r in parts))
     counts = {**checked.result.counts, **graded.result.counts, **due_plan.result.counts}
@@ -431,11 +423,23 @@ def _plan_run(port: WorkbookPort, ctx: Context) -> Planned:
     return Planned(plan, result, _without_rows(due_plan.book))
 
 
+def run_plan(book: CrmBook, parts: tuple[EditPlan, ...]) -> EditPlan:
+    """check + regrade + due as one plan: their edits in order, with one Change Log append for all."""
+    plan = EditPlan(operation="run")
+    logs = []
+    for part in parts:
+        for edit in part.edits:
+            if isinstance(edit, AppendRows) and edit.sheet == book.sheet_name_for("change_log"):
+                logs.append(edit)
+            else:
+                plan.add(edit)
+    if logs:
+        plan.add(dataclasses.replace(logs[0], df=pd.concat([e.df for e in logs], ignore_index=True)))
+    return plan
+
+
 def _without_rows(book: CrmBook) -> CrmBook:
     """The book with empty data frames: writing needs only its sheet names and language."""
 
-    def empty(df: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in df.dtypes.items()})  # no view on the old arrays
-
-    return dataclasses.replace(book, customers=empty(book.customers), followups=empty(book.followups),
-                               purchases=empty(book.purchases), raw={})
+    return dataclasses.replace(book, customers=empty_frame("customers"), followups=empty_frame("followups"),
+                               purchases=empty_frame("purchases"), raw={})
