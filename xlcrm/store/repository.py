@@ -5,7 +5,7 @@ under the store_meta row lock, so numbers follow commit order): a sync asks only
 after its book's last sync. Every update is optimistic: `UPDATE … WHERE uid = :uid AND version = :seen`, and a row someone else
 changed meanwhile raises `StaleVersion` (the caller rolls back, re-reads and merges again). Every
 change lands in the append-only change log with who, when and the source (button/cli/import/sync).
-First imports go in batches: PostgreSQL `COPY … FROM STDIN` (psycopg), executemany elsewhere.
+New rows go column-wise: on PostgreSQL a CSV `COPY … FROM STDIN` made by Arrow, executemany elsewhere.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from ..ops.sync import Push, Stored
 from . import tables
 
 BATCH = 5000
-COPY_FROM = 500  # rows: from here on PostgreSQL gets COPY instead of executemany
 
 
 class StaleVersion(Exception):
@@ -144,31 +143,12 @@ class Repository:
         return [f"{prefix}{top + i:0{width}d}" for i in range(1, n + 1)]
 
     # -- writing ---------------------------------------------------------------------------------
-    def insert(self, entity: str, rows: Iterable[dict]) -> int:
-        """Insert new records (each a dict of fields + uid, owner), logged as created. `rows` may be a
-        generator: a million follow-ups stream through COPY without a list of them held."""
-        big = not isinstance(rows, list) or len(rows) >= COPY_FROM
-        if isinstance(rows, list) and not rows:
+    def insert(self, entity: str, rows: list[dict]) -> int:
+        """Insert new records (each a dict of fields + uid, owner), logged as created."""
+        if not rows:
             return 0
-        stamp, seq, keys = now(), self.seq, fields_of(entity)
-        created: list[tuple[str, str | None]] = []
-
-        def full():
-            for r in rows:
-                created.append((r["uid"], r.get("customer_id")))
-                yield {"uid": r["uid"], "version": 1, "updated_at": stamp, "updated_by": self.who,
-                       "owner": r.get("owner"), "deleted": False, "seq": seq,
-                       **{k: r.get(k) for k in keys if k != "owner"}}
-
-        table = tables.RECORDS[entity]
-        if big and self.conn.dialect.name == "postgresql":
-            self._copy(table, full())
-        else:
-            for chunk in _batches(full(), BATCH):
-                self.conn.execute(table.insert(), chunk)
-        self._write_log(({"entity": entity, "uid": u, "customer_id": c, "field": "(created)", "old": None, "new": c}
-                         for u, c in created), big)
-        return len(created)
+        fields = {k: [r.get(k) for r in rows] for k in fields_of(entity) if k != "owner"}
+        return self.insert_columns(entity, [r["uid"] for r in rows], fields, [r.get("owner") for r in rows])
 
     def insert_columns(self, entity: str, uids: list[str], fields: dict[str, list], owners: list) -> int:
         """`insert` for many rows given column-wise (a first import's follow-ups): on PostgreSQL one CSV
@@ -310,32 +290,14 @@ class Repository:
     def flush_log(self) -> int:
         """Write the collected change-log rows (append-only); returns how many this transaction wrote."""
         rows, self.log_rows = self.log_rows, []
-        self._write_log(rows, len(rows) >= COPY_FROM)
+        if rows:
+            stamp, n = now().isoformat(), len(rows)
+            self._insert_columns(tables.change_log, {
+                **{k: [r[k] for r in rows] for k in ("entity", "uid", "customer_id", "field")},
+                "old": [_text(r["old"]) for r in rows], "new": [_text(r["new"]) for r in rows],
+                "who": [self.who] * n, "at": [stamp] * n, "source": [self.source] * n, "seq": [self.seq] * n})
+            self.logged += n
         return self.logged
-
-    def _write_log(self, rows: Iterable[dict], big: bool) -> None:
-        stamp, seq = now(), self.seq
-
-        def full():
-            for r in rows:
-                self.logged += 1
-                yield {**r, "old": _text(r["old"]), "new": _text(r["new"]), "who": self.who, "at": stamp,
-                       "source": self.source, "seq": seq}
-
-        if big and self.conn.dialect.name == "postgresql":
-            self._copy(tables.change_log, full(), skip=("id",))
-        else:
-            for chunk in _batches(full(), BATCH):
-                self.conn.execute(tables.change_log.insert(), chunk)
-
-    def _copy(self, table, rows: Iterable[dict], skip: tuple[str, ...] = ()) -> None:
-        """PostgreSQL COPY FROM STDIN on the transaction's own connection."""
-        cols = [c.name for c in table.columns if c.name not in skip]
-        quoted = ", ".join(f'"{c}"' for c in cols)
-        raw = self.conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row([r.get(c) for c in cols])
 
     # -- reports ---------------------------------------------------------------------------------
     def history(self, customer_id: str | None = None, field: str | None = None) -> list[dict]:
