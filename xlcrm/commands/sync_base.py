@@ -74,17 +74,8 @@ def record(row: int, fields: dict, hash_: str | None = None, pending: bool = Fal
     return Record(row, fields.get("customer_id"), hash_, to_json(fields) if pending else "", pending, fields)
 
 
-def hash_rows(columns: list[list[str | None]]) -> list[str]:
-    """A 64-bit hash per row of canonical field texts (columns in the managed fields' order)."""
-    import pyarrow as pa
-
-    if not columns or not columns[0]:
-        return []
-    return hash_arrays([pa.array(c, type=pa.string()) for c in columns])
-
-
 def hash_arrays(arrays: list) -> list[str]:
-    """`hash_rows` over Arrow string arrays: each row joined into one text (a separator no trimmed
+    """A 64-bit hash per row of Arrow string columns: each row joined into one text (a separator no trimmed
     field ends with, a marker for blank) and hashed in one vectorised pass."""
     import pyarrow.compute as pc
 
@@ -95,7 +86,12 @@ def hash_arrays(arrays: list) -> list[str]:
 
 
 def hash_fields(records: list[dict], managed: list[str]) -> list[str]:
-    return hash_rows([[r.get(f) or None for r in records] for f in managed])
+    """A 64-bit hash per record of its canonical field texts (in the managed fields' order)."""
+    import pyarrow as pa
+
+    if not records or not managed:
+        return []
+    return hash_arrays([pa.array([r.get(f) or None for r in records], type=pa.string()) for f in managed])
 
 
 # --------------------------------------------------------------------------- reading
