@@ -79,10 +79,12 @@ def test_run_on_sample_writes_everything_a_user_expects(sample_zh: Path):
         days = group["逾期天数"].astype(int).tolist()
         assert days == sorted(days, reverse=True)
 
-    # Change Log: IDs and grades recorded with who and when
+    # Change Log: new IDs recorded with who and when; a first grade is not a change of anything
     log = sheet_rows(sample_zh, "变更记录")
     assert (log["字段"] == "客户编号").sum() == result.counts["new_ids"]
-    assert (log["字段"] == "客户等级").sum() == len(c)
+    assert (log["字段"] == "客户等级").sum() == 0
+    assert result.counts["first_grades"] == len(c) and result.counts["grade_changes"] == 0
+    assert f"其中 {len(c)} 位首次评级" in result.text("zh-CN")
 
 
 def test_running_twice_is_idempotent(sample_zh: Path):
@@ -204,3 +206,17 @@ def test_regrade_rewrites_only_cells_whose_value_changes(sample_zh: Path):
     later = plan_regrade(read_book(sample_zh), Context(today=TODAY + dt.timedelta(days=40)))
     grade = next(w for w in later.plan.edits if isinstance(w, ColumnWrite) and w.header == "客户等级")
     assert 0 < len(grade.values) < 300  # time passing changes some grades, not all
+
+
+def test_a_grade_that_changes_is_logged_old_to_new(sample_zh: Path):
+    xlcrm.regrade(sample_zh, today=TODAY)
+    before = read_book(sample_zh).customers.set_index("customer_id")["grade"]
+    later = xlcrm.regrade(sample_zh, today=TODAY + dt.timedelta(days=40))
+    after = read_book(sample_zh).customers.set_index("customer_id")["grade"]
+    moved = before[before != after]
+    log = sheet_rows(sample_zh, "变更记录")
+    grades = log[log["字段"] == "客户等级"].set_index("客户编号")
+    assert 0 < len(moved) == len(grades) == later.counts["grade_changes"]
+    assert later.counts["first_grades"] == 0
+    for cid, old in moved.items():
+        assert (grades.loc[cid, "原值"], grades.loc[cid, "新值"]) == (old, after[cid])

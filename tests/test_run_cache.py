@@ -21,7 +21,7 @@ def test_a_repeat_run_reads_nothing_and_writes_nothing(sample_zh: Path) -> None:
     again = api.run(sample_zh, today=TODAY)
     assert again.data.get("cached") and not again.written
     assert sample_zh.read_bytes() == after
-    assert again.counts == {**first.counts, "new_ids": 0, "grade_changes": 0}  # nothing done this time
+    assert again.counts == {**first.counts, "new_ids": 0, "grade_changes": 0, "first_grades": 0}  # nothing done this time
     assert "没有任何变化" in again.text("zh-CN")
     assert "Nothing has changed" in again.text("en")
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..errors import Msg, Problem, Severity, XlcrmError
 from ..model.book import empty_frame
+from ..model.values import blank_mask
 from ..ops.changelog import LOG_COLUMNS, change_rows, same_values
 from ..ops.classify import CLASSIFICATIONS, classify_customers
 from ..ops.followup import due_list, owners_of, schedule, stale_list
@@ -233,14 +234,18 @@ def plan_regrade(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = No
 
     grade_counts = computed["grade"].value_counts().reindex(["A", "B", "C", "D", "E"], fill_value=0)
     changed = int((log["field"] == labels["grade"]).sum()) if len(log) else 0
+    old_grades = book.customers["grade"] if "grade" in book.customers else pd.Series(index=computed.index, dtype=object)
+    first = int((blank_mask(old_grades) & computed["grade"].notna().to_numpy()).sum())
     dist = " ".join(f"{g}:{n}" for g, n in grade_counts.items())
-    msg = Msg("评级完成：{n} 位客户（{dist}），{c} 位等级有变化，已记入“{log}”。",
-              "Regrade done: {n} customers ({dist}); {c} grades changed, recorded on '{log}'.",
-              {"n": len(computed), "dist": dist, "c": changed, "log": book.sheet_name_for("change_log")})
+    msg = Msg("评级完成：{n} 位客户（{dist}）{first}，{c} 位等级有变化，已记入“{log}”。",
+              "Regrade done: {n} customers ({dist}){first_en}; {c} grades changed, recorded on '{log}'.",
+              {"n": len(computed), "dist": dist, "c": changed, "log": book.sheet_name_for("change_log"),
+               "first": f"，其中 {first} 位首次评级" if first else "",
+               "first_en": f", {first} graded for the first time" if first else ""})
     updated = book.customers.copy()
     for key in COMPUTED:
         updated[key] = computed[key]
-    result = CommandResult("regrade", msg, {"customers": len(computed), "grade_changes": changed,
+    result = CommandResult("regrade", msg, {"customers": len(computed), "grade_changes": changed, "first_grades": first,
                                             **{f"grade_{g}": int(n) for g, n in grade_counts.items()}})
     return Planned(plan, result, dataclasses.replace(book, customers=updated))
 

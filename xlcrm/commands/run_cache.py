@@ -21,7 +21,7 @@ from ..workbook.stamp import MARKER, parse
 from .base import CommandResult, Context
 
 RUN_SHEET = "_xlcrm_run"
-CHANGE_COUNTS = ("new_ids", "grade_changes")  # what a run did (none, this time); the others describe the book
+CHANGE_COUNTS = ("new_ids", "grade_changes", "first_grades")  # what a run did (none, this time); the others describe the book
 EVERY_SHEET = "*"  # Stamp.sheets: every sheet of the saved file but the stamp's own
 
 

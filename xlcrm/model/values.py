@@ -22,4 +22,12 @@ def is_blank(value: object) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
-__all__ = ["is_blank"]
+def blank_mask(values: pd.Series) -> np.ndarray:
+    """`is_blank` for a whole column at once (numpy/pandas, not per cell)."""
+    blank = values.isna().to_numpy(copy=True)
+    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+        blank |= values.astype(object).where(~blank, "").astype(str).str.strip().eq("").to_numpy()
+    return blank
+
+
+__all__ = ["blank_mask", "is_blank"]

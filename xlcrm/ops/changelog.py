@@ -8,6 +8,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from ..model.values import blank_mask
+
 LOG_COLUMNS = ("time", "user", "operation", "customer_id", "field", "old", "new")
 
 
@@ -35,10 +37,17 @@ def same_values(old: pd.Series, new: pd.Series) -> np.ndarray:
 
 def change_rows(ids: pd.Series, old: pd.DataFrame, new: pd.DataFrame, fields: Iterable[str], *,
                 labels: dict[str, str], operation: str, user: str, now: dt.datetime) -> pd.DataFrame:
-    """One log row per (customer, field) whose value differs between `old` and `new` (same index)."""
+    """One log row per (customer, field) whose value differs between `old` and `new` (same index).
+
+    A value appearing where there was none (a first grade, a new computed column) is not a change
+    of anything and is not logged: a first run on 100k customers would otherwise add 100k rows
+    that say only "blank → B". A field missing from `old` has no old values at all.
+    """
     parts = []
     for field in fields:
-        changed = ~same_values(old[field], new[field])
+        if field not in old:
+            continue
+        changed = ~same_values(old[field], new[field]) & ~blank_mask(old[field])
         if not changed.any():
             continue
         parts.append(pd.DataFrame({

@@ -93,6 +93,15 @@ def sheet_parts(path: Path) -> list[tuple[str, str, str]]:
     return out
 
 
+def part_sizes(path: Path) -> dict[str, int]:
+    """Part name → inflated size, from the zip directory ({} for a file that is not a zip)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return {info.filename: info.file_size for info in zf.infolist()}
+    except (zipfile.BadZipFile, OSError):
+        return {}
+
+
 def package_sheets(path: Path) -> list[tuple[str, str]]:
     """(name, kind) of every sheet in tab order (see `sheet_parts`)."""
     return [(name, kind) for name, kind, _ in sheet_parts(path)]
@@ -134,17 +143,14 @@ def _without_sheets(blob: bytes, names: set[str]) -> bytes:
     return out.getvalue()
 
 
-def load_grid_fresh(path: Path, kind: str, name: str) -> Grid:
-    """Load one sheet with a reader of its own (fastexcel readers cannot be shared across threads)."""
-    return load_grid(open_workbook(path, kind), name)
-
-
 class SheetLoader:
-    """Loads the sheets a read needs, up to `threads` at a time.
+    """Loads the sheets a read will need, up to `threads` at a time, biggest first.
 
-    fastexcel releases the GIL while it parses, so on a machine with spare cores the next sheet
-    is read while this one is being typed. With threads=1 (or where threads are unavailable,
-    e.g. Pyodide) sheets are read one after another with a single reader.
+    fastexcel releases the GIL while it parses, so two sheets parse at once (M book on 2 cores:
+    the three data sheets in 5.2–5.7 s instead of 8.2–8.6 s, +90 MB). Each worker thread keeps a
+    reader of its own (fastexcel readers cannot be shared across threads). A sheet nobody asked
+    the pool for, or every sheet with threads=1 (or where threads are unavailable, e.g. Pyodide),
+    is read on the calling thread with the main reader.
     """
 
     def __init__(self, path: Path, kind: str, xl, names: list[str], threads: int):
@@ -153,12 +159,19 @@ class SheetLoader:
         self.pool = None
         if threads > 1 and len(names) > 1:
             try:
+                import threading
                 from concurrent.futures import ThreadPoolExecutor
 
+                self.local = threading.local()
                 self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="xlcrm-read")
-                self.futures = {n: self.pool.submit(load_grid_fresh, path, kind, n) for n in names}
+                self.futures = {n: self.pool.submit(self._load, n) for n in names}
             except RuntimeError:  # no threads on this platform
                 self.pool, self.futures = None, {}
+
+    def _load(self, name: str) -> Grid:
+        if getattr(self.local, "xl", None) is None:
+            self.local.xl = open_workbook(self.path, self.kind)
+        return load_grid(self.local.xl, name)
 
     def get(self, name: str) -> Grid:
         future = self.futures.pop(name, None)
@@ -171,6 +184,7 @@ class SheetLoader:
             future.cancel()
         if self.pool is not None:
             self.pool.shutdown(wait=True)
+        self.futures = {}
 
 
 def load_grid(xl, name: str) -> Grid:

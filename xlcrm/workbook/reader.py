@@ -32,11 +32,14 @@ from .grid import (
     list_sheets,
     load_grid,
     open_workbook,
+    part_sizes,
     sheet_parts,
     sheet_refs,
 )
 from .guard import ensure_readable
-from .locate import DATA_KEYS, HeaderMatch, find_header, guess_language, locate_sheets, read_ownership
+from ..schema import match_sheet
+from .locate import DATA_KEYS, OPTIONAL_KEYS, HeaderMatch, find_header, guess_language, locate_sheets, read_ownership
+from .ownership import is_internal
 from .shared_strings import SharedStringWatch
 
 
@@ -48,7 +51,7 @@ def read_book(
 
     Raises FileRefused for files xlcrm cannot read (see `guard`), SchemaError when Basic Info or
     a required column is missing (the message lists what was found, in zh-CN and en).
-    `threads`: sheets read at once (default 2 on machines with 4+ cores, else 1 = sequential).
+    `threads`: sheets read at once (default 2 on machines with 2+ cores, else 1 = sequential).
     `keys`: read only these data sheets (e.g. a sync that knows the others are as it left them); the
     book then has no SheetInfo and empty frames for the rest. Settings are always read.
     """
@@ -63,25 +66,26 @@ def read_book(
     names = [name for name, _, _ in sheets] or list(xl.sheet_names)
     # Chart sheets, Excel 4 macro sheets and dialog sheets hold no records: never looked into.
     worksheets = [name for name, k, _ in sheets if k == "worksheet"] if sheets else names
-    strings = SharedStringWatch(path, {name: part for name, _, part in sheets})
+    parts = {name: part for name, _, part in sheets}
+    strings = SharedStringWatch(path, parts)
+    if threads is None:
+        threads = 2 if (os.cpu_count() or 1) >= 2 else 1
+    # The sheets named like a data sheet (or Settings) will be read whole anyway: start on them now,
+    # biggest first, while ownership and headers are looked at. Others load when first looked at.
+    sizes = part_sizes(path)
+    likely = sorted((n for n in worksheets if _likely(n, keys)), key=lambda n: -sizes.get(parts.get(n, ""), 0))
+    loader = SheetLoader(path, kind, xl, likely, threads)
     grids: dict[str, Grid] = {}  # sheets already loaded to look at their headers
 
-    def head_grid(name: str) -> Grid:
+    def grid_of(name: str) -> Grid:
         if name not in grids:
-            grids[name] = load_grid(xl, name)
+            grids[name] = loader.get(name)
         return grids[name]
 
-    refs = sheet_refs(path)
-    ownership = read_ownership(names, refs, head_grid)
-    by_key = locate_sheets(worksheets, head_grid, ownership, refs, keys)
-    if threads is None:
-        # Measured on a shared 2-core box: a second thread bought nothing and cost ~70 MB, so only
-        # machines with cores to spare read two sheets at once.
-        threads = 2 if (os.cpu_count() or 1) >= 4 else 1
-    wanted = [by_key[k] for k in (*DATA_KEYS, "settings") if k in by_key and by_key[k] not in grids
-              and (keys is None or k in keys or k == "settings")]
-    loader = SheetLoader(path, kind, xl, wanted, threads)
     try:
+        refs = sheet_refs(path)
+        ownership = read_ownership(names, refs, grid_of)
+        by_key = locate_sheets(worksheets, grid_of, ownership, refs, keys)
         tables = excel_tables(path)
         book = assemble_book(names, by_key, lambda name: strings.watch(grids.pop(name, None) or loader.get(name)),
                              lambda name: tables.get(name, []), lang=lang, say=say, ownership=ownership, keys=keys)
@@ -91,6 +95,14 @@ def read_book(
     say("完成 / Done", 1.0)
     book.path = path
     return book
+
+
+def _likely(name: str, keys: tuple[str, ...] | None) -> bool:
+    """Is this sheet, by its name alone, one the read will load whole (a data sheet or Settings)?"""
+    key = match_sheet(name)
+    if key == "settings":
+        return True
+    return key in (*DATA_KEYS, *OPTIONAL_KEYS) and (keys is None or key in keys) and not is_internal(name)
 
 
 def read_tool_sheet(path: Path, name: str) -> pd.DataFrame | None:
