@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..model.book import CrmBook
+from ..schema import match_sheet
 from .assemble import Progress, assemble_book
 from .csv_input import read_customers_csv
 from .datasheet import (
@@ -37,7 +38,6 @@ from .grid import (
     sheet_refs,
 )
 from .guard import ensure_readable
-from ..schema import match_sheet
 from .locate import DATA_KEYS, OPTIONAL_KEYS, HeaderMatch, find_header, guess_language, locate_sheets, read_ownership
 from .ownership import is_internal
 from .shared_strings import SharedStringWatch
