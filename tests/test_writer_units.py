@@ -144,7 +144,7 @@ def test_verification_catches_broken_xml_and_writes_nothing(limit: int, tmp_path
     before = path.read_bytes()
     monkeypatch.setattr(verify, "INFLATE_LIMIT", limit)
     monkeypatch.setattr(
-        "xlcrm.workbook.writer.editor.encode_column", lambda values: (["s"] * len(values), ["<oops"] * len(values))
+        "xlcrm.workbook.writer.editor.encode_values", lambda values: ("s", ["<oops"] * len(values))
     )
     with pytest.raises(WriteFailed, match="XML"):
         apply_plan(path, EditPlan([ColumnWrite("客户资料", "新列", 1, {2: "x", 3: "y"})]))

@@ -203,9 +203,3 @@ def cells_xml(
 def _edge_space(joined: str) -> bool:
     """Whether any \\x00-separated value starts or ends with whitespace."""
     return _EDGE_SPACE.search(joined) is not None
-
-
-def encode_column(values: list) -> tuple[list[str], list[str]]:
-    """`encode` for a whole column (vectorised by type, see `encode_values`): (kinds, texts)."""
-    kinds, texts = encode_values(values)
-    return ([kinds] * len(texts) if isinstance(kinds, str) else kinds), texts

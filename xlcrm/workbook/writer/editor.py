@@ -11,7 +11,7 @@ from typing_extensions import assert_never  # typing.assert_never is 3.11+
 from ...errors import Location, XlcrmError
 from ...ooxml.addresses import col_letter, quote_sheet
 from ...ooxml.cellxml import encode, escape_text
-from ...ooxml.columns import cells_xml, encode_column, encode_series
+from ...ooxml.columns import cells_xml, encode_series, encode_values
 from ...ooxml.package import Package
 from ...ooxml.rels import rels_path
 from ..edits import (
@@ -156,7 +156,7 @@ class Editor:
         width: float | None,
     ) -> int:
         headers = self.row_texts(sx, header_row)
-        pending = sx.edits.get(header_row, {})
+        pending = sx.pending(header_row)
         for col, spec in pending.items():
             if spec.kind == "s":
                 headers[col] = spec.text
@@ -192,7 +192,7 @@ class Editor:
                 location=Location(edit.sheet, None, edit.header),
                 row=bad,
             )
-        kinds, texts = encode_column(list(edit.values.values()))
+        kinds, texts = encode_values(list(edit.values.values()))
         sx.set_column(col, rows, kinds, texts, edit.style)
 
     def cell_write(self, edit: CellWrite) -> None:
@@ -367,7 +367,7 @@ class Editor:
         sx = self.sheet_xmls.pop(part, None)
         if sx is None:
             return
-        if sx.edits or sx.new_rows or (sx.head, sx.tail) != self._original_frame[part] or sx.body_changed:
+        if sx.has_edits() or sx.new_rows or (sx.head, sx.tail) != self._original_frame[part] or sx.body_changed:
             self.pkg.write(part, sx.render(self.resolve))
             if sx.evidence is not None:
                 self.pkg.xml_evidence[part] = sx.evidence

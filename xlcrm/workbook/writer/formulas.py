@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def prepare_for_edits(sheet: SheetXml) -> None:
     """Before rendering: refuse edits inside array formulas and unshare overwritten masters."""
-    if sheet.edits and writes_values(sheet) and has_formula_attrs(sheet):
+    if sheet.writes_values() and has_formula_attrs(sheet):
         check_array_ranges(sheet)
         unshare_overwritten_masters(sheet)
 
@@ -40,9 +40,6 @@ def check_overwrite(sheet: SheetXml, old: str, row: int, col: int) -> None:
 def has_formula_attrs(sheet: SheetXml) -> bool:
     """Any `<f …>` with attributes (shared/array formulas have them); one scan of the body."""
     return sheet.data.find(b"<" + sheet.p.encode() + b"f ", sheet.b0, sheet.b1) >= 0
-
-def writes_values(sheet: SheetXml) -> bool:
-    return any(spec.kind != "keep" for cells in sheet.edits.values() for spec in cells.values())
 
 def check_array_ranges(sheet: SheetXml) -> None:
     if sheet.data.find(b't="array"', sheet.b0, sheet.b1) < 0:

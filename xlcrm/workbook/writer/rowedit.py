@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ...ooxml.addresses import cell_ref, col_index, col_letter
 from ...ooxml.cellxml import cell_tags, cell_xml
+from ...ooxml.columns import cells_xml
 from .formulas import check_overwrite
 
 if TYPE_CHECKING:
+    from .lazycolumns import LazyColumn
     from .sheetxml import SheetXml
 
 # (existing style or None, is the cell new, value kind, requested style) → style index to write
@@ -41,7 +43,19 @@ class RowRewriter:
 
     def __init__(self, sheet: SheetXml, resolve: StyleResolver, col_styles: dict[int, int], written: list[bytes]):
         self.sheet, self.resolve, self.col_styles, self.written = sheet, resolve, col_styles, written
-        self.by_bytes = self._byte_appender()
+        self.by_bytes, self.append_xml = self._byte_appender()
+
+    def column_cells(self, col: int, rows: list[str], column: LazyColumn) -> list[str]:
+        """The new cells of one lazy column, one `<c>` string per row ("" for none), styled as a new
+        cell of that column (`by_bytes` and `new_row` give the same; a row styled by `customFormat`
+        is not appended to by `append_xml`)."""
+        base, resolve, style = self.col_styles.get(col), self.resolve, column.style
+
+        def sattr(kind: str, _variant: int) -> str | None:
+            s = resolve(base, True, kind, style)
+            return f' s="{s}"' if s else ("" if kind != "e" else None)
+
+        return cells_xml(self.sheet.p, col_letter(col), rows, column.kinds, column.texts, sattr)
 
     def rewrite_row(self, start: int, end: int, row: int, cells: dict[int, CellSpec]) -> list:
         """The row at data[start:end] with `cells` applied, as pieces for the rope."""
@@ -175,8 +189,9 @@ class RowRewriter:
     def _byte_appender(self):
         """The common case at byte level: new cells go right of a row's last cell (no decoding).
 
-        The returned function gives the row as pieces for the rope (its tag, its unchanged cells
-        as a view of the input, the new cells), or None when the row needs the general path."""
+        The returned functions (cells as specs; cells as XML already made) give the row as pieces
+        for the rope (its tag, its unchanged cells as a view of the input, the new cells), or None
+        when the row needs the general path."""
         sheet, resolve, col_styles, written = self.sheet, self.resolve, self.col_styles, self.written
         p = sheet.p
         pb = p.encode()
@@ -200,7 +215,8 @@ class RowRewriter:
             middle = {"s": tags.inline_head + ">", "b": tags.bool_head}.get(kind, tags.value_head)
             return head, f'"{sa}{middle}', tail[kind]
 
-        def append(start: int, end: int, row: int, cells: dict[int, CellSpec]) -> list | None:
+        def tag_if_appendable(start: int, end: int, first_col: int) -> tuple[bytes, int] | None:
+            """The row's tag and where it ends, if cells from `first_col` on go after its last cell."""
             data = sheet.data
             gt = data.find(b">", start, end)
             if data[gt - 1] == 0x2F or data[end - n_close : end] != close:
@@ -215,14 +231,32 @@ class RowRewriter:
                     return None
             elif data.find(c_sp, j + 1, end) >= 0 or data.find(c_gt, j, end) >= 0:
                 return None
-            cols = sorted(cells)
             if j >= 0:
                 k = j + len(c_addr)
                 e = k
                 while 65 <= data[e] <= 90:
                     e += 1
-                if col_index(data[k:e].decode()) >= cols[0]:
+                if col_index(data[k:e].decode()) >= first_col:
                     return None
+            return tag, gt
+
+        def pieces(tag: bytes, gt: int, end: int, lo: int, hi: int, new: bytes) -> list:
+            """The row as pieces for the rope: its tag (spans widened to lo:hi), its cells, `new`."""
+            sp = tag.find(b' spans="')
+            if sp >= 0:
+                q = tag.find(b'"', sp + 8)
+                a, _, b = tag[sp + 8 : q].partition(b":")
+                if not (a.isdigit() and b.isdigit() and int(a) <= lo and hi <= int(b)):
+                    tag = widen_spans(tag.decode(), lo, hi).encode()
+            written.append(b"<x " + tag[1 + len(pb) + 3 :] + new + b"</x>")  # the row tag's attributes + cells
+            return [tag, view[gt + 1 : end - n_close], new + close]
+
+        def append(start: int, end: int, row: int, cells: dict[int, CellSpec]) -> list | None:
+            cols = sorted(cells)
+            found = tag_if_appendable(start, end, cols[0])
+            if found is None:
+                return None
+            tag, gt = found
             parts = []
             suffix = str(row)
             # Per cell: one tuple unpack, one dict lookup, one f-string (100k rows × 11 cells on M).
@@ -245,17 +279,14 @@ class RowRewriter:
                     )
                     continue
                 parts.append(f"{head}{suffix}{middle}{text}{end_}")
-            sp = tag.find(b' spans="')
-            if sp >= 0:
-                q = tag.find(b'"', sp + 8)
-                lo, _, hi = tag[sp + 8 : q].partition(b":")
-                if not (lo.isdigit() and hi.isdigit() and int(lo) <= cols[0] and cols[-1] <= int(hi)):
-                    tag = widen_spans(tag.decode(), cols[0], cols[-1]).encode()
-            new = "".join(parts).encode("utf-8")
-            written.append(b"<x " + tag[1 + len(pb) + 3 :] + new + b"</x>")  # the row tag's attributes + cells
-            return [tag, view[gt + 1 : end - n_close], new + close]
+            return pieces(tag, gt, end, cols[0], cols[-1], "".join(parts).encode("utf-8"))
 
-        return append
+        def append_xml(start: int, end: int, lo: int, hi: int, cells: str) -> list | None:
+            """The same for cells already made (columns `lo`..`hi`, see `column_cells`)."""
+            found = tag_if_appendable(start, end, lo)
+            return None if found is None else pieces(*found, end, lo, hi, cells.encode("utf-8"))
+
+        return append, append_xml
 
 
 def letters_at(text: str, at: int) -> str:

@@ -11,10 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from ...errors import Location, WriteFailed
 from ...ooxml.addresses import col_index, col_letter, parse_range, range_ref
+from ...ooxml.columns import Kinds
 from ...ooxml.package import Rope
 from .formulas import prepare_for_edits
+from .lazycolumns import LazyColumns
 from .rowedit import ATTR_R, ATTR_S, CellSpec, RowRewriter, StyleResolver
 from .rowindex import LAZY_MAX_ROWS, RowIndex
 
@@ -67,7 +71,11 @@ class SheetXml(RowIndex):
         self.rows_without_r = False
         if not self.lazy_possible():
             self.index_rows()
-        self.edits: dict[int, dict[int, CellSpec]] = {}
+        # Pending edits: per cell (row → col → spec), and whole columns kept as lists (see
+        # lazycolumns); `edits` gives all of them per cell.
+        self._edits: dict[int, dict[int, CellSpec]] = {}
+        self.columns = LazyColumns()
+        self._cell_rows: dict[int, set[int]] = {}  # col → rows given a per-cell edit
         # Whole new rows below every existing row (appended rows), row → `<row>` XML; see add_rows.
         self.new_rows: dict[int, str] = {}
         self._new_cols: set[int] = set()
@@ -92,8 +100,52 @@ class SheetXml(RowIndex):
 
     def release(self) -> None:
         """Drop the body and pending edits (the part has been rendered)."""
-        self.data, self.b0, self.b1, self.edits, self.new_rows = b"", 0, 0, {}, {}
+        self.data, self.b0, self.b1, self._edits, self.new_rows = b"", 0, 0, {}, {}
+        self.columns = LazyColumns()
         self.rows, self.starts, self.ends = [], [], []
+
+    # -- pending edits -------------------------------------------------------------------------
+    @property
+    def edits(self) -> dict[int, dict[int, CellSpec]]:
+        """Every pending edit, per cell (lazy columns are split into cells first)."""
+        if self.columns:
+            self.split_columns()
+        return self._edits
+
+    @edits.setter
+    def edits(self, value: dict[int, dict[int, CellSpec]]) -> None:
+        self.columns = LazyColumns()
+        self._edits = value
+
+    def split_columns(self, only: int | None = None) -> None:
+        """Move lazy columns' values (all, or column `only`) into the per-cell edits."""
+        edits = self._edits
+        for col in [only] if only is not None else sorted(self.columns):
+            for row, spec in self.columns.pop(col).specs():
+                edits.setdefault(row, {})[col] = spec
+
+    def has_edits(self) -> bool:
+        return bool(self._edits or self.columns)
+
+    def writes_values(self) -> bool:
+        """Whether any pending edit writes a value (not only a style)."""
+        return bool(self.columns) or any(s.kind != "keep" for cells in self._edits.values() for s in cells.values())
+
+    def pending(self, row: int) -> dict[int, CellSpec]:
+        """The edits pending for one row, by column."""
+        cells = self.columns.row_specs(row) if self.columns else {}
+        cells.update(self._edits.get(row, {}))
+        return cells
+
+    def _touch(self, row: int, col: int) -> dict[int, CellSpec]:
+        """The per-cell edits of `row`, with a lazy value for (row, col) moved into them."""
+        cells = self._edits.setdefault(row, {})
+        if col in self.columns:
+            spec = self.columns.take(row, col)
+            if spec is not None:
+                cells[col] = spec
+        self._cell_rows.setdefault(col, set()).add(row)
+        return cells
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -163,16 +215,30 @@ class SheetXml(RowIndex):
             self.max_col_written = max(self.max_col_written, max(cols))
 
     def set_cell(self, row: int, col: int, spec: CellSpec) -> None:
-        cells = self.edits.setdefault(row, {})
+        cells = self._touch(row, col)
         old = cells.get(col)
         if old is not None and old.force_s is not None and spec.force_s is None and spec.style is None:
             spec = spec._replace(force_s=old.force_s)
         cells[col] = spec
         self.max_col_written = max(self.max_col_written, col)
 
-    def set_column(self, col: int, rows: list[int], kinds: list[str], texts: list[str], style: object) -> None:
-        """Many cells of one column at once (the computed-column case: 100k values)."""
-        edits = self.edits
+    def set_column(self, col: int, rows: list[int], kinds: Kinds, texts: list[str], style: object) -> None:
+        """Many cells of one column at once (the computed-column case: 100k values; `rows` distinct).
+
+        Kept as lists until rendered, unless cells of this column already have edits."""
+        self.max_col_written = max(self.max_col_written, col)
+        if not rows:
+            return
+        touched = self._cell_rows.get(col)
+        if col not in self.columns and (touched is None or touched.isdisjoint(rows)):
+            self.columns.add(col, rows, kinds, texts, style)
+            return
+        if col in self.columns:
+            self.split_columns(col)
+        if isinstance(kinds, str):
+            kinds = [kinds] * len(texts)
+        edits = self._edits
+        self._cell_rows.setdefault(col, set()).update(rows)
         specs = [_new_spec(CellSpec, (kind, text, style, None)) for kind, text in zip(kinds, texts)]
         for row, spec in zip(rows, specs):
             cells = edits.get(row)
@@ -182,11 +248,10 @@ class SheetXml(RowIndex):
                 self.set_cell(row, col, spec)
             else:
                 cells[col] = spec
-        self.max_col_written = max(self.max_col_written, col)
 
     def set_style(self, row: int, col: int, s: int | None) -> None:
         """Give a cell an exact style index, keeping its value (and any value pending for it)."""
-        cells = self.edits.setdefault(row, {})
+        cells = self._touch(row, col)
         if col in cells:
             cells[col] = cells[col]._replace(force_s=s)
         else:
@@ -194,7 +259,7 @@ class SheetXml(RowIndex):
 
     def cell_style(self, row: int, col: int) -> int | None:
         """The style index a cell has now (pending style edits included)."""
-        spec = self.edits.get(row, {}).get(col)
+        spec = self._edits.get(row, {}).get(col)  # lazy values never carry a style index
         if spec is not None and spec.force_s is not None:
             return spec.force_s
         text = self.row_xml(row)
@@ -240,26 +305,46 @@ class SheetXml(RowIndex):
         (slices of the input + the rewritten rows) that is deflated piece by piece.
         """
         prepare_for_edits(self)
+        if self.columns and (self.new_rows or self.rows_without_r):
+            self.split_columns()  # rare: rows merged with appended ones, or counted by position
         written: list[bytes] = []  # every byte xlcrm wrote into sheetData (see `evidence`)
         rewriter = RowRewriter(self, resolve, self.col_styles(), written)
-        if self.edits and not self.full and len(self.edits) > LAZY_MAX_ROWS + (self.b1 - self.b0) // 50_000:
+        edits = self._edits
+        lazy = self._lazy_rows(rewriter)
+        rows = sorted(edits.keys() | lazy.keys()) if edits else sorted(lazy)
+        if rows and not self.full and len(rows) > LAZY_MAX_ROWS + (self.b1 - self.b0) // 50_000:
             self.index_rows()  # many rows to find: one pass over all of them is cheaper
         data = self.data
         view = memoryview(data)
         out: list = []
         pos = self.b0
         body_last = self.last_row_number() or 0 if self.new_rows else None
-        for row in sorted(self.edits):
+        row_open, row_close = f"<{self.p}row r=\"", f"</{self.p}row>"
+        for row in rows:
             if body_last is not None and row > body_last:
                 break  # rows below the body are merged with the appended rows, after the loop
-            cells = self.edits[row]
             found, start, end = self.locate(row)
             out.append(view[pos:start])
+            cells = edits.get(row)
+            if cells is not None:  # per-cell edits (with any lazy values of the row)
+                if row in lazy:
+                    cells = self.pending(row)
+                if found:
+                    out.extend(rewriter.rewrite_row(start, end, row, cells))
+                    pos = end
+                else:
+                    new_row = rewriter.new_row(row, cells).encode("utf-8")
+                    written.append(new_row)
+                    out.append(new_row)
+                    pos = start
+                continue
+            new_cells, lo, hi = lazy[row]
             if found:
-                out.extend(rewriter.rewrite_row(start, end, row, cells))
+                pieces = rewriter.append_xml(start, end, lo, hi, new_cells)
+                out.extend(pieces if pieces is not None else rewriter.rewrite_row(start, end, row, self.pending(row)))
                 pos = end
             else:
-                new_row = rewriter.new_row(row, cells).encode("utf-8")
+                new_row = f"{row_open}{row}\">{new_cells}{row_close}".encode() if new_cells else b""
                 written.append(new_row)
                 out.append(new_row)
                 pos = start
@@ -286,6 +371,35 @@ class SheetXml(RowIndex):
         if self.evidence is not None and len(rope) > ROPE_MIN_BYTES:
             return rope
         return rope.tobytes()
+
+    def _lazy_rows(self, rewriter: RowRewriter) -> dict[int, tuple[str, int, int]]:
+        """Row → (the XML of its lazy cells, first and last lazy column), built a column at a time."""
+        if not self.columns:
+            return {}
+        cols = sorted(self.columns)
+        rowsets = {id(c.rowset): c.rowset for c in self.columns.values()}
+        if len(rowsets) == 1:  # the usual case: every column written for the same rows
+            rows = next(iter(rowsets.values())).rows
+            texts = list(map(str, rows))
+            per_col = [rewriter.column_cells(col, texts, self.columns[col]) for col in cols]
+            joined = per_col[0] if len(per_col) == 1 else list(map("".join, zip(*per_col)))
+            lo_hi = (cols[0], cols[-1])
+            return {row: (x, *lo_hi) for row, x in zip(rows, joined)}
+        # Columns written for different rows: each column's cells put in place among all the rows.
+        union = np.unique(np.concatenate([np.asarray(r.rows, dtype=np.int64) for r in rowsets.values()]))
+        present = np.zeros((len(cols), len(union)), dtype=bool)
+        aligned = []
+        for i, col in enumerate(cols):
+            rows = self.columns[col].rowset.rows
+            at = np.searchsorted(union, np.asarray(rows, dtype=np.int64))
+            present[i, at] = True
+            cells = np.full(len(union), "", dtype=object)
+            cells[at] = rewriter.column_cells(col, list(map(str, rows)), self.columns[col])
+            aligned.append(cells.tolist())
+        numbers = np.asarray(cols)
+        lo = numbers[present.argmax(axis=0)].tolist()
+        hi = numbers[len(cols) - 1 - present[::-1].argmax(axis=0)].tolist()
+        return dict(zip(union.tolist(), zip(map("".join, zip(*aligned)), lo, hi)))
 
     def _render_new_rows(self, body_last: int, rewriter: RowRewriter) -> bytes:
         """The appended rows and every other edited row below the body, in row order."""
@@ -319,10 +433,14 @@ class SheetXml(RowIndex):
         return self._row_start_re.sub(fix, body)
 
     def _update_dimension(self) -> None:
-        if not self.edits and not self.new_rows:
+        if not self.has_edits() and not self.new_rows:
             return
-        rows = list(self.edits)
-        cols = [c for cells in self.edits.values() for c in cells]
+        rows = list(self._edits)
+        cols = [c for cells in self._edits.values() for c in cells]
+        bounds = self.columns.bounds()
+        if bounds:
+            rows += [bounds[0], bounds[2]]
+            cols += [bounds[1], bounds[3]]
         if self.new_rows:
             rows += [min(self.new_rows), max(self.new_rows)]
             cols += [min(self._new_cols), max(self._new_cols)]
