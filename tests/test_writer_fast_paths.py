@@ -183,3 +183,47 @@ def test_rope_deflates_and_reads_back(sizes: list[int]) -> None:
     whole = b"".join(pieces)
     assert zlib.decompress(payload, -15) == whole and crc == zlib.crc32(whole)
     assert len(rope) == len(whole) and rope.crc() == crc and rope.tobytes() == whole
+
+
+def test_a_small_memory_budget_changes_when_sheets_are_inflated_not_the_bytes(tmp_path: Path, monkeypatch) -> None:
+    """Two sheets over 1 MB: by default the second is inflated on the other core while the first
+    is edited; with no room for both, it is read only after the first has been deflated."""
+    from xlcrm.ooxml.package import Package
+    from xlcrm.workbook.writer import editor as editor_module
+
+    source = tmp_path / "two.xlsx"
+    wb = xlsxwriter.Workbook(str(source))  # ok-to-save (brand-new fixture)
+    for name in ("客户资料", "跟进记录"):
+        ws = wb.add_worksheet(name)
+        for i in range(30_000):
+            ws.write_row(i, 0, [f"C{i:05d}", f"{name} 第 {i} 行的说明文字", i * 1.5])
+    wb.close()
+    plan = EditPlan([
+        ColumnWrite("客户资料", "等级", 1, {r: "AB"[r % 2] for r in range(2, 30_001)}),
+        MarkCells("跟进记录", [CellMark(r, 2, f"第 {r} 行") for r in (2, 999, 29_999)]),
+    ])
+    events: list[tuple[str, str]] = []
+    inflate, precompress = Package._inflate, Package._precompress
+    monkeypatch.setattr(Package, "_inflate", lambda self, name: events.append(("inflate", name)) or inflate(self, name))
+
+    def deflated(self, name, data):
+        precompress(self, name, data)
+        events.append(("deflated", name))
+
+    monkeypatch.setattr(Package, "_precompress", deflated)
+
+    def write(name: str) -> tuple[dict[str, bytes], list[tuple[str, str]]]:
+        path = tmp_path / name
+        shutil.copyfile(source, path)
+        events.clear()
+        apply_plan(path, plan, backup_keep=0)
+        with zipfile.ZipFile(path) as zf:
+            return {n: zf.read(n) for n in zf.namelist()}, list(events)
+
+    first, second = ("inflate", "xl/worksheets/sheet2.xml"), ("deflated", "xl/worksheets/sheet1.xml")
+    roomy, roomy_events = write("roomy.xlsx")
+    assert roomy_events.index(first) < roomy_events.index(second)  # prefetched while the first is edited
+    monkeypatch.setattr(editor_module, "HELD_BUDGET", 1)
+    tight, tight_events = write("tight.xlsx")
+    assert tight_events.index(second) < tight_events.index(first)  # only once the first is deflated
+    assert tight == roomy

@@ -429,15 +429,36 @@ def _plan_run(port: WorkbookPort, ctx: Context) -> Planned:
 
 
 def run_plan(book: CrmBook, parts: tuple[EditPlan, ...]) -> EditPlan:
-    """check + regrade + due as one plan: their edits in order, with one Change Log append for all."""
+    """check + regrade + due as one plan, with one Change Log append for all.
+
+    The order is chosen for the writer's memory and its second core (edits of different sheets do
+    not depend on each other; each sheet's own edits keep their order). The writer holds a data
+    sheet from its first edit to its last and deflates it on the other core once written, and it
+    does not inflate a big sheet beside another: so the sheets that get computed columns come first,
+    all their edits together; then the tool sheets, built while those deflate; then the sheets that
+    only get marks, smallest first, so the biggest deflates while the write is checked."""
     plan = EditPlan(operation="run")
-    logs = []
+    logs, edits = [], []
     for part in parts:
         for edit in part.edits:
             if isinstance(edit, AppendRows) and edit.sheet == book.sheet_name_for("change_log"):
                 logs.append(edit)
             else:
-                plan.add(edit)
+                edits.append(edit)
+    computed = list(dict.fromkeys(e.sheet for e in edits if isinstance(e, ColumnWrite)))
+    size = {info.name: info.last_row * max(info.last_column, 1) for info in book.sheets.values()}
+    marked = sorted({e.sheet for e in edits if isinstance(e, MarkCells)} - set(computed),
+                    key=lambda name: (size.get(name, 0), name))
+
+    def rank(edit) -> tuple[int, int]:
+        if isinstance(edit, (ColumnWrite, MarkCells)):
+            if edit.sheet in computed:
+                return 0, computed.index(edit.sheet)
+            return 2, marked.index(edit.sheet)
+        return 1, 0
+
+    for edit in sorted(edits, key=rank):
+        plan.add(edit)
     if logs:
         plan.add(dataclasses.replace(logs[0], df=pd.concat([e.df for e in logs], ignore_index=True)))
     return plan

@@ -12,6 +12,7 @@ import io
 import posixpath
 import struct
 import zipfile
+from collections.abc import Callable
 
 from lxml import etree
 
@@ -105,6 +106,7 @@ class Package:
         self.jobs: list = []
         # name → XML documents that parse iff the edited part does (a sheet: its frame + what was written)
         self.xml_evidence: dict[str, list[bytes]] = {}
+        self.xml_checked: dict[str, object] = {}  # name → the changed[name] object already found well-formed
 
     def damaged(self, part: str, reason: str) -> Exception:
         """The exception for a damaged member; front layers override it with their own wording."""
@@ -142,6 +144,22 @@ class Package:
     def read_stored(self, name: str) -> bytes:
         """An input member's bytes as the zip holds them (no CRC or size checks: for comparisons)."""
         return self._zip.read(name)
+
+    def held_in_flight(self) -> int:
+        """Inflated bytes held by prefetches and by edited parts still waiting to be deflated."""
+        held = sum(self.infos[n].file_size for n in self._prefetched)
+        held += sum(len(self._cache[n]) for n in self._cache)
+        return held + sum(len(d) for d in self.changed.values() if isinstance(d, Rope) and d.pieces)
+
+    def wait_for_deflating(self, enough: Callable[[], bool]) -> None:
+        """Wait for the parts being deflated, oldest first, until `enough()` (or none is left)."""
+        for job in list(self.jobs):
+            if enough():
+                return
+            job.result()
+
+    def is_prefetched(self, name: str) -> bool:
+        return name in self._prefetched or name in self._cache
 
     def prefetch(self, name: str) -> None:
         """Start inflating a part on the pool (ISA-L/zlib release the GIL), to be `read` later."""

@@ -97,10 +97,11 @@ def plan_to_bytes(
     last_touch = _last_touches(plan)
     with ThreadPoolExecutor(max_workers=2) as pool:
         pkg.pool = pool  # big sheets deflate on the other core while later edits are made
-        first_use = _first_uses(editor, plan)
+        parts = _edit_parts(editor, plan)
+        first_use = _first_uses(editor, parts)
         for i, edit in enumerate(plan.edits):
             if i + 1 in first_use:  # inflate the next big sheet on the other core while this edit is made
-                pkg.prefetch(first_use.pop(i + 1))
+                editor.prefetch(first_use.pop(i + 1), besides=parts[i])
             editor.apply(edit)
             lap(type(edit).__name__)
             for name in [n for n, last in last_touch.items() if last == i]:
@@ -152,19 +153,27 @@ def _stamp(pkg: Package, editor: Editor, stamp: Stamp) -> None:
     pkg.write(entry.part, data.replace(marker, render(tokens(parts, sheets)).encode()))
 
 
-def _first_uses(editor: Editor, plan: EditPlan) -> dict[int, str]:
+def _edit_parts(editor: Editor, plan: EditPlan) -> list[str | None]:
+    """The existing sheet part each edit writes into (None: a new sheet, or none)."""
+    out: list[str | None] = []
+    for edit in plan.edits:
+        name = getattr(edit, "sheet", None) or getattr(edit, "name", None)
+        entry = editor.wb.find(str(name)) if name else None
+        out.append(entry.part if entry is not None else None)
+    return out
+
+
+def _first_uses(editor: Editor, parts: list[str | None]) -> dict[int, str]:
     """Edit index → the big user-sheet part that edit is the first to read (the first edit's excluded)."""
     seen: set[str] = set()
     out: dict[int, str] = {}
-    for i, edit in enumerate(plan.edits):
-        name = getattr(edit, "sheet", None) or getattr(edit, "name", None)
-        entry = editor.wb.find(str(name)) if name else None
-        if entry is None or entry.part in seen:
+    for i, part in enumerate(parts):
+        if part is None or part in seen:
             continue
-        seen.add(entry.part)
-        info = editor.pkg.infos.get(entry.part)
+        seen.add(part)
+        info = editor.pkg.infos.get(part)
         if i > 0 and info is not None and info.file_size > 1 << 20:
-            out[i] = entry.part
+            out[i] = part
     return out
 
 

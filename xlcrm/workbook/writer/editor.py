@@ -14,6 +14,7 @@ from ...ooxml.cellxml import encode, escape_text
 from ...ooxml.columns import cells_xml, encode_series, encode_values
 from ...ooxml.package import Package
 from ...ooxml.rels import rels_path
+from ...procs import return_free_memory
 from ..edits import (
     FMT_DATE,
     FMT_DATETIME,
@@ -38,7 +39,11 @@ from .sheetxml import SheetXml
 from .styles import StyleBook
 from .tables import SheetTables
 from .toolsheet import build_tool_sheet
+from .verify import check_sheet_evidence_now
 
+# Inflated sheet XML held at once, beyond which a sheet waits for earlier ones to finish deflating
+# before it is inflated (and is not prefetched): the write's peak memory, not its speed, is bounded.
+HELD_BUDGET = 512 << 20
 CALC_CHAIN_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/calcChain"
 FILTER_NAME = "_xlnm._FilterDatabase"
 PRINT_TITLES = "_xlnm.Print_Titles"
@@ -69,12 +74,40 @@ class Editor:
     def sheet(self, name: str) -> tuple[SheetEntry, SheetXml]:
         entry = self.wb.require(name)
         if entry.part not in self.sheet_xmls:
+            self._make_room(entry.part)
             sx = SheetXml(self.pkg.read(entry.part), entry.name)
             self.pkg.forget(entry.part)  # SheetXml holds its own copy; keep one, not two
             protection.check_sheet(entry.name, sx.tail, self.unlock_protected)
             self.sheet_xmls[entry.part] = sx
             self._original_frame[entry.part] = (sx.head, sx.tail)
         return entry, self.sheet_xmls[entry.part]
+
+    # -- memory --------------------------------------------------------------------------------
+    def held(self) -> int:
+        """Inflated sheet bytes held now: sheets being edited, prefetched, or waiting to be deflated."""
+        return sum(len(sx.data) for sx in self.sheet_xmls.values()) + self.pkg.held_in_flight()
+
+    def _inflated_size(self, part: str | None) -> int:
+        """What reading `part` would add to `held` (0: held already, changed, or not a part)."""
+        info = self.pkg.infos.get(part) if part else None
+        if info is None or part in self.pkg.changed or part in self.sheet_xmls or self.pkg.is_prefetched(part):
+            return 0
+        return info.file_size
+
+    def _room_for(self, part: str, besides: str | None = None) -> bool:
+        need = self._inflated_size(part) + (self._inflated_size(besides) if besides != part else 0)
+        return need == 0 or self.held() + need <= HELD_BUDGET
+
+    def _make_room(self, part: str) -> None:
+        """Before a sheet is inflated: let big edited sheets finish deflating if it would not fit
+        beside them (Follow-ups of the M book is 0.5 GB of XML; Basic Info's rows 0.2 GB more)."""
+        self.pkg.wait_for_deflating(lambda: self._room_for(part))
+
+    def prefetch(self, part: str, besides: str | None = None) -> None:
+        """Start inflating a sheet part the next edit needs, on the other core, if it fits beside
+        what is held and the part the current edit reads (`besides`)."""
+        if self._inflated_size(part) and self._room_for(part, besides):
+            self.pkg.prefetch(part)
 
     def sheet_tables(self, part: str) -> SheetTables:
         if part not in self.tables:
@@ -369,13 +402,16 @@ class Editor:
             return
         if sx.has_edits() or sx.new_rows or (sx.head, sx.tail) != self._original_frame[part] or sx.body_changed:
             self.pkg.write(part, sx.render(self.resolve))
-            if sx.evidence is not None:
+            if sx.evidence is not None and not check_sheet_evidence_now(self.pkg, part, sx.evidence):
                 self.pkg.xml_evidence[part] = sx.evidence
             self.formula_changed |= sx.formula_overwritten
             if len(self.pkg.changed[part]) > (1 << 20):
                 self.pkg.compress_soon(part)
+        big = len(sx.data) > HELD_BUDGET // 8
         sx.release()
         self.pkg.forget(part)
+        if big:  # the render's many small strings are freed: hand that heap back before the next sheet
+            return_free_memory()
 
     def flush_sheet(self, name: str) -> None:
         """No later edit touches sheet `name`: write it out now (see `plan_to_bytes`)."""

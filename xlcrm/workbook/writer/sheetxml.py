@@ -121,8 +121,10 @@ class SheetXml(RowIndex):
         """Move lazy columns' values (all, or column `only`) into the per-cell edits."""
         edits = self._edits
         for col in [only] if only is not None else sorted(self.columns):
+            touched = self._cell_rows.setdefault(col, set())
             for row, spec in self.columns.pop(col).specs():
                 edits.setdefault(row, {})[col] = spec
+                touched.add(row)
 
     def has_edits(self) -> bool:
         return bool(self._edits or self.columns)

@@ -72,13 +72,27 @@ def check_changed_xml(pkg: Package) -> None:
     copied unchanged from the input. Other parts are parsed whole.
     """
     for name, data in pkg.changed.items():
-        if name.endswith(XML_SUFFIXES):
+        if name.endswith(XML_SUFFIXES) and pkg.xml_checked.get(name) is not data:
             docs = pkg.xml_evidence.get(name) if len(data) > INFLATE_LIMIT else None
-            problem = None
-            for doc in docs or [data]:
-                problem = problem or well_formed(doc)
-            if problem:
-                raise _not_xml(name, problem)
+            _check_docs(name, docs or [data])
+
+
+def check_sheet_evidence_now(pkg: Package, name: str, evidence: list[bytes]) -> bool:
+    """Check a big rendered sheet's evidence as soon as it is rendered (its copies of what was
+    written are then freed, not held to the end); False for a part small enough to parse whole."""
+    data = pkg.changed[name]
+    if len(data) <= INFLATE_LIMIT:
+        return False
+    _check_docs(name, evidence)
+    pkg.xml_checked[name] = data
+    return True
+
+
+def _check_docs(name: str, docs: list) -> None:
+    for doc in docs:
+        problem = well_formed(doc)
+        if problem:
+            raise _not_xml(name, problem)
 
 
 def _not_xml(part: str, problem: str):
