@@ -227,3 +227,36 @@ def test_a_small_memory_budget_changes_when_sheets_are_inflated_not_the_bytes(tm
     tight, tight_events = write("tight.xlsx")
     assert tight_events.index(second) < tight_events.index(first)  # only once the first is deflated
     assert tight == roomy
+
+
+def test_a_column_given_as_arrays_writes_what_the_same_dict_writes(tmp_path: Path) -> None:
+    """`ColumnValues` (rows + a typed Series, as regrade passes its computed columns) reads like the
+    dict of plain values and gives the same file."""
+    from xlcrm.workbook.edits import ColumnValues
+
+    rows = np.array([2, 5, 760, 1200, 1500, 2400])
+    columns = {
+        "金额": pd.Series([1.5, np.nan, 3.0, 1e-7, 12345678.25, -2.0]),
+        "下次联系": pd.Series(pd.to_datetime(["2026-11-20", None, "2026-12-01 08:30", "1999-01-01", None, "2030-02-28"], format="mixed")),
+        "等级": pd.Series(["A", None, "B", "  空格 ", "x<y & _x0041_", np.nan], dtype=object),
+        "次数": pd.Series([1, 2, 3, 4, 5, 6], dtype="int64"),
+    }
+    for series in columns.values():
+        as_arrays = ColumnValues(rows, series)
+        plain = {int(r): (None if pd.isna(v) else v.to_pydatetime() if isinstance(v, pd.Timestamp) else
+                          v.item() if isinstance(v, np.generic) else v) for r, v in zip(rows, series)}
+        assert dict(as_arrays) == plain and list(as_arrays) == rows.tolist() and len(as_arrays) == 6
+        assert all(type(v) in (float, int, str, dt.datetime, type(None)) for v in as_arrays.values())
+
+    def write(name: str, by_arrays: bool) -> dict[str, bytes]:
+        path = tmp_path / name
+        _book(path)
+        edits = [ColumnWrite("客户资料", header, 1, ColumnValues(rows, s) if by_arrays else
+                             {int(r): v for r, v in ColumnValues(rows, s).items()},
+                             style=CellStyle(number_format=FMT_DATETIME) if header == "下次联系" else None)
+                 for header, s in columns.items()]
+        apply_plan(path, EditPlan(edits), backup_keep=0)
+        with zipfile.ZipFile(path) as zf:
+            return {n: zf.read(n) for n in zf.namelist() if n != "docProps/core.xml"}
+
+    assert write("arrays.xlsx", True) == write("dict.xlsx", False)

@@ -33,6 +33,7 @@ from ..workbook.edits import (
     Block,
     CellMark,
     CellStyle,
+    ColumnValues,
     ColumnWrite,
     EditPlan,
     MarkCells,
@@ -214,14 +215,13 @@ def plan_regrade(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = No
         elif col.choices and key != "grade":  # classifications: codes inside, labels in the workbook
             labels = {code: choice_label(col.choices, code, lang) for code in new.dropna().unique() if code}
             new = new.map(labels)  # one lookup per distinct code, not per row
-        values = _plain(new)
         todo = np.ones(len(rows), dtype=bool)
         if key in info.columns:  # an existing column: write only the cells whose value changes
             old = book.customers[key]
             todo = ~same_values(old, computed[key]) | (old.isna() & computed[key].notna()).to_numpy()
         header, col_index = headers[key]
         plan.add(ColumnWrite(info.name, header, info.header_row,
-                             dict(zip(rows[todo].tolist(), values[todo].tolist())), col=col_index,
+                             ColumnValues(rows[todo], new[todo]), col=col_index,
                              style=CellStyle(number_format=FORMATS.get(col.kind, "@")), header_style=header_style,
                              width=col.width, owner=f"customers.{key}"))
 
@@ -248,17 +248,6 @@ def plan_regrade(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = No
     result = CommandResult("regrade", msg, {"customers": len(computed), "grade_changes": changed, "first_grades": first,
                                             **{f"grade_{g}": int(n) for g, n in grade_counts.items()}})
     return Planned(plan, result, dataclasses.replace(book, customers=updated))
-
-
-def _plain(values: pd.Series) -> np.ndarray:
-    """Python values the writer understands, as an object array: datetime64 → datetime, NaN/NaT → None.
-    Converted per column (numpy), not per cell."""
-    if pd.api.types.is_datetime64_dtype(values.dtype):
-        out = values.array.to_pydatetime()
-    else:
-        out = values.to_numpy(dtype=object, copy=True)
-    out[values.isna().to_numpy()] = None
-    return out
 
 
 # --------------------------------------------------------------------------- due today

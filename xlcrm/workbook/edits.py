@@ -11,9 +11,11 @@ column index (A = 1). Sheet names are the names in the workbook.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 Value = str | int | float | bool | dt.date | dt.datetime | None
@@ -46,6 +48,38 @@ class CellStyle:
     align: Literal["left", "center", "right"] | None = None
 
 
+class ColumnValues(Mapping[int, Value]):
+    """A column's values by sheet row, kept as two arrays: a computed column of 10⁶ values is a
+    row array and a typed Series, not a dict of 10⁶ Python objects (≈ 200 bytes each). Reads like
+    that dict (row → value, NaN/NaT → None, datetime64 → datetime); the writer takes the arrays."""
+
+    def __init__(self, rows, values: pd.Series):
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.series = values.reset_index(drop=True)
+        if len(self.rows) != len(self.series):
+            raise ValueError("rows and values differ in length")
+        self._position: dict[int, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.rows.tolist())
+
+    def __getitem__(self, row: int) -> Value:
+        if self._position is None:
+            self._position = {r: i for i, r in enumerate(self.rows.tolist())}
+        value = self.series.iat[self._position[row]]
+        if pd.isna(value):
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.to_pydatetime()
+        return value.item() if isinstance(value, np.generic) else value
+
+    def __repr__(self) -> str:
+        return f"ColumnValues({len(self)} rows)"
+
+
 @dataclass
 class ColumnWrite:
     """Write one column of values into a user's sheet, addressed by sheet row.
@@ -54,13 +88,14 @@ class ColumnWrite:
     failing that, created right of the last used column — inside the sheet's Excel Table when
     the data is in one (the table's `ref` and `tableColumns` are extended, header = column name).
     Cells not in `values` are left alone. A value of None clears the cell's value (style kept).
+    `values` is a dict, or `ColumnValues` for a long column.
     Existing cells keep their style unless `style` is given; new cells get `style`.
     """
 
     sheet: str
     header: str
     header_row: int
-    values: dict[int, Value]
+    values: Mapping[int, Value]
     col: int | None = None
     style: CellStyle | None = None
     header_style: CellStyle | None = None  # for a newly created header cell only

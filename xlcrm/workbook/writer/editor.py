@@ -23,6 +23,7 @@ from ..edits import (
     Block,
     CellStyle,
     CellWrite,
+    ColumnValues,
     ColumnWrite,
     DeleteRows,
     Edit,
@@ -216,7 +217,12 @@ class Editor:
         col = edit.col or self.find_or_add_column(
             entry, sx, edit.header, edit.header_row, edit.header_style, edit.width
         )
-        rows = [int(r) for r in edit.values]
+        if isinstance(edit.values, ColumnValues):  # by column: no Python object per value
+            rows = edit.values.rows.tolist()
+            kinds, texts = encode_series(edit.values.series)
+        else:
+            rows = [int(r) for r in edit.values]
+            kinds, texts = encode_values(list(edit.values.values()))
         if rows and (min(rows) < 1 or max(rows) > 1_048_576):
             bad = min(rows) if min(rows) < 1 else max(rows)
             raise XlcrmError(
@@ -225,7 +231,6 @@ class Editor:
                 location=Location(edit.sheet, None, edit.header),
                 row=bad,
             )
-        kinds, texts = encode_values(list(edit.values.values()))
         sx.set_column(col, rows, kinds, texts, edit.style)
 
     def cell_write(self, edit: CellWrite) -> None:
