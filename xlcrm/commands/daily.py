@@ -424,8 +424,8 @@ def run_plan(book: CrmBook, parts: tuple[EditPlan, ...]) -> EditPlan:
     not depend on each other; each sheet's own edits keep their order). The writer holds a data
     sheet from its first edit to its last and deflates it on the other core once written, and it
     does not inflate a big sheet beside another: so the sheets that get computed columns come first,
-    all their edits together; then the tool sheets, built while those deflate; then the sheets that
-    only get marks, smallest first, so the biggest deflates while the write is checked."""
+    all their edits together; then the sheets that only get marks, smallest first (the next one is
+    read while the last deflates); then the tool sheets, built while the biggest deflates."""
     plan = EditPlan(operation="run")
     logs, edits = [], []
     for part in parts:
@@ -443,8 +443,8 @@ def run_plan(book: CrmBook, parts: tuple[EditPlan, ...]) -> EditPlan:
         if isinstance(edit, (ColumnWrite, MarkCells)):
             if edit.sheet in computed:
                 return 0, computed.index(edit.sheet)
-            return 2, marked.index(edit.sheet)
-        return 1, 0
+            return 1, marked.index(edit.sheet)
+        return 2, 0
 
     for edit in sorted(edits, key=rank):
         plan.add(edit)
