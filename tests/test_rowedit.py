@@ -33,14 +33,19 @@ _values = st.one_of(
 
 @st.composite
 def _rows(draw):
-    """An existing row (addressed cells, optional styles and spans) and new cells right of it."""
+    """An existing row (addressed cells, optional styles and spans), new cells right of it (some
+    marked at once) and marks on cells it has."""
     row = draw(st.integers(1, 5000))
     old_cols = sorted(draw(st.sets(st.integers(1, 30), max_size=6)))
     old = "".join(cell_xml("", cell_ref(row, c), draw(st.sampled_from([None, 2, 3])), *encode(draw(_values)))
                   for c in old_cols)
     first_new = (old_cols[-1] if old_cols else 0) + 1
-    new_cols = sorted(draw(st.sets(st.integers(first_new, first_new + 40), min_size=1, max_size=6)))
-    cells = {c: CellSpec(*encode(draw(_values)), draw(st.sampled_from([None, 7]))) for c in new_cols}
+    # Marks: a style for existing cells (sometimes for an empty column left of the last cell).
+    marked = draw(st.sets(st.integers(1, first_new - 1), max_size=3)) if first_new > 1 else set()
+    new_cols = sorted(draw(st.sets(st.integers(first_new, first_new + 40), min_size=0 if marked else 1, max_size=6)))
+    cells = {c: CellSpec(*encode(draw(_values)), draw(st.sampled_from([None, 7])),
+                         draw(st.sampled_from([None, None, 0, 9]))) for c in new_cols}
+    cells.update({c: CellSpec("keep", "", None, draw(st.sampled_from([None, 0, 9]))) for c in marked})
     spans = draw(st.sampled_from(["", ' spans="1:3"', f' spans="1:{first_new + 40}"']))
     return row, f'<row r="{row}"{spans}>{old}</row>', cells, draw(st.sampled_from([{}, {first_new: 4}]))
 
@@ -126,3 +131,37 @@ def test_lazy_columns_render_the_same_bytes_as_per_cell_edits(case) -> None:
     assert lazy.pending(2) == eager.pending(2)
     assert bytes(lazy.render(_resolve)) == bytes(eager.render(_resolve))
     assert lazy.evidence == eager.evidence
+
+
+def test_marks_on_existing_cells_take_the_byte_path() -> None:
+    """A marked row that also gets a computed cell (the daily run's case) is spliced, not decoded."""
+    row_xml = '<row r="2" spans="1:2"><c r="A2" s="2"><v>1</v></c><c r="B2" t="s"><v>0</v></c><c r="C2"/></row>'
+    data = f'<worksheet {NS}><sheetData>{row_xml}</sheetData></worksheet>'.encode()
+    sheet = SheetXml(data, "客户资料")
+    _, start, end = sheet.locate(2)
+    rewriter = RowRewriter(sheet, _resolve, {}, [])
+    cells = {1: CellSpec("keep", "", None, 9), 3: CellSpec("keep", "", None, 9), 5: CellSpec("s", "甲")}
+    pieces = rewriter.by_bytes(start, end, 2, cells)
+    assert pieces is not None
+    assert b"".join(pieces) == rewriter.by_xml(row_xml, 2, cells).encode() == (
+        '<row r="2" spans="1:5"><c r="A2" s="9"><v>1</v></c><c r="B2" t="s"><v>0</v></c><c r="C2" s="9"/>'
+        '<c r="E2" t="inlineStr"><is><t>甲</t></is></c></row>'.encode()
+    )
+    assert rewriter.by_bytes(start, end, 2, {4: CellSpec("keep", "", None, 9)}) is None  # no such cell: by XML
+
+
+def test_a_rewriter_is_freed_at_once_not_by_the_cyclic_gc() -> None:
+    """Its closures hold a view of the whole sheet (0.5 GB for the M book's Follow-ups): a reference
+    cycle through them would keep that alive until the cyclic GC happens to run."""
+    import gc
+    import weakref
+
+    sheet = SheetXml(f'<worksheet {NS}><sheetData><row r="1"/></sheetData></worksheet>'.encode(), "客户资料")
+    gc.disable()
+    try:
+        rewriter = RowRewriter(sheet, _resolve, {}, [])
+        ref = weakref.ref(rewriter)
+        del rewriter
+        assert ref() is None
+    finally:
+        gc.enable()

@@ -26,6 +26,7 @@ StyleResolver = Callable[[int | None, bool, str, object], int | None]
 
 ATTR_R = re.compile(r'\br="([A-Za-z]*)(\d*)"')
 ATTR_S = re.compile(r'\bs="(\d+)"')
+MAX_COL = 16384  # XFD
 
 
 class CellSpec(NamedTuple):
@@ -119,14 +120,7 @@ class RowRewriter:
         if spec.kind == "keep":
             if not old:
                 return cell_xml(sheet.p, cell_ref(row, col), spec.force_s, "e", "") if spec.force_s else ""
-            te = old.find(">")
-            closing = 1 if old[te - 1] == "/" else 0
-            tag = old[: te - closing]
-            if ATTR_S.search(tag):  # change the value in place, so attribute order stays as it was
-                tag = ATTR_S.sub(f's="{spec.force_s}"', tag) if spec.force_s else re.sub(r'\s+s="\d+"', "", tag)
-            elif spec.force_s:
-                tag = tag.rstrip() + f' s="{spec.force_s}"'
-            return tag + old[te - closing :]
+            return restyle(old, spec.force_s)
         s = spec.force_s if spec.force_s is not None else resolve(base, is_new, spec.kind, spec.style)
         if spec.kind == "e" and not s and is_new:
             return ""
@@ -191,7 +185,8 @@ class RowRewriter:
 
         The returned functions (cells as specs; cells as XML already made) give the row as pieces
         for the rope (its tag, its unchanged cells as a view of the input, the new cells), or None
-        when the row needs the general path."""
+        when the row needs the general path. They must not refer to `self`: the rewriter would then
+        be a reference cycle, and its view of the sheet (0.5 GB) would wait for the cyclic GC."""
         sheet, resolve, col_styles, written = self.sheet, self.resolve, self.col_styles, self.written
         p = sheet.p
         pb = p.encode()
@@ -240,30 +235,63 @@ class RowRewriter:
                     return None
             return tag, gt
 
-        def pieces(tag: bytes, gt: int, end: int, lo: int, hi: int, new: bytes) -> list:
-            """The row as pieces for the rope: its tag (spans widened to lo:hi), its cells, `new`."""
+        c_close = b"</" + pb + b"c>"
+
+        def pieces(tag: bytes, gt: int, end: int, lo: int, hi: int, new: bytes, restyled: list = ()) -> list:
+            """The row as pieces for the rope: its tag (spans widened to lo:hi), its cells (with the
+            `restyled` cells' start tags replaced: (start, end, new tag)), `new`."""
             sp = tag.find(b' spans="')
             if sp >= 0:
                 q = tag.find(b'"', sp + 8)
                 a, _, b = tag[sp + 8 : q].partition(b":")
                 if not (a.isdigit() and b.isdigit() and int(a) <= lo and hi <= int(b)):
                     tag = widen_spans(tag.decode(), lo, hi).encode()
-            written.append(b"<x " + tag[1 + len(pb) + 3 :] + new + b"</x>")  # the row tag's attributes + cells
-            return [tag, view[gt + 1 : end - n_close], new + close]
+            body: list = []
+            pos = gt + 1
+            for i, j, cell_tag in restyled:
+                body += [view[pos:i], cell_tag]
+                pos = j
+            body.append(view[pos : end - n_close])
+            # What was written, to be checked as XML: the row tag's attributes, restyled cell tags
+            # (closed), new cells.
+            tags = b"".join(t if t.endswith(b"/>") else t + c_close for _, _, t in restyled)
+            written.append(b"<x " + tag[1 + len(pb) + 3 :] + tags + new + b"</x>")
+            return [tag, *body, new + close]
+
+        def restyled_cells(gt: int, end: int, row: int, keeps: list[int], cells: dict[int, CellSpec]) -> list | None:
+            """(start, end, new start tag) of each existing cell that only gets a style; None if one
+            is not in the row by its address."""
+            data = sheet.data
+            out = []
+            for col in keeps:
+                i = data.find(c_addr + f'{col_letter(col)}{row}"'.encode(), gt, end)
+                if i < 0:
+                    return None
+                te = data.find(b">", i, end) + 1
+                out.append((i, te, restyle(data[i:te].decode("utf-8"), cells[col].force_s).encode("utf-8")))
+            out.sort()
+            return out
 
         def append(start: int, end: int, row: int, cells: dict[int, CellSpec]) -> list | None:
             cols = sorted(cells)
-            found = tag_if_appendable(start, end, cols[0])
+            keeps = [c for c in cols if cells[c].kind == "keep"]  # a style for an existing cell (a mark)
+            news = [c for c in cols if cells[c].kind != "keep"] if keeps else cols
+            found = tag_if_appendable(start, end, news[0] if news else MAX_COL + 1)
             if found is None:
                 return None
             tag, gt = found
+            restyled = restyled_cells(gt, end, row, keeps, cells) if keeps else []
+            if restyled is None:
+                return None
             parts = []
             suffix = str(row)
             # Per cell: one tuple unpack, one dict lookup, one f-string (100k rows × 11 cells on M).
-            for col in cols:
+            for col in news:
                 kind, text, style, force_s = cells[col]
-                if kind == "keep" or force_s is not None:
-                    return None
+                if force_s is not None:  # a new cell marked at once: its style is given (as in new_cell)
+                    if kind != "e" or force_s:
+                        parts.append(cell_xml(p, f"{col_letter(col)}{suffix}", force_s, kind, text))
+                    continue
                 key = (col, kind, id(style))  # by identity: hashing a CellStyle per cell is slow
                 form = shapes.get(key, False)
                 if form is False:
@@ -279,7 +307,7 @@ class RowRewriter:
                     )
                     continue
                 parts.append(f"{head}{suffix}{middle}{text}{end_}")
-            return pieces(tag, gt, end, cols[0], cols[-1], "".join(parts).encode("utf-8"))
+            return pieces(tag, gt, end, cols[0], cols[-1], "".join(parts).encode("utf-8"), restyled)
 
         def append_xml(start: int, end: int, lo: int, hi: int, cells: str) -> list | None:
             """The same for cells already made (columns `lo`..`hi`, see `column_cells`)."""
@@ -287,6 +315,18 @@ class RowRewriter:
             return None if found is None else pieces(*found, end, lo, hi, cells.encode("utf-8"))
 
         return append, append_xml
+
+
+def restyle(old: str, s: int | None) -> str:
+    """A cell (or its start tag) with style index `s` (None or 0: no style attribute), all else as is."""
+    te = old.find(">")
+    closing = 1 if old[te - 1] == "/" else 0
+    tag = old[: te - closing]
+    if ATTR_S.search(tag):  # change the value in place, so attribute order stays as it was
+        tag = ATTR_S.sub(f's="{s}"', tag) if s else re.sub(r'\s+s="\d+"', "", tag)
+    elif s:
+        tag = tag.rstrip() + f' s="{s}"'
+    return tag + old[te - closing :]
 
 
 def letters_at(text: str, at: int) -> str:
