@@ -78,9 +78,6 @@ class LazyColumns(dict[int, LazyColumn]):
                 out[col] = column.spec(i)
         return out
 
-    def rows(self) -> set[int]:
-        return {r for rowset in {id(c.rowset): c.rowset for c in self.values()}.values() for r in rowset.rows}
-
     def bounds(self) -> tuple[int, int, int, int] | None:
         """(first row, first col, last row, last col) of the values pending, None if none."""
         rowsets = [c.rowset.rows for c in self.values() if c.rowset.rows]
@@ -88,11 +85,3 @@ class LazyColumns(dict[int, LazyColumn]):
             return None
         cols = [col for col, c in self.items() if c.rowset.rows]
         return min(map(min, rowsets)), min(cols), max(map(max, rowsets)), max(cols)
-
-    def groups(self) -> list[tuple[RowSet, list[int]]]:
-        """Columns grouped by the rows they write, each group's columns ascending."""
-        by_rowset: dict[int, tuple[RowSet, list[int]]] = {}
-        for col in sorted(self):
-            rowset = self[col].rowset
-            by_rowset.setdefault(id(rowset), (rowset, []))[1].append(col)
-        return list(by_rowset.values())
