@@ -22,6 +22,23 @@ def is_blank(value: object) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
+def plain_value(value: object) -> object:
+    """A pandas/numpy value as the plain Python one (NaN/NaT/NA → None, Timestamp → datetime, numpy
+    scalars → int/float/bool), as a writer takes it."""
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 def blank_mask(values: pd.Series) -> np.ndarray:
     """`is_blank` for a whole column at once (numpy/pandas, not per cell)."""
     blank = values.isna().to_numpy(copy=True)
@@ -30,4 +47,4 @@ def blank_mask(values: pd.Series) -> np.ndarray:
     return blank
 
 
-__all__ = ["blank_mask", "is_blank"]
+__all__ = ["blank_mask", "is_blank", "plain_value"]

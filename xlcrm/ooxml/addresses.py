@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 
 _REF = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d+)")
+MAX_COL = 16384  # XFD, Excel's last column
 
 
 @lru_cache(maxsize=20000)

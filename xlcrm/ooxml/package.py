@@ -147,8 +147,7 @@ class Package:
 
     def held_in_flight(self) -> int:
         """Inflated bytes held by prefetches and by edited parts still waiting to be deflated."""
-        held = sum(self.infos[n].file_size for n in self._prefetched)
-        held += sum(len(self._cache[n]) for n in self._cache)
+        held = sum(self.infos[n].file_size for n in self._prefetched) + sum(map(len, self._cache.values()))
         return held + sum(len(d) for d in self.changed.values() if isinstance(d, Rope) and d.pieces)
 
     def wait_for_deflating(self, enough: Callable[[], bool]) -> None:
@@ -158,7 +157,8 @@ class Package:
                 return
             job.result()
 
-    def is_prefetched(self, name: str) -> bool:
+    def is_inflated(self, name: str) -> bool:
+        """Inflated already, or being inflated by a prefetch."""
         return name in self._prefetched or name in self._cache
 
     def prefetch(self, name: str) -> None:

@@ -18,6 +18,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ..model.values import plain_value
+
 Value = str | int | float | bool | dt.date | dt.datetime | None
 
 # Number formats used across xlcrm, so every sheet formats alike.
@@ -69,12 +71,7 @@ class ColumnValues(Mapping[int, Value]):
     def __getitem__(self, row: int) -> Value:
         if self._position is None:
             self._position = {r: i for i, r in enumerate(self.rows.tolist())}
-        value = self.series.iat[self._position[row]]
-        if pd.isna(value):
-            return None
-        if isinstance(value, pd.Timestamp):
-            return value.to_pydatetime()
-        return value.item() if isinstance(value, np.generic) else value
+        return plain_value(self.series.iat[self._position[row]])
 
     def __repr__(self) -> str:
         return f"ColumnValues({len(self)} rows)"

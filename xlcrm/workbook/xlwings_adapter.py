@@ -34,7 +34,7 @@ from .edits import (
 )
 from .ownership import STATE_SHEET, Ownership, OwnershipGuard, SheetRef
 from .xlwings_edits import CHUNK_ROWS, MARK_COLUMNS, MARK_SHEET, XlwingsEdits
-from .xlwings_values import argb_to_rgb, cell_text, excel_value, rgb_to_hex, sheet_tables, used_values
+from .xlwings_values import argb_to_rgb, cell_text, rgb_to_hex, sheet_tables, used_values
 
 
 class XlwingsWorkbook(XlwingsEdits):
@@ -229,5 +229,5 @@ class XlwingsWorkbook(XlwingsEdits):
                 sheet.activate()
 
 
-__all__ = ["CHUNK_ROWS", "MARK_COLUMNS", "MARK_SHEET", "XlwingsWorkbook", "argb_to_rgb", "cell_text", "excel_value",
+__all__ = ["CHUNK_ROWS", "MARK_COLUMNS", "MARK_SHEET", "XlwingsWorkbook", "argb_to_rgb", "cell_text",
            "rgb_to_hex"]

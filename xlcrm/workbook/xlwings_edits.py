@@ -11,6 +11,7 @@ import pandas as pd
 
 from .. import schema
 from ..errors import SchemaError
+from ..model.values import plain_value  # NaN/NaT/NA → empty cell, as xlwings writes it
 from .edits import (
     FILL_ERROR,
     FILL_HEADER,
@@ -27,7 +28,7 @@ from .edits import (
     MarkCells,
     SheetReplace,
 )
-from .xlwings_values import argb_to_rgb, excel_value, rgb_to_hex
+from .xlwings_values import argb_to_rgb, rgb_to_hex
 
 CHUNK_ROWS = 5_000  # rows per block write: large writes through COM/AppleScript fail or stall
 MARK_SHEET = "_xlcrm_marks"  # shared with the file writer's mark state (same columns)
@@ -94,7 +95,7 @@ class XlwingsEdits:
             self._write_rows(sheet, row, col, [[str(c) for c in df.columns]])
             hdr = sheet.range((row, col), (row, col + max(len(df.columns), 1) - 1))
             self._style(hdr, CellStyle(bold=True, fill=FILL_HEADER))
-            rows = [[excel_value(v) for v in r] for r in df.itertuples(index=False, name=None)]
+            rows = [[plain_value(v) for v in r] for r in df.itertuples(index=False, name=None)]
             text_cols = {i for i, c in enumerate(df.columns)
                          if edit.text_columns and any(isinstance(v, str) for v in df[c].tolist())}
             self._write_rows(sheet, row + 1, col, rows, text_cols)
@@ -172,7 +173,7 @@ class XlwingsEdits:
             else:
                 runs.append([r])
         for run in runs:
-            values = [excel_value(edit.values[r]) for r in run]
+            values = [plain_value(edit.values[r]) for r in run]
             text = any(isinstance(v, str) for v in values)
             for start in range(0, len(run), self.chunk_rows):
                 part = values[start:start + self.chunk_rows]
@@ -192,7 +193,7 @@ class XlwingsEdits:
     def _cell_write(self, edit: CellWrite) -> None:
         sheet, _ = self._sheet(edit.sheet, create=False)
         rng = sheet.range((edit.row, edit.col))
-        value = excel_value(edit.value)
+        value = plain_value(edit.value)
         if isinstance(value, str):
             rng.number_format = FMT_TEXT
         rng.value = value
@@ -208,7 +209,7 @@ class XlwingsEdits:
         else:
             used = sheet.used_range
             start = used.row + used.rows.count if used.value is not None else 1
-        rows = [[excel_value(v) for v in r] for r in df.itertuples(index=False, name=None)]
+        rows = [[plain_value(v) for v in r] for r in df.itertuples(index=False, name=None)]
         text_cols = {i for i, c in enumerate(df.columns) if any(isinstance(v, str) for v in df[c].tolist())}
         self._write_rows(sheet, start, 1, rows, text_cols)
         for name, fmt in edit.number_formats.items():
@@ -268,7 +269,7 @@ class XlwingsEdits:
             if not cells:
                 continue
             first, last = min(cells), max(cells)
-            values = [excel_value(cells.get(c)) for c in range(first, last + 1)]
+            values = [plain_value(cells.get(c)) for c in range(first, last + 1)]
             for c, fmt in edit.number_formats.items():
                 if first <= c <= last and not isinstance(values[c - first], str):
                     sheet.range((row, c)).number_format = fmt

@@ -1,5 +1,5 @@
-"""Values between Python and a live Excel sheet: cell text as the file reader gives it, values as
-Excel takes them, colours, and a sheet's used range and Excel Tables read in one call each."""
+"""Values between Python and a live Excel sheet: cell text as the file reader gives it, colours, and
+a sheet's used range and Excel Tables read in one call each (values to write: `model.values.plain_value`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import datetime as dt
 import math
 
 import numpy as np
-import pandas as pd
 
 
 def cell_text(value: object) -> str | None:
@@ -29,22 +28,6 @@ def cell_text(value: object) -> str | None:
         return value.strftime("%Y-%m-%d 00:00:00")
     text = str(value)
     return text if text.strip() else None
-
-
-def excel_value(value: object) -> object:
-    """A Python/pandas value as xlwings writes it (NaN/NaT/NA → empty cell)."""
-    if value is None:
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def argb_to_rgb(argb: str) -> tuple[int, int, int]:

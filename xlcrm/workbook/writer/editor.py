@@ -91,7 +91,7 @@ class Editor:
     def _inflated_size(self, part: str | None) -> int:
         """What reading `part` would add to `held` (0: held already, changed, or not a part)."""
         info = self.pkg.infos.get(part) if part else None
-        if info is None or part in self.pkg.changed or part in self.sheet_xmls or self.pkg.is_prefetched(part):
+        if info is None or part in self.pkg.changed or part in self.sheet_xmls or self.pkg.is_inflated(part):
             return 0
         return info.file_size
 
@@ -217,12 +217,8 @@ class Editor:
         col = edit.col or self.find_or_add_column(
             entry, sx, edit.header, edit.header_row, edit.header_style, edit.width
         )
-        if isinstance(edit.values, ColumnValues):  # by column: no Python object per value
-            rows = edit.values.rows.tolist()
-            kinds, texts = encode_series(edit.values.series)
-        else:
-            rows = [int(r) for r in edit.values]
-            kinds, texts = encode_values(list(edit.values.values()))
+        values = edit.values
+        rows = values.rows.tolist() if isinstance(values, ColumnValues) else [int(r) for r in values]
         if rows and (min(rows) < 1 or max(rows) > 1_048_576):
             bad = min(rows) if min(rows) < 1 else max(rows)
             raise XlcrmError(
@@ -231,6 +227,10 @@ class Editor:
                 location=Location(edit.sheet, None, edit.header),
                 row=bad,
             )
+        if isinstance(values, ColumnValues):  # by column: no Python object per value
+            kinds, texts = encode_series(values.series)
+        else:
+            kinds, texts = encode_values(list(values.values()))
         sx.set_column(col, rows, kinds, texts, edit.style)
 
     def cell_write(self, edit: CellWrite) -> None:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from ...ooxml.addresses import cell_ref, col_index, col_letter
+from ...ooxml.addresses import MAX_COL, cell_ref, col_index, col_letter
 from ...ooxml.cellxml import cell_tags, cell_xml
 from ...ooxml.columns import cells_xml
 from .formulas import check_overwrite
@@ -26,7 +26,6 @@ StyleResolver = Callable[[int | None, bool, str, object], int | None]
 
 ATTR_R = re.compile(r'\br="([A-Za-z]*)(\d*)"')
 ATTR_S = re.compile(r'\bs="(\d+)"')
-MAX_COL = 16384  # XFD
 
 
 class CellSpec(NamedTuple):

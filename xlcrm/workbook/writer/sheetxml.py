@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import Location, WriteFailed
-from ...ooxml.addresses import col_index, col_letter, parse_range, range_ref
+from ...ooxml.addresses import MAX_COL, col_index, col_letter, parse_range, range_ref
 from ...ooxml.columns import Kinds
 from ...ooxml.package import Rope
 from .formulas import prepare_for_edits
@@ -187,7 +187,7 @@ class SheetXml(RowIndex):
         for m in re.finditer(rf"<{self.p}col\b([^>]*)/?>", self.head):
             attrs = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
             if "style" in attrs and "min" in attrs:
-                for c in range(int(attrs["min"]), min(int(attrs.get("max", attrs["min"])), 16384) + 1):
+                for c in range(int(attrs["min"]), min(int(attrs.get("max", attrs["min"])), MAX_COL) + 1):
                     out[c] = int(attrs["style"])
         return out
 
@@ -380,14 +380,8 @@ class SheetXml(RowIndex):
             return {}
         cols = sorted(self.columns)
         rowsets = {id(c.rowset): c.rowset for c in self.columns.values()}
-        if len(rowsets) == 1:  # the usual case: every column written for the same rows
-            rows = next(iter(rowsets.values())).rows
-            texts = list(map(str, rows))
-            per_col = [rewriter.column_cells(col, texts, self.columns[col]) for col in cols]
-            joined = per_col[0] if len(per_col) == 1 else list(map("".join, zip(*per_col)))
-            lo_hi = (cols[0], cols[-1])
-            return {row: (x, *lo_hi) for row, x in zip(rows, joined)}
-        # Columns written for different rows: each column's cells put in place among all the rows.
+        # Columns may be written for different rows (regrade writes only the cells that change):
+        # each column's cells are put in place among all the rows written.
         union = np.unique(np.concatenate([np.asarray(r.rows, dtype=np.int64) for r in rowsets.values()]))
         present = np.zeros((len(cols), len(union)), dtype=bool)
         aligned = []
