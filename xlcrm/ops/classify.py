@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..settings import Settings
-from .grade import lookup
+from .lookup import lookup, lookup_rows
 from .purchases import order_balances
 
 CLASSIFICATIONS = ("deal_stage", "urgency", "importance_tier", "loyalty")
@@ -39,8 +39,10 @@ def classify_customers(customers: pd.DataFrame, followups: pd.DataFrame, purchas
     orders = order_balances(purchases, today)
     orders = orders[orders["customer_id"].notna() & (orders["date"].isna() | (orders["date"] <= now))]
     by_id = orders.groupby("customer_id", sort=False)
-    n_orders = ids.map(by_id.size()).fillna(0).astype("int64")
-    last_order = lookup(by_id["date"].max().astype("datetime64[ns]"), ids)
+    per_id = lookup_rows(pd.DataFrame({"n": by_id.size().astype(float),
+                                       "last": by_id["date"].max().astype("datetime64[ns]")}), ids)
+    n_orders = per_id["n"].fillna(0).astype("int64")
+    last_order = per_id["last"].astype("datetime64[ns]")
 
     contacted = followups.loc[followups["customer_id"].notna() & followups["date"].notna()
                               & (followups["date"] <= now), ["customer_id", "date"]]

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..settings import Settings
-from .grade import GRADE_RANK, lookup
+from .grade import GRADE_RANK
+from .lookup import lookup, lookup_rows
 
 
 def latest_contacts(followups: pd.DataFrame, today: dt.date) -> pd.DataFrame:
@@ -45,11 +46,11 @@ def schedule(customers: pd.DataFrame, followups: pd.DataFrame, grades: pd.Series
     planned next step."""
     if "next_step" not in followups.columns:  # a frame built before the column existed (e.g. a test's)
         followups = followups.assign(next_step=pd.Series(pd.NA, index=followups.index, dtype=object))
-    last = latest_contacts(followups, today)
     ids = customers["customer_id"]
+    last = lookup_rows(latest_contacts(followups, today), ids)
     out = pd.DataFrame(index=customers.index)
-    out["last_contact"] = pd.to_datetime(lookup(last["date"], ids)).astype("datetime64[ns]")
-    explicit = pd.to_datetime(lookup(last["next_date"], ids)).astype("datetime64[ns]")
+    out["last_contact"] = pd.to_datetime(last["date"]).astype("datetime64[ns]")
+    explicit = pd.to_datetime(last["next_date"]).astype("datetime64[ns]")
     codes, distinct = pd.factorize(grades, use_na_sentinel=False)  # cadence looked up per grade, not per customer
     cadence_days = pd.Series(np.array([settings.cadence(g) for g in distinct], dtype="int64")[codes], index=grades.index)
     by_cadence = out["last_contact"] + pd.to_timedelta(cadence_days, unit="D")
@@ -65,8 +66,8 @@ def schedule(customers: pd.DataFrame, followups: pd.DataFrame, grades: pd.Series
         nxt = planned.where(current, nxt)
     out["next_follow_up"] = nxt
     for col in ("summary", "outcome", "by"):
-        out[f"last_{col}"] = lookup(last[col], ids)
-    step = lookup(last["next_step"].astype(object), ids)
+        out[f"last_{col}"] = last[col]
+    step = last["next_step"].astype(object)
     planned = lookup(planned_steps(followups, today).astype(object), ids)
     out["next_step"] = step.where(step.notna() & (step.astype(str).str.strip() != ""), planned)
     return out

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..settings import Settings
+from .lookup import lookup_rows
 
 GRADE_ORDER = ("A", "B", "C", "D", "E")
 GRADE_RANK = {g: i for i, g in enumerate(GRADE_ORDER)}
@@ -40,23 +41,15 @@ def effective_demand(customers: pd.DataFrame, followups: pd.DataFrame) -> pd.Dat
     ids = customers["customer_id"]
     created = customers["created"]
     for field in ("demand", "expected_close"):
-        latest = latest_set_value(followups, field)
-        from_fu = lookup(latest[field], ids)
+        latest = lookup_rows(latest_set_value(followups, field), ids)
+        from_fu = latest[field]
         base = customers[field]
         if field == "expected_close":
             from_fu, base = _dates(from_fu), _dates(base)
         # A follow-up counts as newer unless it predates the card itself.
-        newer = from_fu.notna() & (created.isna() | (_dates(lookup(latest["date"], ids)) >= created))
+        newer = from_fu.notna() & (created.isna() | (_dates(latest["date"]) >= created))
         out[field] = base.where(~newer, from_fu)
     return out
-
-
-def lookup(values: pd.Series, keys: pd.Series) -> pd.Series:
-    """`values` (indexed by unique customer ID) looked up for each key, aligned to `keys`' index.
-
-    Unlike `Series.map`, this keeps the dtype when nothing matches (pandas cannot cast an empty
-    datetime mapping)."""
-    return pd.Series(values.reindex(keys.to_numpy()).to_numpy(), index=keys.index, dtype=values.dtype)
 
 
 def _dates(s: pd.Series) -> pd.Series:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..settings import Settings
+from .lookup import lookup_rows
 
 VOID_STATUSES = ("cancelled", "returned")  # orders that are no revenue and nothing to collect
 
@@ -65,13 +66,15 @@ def customer_money(customers: pd.DataFrame, purchases: pd.DataFrame, settings: S
     revenue_12m = recent.groupby("customer_id", sort=False)["invoiced"].sum()
 
     ids = customers["customer_id"]
-    out = pd.DataFrame(index=customers.index)
-    out["total_purchases"] = ids.map(total).fillna(0.0).astype(float)
-    out["outstanding"] = ids.map(overdue).fillna(0.0).astype(float)
-    out["revenue_12m"] = ids.map(revenue_12m).fillna(0.0).astype(float)
+    per_id = pd.DataFrame({"total_purchases": total, "outstanding": overdue})
+    per_id["revenue_12m"] = revenue_12m  # aligned on the IDs (those with no recent order: NaN)
+    out = lookup_rows(per_id, ids).fillna(0.0).astype(float)
     # Duplicate IDs would double-count revenue in the ranking: class the first row of each ID only.
     first = ~ids.duplicated() | ids.isna()
     classes = abc_classes(out.loc[first, "revenue_12m"].where(ids[first].notna(), 0.0),
                           settings.abc_cut_a, settings.abc_cut_b)
-    out["abc_class"] = ids.map(dict(zip(ids[first], classes))).where(ids.notna(), None)
+    if first.all():  # every ID once (the usual book): no second lookup
+        out["abc_class"] = classes.where(ids.notna(), None)
+    else:
+        out["abc_class"] = ids.map(dict(zip(ids[first], classes))).where(ids.notna(), None)
     return out

@@ -11,6 +11,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from .lookup import lookup_rows
 from .purchases import order_balances
 
 # Ageing buckets of overdue money (账龄), by days past the payment due date.
@@ -45,10 +46,10 @@ def customer_receivables(customers: pd.DataFrame, purchases: pd.DataFrame, today
     out = out.reset_index()
 
     first = customers[customers["customer_id"].notna()].drop_duplicates("customer_id")
-    card = first.set_index("customer_id")
-    out["company"] = out["customer_id"].map(card["company"].where(card["company"].notna(), card["contact"]))
-    out["owner"] = out["customer_id"].map(card["owner"])
-    out["_row"] = out["customer_id"].map(card["_row"]).astype("Int64")
+    card = lookup_rows(first.set_index("customer_id")[["company", "contact", "owner", "_row"]], out["customer_id"])
+    out["company"] = card["company"].where(card["company"].notna(), card["contact"])
+    out["owner"] = card["owner"]
+    out["_row"] = card["_row"].astype("Int64")
     if only_open:
         out = out[out["outstanding"] > 0.005]
     out = out.sort_values(["overdue", "outstanding", "customer_id"], ascending=[False, False, True], kind="stable")

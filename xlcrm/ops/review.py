@@ -81,14 +81,14 @@ def weekly_review(customers: pd.DataFrame, followups: pd.DataFrame, purchases: p
     out["open_complaints"] = _owner_counts(complaints, unassigned)
     out["reassign"] = _owner_counts(reassign, unassigned)
 
-    orders = order_balances(purchases, today)
-    orders = orders[orders["date"].notna() & (orders["date"] > now - pd.Timedelta(days=SALES_DAYS))
-                    & (orders["date"] <= now)]
-    order_owner = orders["customer_id"].map(owner_by_id).fillna(unassigned)
-    out["sales_30d"] = orders.groupby(order_owner)["invoiced"].sum()
-    out["collected_30d"] = orders.groupby(order_owner)["paid"].sum()
     every = order_balances(purchases, today)
-    out["outstanding"] = every.groupby(every["customer_id"].map(owner_by_id).fillna(unassigned))["open"].sum()
+    every_owner = every["customer_id"].map(owner_by_id).fillna(unassigned)
+    out["outstanding"] = every.groupby(every_owner)["open"].sum()
+    recent = (every["date"].notna() & (every["date"] > now - pd.Timedelta(days=SALES_DAYS))
+              & (every["date"] <= now)).to_numpy()
+    sums = every[recent].groupby(every_owner[recent])[["invoiced", "paid"]].sum()
+    out["sales_30d"] = sums["invoiced"]
+    out["collected_30d"] = sums["paid"]
     out = out.fillna(0)
     for col in COUNTS:
         out[col] = out[col].astype("int64")

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..settings import Settings
 from .followup import silent_customers
-from .grade import lookup
+from .lookup import lookup
 
 COMPLAINT = "complaint"
 

@@ -18,7 +18,8 @@ import pandas as pd
 
 from ..settings import Settings
 from .followup import schedule
-from .grade import GRADE_ORDER, grade_customers, lookup
+from .grade import GRADE_ORDER, grade_customers
+from .lookup import lookup
 from .purchases import abc_classes, customer_money, order_balances
 from .receivables import customer_receivables, owner_receivables
 
@@ -106,14 +107,16 @@ def compute_summary(customers: pd.DataFrame, followups: pd.DataFrame, purchases:
     owner = text_or(customers["owner"], none_label)
     first_card = customers["customer_id"].notna() & ~customers["customer_id"].duplicated()
     owner_by_id = owner[first_card].set_axis(customers.loc[first_card, "customer_id"])
-    orders = orders.assign(owner=orders["customer_id"].map(owner_by_id).fillna(none_label))
     starts = period_starts(today)
     ts_today = pd.Timestamp(today)
 
     # ---- follow-up activity, credited to who did it (else the customer's owner)
     done = followups[followups["date"].notna() & (followups["date"] <= ts_today)]
-    by = text_or(done["by"], "")
-    fu_owner = by.where(by != "", done["customer_id"].map(owner_by_id)).fillna(none_label)
+    fu_owner = text_or(done["by"], "")
+    uncredited = (fu_owner == "").to_numpy()
+    if uncredited.any():  # look up only the rows that need it: a million IDs take most of a second
+        fu_owner = fu_owner.astype(object)
+        fu_owner[uncredited] = done.loc[uncredited, "customer_id"].map(owner_by_id).fillna(none_label).to_numpy()
     activity = pd.DataFrame({"owner": sorted(set(owner.unique()) | set(fu_owner.unique()))}).set_index("owner")
     activity["customers"] = owner.value_counts()
     for days in RECENT_DAYS:
@@ -150,6 +153,7 @@ def compute_summary(customers: pd.DataFrame, followups: pd.DataFrame, purchases:
     months = pd.period_range(pd.Period(today, "M") - 11, pd.Period(today, "M"), freq="M")
     window = _in_window(orders["date"], months[0].start_time.date(), today)
     recent_orders = orders[window]
+    recent_orders = recent_orders.assign(owner=recent_orders["customer_id"].map(owner_by_id).fillna(none_label))
     by_owner_total = recent_orders.groupby("owner")["invoiced"].sum().sort_values(ascending=False, kind="stable")
     keep = list(by_owner_total.index[:MAX_OWNER_SERIES]) if len(by_owner_total) > MAX_OWNER_SERIES + 1 \
         else list(by_owner_total.index)
