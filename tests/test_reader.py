@@ -350,6 +350,53 @@ def test_progress_and_threads_give_the_same_book(tmp_path, messy):
     assert calls[0][1] == 0.0 and calls[-1][1] == 1.0 and any("客户资料" in m for m, _ in calls)
 
 
+def test_sheets_typed_while_others_load_give_the_one_thread_book(tmp_path):
+    """The reader types each sheet named like a data sheet as soon as it has loaded (on the read's
+    pool), before every header is compared. What it keeps must be exactly the one-thread book:
+    the sheet the headers pick (not a weaker sheet of the same meaning), the same problems."""
+
+    def build(wb):
+        ws = wb.add_worksheet("客户资料")
+        ws.write_row(0, 0, ["客户编号", "公司名称", "手机", "建档日期"])
+        for i in range(300):
+            ws.write_row(i + 1, 0, [f"C{i:03d}", f"公司{i}", f"138{i:08d}", "不是日期" if i == 7 else "2024-01-05"])
+        fu = followups_sheet(wb)
+        fu.write_row(2, 0, ["C002", "明天", "拜访"])
+        wb.add_worksheet("Orders").write_row(0, 0, ["單號", "金額"])  # named like Purchases, a weaker header
+        purchases_sheet(wb)
+
+    path = workbook(tmp_path / "early.xlsx", build)
+    one, two = read_book(path, threads=1), read_book(path, threads=2)
+    assert two.sheets["purchases"].name == "购买记录"
+    for key in ("customers", "followups", "purchases"):
+        pd.testing.assert_frame_equal(one.frame(key), two.frame(key))
+        pd.testing.assert_frame_equal(one.raw[key], two.raw[key])
+        assert one.sheets[key] == two.sheets[key]
+    assert [(p.sheet, p.row, p.code) for p in one.problems] == [(p.sheet, p.row, p.code) for p in two.problems]
+    assert {(p.sheet, p.row, p.code) for p in two.problems} >= {("客户资料", 9, "bad_date"), ("跟进记录", 3, "bad_date")}
+
+
+def test_sheet_loader_then_runs_work_after_the_load_and_passes_its_error_on(tmp_path):
+    from xlcrm.workbook.grid import SheetLoader, open_workbook
+
+    def build(wb):
+        followups_sheet(wb)
+        purchases_sheet(wb)
+
+    path = workbook(tmp_path / "two.xlsx", build)
+    loader = SheetLoader(path, "xlsx", open_workbook(path, "xlsx"), ["跟进记录", "购买记录", "没有这张表"], threads=2)
+    try:
+        rows = loader.then("跟进记录", lambda grid: (grid.name, grid.n_rows))
+        missing = loader.then("没有这张表", lambda grid: grid.n_rows)
+        assert loader.then("设置", lambda grid: 0) is None  # not loading on the pool
+        assert rows.result(timeout=30) == ("跟进记录", 2)
+        with pytest.raises(FileRefused):
+            missing.result(timeout=30)
+        assert loader.get("跟进记录").n_rows == 2  # the load itself is still there for the caller
+    finally:
+        loader.close()
+
+
 # --------------------------------------------------------------------------- bad files
 
 

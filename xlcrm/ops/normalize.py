@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -312,15 +311,13 @@ def coerce_frame(
     *,
     sheet: str | None = None,
     headers: Mapping[str, str] | None = None,
-    threads: int = 1,
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Type a sheet's as-read columns by `schema.Kind` → (typed frame, problems).
 
     `raw_df` holds columns named by schema key (any subset, any dtype), optionally `_row` (the
     Excel row number) and any other columns, which pass through untouched after the schema ones.
     Every schema key is present in the result. `sheet` and `headers` (key → header as the user
-    sees it) only make the problems' locations read like the workbook. `threads` > 1 types that
-    many columns at once (most of the work is Arrow kernels, which release the GIL).
+    sees it) only make the problems' locations read like the workbook.
     """
     spec = schema.SHEETS_BY_KEY[sheet_key]
     sheet_label = sheet or spec.zh
@@ -329,23 +326,16 @@ def coerce_frame(
     rows = raw_df[ROW] if ROW in raw_df.columns else pd.Series(np.arange(2, len(raw_df) + 2), index=index)
     typed: dict[str, pd.Series] = {ROW: rows.astype("int64")}
     problems: list[Problem] = []
-    present = [col for col in spec.columns if col.key in raw_df.columns]
-    if threads > 1 and len(present) > 1:
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="xlcrm-type") as pool:
-            done = dict(zip((c.key for c in present), pool.map(lambda c: _type_column(c, raw_df[c.key]), present),
-                            strict=True))
-    else:
-        done = {col.key: _type_column(col, raw_df[col.key]) for col in present}
-    for col in spec.columns:  # in schema order, whatever order the columns were typed in
-        if col.key not in done:
+    for col in spec.columns:
+        if col.key not in raw_df.columns:
             typed[col.key] = _missing_column(col.kind, index)
             continue
-        values, bad, code = done[col.key]
+        source = raw_df[col.key]
+        values, bad, code = _type_column(col, source)
         values.index = index
         typed[col.key] = values
         if bad is not None and bool(bad.any()):
             header = headers.get(col.key) or col.zh
-            source = raw_df[col.key]
             problems.extend(_cell_problems(sheet_key, sheet_label, col, header, source[bad], rows[bad], code))
     for name in raw_df.columns:
         if name != ROW and name not in typed:

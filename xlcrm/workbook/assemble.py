@@ -23,11 +23,14 @@ Progress = Callable[[str, float], None]
 def assemble_book(names: list[str], by_key: dict[str, str], grid_of: Callable[[str], Grid],
                   tables_of: Callable[[str], list], *, lang: str | None = None,
                   say: Progress = lambda _msg, _frac: None, ownership: Ownership | None = None,
-                  report_missing: bool = True, keys: tuple[str, ...] | None = None) -> CrmBook:
+                  report_missing: bool = True, keys: tuple[str, ...] | None = None,
+                  typed: Callable[[str, str], tuple | None] = lambda _name, _key: None) -> CrmBook:
     """Type the located sheets into a CrmBook: one path for every grid source (a workbook file, the
     live-Excel adapter, a CSV). `report_missing`: an absent data sheet is a problem (a CSV holds
     one sheet by design, so it says False). `keys`: the data sheets read (default all); the others
-    are left out of the book (empty frames, no SheetInfo, no problem reported)."""
+    are left out of the book (empty frames, no SheetInfo, no problem reported). `typed(name, key)`:
+    `read_data_sheet`'s result for that sheet as that key when it was already worked out (the
+    reader types sheets while others still load), else None."""
     ownership = ownership or Ownership()
     problems: list[Problem] = []
     frames: dict[str, pd.DataFrame] = {}
@@ -42,15 +45,17 @@ def assemble_book(names: list[str], by_key: dict[str, str], grid_of: Callable[[s
             continue
         name = by_key[key]
         say(f"读取“{name}” / Reading '{name}'", 0.05 + 0.85 * i / len(DATA_KEYS))
-        typed, raw, info, found = read_data_sheet(grid_of(name), key, ownership.owned_headers(key))
+        frame, raw, info, found = typed(name, key) or read_data_sheet(grid_of(name), key, ownership.owned_headers(key))
         info.table = table_for(info, tables_of(name))
-        frames[key], raws[key], infos[key] = typed, raw, info
+        frames[key], raws[key], infos[key] = frame, raw, info
         problems.extend(found)
     for key in OPTIONAL_KEYS:  # no sheet, no problem: an optional sheet's absence is not reported
         if key in by_key and (keys is None or key in keys):
-            typed, raw, info, found = read_data_sheet(grid_of(by_key[key]), key, ownership.owned_headers(key))
-            info.table = table_for(info, tables_of(by_key[key]))
-            frames[key], raws[key], infos[key] = typed, raw, info
+            name = by_key[key]
+            frame, raw, info, found = typed(name, key) or read_data_sheet(grid_of(name), key,
+                                                                          ownership.owned_headers(key))
+            info.table = table_for(info, tables_of(name))
+            frames[key], raws[key], infos[key] = frame, raw, info
             problems.extend(found)
     settings, has_language = Settings(), False
     if "settings" in by_key:

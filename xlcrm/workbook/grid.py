@@ -173,6 +173,33 @@ class SheetLoader:
             self.local.xl = open_workbook(self.path, self.kind)
         return load_grid(self.local.xl, name)
 
+    def then(self, name: str, work):
+        """A future of `work(grid)`, queued on the pool when `name` has loaded (so no worker sits
+        waiting for a load); None when the sheet is not loading on the pool or was already taken."""
+        from concurrent.futures import Future
+
+        load = self.futures.get(name)
+        if load is None or self.pool is None:
+            return None
+        out: Future = Future()
+
+        def run(done: Future) -> None:
+            if not out.set_running_or_notify_cancel():
+                return
+            try:
+                out.set_result(work(done.result()))
+            except BaseException as exc:  # a cancelled load too: the caller sees it as out's error
+                out.set_exception(exc)
+
+        def queue(done: Future) -> None:
+            try:
+                self.pool.submit(run, done)
+            except RuntimeError:  # the pool is shutting down: nobody will ask for this any more
+                out.cancel()
+
+        load.add_done_callback(queue)
+        return out
+
     def get(self, name: str) -> Grid:
         future = self.futures.pop(name, None)
         if future is not None:

@@ -12,6 +12,7 @@ Formula cells give their cached values; hidden rows are read like any other.
 from __future__ import annotations
 
 import os
+from concurrent.futures import CancelledError
 from pathlib import Path
 
 import pandas as pd
@@ -85,16 +86,55 @@ def read_book(
     try:
         refs = sheet_refs(path)
         ownership = read_ownership(names, refs, grid_of)
+        typing = _type_early(loader, likely, ownership, strings)
         by_key = locate_sheets(worksheets, grid_of, ownership, refs, keys)
         tables = excel_tables(path)
+
+        def typed_early(name: str, key: str):
+            early = typing.pop(name, None)
+            if early is None or early[0] != key:  # located as another sheet than its name says
+                return None
+            try:
+                result = early[1].result()
+            except (Exception, CancelledError):  # typed again on this thread, where its error is raised in turn
+                return None
+            grids.pop(name, None)
+            return result
+
         book = assemble_book(names, by_key, lambda name: strings.watch(grids.pop(name, None) or loader.get(name)),
-                             lambda name: tables.get(name, []), lang=lang, say=say, ownership=ownership, keys=keys)
+                             lambda name: tables.get(name, []), lang=lang, say=say, ownership=ownership, keys=keys,
+                             typed=typed_early)
     finally:
         loader.close()
     strings.verify(book)  # a damaged shared-string index would silently read as string 0
     say("完成 / Done", 1.0)
     book.path = path
     return book
+
+
+def _type_early(loader: SheetLoader, names: list[str], ownership, strings: SharedStringWatch) -> dict:
+    """Sheet name → (key, future of `read_data_sheet`) for each data sheet loading on the pool.
+
+    locate_sheets needs every candidate's header before it decides, so it waits for the biggest
+    sheet (Follow-ups) while the other core has finished Basic Info and Purchases. Typing those
+    there, on the name's evidence, keeps both cores busy (M, alternating runs: the read 7.8–8.6 →
+    6.5–7.4 s). The result is used only if the sheet is located as that key; else it is typed
+    again, as before. (Typing Follow-ups two columns at a time as well gained nothing measurable
+    and cost 100+ MB.)"""
+    early = {}
+    for name in names:
+        key = match_sheet(name)
+        if key not in (*DATA_KEYS, *OPTIONAL_KEYS):
+            continue
+        owned = ownership.owned_headers(key)
+
+        def work(grid, key=key, owned=owned):
+            return read_data_sheet(strings.watch(grid), key, owned)
+
+        future = loader.then(name, work)
+        if future is not None:
+            early[name] = (key, future)
+    return early
 
 
 def _likely(name: str, keys: tuple[str, ...] | None) -> bool:
