@@ -81,8 +81,12 @@ def os_user() -> str:
 
 
 def return_free_memory() -> None:
-    """Hand the heap glibc keeps after big frames are freed back to the OS (about 0.3 GB after
-    checking the M workbook), so a memory-hungry step that follows starts lower. No-op elsewhere."""
+    """Hand back to the OS the memory kept after big frames are freed, so a memory-hungry step that
+    follows starts lower: Arrow's own allocator keeps what the read's text columns used (about
+    0.16 GB after reading the M workbook), glibc its heap (about 0.3 GB after checking it)."""
+    arrow = sys.modules.get("pyarrow")  # only if the read loaded it; never imported just for this
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
     if not sys.platform.startswith("linux"):
         return
     import ctypes
