@@ -7,16 +7,10 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import and_, func, select
-
 from ..errors import Msg, XlcrmError
 from ..ops.summary import compute_summary
 from ..schema import SETTING_DEFAULTS
 from ..settings import Settings
-from ..store import open_store, tables
-from ..store.frames import store_frames
-from ..store.repository import Repository
-from ..store.tables import POOL_OWNER
 from ..workbook.file_adapter import FileWorkbook
 from ..workbook.port import WorkbookPort
 from .base import CommandResult, Context, apply_planned, command
@@ -56,6 +50,7 @@ class PoolOptions:
 def make_book(out: Path, opts: BookOptions, ctx: Context) -> CommandResult:
     """A salesperson's workbook with only their customers (and their follow-ups and purchases), or
     the manager's with everyone's; made from the template when new, refreshed by a sync otherwise."""
+    from ..store import open_store
     from ..template import new_workbook
 
     if not opts.all and not opts.owner:
@@ -73,6 +68,11 @@ def make_book(out: Path, opts: BookOptions, ctx: Context) -> CommandResult:
 def reassign(opts: ReassignOptions, ctx: Context) -> CommandResult:
     """Hand customers from one salesperson to another (接替): owner changed in the store with their
     follow-ups and purchases; each customer's change is in the change log. Books follow at their sync."""
+    from sqlalchemy import and_, select
+
+    from ..store import open_store, tables
+    from ..store.repository import Repository
+
     engine = open_store(opts.store)
     t = tables.customers
     with engine.begin() as conn:
@@ -100,12 +100,16 @@ def reassign(opts: ReassignOptions, ctx: Context) -> CommandResult:
 def stale_customers(conn, days: int, today: dt.date, owner: str | None = None) -> list[dict]:
     """Customers nobody followed up for `days` days (never followed up: counted from their created
     date, else listed), excluding those already in the pool."""
+    from sqlalchemy import and_, func, select
+
+    from ..store import tables
+
     c, f = tables.customers, tables.followups
     last = (select(f.c.customer_id, func.max(f.c.date).label("last")).where(f.c.deleted.is_(False))
             .group_by(f.c.customer_id).subquery())
     query = (select(c.c.uid, c.c.customer_id, c.c.company, c.c.owner, c.c.created, last.c.last)
              .select_from(c.outerjoin(last, last.c.customer_id == c.c.customer_id))
-             .where(and_(c.c.deleted.is_(False), c.c.owner.is_distinct_from(POOL_OWNER))))
+             .where(and_(c.c.deleted.is_(False), c.c.owner.is_distinct_from(tables.POOL_OWNER))))
     if owner:
         query = query.where(c.c.owner == owner)
     cutoff = (today - dt.timedelta(days=days)).isoformat()
@@ -120,13 +124,16 @@ def stale_customers(conn, days: int, today: dt.date, owner: str | None = None) -
 
 
 def pool(opts: PoolOptions, ctx: Context) -> CommandResult:
+    from ..store import open_store, tables
+    from ..store.repository import Repository
+
     engine = open_store(opts.store)
     with engine.begin() as conn:
         stale = stale_customers(conn, opts.days, ctx.today, opts.owner)
         moved = logged = 0
         if opts.apply and stale and not ctx.dry_run:
             repo = Repository(conn, ctx.user, opts.source)
-            moved = repo.set_owner([r["uid"] for r in stale], POOL_OWNER)
+            moved = repo.set_owner([r["uid"] for r in stale], tables.POOL_OWNER)
             logged = repo.flush_log()
     if opts.apply:
         msg = Msg(f"{len(stale)} 位客户超过 {opts.days} 天未跟进，已退回公海 {moved} 位（已记入变更日志）。",
@@ -143,6 +150,9 @@ def pool(opts: PoolOptions, ctx: Context) -> CommandResult:
 def store_summary(store: str | None, ctx: Context, port: WorkbookPort | None = None) -> CommandResult:
     """The manager's Summary over the whole store: printed, or written into the book `port` (its
     Summary sheet) when one is given."""
+    from ..store import open_store
+    from ..store.frames import store_frames
+
     engine = open_store(store)
     with engine.connect() as conn:
         frames = store_frames(conn)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -111,21 +112,35 @@ def _national_types(region: str) -> tuple | None:
             bool(meta.same_mobile_and_fixed_line_pattern))
 
 
-def _matches(national: str, d: tuple[frozenset, re.Pattern] | None) -> bool:
-    """phonenumbers' `_is_number_matching_desc`: a possible length, then the whole pattern."""
-    return d is not None and (not d[0] or len(national) in d[0]) and d[1].fullmatch(national) is not None
+def _matches(nationals: pa.Array, d: tuple[frozenset, re.Pattern] | None) -> np.ndarray:
+    """phonenumbers' `_is_number_matching_desc` for every value: a possible length, then the whole
+    pattern — in RE2 through Arrow, or with Python's re where RE2 cannot take the pattern."""
+    if d is None:
+        return np.zeros(len(nationals), dtype=bool)
+    lengths, pattern = d
+    try:
+        hit = pc.match_substring_regex(nationals, f"^(?:{pattern.pattern})$")
+    except pa.ArrowInvalid:  # a construct RE2 lacks: value by value, as phonenumbers does
+        hit = pa.array([pattern.fullmatch(v) is not None for v in nationals.to_pylist()])
+    if lengths:
+        hit = pc.and_(hit, pc.is_in(pc.utf8_length(nationals), value_set=pa.array(sorted(lengths), pa.int32())))
+    return hit.to_numpy(zero_copy_only=False).astype(bool)
 
 
-def _landline_verdict(national: str, types: tuple, mobile_column: bool) -> str | bool | None:
-    """The verdict phonenumbers gives a CN number typed as 0 + `national`, or False if unsure."""
+def _landline_verdicts(nationals: list[str], types: tuple, mobile_column: bool) -> list[str | bool | None]:
+    """The verdict phonenumbers gives each CN number typed as 0 + national, or False if unsure."""
     general, others, fixed, mobile, same = types
-    if not _matches(national, general) or not _matches(national, fixed):
-        return False  # not a plain valid fixed line: let phonenumbers decide
+    arr = pa.array(nationals, type=pa.string())
+    plain = _matches(arr, general) & _matches(arr, fixed)  # else not a plain valid fixed line: phonenumbers decides
     if not mobile_column:
-        return None  # valid (fixed line, or a special type tried before it)
-    if any(_matches(national, o) for o in others):
-        return "not_mobile"
-    return None if same or _matches(national, mobile) else "not_mobile"
+        verdict = np.where(plain, None, False)  # valid (fixed line, or a special type tried before it)
+    else:
+        special = np.zeros(len(arr), dtype=bool)
+        for o in others:
+            special |= _matches(arr, o)
+        can_be_mobile = np.ones(len(arr), dtype=bool) if same else _matches(arr, mobile)
+        verdict = np.where(~plain, False, np.where(special | ~can_be_mobile, "not_mobile", None))
+    return verdict.tolist()
 
 
 # A CN landline as typed: 0 + area code + number, with spaces, dashes, dots or brackets only.
@@ -167,7 +182,7 @@ def phone_verdicts(values: pd.Series, region: str, *, mobile_column: bool) -> pd
         landline = (slow & text.str.fullmatch(_LANDLINE_TYPED).fillna(False).astype(bool)
                     & cleaned.str.fullmatch(_LANDLINE_DIGITS).fillna(False).astype(bool))
         if landline.any():
-            found = [_landline_verdict(v[1:], types, mobile_column) for v in cleaned[landline]]
+            found = _landline_verdicts([v[1:] for v in cleaned[landline]], types, mobile_column)
             decided = pd.Series([v is not False for v in found], index=cleaned.index[landline])
             verdicts = pd.Series([None if v is False else v for v in found], index=decided.index, dtype=object)
             out[decided.index[decided]] = verdicts[decided]
