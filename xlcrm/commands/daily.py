@@ -20,6 +20,7 @@ from ..ops.classify import CLASSIFICATIONS, classify_customers
 from ..ops.followup import due_list, owners_of, schedule, stale_list
 from ..ops.grade import GRADE_ORDER, grade_customers
 from ..ops.ids import assign_missing_ids
+from ..ops.lookup import CustomerKeys
 from ..ops.purchases import customer_money
 from ..ops.service import service_problems
 from ..ops.validate import check_book, sort_problems
@@ -188,12 +189,13 @@ def _problem_dict(p: Problem) -> dict:
 
 def compute_columns(book: CrmBook, today: dt.date) -> pd.DataFrame:
     """Every computed Basic Info column, plus what Due Today shows, for each customer row."""
-    grades = grade_customers(book.customers, book.followups, book.settings, today)
-    money = customer_money(book.customers, book.purchases, book.settings, today)
-    sched = schedule(book.customers, book.followups, grades["grade"], book.settings, today)
+    keys = CustomerKeys.of(book.customers, book.followups, book.purchases)  # the IDs hashed once for all four
+    grades = grade_customers(book.customers, book.followups, book.settings, today, keys)
+    money = customer_money(book.customers, book.purchases, book.settings, today, keys)
+    sched = schedule(book.customers, book.followups, grades["grade"], book.settings, today, keys)
     classes = classify_customers(book.customers, book.followups, book.purchases, book.settings, today,
                                  demand=grades["demand"], expected_close=grades["expected_close"],
-                                 revenue_12m=money["revenue_12m"])
+                                 revenue_12m=money["revenue_12m"], keys=keys)
     return pd.concat([grades, money, sched, classes], axis=1)
 
 

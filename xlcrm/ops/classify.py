@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from ..settings import Settings
-from .lookup import lookup, lookup_rows
+from .followup import latest_contact_rows
+from .lookup import CustomerKeys, latest_rows, rows_codes, take
 from .purchases import order_balances
 
 CLASSIFICATIONS = ("deal_stage", "urgency", "importance_tier", "loyalty")
@@ -29,25 +30,23 @@ CLASSIFICATIONS = ("deal_stage", "urgency", "importance_tier", "loyalty")
 
 def classify_customers(customers: pd.DataFrame, followups: pd.DataFrame, purchases: pd.DataFrame,
                        settings: Settings, today: dt.date, *, demand: pd.Series, expected_close: pd.Series,
-                       revenue_12m: pd.Series) -> pd.DataFrame:
+                       revenue_12m: pd.Series, keys: CustomerKeys | None = None) -> pd.DataFrame:
     """One column per classification, aligned with `customers`.
 
     `demand` and `expected_close` are the effective ones (grade.effective_demand); `revenue_12m`
     comes from purchases.customer_money — so a run computes them once."""
     now = pd.Timestamp(today)
-    ids = customers["customer_id"]
+    keys = keys or CustomerKeys.of(customers, followups, purchases)
     orders = order_balances(purchases, today)
-    orders = orders[orders["customer_id"].notna() & (orders["date"].isna() | (orders["date"] <= now))]
-    by_id = orders.groupby("customer_id", sort=False)
-    per_id = lookup_rows(pd.DataFrame({"n": by_id.size().astype(float),
-                                       "last": by_id["date"].max().astype("datetime64[ns]")}), ids)
-    n_orders = per_id["n"].fillna(0).astype("int64")
-    last_order = per_id["last"].astype("datetime64[ns]")
+    codes = rows_codes(keys.purchases, purchases, orders)
+    placed = (orders["date"].isna() | (orders["date"] <= now)).to_numpy()  # a future-dated order is not one yet
+    counts = np.bincount(codes[placed & (codes >= 0)], minlength=keys.n)
+    n_orders = pd.Series(keys.spread(counts, 0), index=customers.index, dtype="int64")
+    latest = latest_rows(orders, codes, placed & orders["date"].notna().to_numpy(), keys.n)
+    last_order = take(orders["date"], keys.per_customer(latest), customers.index).astype("datetime64[ns]")
 
-    contacted = followups.loc[followups["customer_id"].notna() & followups["date"].notna()
-                              & (followups["date"] <= now), ["customer_id", "date"]]
-    last_fu = lookup(contacted.groupby("customer_id", sort=False)["date"].max().astype("datetime64[ns]"), ids)
-    recent_fu = (now - last_fu).dt.days <= settings.stale_days
+    last_fu = take(followups["date"], keys.per_customer(latest_contact_rows(followups, today, keys)), customers.index)
+    recent_fu = (now - last_fu.astype("datetime64[ns]")).dt.days <= settings.stale_days
 
     out = pd.DataFrame(index=customers.index)
     derived_stage = np.where(n_orders > 0, "closed",

@@ -20,37 +20,36 @@ import pandas as pd
 
 from ..settings import Settings
 from .grade import GRADE_RANK
-from .lookup import lookup, lookup_rows
+from .lookup import CustomerKeys, latest_rows, take
 
 
-def latest_contacts(followups: pd.DataFrame, today: dt.date) -> pd.DataFrame:
-    """Per customer ID: the latest follow-up on or before today (date, next_date, summary, outcome, by)."""
-    done = followups.loc[followups["customer_id"].notna() & followups["date"].notna()
-                         & (followups["date"] <= pd.Timestamp(today))]
-    # Sorting by the numeric keys only and de-duplicating by hash is ~5× faster than sorting by ID.
-    last = done.sort_values(["date", "_row"], kind="stable").drop_duplicates("customer_id", keep="last")
-    return last.set_index("customer_id")[["date", "next_date", "summary", "outcome", "by", "channel", "next_step"]]
+def latest_contact_rows(followups: pd.DataFrame, today: dt.date, keys: CustomerKeys) -> np.ndarray:
+    """Per customer code: the position of the latest follow-up on or before today (-1: none)."""
+    dates = followups["date"]
+    done = (dates.notna() & (dates <= pd.Timestamp(today))).to_numpy()
+    return latest_rows(followups, keys.followups, done, keys.n)
 
 
-def planned_steps(followups: pd.DataFrame, today: dt.date) -> pd.Series:
-    """Per customer ID: the summary of the earliest follow-up dated after today (a plan, not a contact)."""
-    plans = followups.loc[followups["customer_id"].notna() & followups["date"].notna()
-                          & (followups["date"] > pd.Timestamp(today)) & followups["summary"].notna()]
-    first = plans.sort_values(["date", "_row"], kind="stable").drop_duplicates("customer_id", keep="first")
-    return first.set_index("customer_id")["summary"]
+def planned_step_rows(followups: pd.DataFrame, today: dt.date, keys: CustomerKeys) -> np.ndarray:
+    """Per customer code: the position of the earliest follow-up dated after today that says what
+    is planned (a plan, not a contact; -1: none)."""
+    dates = followups["date"]
+    plans = (dates.notna() & (dates > pd.Timestamp(today)) & followups["summary"].notna()).to_numpy()
+    return latest_rows(followups, keys.followups, plans, keys.n, keep="first")
 
 
 def schedule(customers: pd.DataFrame, followups: pd.DataFrame, grades: pd.Series, settings: Settings,
-             today: dt.date) -> pd.DataFrame:
+             today: dt.date, keys: CustomerKeys | None = None) -> pd.DataFrame:
     """Per customer row: last_contact, next_follow_up, the latest follow-up's summary/outcome and the
     planned next step."""
     if "next_step" not in followups.columns:  # a frame built before the column existed (e.g. a test's)
         followups = followups.assign(next_step=pd.Series(pd.NA, index=followups.index, dtype=object))
-    ids = customers["customer_id"]
-    last = lookup_rows(latest_contacts(followups, today), ids)
-    out = pd.DataFrame(index=customers.index)
-    out["last_contact"] = pd.to_datetime(last["date"]).astype("datetime64[ns]")
-    explicit = pd.to_datetime(last["next_date"]).astype("datetime64[ns]")
+    keys = keys or CustomerKeys.of(customers, followups)
+    index = customers.index
+    last = keys.per_customer(latest_contact_rows(followups, today, keys))
+    out = pd.DataFrame(index=index)
+    out["last_contact"] = pd.to_datetime(take(followups["date"], last, index)).astype("datetime64[ns]")
+    explicit = pd.to_datetime(take(followups["next_date"], last, index)).astype("datetime64[ns]")
     codes, distinct = pd.factorize(grades, use_na_sentinel=False)  # cadence looked up per grade, not per customer
     cadence_days = pd.Series(np.array([settings.cadence(g) for g in distinct], dtype="int64")[codes], index=grades.index)
     by_cadence = out["last_contact"] + pd.to_timedelta(cadence_days, unit="D")
@@ -66,9 +65,9 @@ def schedule(customers: pd.DataFrame, followups: pd.DataFrame, grades: pd.Series
         nxt = planned.where(current, nxt)
     out["next_follow_up"] = nxt
     for col in ("summary", "outcome", "by"):
-        out[f"last_{col}"] = last[col]
-    step = last["next_step"].astype(object)
-    planned = lookup(planned_steps(followups, today).astype(object), ids)
+        out[f"last_{col}"] = take(followups[col].astype(object), last, index)
+    step = take(followups["next_step"].astype(object), last, index)
+    planned = take(followups["summary"].astype(object), keys.per_customer(planned_step_rows(followups, today, keys)), index)
     out["next_step"] = step.where(step.notna() & (step.astype(str).str.strip() != ""), planned)
     return out
 

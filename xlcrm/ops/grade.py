@@ -19,35 +19,32 @@ import numpy as np
 import pandas as pd
 
 from ..settings import Settings
-from .lookup import lookup_rows
+from .lookup import CustomerKeys, latest_rows, take
 
 GRADE_ORDER = ("A", "B", "C", "D", "E")
 GRADE_RANK = {g: i for i, g in enumerate(GRADE_ORDER)}
 
 
-def latest_set_value(followups: pd.DataFrame, field: str) -> pd.DataFrame:
-    """Per customer: the value of `field` on the latest follow-up that sets it, and that row's date."""
-    rows = followups.loc[followups[field].notna() & followups["customer_id"].notna() & followups["date"].notna(),
-                         ["customer_id", "date", "_row", field]]
-    # Same date: the row further down the sheet was typed later. (Sorting by the numeric keys and
-    # de-duplicating by hash is much faster than sorting a million IDs.)
-    rows = rows.sort_values(["date", "_row"], kind="stable")
-    return rows.drop_duplicates("customer_id", keep="last").set_index("customer_id")[[field, "date"]]
+def latest_set_rows(followups: pd.DataFrame, field: str, keys: CustomerKeys) -> np.ndarray:
+    """Per customer code: the position of the latest follow-up that sets `field` (-1: none)."""
+    sets = followups[field].notna().to_numpy() & followups["date"].notna().to_numpy()
+    return latest_rows(followups, keys.followups, sets, keys.n)
 
 
-def effective_demand(customers: pd.DataFrame, followups: pd.DataFrame) -> pd.DataFrame:
+def effective_demand(customers: pd.DataFrame, followups: pd.DataFrame,
+                     keys: CustomerKeys | None = None) -> pd.DataFrame:
     """Demand and expected close per customer row, taking a later follow-up over Basic Info."""
+    keys = keys or CustomerKeys.of(customers, followups)
     out = pd.DataFrame(index=customers.index)
-    ids = customers["customer_id"]
     created = customers["created"]
     for field in ("demand", "expected_close"):
-        latest = lookup_rows(latest_set_value(followups, field), ids)
-        from_fu = latest[field]
+        latest = keys.per_customer(latest_set_rows(followups, field, keys))
+        from_fu = take(followups[field], latest, customers.index)
         base = customers[field]
         if field == "expected_close":
             from_fu, base = _dates(from_fu), _dates(base)
         # A follow-up counts as newer unless it predates the card itself.
-        newer = from_fu.notna() & (created.isna() | (_dates(latest["date"]) >= created))
+        newer = from_fu.notna() & (created.isna() | (_dates(take(followups["date"], latest, customers.index)) >= created))
         out[field] = base.where(~newer, from_fu)
     return out
 
@@ -58,10 +55,10 @@ def _dates(s: pd.Series) -> pd.Series:
 
 
 def grade_customers(customers: pd.DataFrame, followups: pd.DataFrame, settings: Settings,
-                    today: dt.date) -> pd.DataFrame:
+                    today: dt.date, keys: CustomerKeys | None = None) -> pd.DataFrame:
     """Columns `grade` (what is written), `grade_auto` (the rule's grade), `demand`, `expected_close`,
     `reason` (a short code: override, no_need, window_a … latent, no_date, unknown)."""
-    eff = effective_demand(customers, followups)
+    eff = effective_demand(customers, followups, keys)
     days = (eff["expected_close"] - pd.Timestamp(today)).dt.days
     demand = eff["demand"]
     has_date = days.notna()

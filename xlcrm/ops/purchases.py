@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..settings import Settings
-from .lookup import lookup_rows
+from .lookup import CustomerKeys, rows_codes
 
 VOID_STATUSES = ("cancelled", "returned")  # orders that are no revenue and nothing to collect
 
@@ -55,26 +55,25 @@ def abc_classes(revenue: pd.Series, cut_a: float, cut_b: float) -> pd.Series:
 
 
 def customer_money(customers: pd.DataFrame, purchases: pd.DataFrame, settings: Settings,
-                   today: dt.date) -> pd.DataFrame:
+                   today: dt.date, keys: CustomerKeys | None = None) -> pd.DataFrame:
     """Per customer row: total_purchases (lifetime), revenue_12m, outstanding (overdue unpaid), abc_class."""
+    keys = keys or CustomerKeys.of(customers, purchases=purchases)
     orders = order_balances(purchases, today)
-    by_id = orders.groupby("customer_id", sort=False)
-    total = by_id["invoiced"].sum()
-    overdue = by_id["overdue"].sum()
+    codes = rows_codes(keys.purchases, purchases, orders)
     start = pd.Timestamp(today) - pd.DateOffset(months=12)
-    recent = orders[(orders["date"] > start) & (orders["date"] <= pd.Timestamp(today))]
-    revenue_12m = recent.groupby("customer_id", sort=False)["invoiced"].sum()
-
-    ids = customers["customer_id"]
-    per_id = pd.DataFrame({"total_purchases": total, "outstanding": overdue})
-    per_id["revenue_12m"] = revenue_12m  # aligned on the IDs (those with no recent order: NaN)
-    out = lookup_rows(per_id, ids).fillna(0.0).astype(float)
+    recent = (orders["date"] > start) & (orders["date"] <= pd.Timestamp(today))
+    sums = pd.DataFrame({"total_purchases": orders["invoiced"], "outstanding": orders["overdue"],
+                         "revenue_12m": orders["invoiced"].where(recent, 0.0)}, index=orders.index)
+    # Summed by pandas (compensated, as before) over integer codes, not by hashing the IDs again.
+    by_code = sums[codes >= 0].groupby(codes[codes >= 0]).sum().reindex(range(keys.n), fill_value=0.0)
+    out = pd.DataFrame({col: keys.spread(by_code[col].to_numpy(dtype=float), 0.0) for col in sums.columns},
+                       index=customers.index)
     # Duplicate IDs would double-count revenue in the ranking: class the first row of each ID only.
-    first = ~ids.duplicated() | ids.isna()
-    classes = abc_classes(out.loc[first, "revenue_12m"].where(ids[first].notna(), 0.0),
+    first = ~pd.Series(keys.customers).duplicated().to_numpy() | (keys.customers < 0)
+    classes = abc_classes(out.loc[first, "revenue_12m"].where(keys.customers[first] >= 0, 0.0),
                           settings.abc_cut_a, settings.abc_cut_b)
-    if first.all():  # every ID once (the usual book): no second lookup
-        out["abc_class"] = classes.where(ids.notna(), None)
-    else:
-        out["abc_class"] = ids.map(dict(zip(ids[first], classes))).where(ids.notna(), None)
+    by_code_class = np.full(keys.n, None, dtype=object)
+    has_code = keys.customers[first] >= 0
+    by_code_class[keys.customers[first][has_code]] = classes.to_numpy()[has_code]
+    out["abc_class"] = keys.spread(by_code_class, None)
     return out
