@@ -322,10 +322,11 @@ class SheetXml(RowIndex):
         pos = self.b0
         body_last = self.last_row_number() or 0 if self.new_rows else None
         row_open, row_close = f"<{self.p}row r=\"", f"</{self.p}row>"
-        for row in rows:
+        located = self.locate_all(rows)  # a complete index: every row found in one search
+        for i, row in enumerate(rows):
             if body_last is not None and row > body_last:
                 break  # rows below the body are merged with the appended rows, after the loop
-            found, start, end = self.locate(row)
+            found, start, end = located[i] if located is not None else self.locate(row)
             out.append(view[pos:start])
             cells = edits.get(row)
             if cells is not None:  # per-cell edits (with any lazy values of the row)
