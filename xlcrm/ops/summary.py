@@ -19,7 +19,7 @@ import pandas as pd
 from ..settings import Settings
 from .followup import schedule
 from .grade import GRADE_ORDER, grade_customers
-from .lookup import lookup
+from .lookup import CustomerKeys, lookup
 from .purchases import abc_classes, customer_money, order_balances
 from .receivables import customer_receivables, owner_receivables
 
@@ -100,9 +100,10 @@ def compute_summary(customers: pd.DataFrame, followups: pd.DataFrame, purchases:
     if computed is not None:
         grades, money, sched = computed["grade"], computed, computed
     else:
-        grades = grade_customers(customers, followups, settings, today)["grade"]
-        money = customer_money(customers, purchases, settings, today)
-        sched = schedule(customers, followups, grades, settings, today)
+        keys = CustomerKeys.of(customers, followups, purchases)
+        grades = grade_customers(customers, followups, settings, today, keys)["grade"]
+        money = customer_money(customers, purchases, settings, today, keys)
+        sched = schedule(customers, followups, grades, settings, today, keys)
     orders = order_balances(purchases, today)
     owner = text_or(customers["owner"], none_label)
     first_card = customers["customer_id"].notna() & ~customers["customer_id"].duplicated()
