@@ -61,13 +61,18 @@ def customer_money(customers: pd.DataFrame, purchases: pd.DataFrame, settings: S
     orders = order_balances(purchases, today)
     codes = rows_codes(keys.purchases, purchases, orders)
     start = pd.Timestamp(today) - pd.DateOffset(months=12)
-    recent = (orders["date"] > start) & (orders["date"] <= pd.Timestamp(today))
-    sums = pd.DataFrame({"total_purchases": orders["invoiced"], "outstanding": orders["overdue"],
-                         "revenue_12m": orders["invoiced"].where(recent, 0.0)}, index=orders.index)
-    # Summed by pandas (compensated, as before) over integer codes, not by hashing the IDs again.
-    by_code = sums[codes >= 0].groupby(codes[codes >= 0]).sum().reindex(range(keys.n), fill_value=0.0)
-    out = pd.DataFrame({col: keys.spread(by_code[col].to_numpy(dtype=float), 0.0) for col in sums.columns},
-                       index=customers.index)
+    recent = ((orders["date"] > start) & (orders["date"] <= pd.Timestamp(today))).to_numpy()
+
+    def per_customer(values: pd.Series, rows: np.ndarray) -> np.ndarray:
+        # Summed by pandas (compensated, as before) over the integer codes, not by hashing the IDs again.
+        rows = rows & (codes >= 0)
+        by_code = values[rows].groupby(codes[rows]).sum().reindex(range(keys.n), fill_value=0.0)
+        return keys.spread(by_code.to_numpy(dtype=float), 0.0)
+
+    every = np.ones(len(orders), dtype=bool)
+    out = pd.DataFrame({"total_purchases": per_customer(orders["invoiced"], every),
+                        "outstanding": per_customer(orders["overdue"], every),
+                        "revenue_12m": per_customer(orders["invoiced"], recent)}, index=customers.index)
     # Duplicate IDs would double-count revenue in the ranking: class the first row of each ID only.
     first = ~pd.Series(keys.customers).duplicated().to_numpy() | (keys.customers < 0)
     classes = abc_classes(out.loc[first, "revenue_12m"].where(keys.customers[first] >= 0, 0.0),

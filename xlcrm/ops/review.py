@@ -82,13 +82,13 @@ def weekly_review(customers: pd.DataFrame, followups: pd.DataFrame, purchases: p
     out["reassign"] = _owner_counts(reassign, unassigned)
 
     every = order_balances(purchases, today)
-    every_owner = every["customer_id"].map(owner_by_id).fillna(unassigned)
-    out["outstanding"] = every.groupby(every_owner)["open"].sum()
+    every_owner = every["customer_id"].map(owner_by_id).fillna(unassigned)  # once for both sums below
     recent = (every["date"].notna() & (every["date"] > now - pd.Timedelta(days=SALES_DAYS))
               & (every["date"] <= now)).to_numpy()
     sums = every[recent].groupby(every_owner[recent])[["invoiced", "paid"]].sum()
     out["sales_30d"] = sums["invoiced"]
     out["collected_30d"] = sums["paid"]
+    out["outstanding"] = every.groupby(every_owner)["open"].sum()
     out = out.fillna(0)
     for col in COUNTS:
         out[col] = out[col].astype("int64")
