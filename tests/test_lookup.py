@@ -55,3 +55,12 @@ def test_a_book_with_no_ids_at_all():
     assert keys.n == 0 and keys.followups.tolist() == [-1]
     assert keys.spread(np.zeros(0, dtype=np.int64), 0).tolist() == [0, 0]
     assert keys.per_customer(np.zeros(0, dtype=np.intp)).tolist() == [-1, -1]
+
+
+def test_ids_that_are_not_text_are_matched_too():
+    """A frame built in code may hold numbers as IDs: matched by value, as a lookup by ID would."""
+    customers = pd.DataFrame({"customer_id": [101, 102, None]})
+    followups = pd.DataFrame({"customer_id": [102, "101", None, 101]})
+    keys = CustomerKeys.of(customers, followups)
+    assert keys.customers.tolist() == [0, 1, -1]
+    assert keys.followups.tolist() == [1, -1, -1, 0]
