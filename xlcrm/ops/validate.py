@@ -65,7 +65,14 @@ def _blank(value: object) -> bool:
 
 
 def _text(s: pd.Series) -> pd.Series:
-    return s.astype("string").str.normalize("NFKC").str.strip()
+    """NFKC-folded, trimmed text. NFKC leaves ASCII as it is, so only the other values are folded
+    (pandas folds Arrow text one Python call per value)."""
+    text = s.astype("string")
+    other = ~pc.fill_null(pc.string_is_ascii(pa.array(text.array)), True).to_numpy(zero_copy_only=False)
+    if other.any():
+        text = text.copy()
+        text[other] = text[other].str.normalize("NFKC")
+    return text.str.strip()
 
 
 # --------------------------------------------------------------------------- phones
