@@ -7,6 +7,7 @@ from functools import lru_cache
 
 _REF = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d+)")
 MAX_COL = 16384  # XFD, Excel's last column
+MAX_ROW = 1_048_576  # Excel's last row
 
 
 @lru_cache(maxsize=20000)

@@ -100,10 +100,11 @@ def _arrow_text(series: pd.Series) -> pa.Array:
     return arr
 
 
-def _non_ascii(arr: pa.Array) -> np.ndarray:
-    """Positions of cells holding any non-ASCII character (the only ones NFKC can change)."""
-    mask = pc.fill_null(pc.invert(pc.string_is_ascii(arr)), False)
-    return np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+def non_ascii(arr: pa.Array) -> np.ndarray:
+    """True for each cell holding any non-ASCII character (the only cells NFKC can change); a
+    blank cell is False."""
+    return pc.fill_null(pc.invert(pc.string_is_ascii(arr)), False).to_numpy(zero_copy_only=False)
+
 
 
 def fold_width(series: pd.Series) -> pd.Series:
@@ -139,7 +140,7 @@ def to_text(series: pd.Series, kind: Kind = Kind.TEXT) -> pd.Series:
 def _python_strings(arr: pa.Array, fold: bool, digits_only: bool) -> np.ndarray:
     out = arr.to_numpy(zero_copy_only=False)
     if fold:
-        for i in _non_ascii(arr):  # only cells with non-ASCII text; usually none
+        for i in np.flatnonzero(non_ascii(arr)):  # only cells with non-ASCII text; usually none
             out[i] = _fold_cell(out[i], digits_only)
     return out
 

@@ -21,6 +21,7 @@ from ..model.messages import Msg, Problem, Severity
 from ..schema import SHEETS_BY_KEY, Kind
 from ..settings import Settings
 from .ids import duplicated_ids
+from .normalize import non_ascii
 
 # A mainland mobile after removing spaces/dashes/brackets and a +86 / 0086 prefix.
 _CN_MOBILE = r"1[3-9]\d{9}"
@@ -68,7 +69,7 @@ def _text(s: pd.Series) -> pd.Series:
     """NFKC-folded, trimmed text. NFKC leaves ASCII as it is, so only the other values are folded
     (pandas folds Arrow text one Python call per value)."""
     text = s.astype("string")
-    other = ~pc.fill_null(pc.string_is_ascii(pa.array(text.array)), True).to_numpy(zero_copy_only=False)
+    other = non_ascii(pa.array(text.array))
     if other.any():
         text = text.copy()
         text[other] = text[other].str.normalize("NFKC")
@@ -169,7 +170,7 @@ def _phone_digits(text: pd.Series) -> pd.Series:
     cleaned = pc.replace_substring_regex(pc.replace_substring_regex(arr, _SEPARATORS_ASCII, ""),
                                          _PREFIX_86_ASCII, r"\1")
     out = pd.Series(pd.arrays.ArrowStringArray(cleaned), index=text.index).astype(text.dtype)
-    other = ~pc.fill_null(pc.string_is_ascii(arr), True).to_numpy(zero_copy_only=False)
+    other = non_ascii(arr)
     if other.any():
         rest = text[other]
         out[other] = rest.str.replace(_SEPARATORS, "", regex=True).str.replace(_PREFIX_86, "", regex=True)

@@ -9,7 +9,7 @@ from collections import deque
 from typing_extensions import assert_never  # typing.assert_never is 3.11+
 
 from ...errors import Location, XlcrmError
-from ...ooxml.addresses import col_letter, quote_sheet
+from ...ooxml.addresses import MAX_ROW, col_letter, quote_sheet
 from ...ooxml.cellxml import encode, escape_text
 from ...ooxml.columns import cells_xml, encode_series, encode_values
 from ...ooxml.package import Package
@@ -219,7 +219,7 @@ class Editor:
         )
         values = edit.values
         rows = values.rows.tolist() if isinstance(values, ColumnValues) else [int(r) for r in values]
-        if rows and (min(rows) < 1 or max(rows) > 1_048_576):
+        if rows and (min(rows) < 1 or max(rows) > MAX_ROW):
             bad = min(rows) if min(rows) < 1 else max(rows)
             raise XlcrmError(
                 "行号 {row} 超出 Excel 的范围。",

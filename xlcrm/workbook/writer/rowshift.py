@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import re
 
-MAX_ROW = 1_048_576
+from ...ooxml.addresses import MAX_ROW
 
 
 class DeleteShift:
