@@ -193,9 +193,9 @@ def compute_columns(book: CrmBook, today: dt.date) -> pd.DataFrame:
     grades = grade_customers(book.customers, book.followups, book.settings, today, keys)
     money = customer_money(book.customers, book.purchases, book.settings, today, keys)
     sched = schedule(book.customers, book.followups, grades["grade"], book.settings, today, keys)
-    classes = classify_customers(book.customers, book.followups, book.purchases, book.settings, today,
+    classes = classify_customers(book.customers, book.purchases, book.settings, today,
                                  demand=grades["demand"], expected_close=grades["expected_close"],
-                                 revenue_12m=money["revenue_12m"], keys=keys)
+                                 revenue_12m=money["revenue_12m"], last_contact=sched["last_contact"], keys=keys)
     return pd.concat([grades, money, sched, classes], axis=1)
 
 

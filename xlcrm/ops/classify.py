@@ -21,22 +21,22 @@ import numpy as np
 import pandas as pd
 
 from ..settings import Settings
-from .followup import latest_contact_rows
 from .lookup import CustomerKeys, latest_rows, rows_codes, take
 from .purchases import order_balances
 
 CLASSIFICATIONS = ("deal_stage", "urgency", "importance_tier", "loyalty")
 
 
-def classify_customers(customers: pd.DataFrame, followups: pd.DataFrame, purchases: pd.DataFrame,
-                       settings: Settings, today: dt.date, *, demand: pd.Series, expected_close: pd.Series,
-                       revenue_12m: pd.Series, keys: CustomerKeys | None = None) -> pd.DataFrame:
+def classify_customers(customers: pd.DataFrame, purchases: pd.DataFrame, settings: Settings, today: dt.date, *,
+                       demand: pd.Series, expected_close: pd.Series, revenue_12m: pd.Series,
+                       last_contact: pd.Series, keys: CustomerKeys | None = None) -> pd.DataFrame:
     """One column per classification, aligned with `customers`.
 
     `demand` and `expected_close` are the effective ones (grade.effective_demand); `revenue_12m`
-    comes from purchases.customer_money — so a run computes them once."""
+    comes from purchases.customer_money, `last_contact` from followup.schedule — so a run computes
+    each once."""
     now = pd.Timestamp(today)
-    keys = keys or CustomerKeys.of(customers, followups, purchases)
+    keys = keys or CustomerKeys.of(customers, purchases=purchases)
     orders = order_balances(purchases, today)
     codes = rows_codes(keys.purchases, purchases, orders)
     placed = (orders["date"].isna() | (orders["date"] <= now)).to_numpy()  # a future-dated order is not one yet
@@ -45,8 +45,7 @@ def classify_customers(customers: pd.DataFrame, followups: pd.DataFrame, purchas
     latest = latest_rows(orders, codes, placed & orders["date"].notna().to_numpy(), keys.n)
     last_order = take(orders["date"], keys.per_customer(latest), customers.index).astype("datetime64[ns]")
 
-    last_fu = take(followups["date"], keys.per_customer(latest_contact_rows(followups, today, keys)), customers.index)
-    recent_fu = (now - last_fu.astype("datetime64[ns]")).dt.days <= settings.stale_days
+    recent_fu = (now - last_contact.astype("datetime64[ns]")).dt.days <= settings.stale_days
 
     out = pd.DataFrame(index=customers.index)
     derived_stage = np.where(n_orders > 0, "closed",
