@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from xlcrm.ooxml.addresses import cell_ref
 from xlcrm.ooxml.cellxml import cell_xml, encode
+from xlcrm.workbook.package_check import well_formed
 from xlcrm.workbook.writer.rowedit import CellSpec, RowRewriter
 from xlcrm.workbook.writer.sheetxml import SheetXml
 
@@ -130,7 +131,11 @@ def test_lazy_columns_render_the_same_bytes_as_per_cell_edits(case) -> None:
         sheet.col_styles = lambda: col_styles  # type: ignore[method-assign]
     assert lazy.pending(2) == eager.pending(2)
     assert bytes(lazy.render(_resolve)) == bytes(eager.render(_resolve))
-    assert lazy.evidence == eager.evidence
+    # The evidence differs in shape (rows spliced in one batch contribute only their new cells) but
+    # both must be present and well-formed whenever the bytes are.
+    assert (lazy.evidence is None) == (eager.evidence is None)
+    for doc in (lazy.evidence or []) + (eager.evidence or []):
+        assert well_formed(doc) is None
 
 
 def test_marks_on_existing_cells_take_the_byte_path() -> None:
@@ -165,3 +170,28 @@ def test_a_rewriter_is_freed_at_once_not_by_the_cyclic_gc() -> None:
         assert ref() is None
     finally:
         gc.enable()
+
+
+def test_rows_spliced_in_one_batch_leave_their_new_cells_as_evidence() -> None:
+    """`append_many` copies each row up to `</row>` and adds the new cells; what it wrote must reach
+    the XML check, and rows it cannot decide alone (spans to widen, a row style, a cell at or right
+    of the first new column) are left to the row-by-row path."""
+    rows = [
+        '<row r="1"><c r="A1"><v>1</v></c></row>',
+        '<row r="2" spans="1:1"><c r="A2"><v>2</v></c></row>',  # spans must widen
+        '<row r="3" s="4" customFormat="1"><c r="A3"><v>3</v></c></row>',  # a row style
+        '<row r="4"><c r="C4"><v>4</v></c></row>',  # C is not left of the new column B
+        '<row r="5"></row>',
+    ]
+    data = f'<worksheet {NS}><sheetData>{"".join(rows)}</sheetData></worksheet>'.encode()
+    sheet = SheetXml(data, "客户资料")
+    written: list[bytes] = []
+    rewriter = RowRewriter(sheet, _resolve, {}, written)
+    located = [sheet.locate(r) for r in range(1, 6)]
+    cells = [f'<c r="B{r}"><v>9</v></c>' for r in range(1, 5)] + ['<c r="B5"><v>oops</c>']
+    done = rewriter.append_many([s for _, s, _ in located], [e for _, _, e in located], [2] * 5, cells)
+    assert [d is not None for d in done] == [True, False, False, False, True]
+    cut, new = done[0]
+    assert data[: cut] + new == data[: located[0][2]].replace(b"</row>", b'<c r="B1"><v>9</v></c></row>')
+    assert written == [(cells[0] + cells[4]).encode()]
+    assert well_formed(b"<x>" + written[0] + b"</x>") is not None  # the broken cell is caught

@@ -43,7 +43,7 @@ class RowRewriter:
 
     def __init__(self, sheet: SheetXml, resolve: StyleResolver, col_styles: dict[int, int], written: list[bytes]):
         self.sheet, self.resolve, self.col_styles, self.written = sheet, resolve, col_styles, written
-        self.by_bytes, self.append_xml = self._byte_appender()
+        self.by_bytes, self.append_xml, self.append_many = self._byte_appender()
 
     def column_cells(self, col: int, rows: list[str], column: LazyColumn) -> list[str]:
         """The new cells of one lazy column, one `<c>` string per row ("" for none), styled as a new
@@ -313,7 +313,56 @@ class RowRewriter:
             found = tag_if_appendable(start, end, lo)
             return None if found is None else pieces(*found, end, lo, hi, cells.encode("utf-8"))
 
-        return append, append_xml
+        spans_at = b' spans="'
+        c_len = len(c_addr)
+        letters_cols: dict[bytes, int] = {}
+
+        def append_many(starts: list[int], ends: list[int], los: list[int], cells: list[str]) -> list:
+            """`append_xml` for many rows at once (a computed column's 100k rows): for each row the
+            offset where its new cells go (its `</row>`) and those cells followed by `</row>`, or
+            None where `append_xml` must decide (an unaddressed cell, a cell at or right of the
+            first new column, a row style, `spans` to widen). Rows taken here keep their tag."""
+            data = sheet.data
+            find, rfind = data.find, data.rfind
+            out: list = []
+            new_cells: list[str] = []
+            for start, end, lo, xml in zip(starts, ends, los, cells):
+                cut = end - n_close
+                gt = find(b">", start, end)
+                if (
+                    data[gt - 1] == 0x2F
+                    or data[cut:end] != close
+                    or find(b"customFormat", start, gt) >= 0
+                    or find(spans_at, start, gt) >= 0
+                ):
+                    out.append(None)
+                    continue
+                j = rfind(c_addr, gt, cut)
+                if j < 0:
+                    if find(c_sp, gt, cut) >= 0 or find(c_gt, gt, cut) >= 0:
+                        out.append(None)
+                        continue
+                else:
+                    if find(c_sp, j + 1, cut) >= 0 or find(c_gt, j, cut) >= 0:
+                        out.append(None)
+                        continue
+                    head = data[j + c_len : j + c_len + 3]
+                    last = letters_cols.get(head)
+                    if last is None:
+                        e = 0
+                        while e < len(head) and 65 <= head[e] <= 90:
+                            e += 1
+                        last = letters_cols[head] = col_index(head[:e].decode()) if e else MAX_COL + 1
+                    if last >= lo:
+                        out.append(None)
+                        continue
+                new_cells.append(xml)
+                out.append((cut, xml.encode("utf-8") + close))
+            if new_cells:  # what was written, to be checked as XML: the new cells (tags are kept)
+                written.append("".join(new_cells).encode("utf-8"))
+            return out
+
+        return append, append_xml, append_many
 
 
 def restyle(old: str, s: int | None) -> str:

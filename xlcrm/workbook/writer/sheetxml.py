@@ -312,8 +312,9 @@ class SheetXml(RowIndex):
         written: list[bytes] = []  # every byte xlcrm wrote into sheetData (see `evidence`)
         rewriter = RowRewriter(self, resolve, self.col_styles(), written)
         edits = self._edits
-        lazy = self._lazy_rows(rewriter)
-        rows = sorted(edits.keys() | lazy.keys()) if edits else sorted(lazy)
+        lazy_rows, lazy_cells, lazy_lo, lazy_hi = self._lazy_rows(rewriter)
+        lazy = dict(zip(lazy_rows, range(len(lazy_rows))))  # row → its position in the lazy lists
+        rows = sorted(edits.keys() | lazy.keys()) if edits else lazy_rows
         if rows and not self.full and len(rows) > LAZY_MAX_ROWS + (self.b1 - self.b0) // 50_000:
             self.index_rows()  # many rows to find: one pass over all of them is cheaper
         data = self.data
@@ -323,10 +324,17 @@ class SheetXml(RowIndex):
         body_last = self.last_row_number() or 0 if self.new_rows else None
         row_open, row_close = f"<{self.p}row r=\"", f"</{self.p}row>"
         located = self.locate_all(rows)  # a complete index: every row found in one search
+        spliced = self._splice_lazy(rewriter, rows, located, lazy, lazy_cells, lazy_lo)
         for i, row in enumerate(rows):
             if body_last is not None and row > body_last:
                 break  # rows below the body are merged with the appended rows, after the loop
             found, start, end = located[i] if located is not None else self.locate(row)
+            splice = spliced.get(i)
+            if splice is not None:  # only new cells at the row's end: copy up to `</row>`
+                out.append(view[pos : splice[0]])
+                out.append(splice[1])
+                pos = end
+                continue
             out.append(view[pos:start])
             cells = edits.get(row)
             if cells is not None:  # per-cell edits (with any lazy values of the row)
@@ -341,7 +349,8 @@ class SheetXml(RowIndex):
                     out.append(new_row)
                     pos = start
                 continue
-            new_cells, lo, hi = lazy[row]
+            k = lazy[row]
+            new_cells, lo, hi = lazy_cells[k], lazy_lo[k], lazy_hi[k]
             if found:
                 pieces = rewriter.append_xml(start, end, lo, hi, new_cells)
                 out.extend(pieces if pieces is not None else rewriter.rewrite_row(start, end, row, self.pending(row)))
@@ -375,10 +384,27 @@ class SheetXml(RowIndex):
             return rope
         return rope.tobytes()
 
-    def _lazy_rows(self, rewriter: RowRewriter) -> dict[int, tuple[str, int, int]]:
-        """Row → (the XML of its lazy cells, first and last lazy column), built a column at a time."""
-        if not self.columns:
+    def _splice_lazy(self, rewriter, rows, located, lazy, cells, los) -> dict[int, tuple[int, bytes]]:
+        """Position in `rows` → (offset of the row's `</row>`, its new cells + `</row>`) for every
+        row that only gets lazy cells right of its last cell, decided for all rows at once
+        (`RowRewriter.append_many`); the rest go row by row."""
+        if located is None or not lazy:
             return {}
+        edits = self._edits
+        at = [i for i, row in enumerate(rows) if located[i][0] and row not in edits]
+        if not at:
+            return {}
+        ks = [lazy[rows[i]] for i in at]
+        done = rewriter.append_many(
+            [located[i][1] for i in at], [located[i][2] for i in at], [los[k] for k in ks], [cells[k] for k in ks]
+        )
+        return {i: d for i, d in zip(at, done) if d is not None}
+
+    def _lazy_rows(self, rewriter: RowRewriter) -> tuple[list[int], list[str], list[int], list[int]]:
+        """The rows with lazy cells (ascending), and for each the XML of its lazy cells and its
+        first and last lazy column; built a column at a time."""
+        if not self.columns:
+            return [], [], [], []
         cols = sorted(self.columns)
         rowsets = {id(c.rowset): c.rowset for c in self.columns.values()}
         # Columns may be written for different rows (regrade writes only the cells that change):
@@ -396,7 +422,7 @@ class SheetXml(RowIndex):
         numbers = np.asarray(cols)
         lo = numbers[present.argmax(axis=0)].tolist()
         hi = numbers[len(cols) - 1 - present[::-1].argmax(axis=0)].tolist()
-        return dict(zip(union.tolist(), zip(map("".join, zip(*aligned)), lo, hi)))
+        return union.tolist(), list(map("".join, zip(*aligned))), lo, hi
 
     def _render_new_rows(self, body_last: int, rewriter: RowRewriter) -> bytes:
         """The appended rows and every other edited row below the body, in row order."""
