@@ -9,8 +9,10 @@ its per-cell edits whenever anything else touches that cell (`take`), so both gi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from ...ooxml.columns import Kinds
 from .rowedit import CellSpec
@@ -85,3 +87,69 @@ class LazyColumns(dict[int, LazyColumn]):
             return None
         cols = [col for col, c in self.items() if c.rowset.rows]
         return min(map(min, rowsets)), min(cols), max(map(max, rowsets)), max(cols)
+
+
+# (column, rows as text, kinds, texts, style) → one `<c>` string per row (RowRewriter.column_cells)
+ColumnCells = Callable[[int, list[str], Kinds, list[str], object], list[str]]
+
+
+class LazyRows:
+    """The rows a sheet's lazy columns write, and their cells' XML made a block of rows at a time
+    (a column at a time within the block; each column's values found by row, in any order)."""
+
+    def __init__(self, columns: LazyColumns):
+        self.columns = columns
+        self.cols = sorted(columns)
+        by_rowset: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+        for col in self.cols:
+            rowset = columns[col].rowset
+            if id(rowset) not in by_rowset:
+                rows = np.asarray(rowset.rows, dtype=np.int64)
+                order = None
+                if len(rows) > 1 and not bool((rows[1:] > rows[:-1]).all()):
+                    order = np.argsort(rows, kind="stable")  # positions in the column's lists, by row
+                    rows = rows[order]
+                by_rowset[id(rowset)] = (rows, order)
+        self._by_col = {col: by_rowset[id(columns[col].rowset)] for col in self.cols}
+        arrays = [rows for rows, _ in by_rowset.values()]
+        self.rows = np.unique(np.concatenate(arrays)) if arrays else np.empty(0, dtype=np.int64)
+
+    def merged_with(self, edits: dict[int, object]) -> list[int]:
+        """These rows and the rows with per-cell edits, ascending."""
+        if not edits:
+            return self.rows.tolist()
+        return np.union1d(self.rows, np.fromiter(edits, dtype=np.int64, count=len(edits))).tolist()
+
+    def cells(self, column_cells: ColumnCells, block: list[int]) -> dict[int, tuple[str, int, int]]:
+        """Row → (the XML of its lazy cells, first and last lazy column) for each row written by a
+        lazy column among `block` (ascending row numbers)."""
+        if not self.cols or not block:
+            return {}
+        first, last = block[0], block[-1]
+        union = self.rows[np.searchsorted(self.rows, first) : np.searchsorted(self.rows, last, side="right")]
+        if not len(union):
+            return {}
+        present = np.zeros((len(self.cols), len(union)), dtype=bool)
+        aligned = []
+        for i, col in enumerate(self.cols):
+            rows, order = self._by_col[col]
+            i0, i1 = np.searchsorted(rows, [first, last + 1]).tolist()
+            cells = np.full(len(union), "", dtype=object)
+            if i1 > i0:
+                column = self.columns[col]
+                mine = rows[i0:i1]
+                if order is None:
+                    texts = column.texts[i0:i1]
+                    kinds = column.kinds if isinstance(column.kinds, str) else column.kinds[i0:i1]
+                else:
+                    picked = order[i0:i1].tolist()
+                    texts = [column.texts[k] for k in picked]
+                    kinds = column.kinds if isinstance(column.kinds, str) else [column.kinds[k] for k in picked]
+                at = np.searchsorted(union, mine)
+                present[i, at] = True
+                cells[at] = column_cells(col, list(map(str, mine.tolist())), kinds, texts, column.style)
+            aligned.append(cells.tolist())
+        numbers = np.asarray(self.cols)
+        lo = numbers[present.argmax(axis=0)].tolist()
+        hi = numbers[len(self.cols) - 1 - present[::-1].argmax(axis=0)].tolist()
+        return dict(zip(union.tolist(), zip(map("".join, zip(*aligned)), lo, hi)))

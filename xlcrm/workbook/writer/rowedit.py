@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ...ooxml.addresses import MAX_COL, cell_ref, col_index, col_letter
 from ...ooxml.cellxml import cell_tags, cell_xml
-from ...ooxml.columns import cells_xml
+from ...ooxml.columns import Kinds, cells_xml
 from .formulas import check_overwrite
 
 if TYPE_CHECKING:
-    from .lazycolumns import LazyColumn
     from .sheetxml import SheetXml
 
 # (existing style or None, is the cell new, value kind, requested style) → style index to write
@@ -45,17 +44,17 @@ class RowRewriter:
         self.sheet, self.resolve, self.col_styles, self.written = sheet, resolve, col_styles, written
         self.by_bytes, self.append_xml, self.append_many = self._byte_appender()
 
-    def column_cells(self, col: int, rows: list[str], column: LazyColumn) -> list[str]:
-        """The new cells of one lazy column, one `<c>` string per row ("" for none), styled as a new
+    def column_cells(self, col: int, rows: list[str], kinds: Kinds, texts: list[str], style: object) -> list[str]:
+        """New cells of one lazy column, one `<c>` string per row ("" for none), styled as a new
         cell of that column (`by_bytes` and `new_row` give the same; a row styled by `customFormat`
         is not appended to by `append_xml`)."""
-        base, resolve, style = self.col_styles.get(col), self.resolve, column.style
+        base, resolve = self.col_styles.get(col), self.resolve
 
         def sattr(kind: str, _variant: int) -> str | None:
             s = resolve(base, True, kind, style)
             return f' s="{s}"' if s else ("" if kind != "e" else None)
 
-        return cells_xml(self.sheet.p, col_letter(col), rows, column.kinds, column.texts, sattr)
+        return cells_xml(self.sheet.p, col_letter(col), rows, kinds, texts, sattr)
 
     def rewrite_row(self, start: int, end: int, row: int, cells: dict[int, CellSpec]) -> list:
         """The row at data[start:end] with `cells` applied, as pieces for the rope."""

@@ -11,18 +11,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 from ...errors import Location, WriteFailed
 from ...ooxml.addresses import MAX_COL, col_index, col_letter, parse_range, range_ref
 from ...ooxml.columns import Kinds
 from ...ooxml.package import Rope
 from .formulas import prepare_for_edits
-from .lazycolumns import LazyColumns
+from .lazycolumns import LazyColumns, LazyRows
 from .rowedit import ATTR_R, ATTR_S, CellSpec, RowRewriter, StyleResolver
 from .rowindex import LAZY_MAX_ROWS, RowIndex
 
 ROPE_MIN_BYTES = 16 << 20  # rendered parts above this stay in pieces (see package.Rope)
+RENDER_BLOCK_ROWS = 65_536  # rows whose new cells are made at once (see `render`)
 
 _ROOT = re.compile(rb"<(\w+:)?worksheet\b")
 _new_spec = tuple.__new__
@@ -312,9 +311,8 @@ class SheetXml(RowIndex):
         written: list[bytes] = []  # every byte xlcrm wrote into sheetData (see `evidence`)
         rewriter = RowRewriter(self, resolve, self.col_styles(), written)
         edits = self._edits
-        lazy_rows, lazy_cells, lazy_lo, lazy_hi = self._lazy_rows(rewriter)
-        lazy = dict(zip(lazy_rows, range(len(lazy_rows))))  # row → its position in the lazy lists
-        rows = sorted(edits.keys() | lazy.keys()) if edits else lazy_rows
+        lazy = LazyRows(self.columns)
+        rows = lazy.merged_with(edits)
         if rows and not self.full and len(rows) > LAZY_MAX_ROWS + (self.b1 - self.b0) // 50_000:
             self.index_rows()  # many rows to find: one pass over all of them is cheaper
         data = self.data
@@ -324,42 +322,51 @@ class SheetXml(RowIndex):
         body_last = self.last_row_number() or 0 if self.new_rows else None
         row_open, row_close = f"<{self.p}row r=\"", f"</{self.p}row>"
         located = self.locate_all(rows)  # a complete index: every row found in one search
-        spliced = self._splice_lazy(rewriter, rows, located, lazy, lazy_cells, lazy_lo)
-        for i, row in enumerate(rows):
-            if body_last is not None and row > body_last:
-                break  # rows below the body are merged with the appended rows, after the loop
-            found, start, end = located[i] if located is not None else self.locate(row)
-            splice = spliced.get(i)
-            if splice is not None:  # only new cells at the row's end: copy up to `</row>`
-                out.append(view[pos : splice[0]])
-                out.append(splice[1])
-                pos = end
-                continue
-            out.append(view[pos:start])
-            cells = edits.get(row)
-            if cells is not None:  # per-cell edits (with any lazy values of the row)
-                if row in lazy:
-                    cells = self.pending(row)
+        # A block of rows at a time: the lazy cells' XML of 10⁶ rows would otherwise be held all at
+        # once (several GB of small strings for the L book).
+        for k in range(0, len(rows), RENDER_BLOCK_ROWS):
+            block = rows[k : k + RENDER_BLOCK_ROWS]
+            if body_last is not None and block[0] > body_last:
+                break
+            cells_of = lazy.cells(rewriter.column_cells, block)  # row → (its lazy cells' XML, lo, hi)
+            where = located[k : k + len(block)] if located is not None else None
+            spliced = self._splice_lazy(rewriter, block, where, cells_of)
+            for i, row in enumerate(block):
+                if body_last is not None and row > body_last:
+                    break  # rows below the body are merged with the appended rows, after the loop
+                found, start, end = where[i] if where is not None else self.locate(row)
+                splice = spliced.get(i)
+                if splice is not None:  # only new cells at the row's end: copy up to `</row>`
+                    out.append(view[pos : splice[0]])
+                    out.append(splice[1])
+                    pos = end
+                    continue
+                out.append(view[pos:start])
+                cells = edits.get(row)
+                if cells is not None:  # per-cell edits (with any lazy values of the row)
+                    if row in cells_of:
+                        cells = self.pending(row)
+                    if found:
+                        out.extend(rewriter.rewrite_row(start, end, row, cells))
+                        pos = end
+                    else:
+                        new_row = rewriter.new_row(row, cells).encode("utf-8")
+                        written.append(new_row)
+                        out.append(new_row)
+                        pos = start
+                    continue
+                new_cells, lo, hi = cells_of[row]
                 if found:
-                    out.extend(rewriter.rewrite_row(start, end, row, cells))
+                    pieces = rewriter.append_xml(start, end, lo, hi, new_cells)
+                    if pieces is None:
+                        pieces = rewriter.rewrite_row(start, end, row, self.pending(row))
+                    out.extend(pieces)
                     pos = end
                 else:
-                    new_row = rewriter.new_row(row, cells).encode("utf-8")
+                    new_row = f"{row_open}{row}\">{new_cells}{row_close}".encode() if new_cells else b""
                     written.append(new_row)
                     out.append(new_row)
                     pos = start
-                continue
-            k = lazy[row]
-            new_cells, lo, hi = lazy_cells[k], lazy_lo[k], lazy_hi[k]
-            if found:
-                pieces = rewriter.append_xml(start, end, lo, hi, new_cells)
-                out.extend(pieces if pieces is not None else rewriter.rewrite_row(start, end, row, self.pending(row)))
-                pos = end
-            else:
-                new_row = f"{row_open}{row}\">{new_cells}{row_close}".encode() if new_cells else b""
-                written.append(new_row)
-                out.append(new_row)
-                pos = start
         out.append(view[pos : self.b1])
         if body_last is not None:
             tail_rows = self._render_new_rows(body_last, rewriter)
@@ -384,45 +391,21 @@ class SheetXml(RowIndex):
             return rope
         return rope.tobytes()
 
-    def _splice_lazy(self, rewriter, rows, located, lazy, cells, los) -> dict[int, tuple[int, bytes]]:
+    def _splice_lazy(self, rewriter, rows, located, cells_of) -> dict[int, tuple[int, bytes]]:
         """Position in `rows` → (offset of the row's `</row>`, its new cells + `</row>`) for every
         row that only gets lazy cells right of its last cell, decided for all rows at once
         (`RowRewriter.append_many`); the rest go row by row."""
-        if located is None or not lazy:
+        if located is None or not cells_of:
             return {}
         edits = self._edits
         at = [i for i, row in enumerate(rows) if located[i][0] and row not in edits]
         if not at:
             return {}
-        ks = [lazy[rows[i]] for i in at]
+        lazy = [cells_of[rows[i]] for i in at]
         done = rewriter.append_many(
-            [located[i][1] for i in at], [located[i][2] for i in at], [los[k] for k in ks], [cells[k] for k in ks]
+            [located[i][1] for i in at], [located[i][2] for i in at], [c[1] for c in lazy], [c[0] for c in lazy]
         )
         return {i: d for i, d in zip(at, done) if d is not None}
-
-    def _lazy_rows(self, rewriter: RowRewriter) -> tuple[list[int], list[str], list[int], list[int]]:
-        """The rows with lazy cells (ascending), and for each the XML of its lazy cells and its
-        first and last lazy column; built a column at a time."""
-        if not self.columns:
-            return [], [], [], []
-        cols = sorted(self.columns)
-        rowsets = {id(c.rowset): c.rowset for c in self.columns.values()}
-        # Columns may be written for different rows (regrade writes only the cells that change):
-        # each column's cells are put in place among all the rows written.
-        union = np.unique(np.concatenate([np.asarray(r.rows, dtype=np.int64) for r in rowsets.values()]))
-        present = np.zeros((len(cols), len(union)), dtype=bool)
-        aligned = []
-        for i, col in enumerate(cols):
-            rows = self.columns[col].rowset.rows
-            at = np.searchsorted(union, np.asarray(rows, dtype=np.int64))
-            present[i, at] = True
-            cells = np.full(len(union), "", dtype=object)
-            cells[at] = rewriter.column_cells(col, list(map(str, rows)), self.columns[col])
-            aligned.append(cells.tolist())
-        numbers = np.asarray(cols)
-        lo = numbers[present.argmax(axis=0)].tolist()
-        hi = numbers[len(cols) - 1 - present[::-1].argmax(axis=0)].tolist()
-        return union.tolist(), list(map("".join, zip(*aligned))), lo, hi
 
     def _render_new_rows(self, body_last: int, rewriter: RowRewriter) -> bytes:
         """The appended rows and every other edited row below the body, in row order."""
