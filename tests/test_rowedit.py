@@ -203,6 +203,22 @@ def test_rows_spliced_in_one_batch_leave_their_new_cells_as_evidence() -> None:
     done = rewriter.append_many([s for _, s, _ in located], [e for _, _, e in located], [2] * 5, cells)
     assert [d is not None for d in done] == [True, False, False, False, True]
     cut, new = done[0]
-    assert data[: cut] + new == data[: located[0][2]].replace(b"</row>", b'<c r="B1"><v>9</v></c></row>')
-    assert written == [(cells[0] + cells[4]).encode()]
-    assert well_formed(b"<x>" + written[0] + b"</x>") is not None  # the broken cell is caught
+    row_end = located[0][2]
+    assert data[:cut] + new + data[cut:row_end] == data[:row_end].replace(b"</row>", b'<c r="B1"><v>9</v></c></row>')
+    assert written == [cells[0].encode(), cells[4].encode()]
+    assert written[0] is new  # the rope and the evidence share the bytes
+    assert well_formed([b"<x>", *written, b"</x>"]) is not None  # the broken cell is caught
+    assert well_formed([b"<x>", written[0], b"</x>"]) is None
+
+
+def test_a_document_in_pieces_is_checked_without_being_joined() -> None:
+    from xlcrm.workbook import package_check
+
+    pieces = [b"<x>", *[b"<c r='A1'><v>1</v></c>"] * 1000, b"</x>"]
+    batch = package_check.PARSE_BATCH
+    package_check.PARSE_BATCH = 64  # many batches, tags cut between them
+    try:
+        assert well_formed(pieces) is None
+        assert well_formed([*pieces[:-1], b"<c>", b"</x>"]) is not None
+    finally:
+        package_check.PARSE_BATCH = batch

@@ -260,3 +260,50 @@ def test_a_column_given_as_arrays_writes_what_the_same_dict_writes(tmp_path: Pat
             return {n: zf.read(n) for n in zf.namelist() if n != "docProps/core.xml"}
 
     assert write("arrays.xlsx", True) == write("dict.xlsx", False)
+
+
+def test_big_lists_and_computed_columns_built_in_pieces_give_the_same_bytes(tmp_path: Path, monkeypatch) -> None:
+    """Tool sheets are encoded ROWS_PER_PIECE rows at a time and computed columns are rendered
+    RENDER_BLOCK_ROWS rows at a time (for the memory of a million-row book); tiny pieces here."""
+    from xlcrm.workbook.edits import Block, SheetReplace
+    from xlcrm.workbook.writer import toolsheet
+
+    n = 60
+    df = pd.DataFrame(
+        {
+            "客户编号": [f"C{i:05d}" for i in range(n)],
+            "说明": [("很长的说明文字 " * (i % 4)) + f"第{i}行" for i in range(n)],
+            "日期": pd.to_datetime(["2026-11-20"] * n) + pd.to_timedelta(range(n), unit="D"),
+            "金额": [i * 1.5 if i % 7 else None for i in range(n)],
+        }
+    )
+    block = Block(df, title="今日需跟进客户", row_fills={3: "FFFFC7CE", 20: "FFFFC7CE"}, wrap=("说明",),
+                  cell_fills={"金额": {5: "FFC6EFCE"}}, autofilter=True)
+
+    def plan() -> EditPlan:
+        rows = {r: f"级{r % 5}" for r in range(2, 2500) if r not in GAP}
+        return EditPlan([
+            ColumnWrite("客户资料", "等级", 1, rows),
+            ColumnWrite("客户资料", "分数", 1, {r: r * 0.5 for r in range(2500, 1, -3) if r not in GAP}),
+            SheetReplace("今日跟进", [block]),
+        ])
+
+    def write(name: str) -> dict[str, bytes]:
+        source = tmp_path / "source.xlsx"
+        if not source.exists():
+            _book(source)
+        path = tmp_path / name
+        shutil.copyfile(source, path)
+        apply_plan(path, plan(), backup_keep=0)
+        with zipfile.ZipFile(path) as zf:
+            return {n: zf.read(n) for n in zf.namelist()}
+
+    whole = write("whole.xlsx")
+    monkeypatch.setattr(toolsheet, "ROWS_PER_PIECE", 7)
+    monkeypatch.setattr(sheetxml, "RENDER_BLOCK_ROWS", 13)
+    pieces = write("pieces.xlsx")
+    assert pieces == whole
+    wb = openpyxl.load_workbook(tmp_path / "pieces.xlsx", read_only=True)
+    listed = [row for row in wb["今日跟进"].iter_rows(values_only=True)]
+    assert listed[2][0] == "C00000" and listed[-1][0] == f"C{n - 1:05d}" and len(listed) == n + 2
+    wb.close()

@@ -159,3 +159,19 @@ def test_unknown_sheet_and_bad_names_are_refused(tmp_path: Path) -> None:
     with pytest.raises(XlcrmError, match="not allowed"):
         apply_plan(path, EditPlan([SheetReplace("a/b", [Block(pd.DataFrame({"x": [1]}))])]))
     assert addresses.quote_sheet("It's") == "'It''s'"
+
+
+def test_the_temp_file_is_read_back_in_chunks_and_compared_exactly(tmp_path) -> None:
+    from xlcrm.workbook.writer.save import file_holds
+
+    data = bytes(range(256)) * 40
+    path = tmp_path / "t.xlsx"
+    path.write_bytes(data)
+    assert file_holds(path, data, chunk=1000)
+    assert not file_holds(path, data + b"x", chunk=1000)  # the file is short
+    path.write_bytes(data + b"x")
+    assert not file_holds(path, data, chunk=1000)  # the file is long
+    path.write_bytes(data[:5000] + b"\xff" + data[5001:])
+    assert not file_holds(path, data, chunk=1000)
+    path.write_bytes(b"")
+    assert file_holds(path, b"") and not file_holds(path, b"a")

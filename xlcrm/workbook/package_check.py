@@ -49,11 +49,26 @@ def max_ratio() -> int:
     return max(1, _env_number(MAX_RATIO_ENV, DEFAULT_MAX_RATIO))
 
 
-def well_formed(data: bytes) -> str | None:
-    """None if `data` is well-formed XML, else the parser's complaint (expat: fast, no tree)."""
+PARSE_BATCH = 8 << 20
+
+
+def well_formed(data: bytes | list) -> str | None:
+    """None if `data` (bytes, or a document given as a list of pieces, never joined whole) is
+    well-formed XML, else the parser's complaint (expat: fast, no tree)."""
     parser = expat.ParserCreate()
     try:
-        parser.Parse(data, True)
+        if isinstance(data, list):
+            batch: list = []
+            size = 0
+            for piece in data:
+                batch.append(piece)
+                size += len(piece)
+                if size >= PARSE_BATCH:
+                    parser.Parse(b"".join(batch), False)
+                    batch, size = [], 0
+            parser.Parse(b"".join(batch), True)
+        else:
+            parser.Parse(data, True)
     except expat.ExpatError as exc:
         return str(exc)
     return None

@@ -35,6 +35,7 @@ from .save import (
     checkpoint,
     clean_stale_temps,
     default_backup_dir,
+    file_holds,
     fsync_dir,
     make_backup,
     temp_path,
@@ -223,12 +224,18 @@ def apply_plan(
         result.timings["read_file"] = time.perf_counter() - started
         data, pkg, editor = _render(blob, plan, lang, unlock_protected, result)
         del blob
+        result.parts_changed = sorted(n for n in pkg.touched() if n in pkg.infos)
+        result.parts_added = sorted(n for n in pkg.changed if n not in pkg.infos)
+        result.sheets_created = [n for n in editor.created if not is_internal(n)]  # the user's view: not state sheets
+        # The edited parts (their XML and deflated copies) are all in `data` now: free them before
+        # the save, which is the write's peak for a big book (2+ GB for the L book's tool sheets).
+        del pkg, editor
+        collected = time.perf_counter()
+        gc.collect()  # the editor and its parts refer to each other
+        result.timings["free"] = time.perf_counter() - collected
         saving = time.perf_counter()
         _save(path, shown, data, stat, plan, result, backup_dir or default_backup_dir(path), backup_keep)
         result.timings["save"] = time.perf_counter() - saving
-    result.parts_changed = sorted(n for n in pkg.touched() if n in pkg.infos)
-    result.parts_added = sorted(n for n in pkg.changed if n not in pkg.infos)
-    result.sheets_created = [n for n in editor.created if not is_internal(n)]  # the user's view: not state sheets
     result.bytes_written = len(data)
     result.seconds = time.perf_counter() - started
     return result
@@ -266,7 +273,7 @@ def _save(path: Path, shown: Path, data: bytes, stat: os.stat_result, plan: Edit
     replaced = False
     try:
         write_temp(tmp, data, stat)
-        if tmp.read_bytes() != data:
+        if not file_holds(tmp, data):
             raise WriteFailed(
                 "临时文件写入不完整，原文件未改动。",
                 "The temporary file was not written completely; the original is untouched.",

@@ -121,6 +121,16 @@ def write_temp(tmp: Path, data: bytes, like: os.stat_result) -> None:
             pass
 
 
+def file_holds(path: Path, data: bytes, chunk: int = 8 << 20) -> bool:
+    """Whether the file at `path` holds exactly `data`, read back a chunk at a time (a read of the
+    whole file would hold a second copy of a 0.4 GB workbook at the write's peak)."""
+    with open(path, "rb") as fh:
+        for at in range(0, len(data), chunk):
+            if fh.read(chunk) != data[at : at + chunk]:  # bytes, not a memoryview: compared at memcmp speed
+                return False
+        return fh.read(1) == b""
+
+
 def backups_of(path: Path, backup_dir: Path) -> list[Path]:
     pattern = f"{glob_escape(path.stem)}.[0-9]*{glob_escape(path.suffix)}"
     return sorted(backup_dir.glob(pattern), key=lambda p: p.name)

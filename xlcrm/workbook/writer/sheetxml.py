@@ -81,7 +81,9 @@ class SheetXml(RowIndex):
         self.formula_overwritten = False
         self.body_changed = False
         self.max_col_written = 0
-        self.evidence: list[bytes] | None = None  # set by render; see verify.check_changed_xml
+        # Set by render: XML documents (bytes, or pieces that are never joined) that parse iff the
+        # rendered part does; see verify.check_changed_xml.
+        self.evidence: list | None = None
         self.unshared: set[tuple[int, int]] = set()  # shared-formula masters whose dependents were unshared
 
     # -- the body --------------------------------------------------------------------------------
@@ -321,6 +323,7 @@ class SheetXml(RowIndex):
         pos = self.b0
         body_last = self.last_row_number() or 0 if self.new_rows else None
         row_open, row_close = f"<{self.p}row r=\"", f"</{self.p}row>"
+        close_tag = self.row_close
         located = self.locate_all(rows)  # a complete index: every row found in one search
         # A block of rows at a time: the lazy cells' XML of 10⁶ rows would otherwise be held all at
         # once (several GB of small strings for the L book).
@@ -337,8 +340,7 @@ class SheetXml(RowIndex):
                 found, start, end = where[i] if where is not None else self.locate(row)
                 splice = spliced.get(i)
                 if splice is not None:  # only new cells at the row's end: copy up to `</row>`
-                    out.append(view[pos : splice[0]])
-                    out.append(splice[1])
+                    out += (view[pos : splice[0]], splice[1], close_tag)
                     pos = end
                     continue
                 out.append(view[pos:start])
@@ -385,14 +387,14 @@ class SheetXml(RowIndex):
             root = re.search(rb"<(\w+:)?worksheet\b[^>]*>", head)
             if root:
                 end_root = b"</" + (root.group(1) or b"") + b"worksheet>"
-                self.evidence = [head + open_ + close + tail, root.group(0) + b"".join(written) + end_root]
+                self.evidence = [head + open_ + close + tail, [root.group(0), *written, end_root]]
         rope = Rope([head, open_, *out, close, tail])
         if self.evidence is not None and len(rope) > ROPE_MIN_BYTES:
             return rope
         return rope.tobytes()
 
     def _splice_lazy(self, rewriter, rows, located, cells_of) -> dict[int, tuple[int, bytes]]:
-        """Position in `rows` → (offset of the row's `</row>`, its new cells + `</row>`) for every
+        """Position in `rows` → (offset of the row's `</row>`, its new cells) for every
         row that only gets lazy cells right of its last cell, decided for all rows at once
         (`RowRewriter.append_many`); the rest go row by row."""
         if located is None or not cells_of:

@@ -214,7 +214,7 @@ def build_tool_sheet(
     places: list[BlockPlace] = []
     widths: dict[int, float] = {}
     next_row = 1
-    data_rows: list[str] = []  # a single block's data rows (below every other row)
+    data_rows: list[bytes] = []  # a single block's data rows (below every other row), encoded a block at a time
     last_data_row = 0
     autofilter = None
     validations: list[tuple[str, list[str]]] = []
@@ -275,12 +275,9 @@ def build_tool_sheet(
             )
         first = header_row + 1
         if len(spec.blocks) == 1:  # one block: its data rows follow its header, whole rows at once
-            data_rows = [
-                f'<row r="{r}"{_height(lines, r)}>{cells_text}</row>'
-                for r, cells_text in zip(range(first, first + n), map("".join, zip(*column_xml)))
-            ]
-            if data_rows:
-                last_data_row = first + len(data_rows) - 1
+            data_rows = _encoded_rows(column_xml, first, n, lines)
+            if n and column_xml:
+                last_data_row = first + n - 1
         else:
             for i, cells_text in enumerate(map("".join, zip(*column_xml))):
                 rows.setdefault(first + i, []).append(cells_text)
@@ -327,8 +324,8 @@ def build_tool_sheet(
         if len(cells) > 1 and len(spec.blocks) > 1:  # blocks side by side: cells must ascend by column
             cells = sorted(cells, key=_first_col)
         parts.append(f'<row r="{r}"{_height(lines, r)}>' + "".join(cells) + "</row>")
-    parts.extend(data_rows)
-    parts.append("</sheetData>")
+    head = "".join(parts).encode("utf-8")
+    parts = ["</sheetData>"]
     if autofilter:
         parts.append(f'<autoFilter ref="{autofilter}"/>')
     if validations:
@@ -338,4 +335,31 @@ def build_tool_sheet(
     if drawing_rid:
         parts.append(f'<drawing r:id="{drawing_rid}"/>')
     parts.append("</worksheet>")
-    return ToolSheetXml("".join(parts).encode("utf-8"), places, autofilter, setup.print_titles)
+    xml = b"".join([head, *data_rows, "".join(parts).encode("utf-8")])
+    return ToolSheetXml(xml, places, autofilter, setup.print_titles)
+
+
+ROWS_PER_PIECE = 16_384
+
+
+def _encoded_rows(column_xml: list[list[str]], first: int, n: int, lines: dict[int, int]) -> list[bytes]:
+    """The `<row>` elements of a block's data rows (its columns' cells side by side), encoded
+    ROWS_PER_PIECE rows at a time. Each column's cells are dropped as they are used: the L book's
+    Due Today list (780k rows × 12 cells) would otherwise be held as cells, rows, one joined text
+    (2 bytes per character once it holds any Chinese) and its UTF-8 all at once."""
+    out = []
+    if not column_xml:
+        return out
+    for start in range(0, n, ROWS_PER_PIECE):
+        size = min(ROWS_PER_PIECE, n - start)
+        piece = []
+        for column in column_xml:
+            piece.append(column[:size])
+            del column[:size]
+        out.append(
+            "".join(
+                f'<row r="{r}"{_height(lines, r)}>{cells_text}</row>'
+                for r, cells_text in zip(range(first + start, first + start + size), map("".join, zip(*piece)))
+            ).encode("utf-8")
+        )
+    return out
