@@ -161,6 +161,9 @@ def test_column_encoding_matches_encode_value_by_value() -> None:
         ["a", 1.5, float("nan"), 3, "x<y", None, 1e20, float("inf"), "_x0041_"],  # text and numbers
         [1.0, 2.5, None],
         [dt.datetime(2024, 1, 5)],
+        # text with blanks (and numbers), no booleans: xml:space wherever a value needs it
+        [" lead", None, "x"], ["x", None, "tail "], ["a", None, " mid", "b"], ["a", None, "多\n行", 2],
+        [rng.choice(["a", "b c", None, 3]) for _ in range(50)],
     ):
         kinds, texts = encode_values(values)
         kinds = [kinds] * len(values) if isinstance(kinds, str) else kinds

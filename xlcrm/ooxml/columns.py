@@ -188,6 +188,15 @@ def cells_xml(
             (f'{c}{r}"{sa}/>' if sa else "") if k == "e" else f'{c}{r}"{sa}{vh}{x}{v}'
             for r, sa, k, x in zip(rows, sas, kind_list, texts)
         ]
+    if "b" not in kind_list:  # text with blanks (and numbers): mostly no value needs xml:space
+        joined = "\x00".join(texts)
+        edges = needs_preserve(texts[0]) or needs_preserve(texts[-1])
+        if "\n" not in joined and not edges and not _edge_space(joined):
+            return [
+                f'{c}{r}"{sa}{is_}>{x}{t}' if k == "s" else (f'{c}{r}"{sa}/>' if sa else "") if k == "e"
+                else f'{c}{r}"{sa}{vh}{x}{v}'
+                for r, sa, k, x in zip(rows, sas, kind_list, texts)
+            ]
     return [
         f'{c}{r}"{sa}{is_}{PRESERVE if needs_preserve(x) else ""}>{x}{t}'
         if k == "s"

@@ -136,7 +136,7 @@ def _cells_xml(
     kinds: Kinds,
     texts: list[str],
     col: int,
-    first_row: int,
+    rows: list[str],
     block: Block,
     column: str,
     text_columns: bool,
@@ -154,7 +154,6 @@ def _cells_xml(
         s = style_of(CellStyle(number_format=fmt, fill=fill, bold=bold, wrap=wrap))
         return f' s="{s}"' if s else ""
 
-    rows = list(map(str, range(first_row, first_row + len(texts))))
     return cells_xml("", col_letter(col), rows, kinds, texts, sattr, variants)
 
 
@@ -238,6 +237,7 @@ def build_tool_sheet(
         n = len(block.df)
         column_xml: list[list[str]] = []
         row_variants = _row_variants(block)  # once per block: a Python loop over its rows
+        row_numbers = list(map(str, range(header_row + 1, header_row + 1 + n)))  # the data rows' numbers as text
         for j, column in enumerate(block.df.columns):
             col = left + j
             place.columns[str(column)] = col
@@ -264,7 +264,7 @@ def build_tool_sheet(
                     kinds,
                     texts,
                     col,
-                    header_row + 1,
+                    row_numbers,
                     block,
                     str(column),
                     spec.text_columns,
