@@ -175,3 +175,50 @@ def test_the_temp_file_is_read_back_in_chunks_and_compared_exactly(tmp_path) -> 
     assert not file_holds(path, data, chunk=1000)
     path.write_bytes(b"")
     assert file_holds(path, b"") and not file_holds(path, b"a")
+
+
+def test_a_broken_tool_sheet_checked_on_the_pool_stops_the_write(tmp_path: Path, monkeypatch) -> None:
+    """Big tool sheets are checked on the other core while later edits are made; a failure there
+    must still stop the write before anything is saved."""
+    from xlcrm.workbook.writer import toolsheet
+
+    path = build_plain_xlsx(tmp_path / "p.xlsx")
+    before = path.read_bytes()
+    real = toolsheet._encoded_rows
+
+    def broken(*args):
+        pieces = real(*args)
+        return [pieces[0] + b"<oops", *pieces[1:]]
+
+    monkeypatch.setattr(toolsheet, "_encoded_rows", broken)
+    big = pd.DataFrame({"客户编号": [f"C{i:06d}" for i in range(40_000)], "说明": ["需要跟进"] * 40_000})
+    plan = EditPlan([SheetReplace("今日跟进", [Block(big)]), CellWrite("客户资料", 2, 1, "x")])
+    with pytest.raises(WriteFailed, match="XML"):
+        apply_plan(path, plan)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["p.xlsx"]
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        b'<a xmlns="u"><b x="1">t</b></a>', b"<a><x:b>t</x:b></a>", b'<a><b x14ac:dy="1"/></a>', b"<a>&nbsp;</a>",
+        b"<a>&amp;&#20013;&#x4e2d;</a>", b"<a>\x01</a>", b"<a><b></a>", b"<a/><b/>", b"<a>\xff</a>", b"",
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<a/>', b'<!DOCTYPE a [<!ENTITY e "zz">]><a>&e;</a>',
+        b"<a>" + b"x" * (11 << 20) + b"</a>", b"<a b='1' b='2'/>", b"<a>]]></a>", b"<a><!-- -- --></a>",
+    ],
+)
+def test_the_xml_check_says_what_expat_says(doc: bytes) -> None:
+    """The writer's XML check (libxml2, so it can run beside other work) judges as expat does."""
+    from xml.parsers import expat
+
+    from xlcrm.workbook.package_check import well_formed
+
+    parser = expat.ParserCreate()
+    try:
+        parser.Parse(doc, True)
+        expected = True
+    except expat.ExpatError:
+        expected = False
+    assert (well_formed(doc) is None) == expected
+    assert (well_formed([doc[:5], doc[5:9], doc[9:]]) is None) == expected

@@ -104,9 +104,8 @@ class Package:
         self.pool = None  # an executor: big edited parts start deflating as soon as they are final
         self._prefetched: dict[str, object] = {}  # name → future of its inflated bytes (see prefetch)
         self.jobs: list = []
-        # name → XML documents that parse iff the edited part does (a sheet: its frame + what was written)
-        self.xml_evidence: dict[str, list[bytes]] = {}
-        self.xml_checked: dict[str, object] = {}  # name → the changed[name] object already found well-formed
+        self.xml_checked: dict[str, object] = {}  # name → the changed[name] object found (or being found) well-formed
+        self.xml_jobs: list = []  # futures of XML checks running on the pool (see writer.verify.check_soon)
 
     def damaged(self, part: str, reason: str) -> Exception:
         """The exception for a damaged member; front layers override it with their own wording."""

@@ -116,12 +116,11 @@ def plan_to_bytes(
         lap("render")
         checkpoint("after_edit")
         jobs = pkg.precompress_async(pool)
-        check_changed_xml(pkg)  # expat holds the GIL; the deflating threads do not
+        check_changed_xml(pkg)  # the rest, and the checks started on the pool
         lap("check_xml")
         for job in jobs:
             job.result()
         pkg.pool = None
-    pkg.xml_evidence.clear()
     lap("deflate_wait")
     out = io.BytesIO()
     pkg.build(out, checkpoint)

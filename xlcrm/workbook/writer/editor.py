@@ -40,7 +40,7 @@ from .sheetxml import SheetXml
 from .styles import StyleBook
 from .tables import SheetTables
 from .toolsheet import build_tool_sheet
-from .verify import check_sheet_evidence_now
+from .verify import check_soon
 
 # Inflated sheet XML held at once, beyond which a sheet waits for earlier ones to finish deflating
 # before it is inflated (and is not prefetched): the write's peak memory, not its speed, is bounded.
@@ -319,6 +319,7 @@ class Editor:
         self.pkg.write(entry.part, protection.keep_protection(built.xml, kept) if kept else built.xml)
         if len(built.xml) > (1 << 20):
             self.pkg.compress_soon(entry.part)  # deflate on the other core while later edits are made
+            check_soon(self.pkg, entry.part)  # and check it there too
         if drawing:
             add_charts(self.pkg, drawing, name, edit.charts, built.places, [b.df for b in edit.blocks])
         index = self.wb.find(name).index
@@ -407,8 +408,8 @@ class Editor:
             return
         if sx.has_edits() or sx.new_rows or (sx.head, sx.tail) != self._original_frame[part] or sx.body_changed:
             self.pkg.write(part, sx.render(self.resolve))
-            if sx.evidence is not None and not check_sheet_evidence_now(self.pkg, part, sx.evidence):
-                self.pkg.xml_evidence[part] = sx.evidence
+            if sx.evidence is not None:
+                check_soon(self.pkg, part, sx.evidence)
             self.formula_changed |= sx.formula_overwritten
             if len(self.pkg.changed[part]) > (1 << 20):
                 self.pkg.compress_soon(part)

@@ -9,7 +9,7 @@ import zipfile
 from lxml import etree
 
 from ...errors import WriteFailed
-from ...ooxml.package import Package, same_bytes
+from ...ooxml.package import Package, Rope, same_bytes
 from ...ooxml.rels import resolve_target
 from ...ooxml.xmltree import parse_xml
 from ..package_check import CheckedPackage, well_formed
@@ -69,23 +69,28 @@ def check_changed_xml(pkg: Package) -> None:
 
     A big edited sheet is checked through its evidence: its frame (everything outside sheetData)
     and every byte xlcrm wrote into sheetData parse, and the rest are whole `<row>` elements
-    copied unchanged from the input. Other parts are parsed whole.
+    copied unchanged from the input. Other parts are parsed whole. Parts checked on the pool
+    while later edits were made (`check_soon`) are waited for first; a failure there is raised here.
     """
+    jobs, pkg.xml_jobs = pkg.xml_jobs, []
+    for job in jobs:
+        job.result()
     for name, data in pkg.changed.items():
         if name.endswith(XML_SUFFIXES) and pkg.xml_checked.get(name) is not data:
-            docs = pkg.xml_evidence.get(name) if len(data) > INFLATE_LIMIT else None
-            _check_docs(name, docs or [data])
+            _check_docs(name, [data.pieces if isinstance(data, Rope) else data])
 
 
-def check_sheet_evidence_now(pkg: Package, name: str, evidence: list[bytes]) -> bool:
-    """Check a big rendered sheet's evidence as soon as it is rendered (its copies of what was
-    written are then freed, not held to the end); False for a part small enough to parse whole."""
+def check_soon(pkg: Package, name: str, evidence: list | None = None) -> None:
+    """Check a part that is final for now — a rendered sheet (through its `evidence` when it is
+    big) or a tool sheet — on the pool while the next edits are made (lxml parses without the
+    GIL). Its copies of what was written are freed once checked; `check_changed_xml` waits for it."""
     data = pkg.changed[name]
-    if len(data) <= INFLATE_LIMIT:
-        return False
-    _check_docs(name, evidence)
-    pkg.xml_checked[name] = data
-    return True
+    docs = evidence if evidence is not None and len(data) > INFLATE_LIMIT else [data]
+    if pkg.pool is None:
+        _check_docs(name, docs)
+    else:
+        pkg.xml_jobs.append(pkg.pool.submit(_check_docs, name, docs))
+    pkg.xml_checked[name] = data  # if it is written again, the new bytes are checked at the end
 
 
 def _check_docs(name: str, docs: list) -> None:
