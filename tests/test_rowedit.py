@@ -189,7 +189,7 @@ def test_rows_spliced_in_one_batch_leave_their_new_cells_as_evidence() -> None:
     of the first new column) are left to the row-by-row path."""
     rows = [
         '<row r="1"><c r="A1"><v>1</v></c></row>',
-        '<row r="2" spans="1:1"><c r="A2"><v>2</v></c></row>',  # spans must widen
+        '<row r="2" spans="1:1"><c r="A2"><v>2</v></c></row>',  # spans must widen (B is not in 1:1)
         '<row r="3" s="4" customFormat="1"><c r="A3"><v>3</v></c></row>',  # a row style
         '<row r="4"><c r="C4"><v>4</v></c></row>',  # C is not left of the new column B
         '<row r="5"></row>',
@@ -200,8 +200,12 @@ def test_rows_spliced_in_one_batch_leave_their_new_cells_as_evidence() -> None:
     rewriter = RowRewriter(sheet, _resolve, {}, written)
     located = [sheet.locate(r) for r in range(1, 6)]
     cells = [f'<c r="B{r}"><v>9</v></c>' for r in range(1, 5)] + ['<c r="B5"><v>oops</c>']
-    done = rewriter.append_many([s for _, s, _ in located], [e for _, _, e in located], [2] * 5, cells)
+    done = rewriter.append_many([s for _, s, _ in located], [e for _, _, e in located], [2] * 5, [2] * 5, cells)
     assert [d is not None for d in done] == [True, False, False, False, True]
+    wide = SheetXml(data.replace(b'spans="1:1"', b'spans="1:4"'), "客户资料")  # spans that cover B: kept
+    found, start, end = wide.locate(2)
+    kept = RowRewriter(wide, _resolve, {}, []).append_many([start], [end], [2], [2], [cells[1]])
+    assert kept[0] is not None
     cut, new = done[0]
     row_end = located[0][2]
     assert data[:cut] + new + data[cut:row_end] == data[:row_end].replace(b"</row>", b'<c r="B1"><v>9</v></c></row>')

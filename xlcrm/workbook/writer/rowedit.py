@@ -316,7 +316,7 @@ class RowRewriter:
         c_len = len(c_addr)
         letters_cols: dict[bytes, int] = {}
 
-        def append_many(starts: list[int], ends: list[int], los: list[int], cells: list[str]) -> list:
+        def append_many(starts: list[int], ends: list[int], los: list[int], his: list[int], cells: list[str]) -> list:
             """`append_xml` for many rows at once (a computed column's 100k rows): for each row the
             offset where its new cells go (its `</row>`) and those cells, or None where
             `append_xml` must decide (an unaddressed cell, a cell at or right of the first new
@@ -325,17 +325,18 @@ class RowRewriter:
             data = sheet.data
             find, rfind = data.find, data.rfind
             out: list = []
-            for start, end, lo, xml in zip(starts, ends, los, cells):
+            for start, end, lo, hi, xml in zip(starts, ends, los, his, cells):
                 cut = end - n_close
                 gt = find(b">", start, end)
-                if (
-                    data[gt - 1] == 0x2F
-                    or data[cut:end] != close
-                    or find(b"customFormat", start, gt) >= 0
-                    or find(spans_at, start, gt) >= 0
-                ):
+                if data[gt - 1] == 0x2F or data[cut:end] != close or find(b"customFormat", start, gt) >= 0:
                     out.append(None)
                     continue
+                sp = find(spans_at, start, gt)
+                if sp >= 0:  # Excel's hint of the row's columns: kept only if it covers the new ones
+                    a, _, b = data[sp + 8 : find(b'"', sp + 8, gt)].partition(b":")
+                    if not (a.isdigit() and b.isdigit() and int(a) <= lo and hi <= int(b)):
+                        out.append(None)
+                        continue
                 j = rfind(c_addr, gt, cut)
                 if j < 0:
                     if find(c_sp, gt, cut) >= 0 or find(c_gt, gt, cut) >= 0:

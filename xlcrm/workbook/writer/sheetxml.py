@@ -405,7 +405,8 @@ class SheetXml(RowIndex):
             return {}
         lazy = [cells_of[rows[i]] for i in at]
         done = rewriter.append_many(
-            [located[i][1] for i in at], [located[i][2] for i in at], [c[1] for c in lazy], [c[0] for c in lazy]
+            [located[i][1] for i in at], [located[i][2] for i in at], [c[1] for c in lazy], [c[2] for c in lazy],
+            [c[0] for c in lazy],
         )
         return {i: d for i, d in zip(at, done) if d is not None}
 

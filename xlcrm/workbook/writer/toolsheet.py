@@ -350,16 +350,18 @@ def _encoded_rows(column_xml: list[list[str]], first: int, n: int, lines: dict[i
     out = []
     if not column_xml:
         return out
-    for start in range(0, n, ROWS_PER_PIECE):
-        size = min(ROWS_PER_PIECE, n - start)
+    # Last piece first: cutting a list's tail is cheap, cutting its head moves all the rest.
+    for start in reversed(range(0, n, ROWS_PER_PIECE)):
         piece = []
         for column in column_xml:
-            piece.append(column[:size])
-            del column[:size]
+            piece.append(column[start:])
+            del column[start:]
         out.append(
             "".join(
                 f'<row r="{r}"{_height(lines, r)}>{cells_text}</row>'
-                for r, cells_text in zip(range(first + start, first + start + size), map("".join, zip(*piece)))
+                for r, cells_text in zip(range(first + start, first + n), map("".join, zip(*piece)))
             ).encode("utf-8")
         )
+        n = start
+    out.reverse()
     return out
