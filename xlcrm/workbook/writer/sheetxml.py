@@ -323,7 +323,7 @@ class SheetXml(RowIndex):
         pos = self.b0
         body_last = self.last_row_number() or 0 if self.new_rows else None
         row_open, row_close = f"<{self.p}row r=\"", f"</{self.p}row>"
-        close_tag = self.row_close
+        close_tag = self.row_close  # bytes (row_close above is text, for rows made here)
         located = self.locate_all(rows)  # a complete index: every row found in one search
         # A block of rows at a time: the lazy cells' XML of 10⁶ rows would otherwise be held all at
         # once (several GB of small strings for the L book).
@@ -393,9 +393,15 @@ class SheetXml(RowIndex):
             return rope
         return rope.tobytes()
 
-    def _splice_lazy(self, rewriter, rows, located, cells_of) -> dict[int, tuple[int, bytes]]:
-        """Position in `rows` → (offset of the row's `</row>`, its new cells) for every
-        row that only gets lazy cells right of its last cell, decided for all rows at once
+    def _splice_lazy(
+        self,
+        rewriter: RowRewriter,
+        rows: list[int],
+        located: list[tuple[bool, int, int]] | None,
+        cells_of: dict[int, tuple[str, int, int]],
+    ) -> dict[int, tuple[int, bytes]]:
+        """Position in `rows` → (offset of the row's `</row>`, its new cells) for every row that
+        only gets lazy cells right of its last cell, decided for the block at once
         (`RowRewriter.append_many`); the rest go row by row."""
         if located is None or not cells_of:
             return {}
