@@ -208,6 +208,9 @@ class RowRewriter:
             middle = {"s": tags.inline_head + ">", "b": tags.bool_head}.get(kind, tags.value_head)
             return head, f'"{sa}{middle}', tail[kind]
 
+        c_len = len(c_addr)
+        columns_at: dict[bytes, int] = {}  # the 3 bytes after `<c r="` → the cell's column
+
         def tag_if_appendable(start: int, end: int, first_col: int) -> tuple[bytes, int] | None:
             """The row's tag and where it ends, if cells from `first_col` on go after its last cell."""
             data = sheet.data
@@ -225,11 +228,12 @@ class RowRewriter:
             elif data.find(c_sp, j + 1, end) >= 0 or data.find(c_gt, j, end) >= 0:
                 return None
             if j >= 0:
-                k = j + len(c_addr)
-                e = k
-                while 65 <= data[e] <= 90:
-                    e += 1
-                if col_index(data[k:e].decode()) >= first_col:
+                head = data[j + c_len : j + c_len + 3]  # a column has at most 3 letters (XFD)
+                col = columns_at.get(head)
+                if col is None:
+                    letters = len(head) - len(head.lstrip(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+                    col = columns_at[head] = col_index(head[:letters].decode())
+                if col >= first_col:
                     return None
             return tag, gt
 
@@ -238,12 +242,8 @@ class RowRewriter:
         def pieces(tag: bytes, gt: int, end: int, lo: int, hi: int, new: bytes, restyled: list = ()) -> list:
             """The row as pieces for the rope: its tag (spans widened to lo:hi), its cells (with the
             `restyled` cells' start tags replaced: (start, end, new tag)), `new`."""
-            sp = tag.find(b' spans="')
-            if sp >= 0:
-                q = tag.find(b'"', sp + 8)
-                a, _, b = tag[sp + 8 : q].partition(b":")
-                if not (a.isdigit() and b.isdigit() and int(a) <= lo and hi <= int(b)):
-                    tag = widen_spans(tag.decode(), lo, hi).encode()
+            if not spans_cover(tag, lo, hi):
+                tag = widen_spans(tag.decode(), lo, hi).encode()
             body: list = []
             pos = gt + 1
             for i, j, cell_tag in restyled:
@@ -312,53 +312,21 @@ class RowRewriter:
             found = tag_if_appendable(start, end, lo)
             return None if found is None else pieces(*found, end, lo, hi, cells.encode("utf-8"))
 
-        spans_at = b' spans="'
-        c_len = len(c_addr)
-        letters_cols: dict[bytes, int] = {}
-
         def append_many(starts: list[int], ends: list[int], los: list[int], his: list[int], cells: list[str]) -> list:
             """`append_xml` for many rows at once (a computed column's 100k rows): for each row the
             offset where its new cells go (its `</row>`) and those cells, or None where
-            `append_xml` must decide (an unaddressed cell, a cell at or right of the first new
-            column, a row style, `spans` to widen). Rows taken here keep their tag; their cells
-            are what was written (the same objects, not copies: a million rows' cells are 0.7 GB)."""
-            data = sheet.data
-            find, rfind = data.find, data.rfind
+            `append_xml` must decide (see `tag_if_appendable`; or `spans` to widen). Rows taken here
+            keep their tag; their cells are what was written (the same objects, not copies: a
+            million rows' cells are 0.7 GB)."""
             out: list = []
             for start, end, lo, hi, xml in zip(starts, ends, los, his, cells):
-                cut = end - n_close
-                gt = find(b">", start, end)
-                if data[gt - 1] == 0x2F or data[cut:end] != close or find(b"customFormat", start, gt) >= 0:
+                found = tag_if_appendable(start, end, lo)
+                if found is None or not spans_cover(found[0], lo, hi):
                     out.append(None)
                     continue
-                sp = find(spans_at, start, gt)
-                if sp >= 0:  # Excel's hint of the row's columns: kept only if it covers the new ones
-                    a, _, b = data[sp + 8 : find(b'"', sp + 8, gt)].partition(b":")
-                    if not (a.isdigit() and b.isdigit() and int(a) <= lo and hi <= int(b)):
-                        out.append(None)
-                        continue
-                j = rfind(c_addr, gt, cut)
-                if j < 0:
-                    if find(c_sp, gt, cut) >= 0 or find(c_gt, gt, cut) >= 0:
-                        out.append(None)
-                        continue
-                else:
-                    if find(c_sp, j + 1, cut) >= 0 or find(c_gt, j, cut) >= 0:
-                        out.append(None)
-                        continue
-                    head = data[j + c_len : j + c_len + 3]
-                    last = letters_cols.get(head)
-                    if last is None:
-                        e = 0
-                        while e < len(head) and 65 <= head[e] <= 90:
-                            e += 1
-                        last = letters_cols[head] = col_index(head[:e].decode()) if e else MAX_COL + 1
-                    if last >= lo:
-                        out.append(None)
-                        continue
                 new = xml.encode("utf-8")
                 written.append(new)  # to be checked as XML (the row's tag is kept as it was)
-                out.append((cut, new))
+                out.append((end - n_close, new))
             return out
 
         return append, append_xml, append_many
@@ -374,6 +342,15 @@ def restyle(old: str, s: int | None) -> str:
     elif s:
         tag = tag.rstrip() + f' s="{s}"'
     return tag + old[te - closing :]
+
+
+def spans_cover(tag: bytes, lo: int, hi: int) -> bool:
+    """Whether a row tag's `spans` hint (Excel writes it) is absent or covers columns lo..hi."""
+    sp = tag.find(b' spans="')
+    if sp < 0:
+        return True
+    a, _, b = tag[sp + 8 : tag.find(b'"', sp + 8)].partition(b":")
+    return a.isdigit() and b.isdigit() and int(a) <= lo and hi <= int(b)
 
 
 def letters_at(text: str, at: int) -> str:
