@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import zlib
 
+from .pieces import joined_batches
+
 try:  # optional speed-up: `pip install isal`
     from isal import isal_zlib as _fast
 except ImportError:  # pragma: no cover - depends on the environment
@@ -34,18 +36,7 @@ def deflate_chunks(pieces) -> tuple[int, bytes]:
     comp = mod.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
     out: list[bytes] = []
     crc = 0
-    batch: list = []
-    batched = 0
-    for piece in pieces:
-        batch.append(piece)
-        batched += len(piece)
-        if batched >= BATCH_BYTES:
-            buf = batch[0] if len(batch) == 1 else b"".join(batch)
-            crc = mod.crc32(buf, crc)
-            out.append(comp.compress(buf))
-            batch, batched = [], 0
-    if batch:
-        buf = b"".join(batch)
+    for buf in joined_batches(pieces, BATCH_BYTES):
         crc = mod.crc32(buf, crc)
         out.append(comp.compress(buf))
     out.append(comp.flush())

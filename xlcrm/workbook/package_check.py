@@ -23,6 +23,7 @@ from lxml import etree
 
 from ..errors import FileRefused
 from ..ooxml.package import TOO_BIG, Package
+from ..ooxml.pieces import joined_batches
 
 MAX_INFLATED_ENV = "XLCRM_MAX_INFLATED"
 MAX_RATIO_ENV = "XLCRM_MAX_RATIO"
@@ -71,16 +72,8 @@ def well_formed(data: bytes | list) -> str | None:
                              load_dtd=False)
     try:
         if isinstance(data, list):
-            batch: list = []
-            size = 0
-            for piece in data:
-                batch.append(piece)
-                size += len(piece)
-                if size >= PARSE_BATCH:
-                    parser.feed(b"".join(batch))
-                    batch, size = [], 0
-            if batch:
-                parser.feed(b"".join(batch))
+            for buf in joined_batches(data, PARSE_BATCH):
+                parser.feed(bytes(buf))  # lxml takes bytes, not a memoryview of the input
             parser.close()
         else:
             etree.fromstring(data, parser)
