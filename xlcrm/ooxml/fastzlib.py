@@ -52,6 +52,28 @@ def inflate_raw(payload: bytes | memoryview, limit: int | None = None) -> bytes:
     return mod.decompressobj(-15).decompress(payload, limit + 1)
 
 
+def inflate_chunks(payload: bytes | memoryview, size: int, feed: int = 4 << 20):
+    """Inflate a raw deflate stream into pieces of at most `size` bytes, a slice of input at a time
+    (the whole is never held; ISA-L and zlib let other threads run meanwhile)."""
+    mod = _fast or zlib
+    d = mod.decompressobj(-15)
+    view = memoryview(payload)
+    at = 0
+    while not d.eof:
+        if d.unconsumed_tail:
+            piece = d.decompress(d.unconsumed_tail, size)
+        elif at < len(view):
+            piece = d.decompress(view[at : at + feed], size)
+            at += feed
+        else:
+            piece = d.flush()
+            if piece:
+                yield piece
+            return
+        if piece:
+            yield piece
+
+
 def crc32(data: bytes | memoryview, value: int = 0) -> int:
     return (_fast or zlib).crc32(data, value)
 

@@ -12,11 +12,11 @@ import io
 import posixpath
 import struct
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 from lxml import etree
 
-from .fastzlib import crc32, deflate_chunks, inflate_raw
+from .fastzlib import crc32, deflate_chunks, inflate_chunks, inflate_raw
 from .rels import CT_NS, REL_NS, RELS_CT, Rel, relative_target, rels_path, resolve_target
 from .xmltree import new_child, parse_xml, serialize_xml
 
@@ -46,24 +46,73 @@ class Rope:
         self.pieces = [piece for piece in pieces if len(piece)]
         self.size = sum(map(len, self.pieces))
         self._crc: int | None = None
+        self.deflating = None  # the future of its deflate on the pool, once started (Package.compress_soon)
 
     def __len__(self) -> int:
         return self.size
 
+    def iter_pieces(self) -> Iterator:
+        return iter(self.pieces)
+
+    def held(self) -> int:
+        """Inflated bytes this rope keeps in memory."""
+        return self.size if self.pieces else 0
+
+    def available(self) -> bool:
+        """Whether its bytes can still be had from the rope itself (else: inflate its deflated copy)."""
+        return bool(self.pieces)
+
     def crc(self) -> int:
         if self._crc is None:
             value = 0
-            for piece in self.pieces:
+            for piece in self.iter_pieces():
                 value = crc32(piece, value)
             self._crc = value
         return self._crc
 
     def tobytes(self) -> bytes:
-        return b"".join(self.pieces)
+        return b"".join(self.iter_pieces())
 
     def release(self) -> None:
         self.crc()
         self.pieces = []
+
+
+class StreamRope(Rope):
+    """A part's new bytes made afresh, piece by piece, each time they are read (`source()`) and
+    never held: a big sheet streamed from its compressed input with a few rows swapped in (see
+    workbook.writer.streamed). Its CRC comes from the deflate, which reads it once."""
+
+    def __init__(self, size: int, source: Callable[[], Iterable]):
+        self.pieces = []
+        self.size = size
+        self._source = source
+        self._crc = None
+        self.deflating = None
+        self._released = False
+
+    def iter_pieces(self) -> Iterator:
+        made = 0
+        for piece in self._source():
+            made += len(piece)
+            yield piece
+        if made != self.size:  # the size is in the zip headers: a wrong one would make a broken file
+            raise ValueError(f"streamed part made {made} bytes, not {self.size}")
+
+    def held(self) -> int:
+        return 0
+
+    def available(self) -> bool:
+        return not self._released
+
+    def crc(self) -> int:
+        if self._crc is None and self.deflating is not None:
+            self.deflating.result()  # the deflate reads the stream anyway: not a second pass
+        return super().crc()
+
+    def release(self) -> None:
+        self.crc()
+        self._released = True
 
 
 def same_bytes(a: bytes | memoryview, b: bytes | memoryview, chunk: int = 1 << 23) -> bool:
@@ -123,7 +172,7 @@ class Package:
         if name in self.changed:
             data = self.changed[name]
             if isinstance(data, Rope):  # rare: a part read again after it was rendered
-                data = data.tobytes() if data.pieces else inflate_raw(self._compressed_payload(name))
+                data = data.tobytes() if data.available() else inflate_raw(self._compressed_payload(name))
                 self.changed[name] = data
             return data
         if name in self.deleted or name not in self.infos:
@@ -147,7 +196,7 @@ class Package:
     def held_in_flight(self) -> int:
         """Inflated bytes held by prefetches and by edited parts still waiting to be deflated."""
         held = sum(self.infos[n].file_size for n in self._prefetched) + sum(map(len, self._cache.values()))
-        return held + sum(len(d) for d in self.changed.values() if isinstance(d, Rope) and d.pieces)
+        return held + sum(d.held() for d in self.changed.values() if isinstance(d, Rope))
 
     def wait_for_deflating(self, enough: Callable[[], bool]) -> None:
         """Wait for the parts being deflated, oldest first, until `enough()` (or none is left)."""
@@ -180,6 +229,22 @@ class Package:
             return self._zip.read(name)
         except zipfile.BadZipFile as exc:
             raise self.damaged(name, BAD_CRC) from exc
+
+    def inflated_chunks(self, name: str, size: int) -> Iterator[bytes]:
+        """A deflated member's bytes in pieces of at most `size`, with `_inflate`'s checks: its
+        length (stopping once past it) and, after the last piece, its CRC-32."""
+        info = self.infos[name]
+        if info.compress_type != zipfile.ZIP_DEFLATED:
+            raise ValueError(f"{name} is not deflated")
+        made = crc = 0
+        for piece in inflate_chunks(self.raw(name), size):
+            made += len(piece)
+            if made > info.file_size:
+                raise self.damaged(name, TOO_BIG)
+            crc = crc32(piece, crc)
+            yield piece
+        if made != info.file_size or crc != info.CRC:
+            raise self.damaged(name, BAD_CRC)
 
     def raw(self, name: str) -> memoryview:
         """The member's compressed bytes exactly as stored in the input."""
@@ -361,7 +426,10 @@ class Package:
         if self.pool is not None and name in self.changed and name not in self._compressed_from:
             data = self.changed[name]
             self._compressed_from[name] = data
-            self.jobs.append(self.pool.submit(self._precompress, name, data))
+            job = self.pool.submit(self._precompress, name, data)
+            if isinstance(data, Rope):
+                data.deflating = job
+            self.jobs.append(job)
 
     def precompress_async(self, executor) -> list:
         """Deflate the edited parts not yet started on worker threads, biggest first."""
@@ -374,7 +442,7 @@ class Package:
         return jobs
 
     def _precompress(self, name: str, data: bytes | Rope) -> None:
-        pieces = data.pieces if isinstance(data, Rope) else [data]
+        pieces = data.iter_pieces() if isinstance(data, Rope) else [data]
         crc, payload = deflate_chunks(pieces)
         if self._compressed_from.get(name) is data:
             self.compressed[name] = (crc, payload)

@@ -17,6 +17,7 @@ import os
 import re
 import zipfile
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from lxml import etree
@@ -62,8 +63,8 @@ class _NoTree:
         return None
 
 
-def well_formed(data: bytes | list) -> str | None:
-    """None if `data` (bytes, or a document given as a list of pieces, never joined whole) is
+def well_formed(data: bytes | Iterable) -> str | None:
+    """None if `data` (bytes, or a document given as pieces, never joined whole) is
     well-formed XML, else the parser's complaint.
 
     libxml2 gives the same verdicts as expat here (tests compare them) at the same speed, but lxml
@@ -71,7 +72,7 @@ def well_formed(data: bytes | list) -> str | None:
     parser = etree.XMLParser(target=_NoTree(), huge_tree=True, resolve_entities=False, no_network=True,
                              load_dtd=False)
     try:
-        if isinstance(data, list):
+        if not isinstance(data, (bytes, bytearray, memoryview)):
             for buf in joined_batches(data, PARSE_BATCH):
                 parser.feed(bytes(buf))  # lxml takes bytes, not a memoryview of the input
             parser.close()

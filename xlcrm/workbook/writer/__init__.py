@@ -24,12 +24,13 @@ from pathlib import Path
 
 from ...errors import FileRefused, WriteFailed, XlcrmError
 from ...ooxml.package import Package, data_crc
-from ..edits import EditPlan, Stamp
+from ..edits import EditPlan, MarkCells, Stamp
 from ..guard import Fingerprint, changed_error, ensure_writable, resolve, translate_os_error
 from ..lock import WorkbookLock
 from ..ownership import is_internal
 from ..package_check import CheckedPackage, check_zip
 from ..stamp import MARKER, render, tokens
+from . import streamed
 from .editor import Editor
 from .save import (
     checkpoint,
@@ -99,15 +100,33 @@ def plan_to_bytes(
     with ThreadPoolExecutor(max_workers=2) as pool:
         pkg.pool = pool  # big sheets deflate on the other core while later edits are made
         parts = _edit_parts(editor, plan)
+        marks_only = _marks_only(editor, plan, parts)
+        editor.stream_marks(marks_only)
+        # Streamed sheets' marks are made before the first other sheet is rendered, so that their
+        # second pass (see `streamed`) runs on the other core meanwhile. Only marks-only edits move,
+        # and only earlier: the order of everything else stays the plan's.
+        early = [i for i, part in enumerate(parts) if part in marks_only]
         first_use = _first_uses(editor, parts)
-        for i, edit in enumerate(plan.edits):
+        done: set[int] = set()
+
+        def apply(i: int) -> None:
             if i + 1 in first_use:  # inflate the next big sheet on the other core while this edit is made
                 editor.prefetch(first_use.pop(i + 1), besides=parts[i])
+            edit = plan.edits[i]
             editor.apply(edit)
+            done.add(i)
             lap(type(edit).__name__)
-            for name in [n for n, last in last_touch.items() if last == i]:
+            names = [n for n, last in last_touch.items() if last == i]
+            if names and early and i not in early:
+                for j in [j for j in early if j not in done]:
+                    apply(j)
+            for name in names:
                 editor.flush_sheet(name)
             lap("render")
+
+        for i in range(len(plan.edits)):
+            if i not in done:
+                apply(i)
         editor.finish()
         pkg.drop_stale_overrides()
         pkg.drop_unchanged()
@@ -161,6 +180,19 @@ def _edit_parts(editor: Editor, plan: EditPlan) -> list[str | None]:
         entry = editor.wb.find(str(name)) if name else None
         out.append(entry.part if entry is not None else None)
     return out
+
+
+def _marks_only(editor: Editor, plan: EditPlan, parts: list[str | None]) -> dict[str, list[MarkCells]]:
+    """Big sheet parts whose only edits are marks → those edits (such sheets are streamed)."""
+    edits_of: dict[str, list] = {}
+    for edit, part in zip(plan.edits, parts):
+        if part is not None:
+            edits_of.setdefault(part, []).append(edit)
+    return {
+        part: edits for part, edits in edits_of.items()
+        if all(isinstance(e, MarkCells) for e in edits)
+        and (info := editor.pkg.infos.get(part)) is not None and info.file_size > streamed.MIN_BYTES
+    }
 
 
 def _first_uses(editor: Editor, parts: list[str | None]) -> dict[int, str]:

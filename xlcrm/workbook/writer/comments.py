@@ -124,12 +124,20 @@ class MarkBook:
         self.ed.sheet_replace(SheetReplace(MARK_SHEET, [Block(df)], hidden="veryHidden", freeze_header=False))
 
     # -- marking -------------------------------------------------------------------------------
+    def rows_touched(self, sheet: str, edits: list[MarkCells]) -> set[int]:
+        """The rows of `sheet` that marking it with `edits` reads or rewrites: this time's marks and
+        last time's (see `apply`)."""
+        rows = {mark.row for edit in edits for mark in edit.marks}
+        rows.update(split_ref(m.cell)[0] for m in self.state if m.sheet.casefold() == sheet.casefold())
+        return rows
+
     def apply(self, edit: MarkCells) -> None:
-        entry, sx = self.ed.sheet(edit.sheet)
-        styles = self.ed.styles
+        entry = self.ed.wb.require(edit.sheet)
         old = [m for m in self.state if m.sheet.casefold() == entry.name.casefold()]
         if not old and not edit.marks:
-            return
+            return  # nothing to mark or unmark: the sheet is not even read
+        entry, sx = self.ed.sheet(edit.sheet)
+        styles = self.ed.styles
         notes = Notes(self.ed, entry.part, sx)
         if self._already_marked(old, edit, sx, notes):
             return  # the same marks as last time, still in place: leave the sheet untouched

@@ -37,6 +37,7 @@ from .readback import SharedStrings, cell_text
 from .rowedit import CellSpec
 from .sheets import SheetEntry, Workbook
 from .sheetxml import SheetXml
+from .streamed import Scan, scan, stream_rendered
 from .styles import StyleBook
 from .tables import SheetTables
 from .toolsheet import build_tool_sheet
@@ -69,19 +70,41 @@ class Editor:
         self.formula_changed = False
         self._resolved: dict[tuple, int | None] = {}
         self.marks = None  # comments.MarkBook, created on first MarkCells
+        self._scans: dict[str, object] = {}  # part → future of its `streamed.Scan` (a marks-only big sheet)
+        self._streamed: dict[str, Scan] = {}  # part → the scan its stand-in `SheetXml` was made from
         self.owned = None  # ownership.OwnershipGuard: what xlcrm created here, loaded on the first edit
 
     # -- access --------------------------------------------------------------------------------
     def sheet(self, name: str) -> tuple[SheetEntry, SheetXml]:
         entry = self.wb.require(name)
         if entry.part not in self.sheet_xmls:
-            self._make_room(entry.part)
-            sx = SheetXml(self.pkg.read(entry.part), entry.name)
-            self.pkg.forget(entry.part)  # SheetXml holds its own copy; keep one, not two
+            sx = self._stand_in(entry.part, entry.name) if entry.part in self._scans else None
+            if sx is None:
+                self._make_room(entry.part)
+                sx = SheetXml(self.pkg.read(entry.part), entry.name)
+                self.pkg.forget(entry.part)  # SheetXml holds its own copy; keep one, not two
             protection.check_sheet(entry.name, sx.tail, self.unlock_protected)
             self.sheet_xmls[entry.part] = sx
             self._original_frame[entry.part] = (sx.head, sx.tail)
         return entry, self.sheet_xmls[entry.part]
+
+    def stream_marks(self, marks: dict[str, list[MarkCells]]) -> None:
+        """Big sheet parts whose only edits are these marks are not inflated whole: the rows the
+        marks touch are found by streaming each part on the pool, starting now, and the sheet is
+        edited through a stand-in made of them (see `streamed`)."""
+        for part, edits in marks.items():
+            name = edits[0].sheet
+            rows = self.mark_book().rows_touched(name, edits)
+            if rows and self.pkg.pool is not None:
+                self._scans[part] = self.pkg.pool.submit(scan, self.pkg, part, name, rows)
+
+    def _stand_in(self, part: str, name: str) -> SheetXml | None:
+        """The stand-in of a streamed sheet, once its scan is done (None: edit the part whole)."""
+        found = self._scans.pop(part).result()
+        if found is None:
+            return None
+        self._streamed[part] = found
+        return SheetXml(found.stand_in(), name)
 
     # -- memory --------------------------------------------------------------------------------
     def held(self) -> int:
@@ -93,6 +116,8 @@ class Editor:
         info = self.pkg.infos.get(part) if part else None
         if info is None or part in self.pkg.changed or part in self.sheet_xmls or self.pkg.is_inflated(part):
             return 0
+        if part in self._scans:
+            return 0  # streamed, never held
         return info.file_size
 
     def _room_for(self, part: str, besides: str | None = None) -> bool:
@@ -164,11 +189,7 @@ class Editor:
             case AppendRows():
                 self.append_rows(edit)
             case MarkCells():
-                from .comments import MarkBook
-
-                if self.marks is None:
-                    self.marks = MarkBook(self)
-                self.marks.apply(edit)
+                self.mark_book().apply(edit)
             case DeleteRows():
                 from .delete import delete_rows
 
@@ -179,6 +200,14 @@ class Editor:
                 insert_rows(self, edit)
             case _:  # a new Edit type must get a case here (the type checker says so too)
                 assert_never(edit)
+
+    def mark_book(self):
+        """The marks made so far and last time (comments.MarkBook), loaded on first use."""
+        if self.marks is None:
+            from .comments import MarkBook
+
+            self.marks = MarkBook(self)
+        return self.marks
 
     def find_or_add_column(
         self,
@@ -406,8 +435,15 @@ class Editor:
         sx = self.sheet_xmls.pop(part, None)
         if sx is None:
             return
+        streamed = self._streamed.pop(part, None)
         if sx.has_edits() or sx.new_rows or (sx.head, sx.tail) != self._original_frame[part] or sx.body_changed:
-            self.pkg.write(part, sx.render(self.resolve))
+            data = sx.render(self.resolve)
+            if streamed is not None:  # the stand-in's rows and frame, swapped into the streamed part
+                data = stream_rendered(self.pkg, part, sx.name, data, streamed)
+                if data is None:
+                    sx.release()
+                    return
+            self.pkg.write(part, data)
             if sx.evidence is not None:
                 check_soon(self.pkg, part, sx.evidence)
             self.formula_changed |= sx.formula_overwritten

@@ -77,7 +77,7 @@ def check_changed_xml(pkg: Package) -> None:
         job.result()
     for name, data in pkg.changed.items():
         if name.endswith(XML_SUFFIXES) and pkg.xml_checked.get(name) is not data:
-            _check_docs(name, [data.pieces if isinstance(data, Rope) else data])
+            _check_docs(name, [data])
 
 
 def check_soon(pkg: Package, name: str, evidence: list | None = None) -> None:
@@ -95,7 +95,7 @@ def check_soon(pkg: Package, name: str, evidence: list | None = None) -> None:
 
 def _check_docs(name: str, docs: list) -> None:
     for doc in docs:
-        problem = well_formed(doc)
+        problem = well_formed(doc.iter_pieces() if isinstance(doc, Rope) else doc)
         if problem:
             raise _not_xml(name, problem)
 
@@ -127,7 +127,7 @@ def verify_output(pkg: Package, written: bytes, xml_checked: bool = False) -> No
                 data = out.read(name)  # checks the CRC
             except (zipfile.BadZipFile, zlib_error) as exc:
                 raise _fail("部件 {part} 损坏", "part {part} is damaged", part=name) from exc
-            if data != pkg.changed[name]:
+            if data != pkg.read(name):  # a rope (a small one) is joined
                 raise _fail("部件 {part} 内容不符", "part {part} differs from what was meant", part=name)
             if name.endswith(XML_SUFFIXES) and not xml_checked:
                 problem = well_formed(data)

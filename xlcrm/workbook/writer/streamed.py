@@ -1,0 +1,223 @@
+"""Big sheets that only get marks, edited without ever being held inflated.
+
+`run` marks a few thousand cells of Follow-ups and Purchases (a fill and a note) and writes
+nothing else there, yet the M book's Follow-ups is 0.5 GB of XML. Instead of inflating such a
+part whole, the editor works on a stand-in: the sheet's frame (everything around sheetData) and
+only the rows the marks touch, found by streaming the part once (`scan`, on the writer's pool).
+When the stand-in has been edited and rendered, `spliced` streams the part again while it is
+deflated, swapping the rewritten rows in. Both passes hold a chunk at a time and run on the other
+core; the bytes are those that editing the whole part would give (the tests compare them).
+
+The stream finds rows the way the lazy row index does (`RowIndex.locate`: Excel writes rows in
+ascending order, each with `r=`). A part laid out otherwise — rows without `r=`, rows out of
+order, a comment where the rows start, a row the marks need that is not there, a stored (not
+deflated) member — is `NotStreamable`, and the editor inflates it whole as before.
+
+The writer makes these sheets' marks before it renders any other sheet (`plan_to_bytes`), so the
+second pass overlaps the rest of the write. Each search that holds the GIL stays short: the main
+thread is editing meanwhile.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from ...errors import WriteFailed
+from ...ooxml.package import Package, Rope, StreamRope
+from .rowindex import RowIndex
+
+CHUNK_BYTES = 64 << 20  # inflated bytes per step of the stream
+MIN_BYTES = 16 << 20  # sheets above this are streamed when they only get marks
+_ROOT = re.compile(rb"<(\w+:)?worksheet\b")
+
+
+class NotStreamable(Exception):
+    """The part is laid out in a way the stream does not handle: edit it whole."""
+
+
+@dataclass
+class Frame:
+    """What surrounds sheetData's rows, in the input part."""
+
+    p: bytes = b""  # the namespace prefix, b"" or b"x:"
+    head: bytes = b""  # up to `<sheetData`
+    open_tag: bytes = b""  # `<sheetData>` as written
+    tail: bytes = b""  # after `</sheetData>`
+
+    @property
+    def close_tag(self) -> bytes:
+        return b"</" + self.p + b"sheetData>"
+
+
+@dataclass
+class Scan:
+    """The first pass over a part: its frame and the rows the marks need, as bytes."""
+
+    frame: Frame
+    rows: dict[int, bytes]
+
+    def stand_in(self) -> bytes:
+        """A small worksheet with the same frame and only these rows, for `SheetXml` to edit."""
+        f = self.frame
+        return b"".join([f.head, f.open_tag, *(self.rows[r] for r in sorted(self.rows)), f.close_tag, f.tail])
+
+
+class _SegmentRows(RowIndex):
+    """Rows located in one segment of sheetData (`data[start:end]`), lazily, as in a whole sheet."""
+
+    def __init__(self, data: bytes, start: int, end: int, p: bytes, name: str):
+        self.data, self.b0, self.b1 = data, start, end
+        self.p, self.name = p.decode(), name
+        self.row_open, self.row_close = b"<" + p + b"row", b"</" + p + b"row>"
+        self.rows_without_r = False
+        self.reset_index()
+
+
+def _segments(chunks: Iterable[bytes], frame: Frame) -> Iterator[tuple[bytes, int, int]]:
+    """sheetData's content as (data, start, end) ranges, each `data[start:end]` whole rows; fills
+    `frame`. Chunks are passed on as they are; only a row cut in two by a chunk's end is joined."""
+    it = iter(chunks)
+    data = b""
+    for chunk in it:
+        data += chunk
+        root = _ROOT.search(data, 0, 4096)
+        frame.p = (root.group(1) or b"") if root else b""
+        at = data.find(b"<" + frame.p + b"sheetData")
+        if at >= 0 and data.find(b">", at) >= 0:
+            break
+    else:
+        raise NotStreamable("no sheetData")
+    start = data.find(b">", at) + 1
+    if data[start - 2 : start] == b"/>":
+        raise NotStreamable("empty sheetData")
+    frame.head, frame.open_tag = data[:at], data[at:start]
+    close, row_close = frame.close_tag, b"</" + frame.p + b"row>"
+    while True:
+        # Searches that hold the GIL stay short (the main thread is editing meanwhile): rows end
+        # all through a chunk, so its last `</row>` is near its end; `</sheetData>` comes after it.
+        cut = data.rfind(row_close, start)
+        end = data.find(close, max(cut, start))
+        if end >= 0:
+            frame.tail = data[end + len(close) :] + b"".join(it)  # and the stream's CRC is checked
+            yield data, start, end
+            return
+        if cut >= 0:
+            cut += len(row_close)
+            yield data, start, cut
+            carry = data[cut:]
+        else:
+            carry = data[start:]
+        chunk = next(it, None)
+        if chunk is None:
+            raise NotStreamable("no </sheetData>")
+        first = chunk.find(row_close) if carry else -1
+        if first >= 0:  # the row cut in two, made whole
+            first += len(row_close)
+            joined = carry + chunk[:first]
+            yield joined, 0, len(joined)
+            data, start = chunk, first
+        else:
+            data, start = (carry + chunk if carry else chunk), 0
+
+
+def _located(
+    chunks: Iterable[bytes], frame: Frame, rows: list[int], name: str
+) -> Iterator[tuple[bytes, int, int, list[tuple[int, int, int]]]]:
+    """Each range of sheetData (see `_segments`) with the (row, start, end) of the wanted `rows`
+    (ascending) that lie in it."""
+    k = 0
+    last_seen = 0
+    for data, start, end in _segments(chunks, frame):
+        if not last_seen and data.find(b"<!--", start, min(end, start + 4096)) >= 0:  # as lazy_possible looks
+            raise NotStreamable("a comment between rows")
+        index = _SegmentRows(data, start, end, frame.p, name)
+        first = index.row_at(start, end)
+        if first is None:
+            yield data, start, end, []
+            continue
+        last = index.row_before(end)
+        if first[0] is None or last is None or last[0] is None or first[0] <= last_seen:
+            raise NotStreamable("rows without r= or out of order")
+        last_seen = last[0]
+        hits = []
+        while k < len(rows) and rows[k] <= last_seen:
+            found, at, stop = index.locate(rows[k])
+            if not found or index.rows_without_r:
+                raise NotStreamable(f"row {rows[k]} not found")
+            hits.append((rows[k], at, stop))
+            k += 1
+        yield data, start, end, hits
+    if k < len(rows):
+        raise NotStreamable(f"row {rows[k]} not found")
+
+
+def scan(pkg: Package, part: str, name: str, rows: Iterable[int]) -> Scan | None:
+    """Stream `part` once and keep its frame and the given rows (None: not streamable)."""
+    frame = Frame()
+    wanted = sorted(set(rows))
+    found: dict[int, bytes] = {}
+    try:
+        for data, _start, _end, hits in _located(pkg.inflated_chunks(part, CHUNK_BYTES), frame, wanted, name):
+            for row, start, stop in hits:
+                found[row] = data[start:stop]
+    except (NotStreamable, ValueError):
+        return None
+    return Scan(frame, found)
+
+
+def spliced(pkg: Package, part: str, name: str, scan: Scan, head: bytes, tail: bytes,
+            rows: dict[int, bytes]) -> StreamRope:
+    """The part with a new frame (`head`, `tail`) and `rows` (number → new bytes) swapped in, as a
+    rope streamed from the input each time it is read; its size is known now."""
+    old = scan.frame
+    p = old.p
+    open_tag, close_tag = b"<" + p + b"sheetData>", old.close_tag
+    info = pkg.infos[part]
+    body = info.file_size - len(old.head) - len(old.open_tag) - len(close_tag) - len(old.tail)
+    size = len(head) + len(open_tag) + body + len(close_tag) + len(tail)
+    size += sum(len(new) - len(scan.rows[row]) for row, new in rows.items())
+    wanted = sorted(rows)
+
+    def pieces() -> Iterator:
+        yield head
+        yield open_tag
+        frame = Frame()
+        try:
+            for data, at, end, hits in _located(pkg.inflated_chunks(part, CHUNK_BYTES), frame, wanted, name):
+                view = memoryview(data)
+                for row, start, stop in hits:
+                    yield view[at:start]
+                    yield rows[row]
+                    at = stop
+                yield view[at:end]
+        except NotStreamable as exc:  # it was streamable in the first pass: the input is the same bytes
+            raise WriteFailed("工作表“{sheet}”无法逐段写入（{err}）", "sheet '{sheet}' could not be streamed ({err})",
+                              sheet=name, err=exc) from exc
+        yield close_tag
+        yield tail
+
+    return StreamRope(size, pieces)
+
+
+def stream_rendered(pkg: Package, part: str, name: str, rendered: bytes | Rope, found: Scan) -> StreamRope | None:
+    """The part, once the stand-in made from `found` has been rendered: the stand-in's frame and
+    the rows whose bytes changed, swapped into the streamed input (None: nothing changed)."""
+    from .sheetxml import SheetXml
+
+    data = rendered.tobytes() if isinstance(rendered, Rope) else rendered
+    new = SheetXml(data, name)
+    new.ensure_full_index()
+    if new.rows != sorted(found.rows):  # the marks only restyle cells of rows the scan found
+        raise WriteFailed("工作表“{sheet}”的行在编辑中发生了变化", "the rows of sheet '{sheet}' changed while it was edited",
+                          sheet=name)
+    rows = {}
+    for row, start, end in zip(new.rows, new.starts, new.ends):
+        if data[start:end] != found.rows[row]:
+            rows[row] = data[start:end]
+    head, tail = new.head.encode("utf-8"), new.tail.encode("utf-8")
+    frame = found.frame
+    if not rows and (head, tail, frame.open_tag) == (frame.head, frame.tail, b"<" + frame.p + b"sheetData>"):
+        return None
+    return spliced(pkg, part, name, found, head, tail, rows)
