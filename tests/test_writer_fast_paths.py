@@ -232,6 +232,49 @@ def test_a_small_memory_budget_changes_when_sheets_are_inflated_not_the_bytes(tm
     assert tight == roomy
 
 
+def test_a_big_tool_sheet_waits_for_room_only_when_memory_is_short(tmp_path: Path, monkeypatch) -> None:
+    """A tool sheet is built once the sheets edited before it have been deflated, when it would not
+    fit beside them in `HELD_BUDGET` (the L book's Due Today beside Basic Info); the bytes are the same."""
+    from xlcrm.ooxml.package import Package
+    from xlcrm.workbook.edits import Block, SheetReplace
+    from xlcrm.workbook.writer import editor as editor_module
+
+    source = tmp_path / "book.xlsx"
+    wb = xlsxwriter.Workbook(str(source))  # ok-to-save (brand-new fixture)
+    ws = wb.add_worksheet("客户资料")
+    for i in range(30_000):
+        ws.write_row(i, 0, [f"C{i:05d}", f"第 {i} 行的说明文字", i * 1.5])
+    wb.close()
+    due = pd.DataFrame({"客户编号": [f"C{i:05d}" for i in range(5000)], "等级": ["A"] * 5000})
+    plan = EditPlan([
+        ColumnWrite("客户资料", "等级", 1, {r: "AB"[r % 2] for r in range(2, 30_001)}),
+        SheetReplace("今日跟进", [Block(due)]),
+    ])
+    events: list[str] = []
+    precompress, build = Package._precompress, editor_module.build_tool_sheet
+
+    def deflated(self, name, data):
+        precompress(self, name, data)
+        events.append("deflated " + name)
+
+    monkeypatch.setattr(Package, "_precompress", deflated)
+    monkeypatch.setattr(editor_module, "build_tool_sheet", lambda edit, *a, **k: events.append("build") or build(edit, *a, **k))
+
+    def write(name: str) -> tuple[dict[str, bytes], list[str]]:
+        path = tmp_path / name
+        shutil.copyfile(source, path)
+        events.clear()
+        apply_plan(path, plan, backup_keep=0)
+        with zipfile.ZipFile(path) as zf:
+            return {n: zf.read(n) for n in zf.namelist()}, list(events)
+
+    roomy, _ = write("roomy.xlsx")
+    monkeypatch.setattr(editor_module, "HELD_BUDGET", 1)
+    tight, tight_events = write("tight.xlsx")
+    assert tight_events.index("deflated xl/worksheets/sheet1.xml") < tight_events.index("build")
+    assert tight == roomy
+
+
 def test_a_column_given_as_arrays_writes_what_the_same_dict_writes(tmp_path: Path) -> None:
     """`ColumnValues` (rows + a typed Series, as regrade passes its computed columns) reads like the
     dict of plain values and gives the same file."""

@@ -46,6 +46,7 @@ from .verify import check_soon
 # Inflated sheet XML held at once, beyond which a sheet waits for earlier ones to finish deflating
 # before it is inflated (and is not prefetched): the write's peak memory, not its speed, is bounded.
 HELD_BUDGET = 512 << 20
+TOOL_CELL_BYTES = 40  # about what a tool sheet's cell takes while the sheet is built
 CALC_CHAIN_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/calcChain"
 FILTER_NAME = "_xlnm._FilterDatabase"
 PRINT_TITLES = "_xlnm.Print_Titles"
@@ -128,6 +129,12 @@ class Editor:
         """Before a sheet is inflated: let big edited sheets finish deflating if it would not fit
         beside them (Follow-ups of the M book is 0.5 GB of XML; Basic Info's rows 0.2 GB more)."""
         self.pkg.wait_for_deflating(lambda: self._room_for(part))
+
+    def _room_for_cells(self, cells: int) -> None:
+        """Before a tool sheet is built: let big edited sheets finish deflating if the sheet would
+        not fit beside them (the L book's Due Today, 780k rows, beside Basic Info's 1.9 GB)."""
+        need = cells * TOOL_CELL_BYTES
+        self.pkg.wait_for_deflating(lambda: self.held() + need <= HELD_BUDGET)
 
     def prefetch(self, part: str, besides: str | None = None) -> None:
         """Start inflating a sheet part the next edit needs, on the other core, if it fits beside
@@ -344,6 +351,7 @@ class Editor:
         if edit.charts:
             drawing = new_drawing_part(self.pkg)
             drawing_rid = self.pkg.add_rel(entry.part, DRAWING_REL, drawing)
+        self._room_for_cells(sum(len(b.df) * max(len(b.df.columns), 1) for b in edit.blocks))
         built = build_tool_sheet(edit, self.styles, code_name=code_name, drawing_rid=drawing_rid)
         self.pkg.write(entry.part, protection.keep_protection(built.xml, kept) if kept else built.xml)
         if len(built.xml) > (1 << 20):
