@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ...errors import FileRefused, WriteFailed, XlcrmError
 from ...ooxml.package import Package, data_crc
+from ...procs import return_free_memory
 from ..edits import EditPlan, MarkCells, Stamp
 from ..guard import Fingerprint, changed_error, ensure_writable, resolve, translate_os_error
 from ..lock import WorkbookLock
@@ -120,6 +121,7 @@ def plan_to_bytes(
             if names and early and i not in early:
                 for j in [j for j in early if j not in done]:
                     apply(j)
+                return_free_memory()  # what the scans' chunks left in the pool threads' heaps
             for name in names:
                 editor.flush_sheet(name)
             lap("render")

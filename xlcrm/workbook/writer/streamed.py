@@ -28,7 +28,7 @@ from ...errors import WriteFailed
 from ...ooxml.package import Package, Rope, StreamRope
 from .rowindex import RowIndex
 
-CHUNK_BYTES = 64 << 20  # inflated bytes per step of the stream
+CHUNK_BYTES = 16 << 20  # inflated bytes per step of the stream (each pass holds ~3 of them)
 MIN_BYTES = 16 << 20  # sheets above this are streamed when they only get marks
 _ROOT = re.compile(rb"<(\w+:)?worksheet\b")
 
