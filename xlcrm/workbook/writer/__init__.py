@@ -31,6 +31,7 @@ from ..lock import WorkbookLock
 from ..ownership import is_internal
 from ..package_check import CheckedPackage, check_zip
 from ..stamp import MARKER, render, tokens
+from . import editor as editor_module
 from . import streamed
 from .editor import Editor
 from .save import (
@@ -104,8 +105,9 @@ def plan_to_bytes(
         marks_only = _marks_only(editor, plan, parts)
         editor.stream_marks(marks_only)
         # Streamed sheets' marks are made before the first other sheet is rendered, so that their
-        # second pass (see `streamed`) runs on the other core meanwhile. Only marks-only edits move,
-        # and only earlier: the order of everything else stays the plan's.
+        # second pass (see `streamed`) runs on the other core meanwhile — unless that sheet is too
+        # big to render beside it (the L book's Basic Info, 1.45 GB: the passes' chunks and deflated
+        # output would add to the write's peak). Only marks-only edits move, and only earlier.
         early = [i for i, part in enumerate(parts) if part in marks_only]
         first_use = _first_uses(editor, parts)
         done: set[int] = set()
@@ -119,8 +121,10 @@ def plan_to_bytes(
             lap(type(edit).__name__)
             names = [n for n, last in last_touch.items() if last == i]
             if names and early and i not in early:
-                for j in [j for j in early if j not in done]:
-                    apply(j)
+                if editor.held() <= editor_module.HELD_BUDGET:
+                    for j in [j for j in early if j not in done]:
+                        apply(j)
+                early.clear()
                 return_free_memory()  # what the scans' chunks left in the pool threads' heaps
             for name in names:
                 editor.flush_sheet(name)
