@@ -487,3 +487,30 @@ def test_header_decorations_and_boolean_cells(tmp_path):
     assert [(p.code, p.row, p.column, p.value) for p in book.problems if p.code == "bad_date"] == [
         ("bad_date", 3, "Expected Close Date", "false")
     ]
+
+
+def test_a_big_sheet_typed_in_two_halves_reads_as_in_one(tmp_path: Path, monkeypatch) -> None:
+    """Sheets over `SPLIT_ROWS` data rows are typed in two halves at once: the same frames and the
+    same problems, in the same order, as typing them in one pass."""
+    from xlcrm.workbook import datasheet
+
+    def build(wb):
+        ws = wb.add_worksheet("客户资料")
+        ws.write_row(0, 0, ["客户编号", "公司名称", "联系人", "手机", "建档日期", "预计成交日期", "需求"])
+        for i in range(1, 61):
+            created = "不是日期" if i in (3, 40) else f"2024-01-{i % 28 + 1:02d}"
+            close = "下周吧" if i in (7, 55) else None
+            ws.write_row(i, 0, [f"C{i:03d}", f"公司{i}", f"联系人{i}", f"1380000{i:04d}", created, close,
+                                ["明确", "潜在", "乱写"][i % 3]])
+        followups_sheet(wb)
+        purchases_sheet(wb)
+
+    path = workbook(tmp_path / "book.xlsx", build)
+    whole = read_book(path)
+    monkeypatch.setattr(datasheet, "SPLIT_ROWS", 10)
+    halves = read_book(path)
+    pd.testing.assert_frame_equal(whole.customers, halves.customers)
+    pd.testing.assert_frame_equal(whole.raw["customers"], halves.raw["customers"])
+    listed = [(p.code, p.row, p.column_key, p.value) for p in halves.problems if p.sheet_key == "customers"]
+    assert listed == [(p.code, p.row, p.column_key, p.value) for p in whole.problems if p.sheet_key == "customers"]
+    assert sorted(r for c, r, _, _ in listed if c == "bad_date") == [4, 8, 41, 56]  # from both halves
