@@ -165,7 +165,10 @@ def _coerce(sheet_key: str, source: pd.DataFrame, sheet: str, headers: dict[str,
 
     half = n // 2
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlcrm-type") as pool:
-        first = pool.submit(normalize.coerce_frame, sheet_key, source.iloc[:half], sheet=sheet, headers=headers)
+        try:
+            first = pool.submit(normalize.coerce_frame, sheet_key, source.iloc[:half], sheet=sheet, headers=headers)
+        except RuntimeError:  # no threads on this platform (Pyodide): one pass
+            return normalize.coerce_frame(sheet_key, source, sheet=sheet, headers=headers)
         second = normalize.coerce_frame(sheet_key, source.iloc[half:], sheet=sheet, headers=headers)
         first = first.result()
     typed = pd.concat([first[0], second[0]])
