@@ -188,6 +188,30 @@ def test_rope_deflates_and_reads_back(sizes: list[int]) -> None:
     assert len(rope) == len(whole) and rope.crc() == crc and rope.tobytes() == whole
 
 
+def _record_deflates(monkeypatch) -> list[tuple[str, str]]:
+    """A list that gets ("deflated", part) each time an edited part has been deflated."""
+    from xlcrm.ooxml.package import Package
+
+    events: list[tuple[str, str]] = []
+    precompress = Package._precompress
+
+    def deflated(self, name, data):
+        precompress(self, name, data)
+        events.append(("deflated", name))
+
+    monkeypatch.setattr(Package, "_precompress", deflated)
+    return events
+
+
+def _write_recording(source: Path, path: Path, plan: EditPlan, events: list) -> tuple[dict[str, bytes], list]:
+    """Apply `plan` to a copy of `source`: its members and the events recorded meanwhile."""
+    shutil.copyfile(source, path)
+    events.clear()
+    apply_plan(path, plan, backup_keep=0)
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}, list(events)
+
+
 def test_a_small_memory_budget_changes_when_sheets_are_inflated_not_the_bytes(tmp_path: Path, monkeypatch) -> None:
     """Two sheets over 1 MB: by default the second is inflated on the other core while the first
     is edited; with no room for both, it is read only after the first has been deflated."""
@@ -205,29 +229,14 @@ def test_a_small_memory_budget_changes_when_sheets_are_inflated_not_the_bytes(tm
         ColumnWrite("客户资料", "等级", 1, {r: "AB"[r % 2] for r in range(2, 30_001)}),
         MarkCells("跟进记录", [CellMark(r, 2, f"第 {r} 行") for r in (2, 999, 29_999)]),
     ])
-    events: list[tuple[str, str]] = []
-    inflate, precompress = Package._inflate, Package._precompress
+    events = _record_deflates(monkeypatch)
+    inflate = Package._inflate
     monkeypatch.setattr(Package, "_inflate", lambda self, name: events.append(("inflate", name)) or inflate(self, name))
-
-    def deflated(self, name, data):
-        precompress(self, name, data)
-        events.append(("deflated", name))
-
-    monkeypatch.setattr(Package, "_precompress", deflated)
-
-    def write(name: str) -> tuple[dict[str, bytes], list[tuple[str, str]]]:
-        path = tmp_path / name
-        shutil.copyfile(source, path)
-        events.clear()
-        apply_plan(path, plan, backup_keep=0)
-        with zipfile.ZipFile(path) as zf:
-            return {n: zf.read(n) for n in zf.namelist()}, list(events)
-
     first, second = ("inflate", "xl/worksheets/sheet2.xml"), ("deflated", "xl/worksheets/sheet1.xml")
-    roomy, roomy_events = write("roomy.xlsx")
+    roomy, roomy_events = _write_recording(source, tmp_path / "roomy.xlsx", plan, events)
     assert roomy_events.index(first) < roomy_events.index(second)  # prefetched while the first is edited
     monkeypatch.setattr(editor_module, "HELD_BUDGET", 1)
-    tight, tight_events = write("tight.xlsx")
+    tight, tight_events = _write_recording(source, tmp_path / "tight.xlsx", plan, events)
     assert tight_events.index(second) < tight_events.index(first)  # only once the first is deflated
     assert tight == roomy
 
@@ -235,7 +244,6 @@ def test_a_small_memory_budget_changes_when_sheets_are_inflated_not_the_bytes(tm
 def test_a_big_tool_sheet_waits_for_room_only_when_memory_is_short(tmp_path: Path, monkeypatch) -> None:
     """A tool sheet is built once the sheets edited before it have been deflated, when it would not
     fit beside them in `HELD_BUDGET` (the L book's Due Today beside Basic Info); the bytes are the same."""
-    from xlcrm.ooxml.package import Package
     from xlcrm.workbook.edits import Block, SheetReplace
     from xlcrm.workbook.writer import editor as editor_module
 
@@ -250,28 +258,14 @@ def test_a_big_tool_sheet_waits_for_room_only_when_memory_is_short(tmp_path: Pat
         ColumnWrite("客户资料", "等级", 1, {r: "AB"[r % 2] for r in range(2, 30_001)}),
         SheetReplace("今日跟进", [Block(due)]),
     ])
-    events: list[str] = []
-    precompress, build = Package._precompress, editor_module.build_tool_sheet
-
-    def deflated(self, name, data):
-        precompress(self, name, data)
-        events.append("deflated " + name)
-
-    monkeypatch.setattr(Package, "_precompress", deflated)
-    monkeypatch.setattr(editor_module, "build_tool_sheet", lambda edit, *a, **k: events.append("build") or build(edit, *a, **k))
-
-    def write(name: str) -> tuple[dict[str, bytes], list[str]]:
-        path = tmp_path / name
-        shutil.copyfile(source, path)
-        events.clear()
-        apply_plan(path, plan, backup_keep=0)
-        with zipfile.ZipFile(path) as zf:
-            return {n: zf.read(n) for n in zf.namelist()}, list(events)
-
-    roomy, _ = write("roomy.xlsx")
+    events = _record_deflates(monkeypatch)
+    build = editor_module.build_tool_sheet
+    monkeypatch.setattr(editor_module, "build_tool_sheet",
+                        lambda edit, *a, **k: events.append(("build", edit.sheet)) or build(edit, *a, **k))
+    roomy, _ = _write_recording(source, tmp_path / "roomy.xlsx", plan, events)
     monkeypatch.setattr(editor_module, "HELD_BUDGET", 1)
-    tight, tight_events = write("tight.xlsx")
-    assert tight_events.index("deflated xl/worksheets/sheet1.xml") < tight_events.index("build")
+    tight, tight_events = _write_recording(source, tmp_path / "tight.xlsx", plan, events)
+    assert tight_events.index(("deflated", "xl/worksheets/sheet1.xml")) < tight_events.index(("build", "今日跟进"))
     assert tight == roomy
 
 
