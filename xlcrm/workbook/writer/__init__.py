@@ -31,7 +31,6 @@ from ..lock import WorkbookLock
 from ..ownership import is_internal
 from ..package_check import CheckedPackage, check_zip
 from ..stamp import MARKER, render, tokens
-from . import editor as editor_module
 from . import streamed
 from .editor import Editor
 from .save import (
@@ -121,7 +120,7 @@ def plan_to_bytes(
             lap(type(edit).__name__)
             names = [n for n, last in last_touch.items() if last == i]
             if names and early and i not in early:
-                if editor.held() <= editor_module.HELD_BUDGET:
+                if editor.fits():
                     for j in [j for j in early if j not in done]:
                         apply(j)
                 early.clear()

@@ -112,6 +112,10 @@ class Editor:
         """Inflated sheet bytes held now: sheets being edited, prefetched, or waiting to be deflated."""
         return sum(len(sx.data) for sx in self.sheet_xmls.values()) + self.pkg.held_in_flight()
 
+    def fits(self, more: int = 0) -> bool:
+        """Whether `more` inflated bytes fit beside what is held, within HELD_BUDGET."""
+        return self.held() + more <= HELD_BUDGET
+
     def _inflated_size(self, part: str | None) -> int:
         """What reading `part` would add to `held` (0: held already, changed, or not a part)."""
         info = self.pkg.infos.get(part) if part else None
@@ -123,7 +127,7 @@ class Editor:
 
     def _room_for(self, part: str, besides: str | None = None) -> bool:
         need = self._inflated_size(part) + (self._inflated_size(besides) if besides != part else 0)
-        return need == 0 or self.held() + need <= HELD_BUDGET
+        return need == 0 or self.fits(need)
 
     def _make_room(self, part: str) -> None:
         """Before a sheet is inflated: let big edited sheets finish deflating if it would not fit
@@ -134,7 +138,7 @@ class Editor:
         """Before a tool sheet is built: let big edited sheets finish deflating if the sheet would
         not fit beside them (the L book's Due Today, 780k rows, beside Basic Info's 1.9 GB)."""
         need = cells * TOOL_CELL_BYTES
-        self.pkg.wait_for_deflating(lambda: self.held() + need <= HELD_BUDGET)
+        self.pkg.wait_for_deflating(lambda: self.fits(need))
 
     def prefetch(self, part: str, besides: str | None = None) -> None:
         """Start inflating a sheet part the next edit needs, on the other core, if it fits beside

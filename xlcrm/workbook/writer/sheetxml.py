@@ -24,6 +24,12 @@ ROPE_MIN_BYTES = 16 << 20  # rendered parts above this stay in pieces (see packa
 RENDER_BLOCK_ROWS = 65_536  # rows whose new cells are made at once (see `render`)
 
 _ROOT = re.compile(rb"<(\w+:)?worksheet\b")
+
+
+def namespace_prefix(data: bytes) -> bytes:
+    """The prefix a worksheet part's elements carry (b"" or e.g. b"x:"), from its root element."""
+    m = _ROOT.search(data, 0, 2000)
+    return (m.group(1) or b"") if m else b""
 _new_spec = tuple.__new__
 
 
@@ -40,8 +46,7 @@ class SheetXml(RowIndex):
 
     def __init__(self, data: bytes, name: str = ""):
         self.name = name
-        m = _ROOT.search(data, 0, 2000)
-        self.p = (m.group(1) or b"").decode() if m else ""
+        self.p = namespace_prefix(data).decode()
         p = self.p.encode()
         self._row_start_re = re.compile(rb"<" + p + rb"row\b([^>]*?)(/?)>")
         self.row_close = b"</" + p + b"row>"

@@ -20,17 +20,16 @@ thread is editing meanwhile.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ...errors import WriteFailed
 from ...ooxml.package import Package, Rope, StreamRope
 from .rowindex import RowIndex
+from .sheetxml import SheetXml, namespace_prefix
 
 CHUNK_BYTES = 16 << 20  # inflated bytes per step of the stream (each pass holds ~3 of them)
 MIN_BYTES = 16 << 20  # sheets above this are streamed when they only get marks
-_ROOT = re.compile(rb"<(\w+:)?worksheet\b")
 
 
 class NotStreamable(Exception):
@@ -82,8 +81,7 @@ def _segments(chunks: Iterable[bytes], frame: Frame) -> Iterator[tuple[bytes, in
     data = b""
     for chunk in it:
         data += chunk
-        root = _ROOT.search(data, 0, 4096)
-        frame.p = (root.group(1) or b"") if root else b""
+        frame.p = namespace_prefix(data)
         at = data.find(b"<" + frame.p + b"sheetData")
         if at >= 0 and data.find(b">", at) >= 0:
             break
@@ -204,8 +202,6 @@ def spliced(pkg: Package, part: str, name: str, scan: Scan, head: bytes, tail: b
 def stream_rendered(pkg: Package, part: str, name: str, rendered: bytes | Rope, found: Scan) -> StreamRope | None:
     """The part, once the stand-in made from `found` has been rendered: the stand-in's frame and
     the rows whose bytes changed, swapped into the streamed input (None: nothing changed)."""
-    from .sheetxml import SheetXml
-
     data = rendered.tobytes() if isinstance(rendered, Rope) else rendered
     new = SheetXml(data, name)
     new.ensure_full_index()
