@@ -346,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         for key in wanted:
             copy = copy_of(source, folder)
             if key == "run":
-                argv = [sys.executable, "-m", "xlcrm.cli", "run", str(copy), "--today", TODAY]
+                argv = [sys.executable, "-m", "xlcrm", "run", str(copy), "--today", TODAY]
             else:
                 argv = [*me, "--child", key, str(copy)]
             rows[key] = measure(argv, key)

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from ..errors import FileRefused
 from ..ooxml.rels import rels_path, resolve_target
+from . import headstart
 from .guard import ensure_readable
 from .ownership import SheetRef
 
@@ -150,7 +151,8 @@ class SheetLoader:
     the three data sheets in 5.2–5.7 s instead of 8.2–8.6 s, +90 MB). Each worker thread keeps a
     reader of its own (fastexcel readers cannot be shared across threads). A sheet nobody asked
     the pool for, or every sheet with threads=1 (or where threads are unavailable, e.g. Pyodide),
-    is read on the calling thread with the main reader.
+    is read on the calling thread with the main reader. A sheet the CLI started parsing before
+    the read began (`headstart`) is taken from there, not loaded again.
     """
 
     def __init__(self, path: Path, kind: str, xl, names: list[str], threads: int):
@@ -169,6 +171,9 @@ class SheetLoader:
                 self.pool, self.futures = None, {}
 
     def _load(self, name: str) -> Grid:
+        early = headstart.take(self.path, name)
+        if early is not None:  # parsing since the CLI started; this worker waits for it without using a core
+            return early.result()
         if getattr(self.local, "xl", None) is None:
             self.local.xl = open_workbook(self.path, self.kind)
         return load_grid(self.local.xl, name)
@@ -201,7 +206,7 @@ class SheetLoader:
         return out
 
     def get(self, name: str) -> Grid:
-        future = self.futures.pop(name, None)
+        future = self.futures.pop(name, None) or headstart.take(self.path, name)
         if future is not None:
             return future.result()
         return load_grid(self.xl, name)
