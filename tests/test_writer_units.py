@@ -222,3 +222,41 @@ def test_the_xml_check_says_what_expat_says(doc: bytes) -> None:
         expected = False
     assert (well_formed(doc) is None) == expected
     assert (well_formed([doc[:5], doc[5:9], doc[9:]]) is None) == expected
+
+
+def test_blocks_stacked_and_side_by_side_land_in_their_rows(tmp_path: Path, monkeypatch) -> None:
+    """A block no other block shares rows with is encoded whole rows at a time; blocks side by side
+    share rows cell by cell. Either way every value is where its block says, rows ascend, and
+    encoding in pieces changes nothing."""
+    from xlcrm.workbook.writer import toolsheet
+
+    def frame(tag: str, n: int) -> pd.DataFrame:
+        return pd.DataFrame({f"{tag}编号": [f"{tag}{i}" for i in range(n)], f"{tag}金额": [i * 1.5 for i in range(n)]})
+
+    a, b, c, d = frame("A", 5), frame("B", 3), frame("C", 4), frame("D", 2)
+    blocks = [Block(a, title="甲"), Block(b, title="乙", at=(2, 4)),  # beside A: shares its rows
+              Block(c, title="丙", at=(12, 1)), Block(d)]  # stacked below, and below that by default
+    assert [alone for _, _, alone in toolsheet._block_spans(blocks)] == [False, False, True, True]
+
+    def write(name: str) -> bytes:
+        path = build_plain_xlsx(tmp_path / name)
+        apply_plan(path, EditPlan([SheetReplace("汇总", blocks)]), backup_keep=0)
+        with zipfile.ZipFile(path) as zf:
+            sheet = next(n for n in zf.namelist() if n.startswith("xl/worksheets/") and b"A0" in zf.read(n))
+            return zf.read(sheet)
+
+    whole = write("whole.xlsx")
+    monkeypatch.setattr(toolsheet, "ROWS_PER_PIECE", 1)
+    assert write("pieces.xlsx") == whole
+    rows = [int(r) for r in etree.fromstring(whole).xpath("//*[local-name()='row']/@r")]
+    assert rows == sorted(set(rows))
+
+    wb = openpyxl.load_workbook(tmp_path / "whole.xlsx", read_only=True)
+    ws = wb["汇总"]
+    cells = {(r, col): v for r, row in enumerate(ws.iter_rows(values_only=True), 1)
+             for col, v in enumerate(row, 1) if v is not None}
+    wb.close()
+    assert cells[(1, 1)] == "甲" and cells[(3, 1)] == "A0" and cells[(7, 1)] == "A4"
+    assert cells[(2, 4)] == "乙" and cells[(4, 4)] == "B0" and cells[(6, 5)] == 3.0
+    assert cells[(12, 1)] == "丙" and cells[(14, 1)] == "C0" and cells[(17, 1)] == "C3"
+    assert cells[(19, 1)] == "D编号" and cells[(20, 1)] == "D0" and cells[(21, 2)] == 1.5

@@ -209,19 +209,19 @@ def build_tool_sheet(
     spec: SheetReplace, styles: StyleBook, *, code_name: str | None = None, drawing_rid: str | None = None
 ) -> ToolSheetXml:
     style_of = _Styles(styles)
-    rows: dict[int, list[str]] = {}
+    rows: dict[int, list[str]] = {}  # sheet row → its cells, for titles, headers and blocks side by side
     places: list[BlockPlace] = []
     widths: dict[int, float] = {}
-    next_row = 1
-    data_rows: list[bytes] = []  # a single block's data rows (below every other row), encoded a block at a time
+    # The data rows of a block no other block shares rows with, encoded a block at a time: (first row, pieces).
+    segments: list[tuple[int, list[bytes]]] = []
     last_data_row = 0
     autofilter = None
     validations: list[tuple[str, list[str]]] = []
     max_col = 1
     extents: list[tuple[int, int]] = []  # first and last sheet row of each block, for page breaks
     lines: dict[int, int] = {}  # sheet row → lines of wrapped text (its height; no reader autofits reliably)
-    for block in spec.blocks:
-        top, left = block.at if block.at else (next_row, 1)
+    spans = _block_spans(spec.blocks)
+    for block, (top, left, alone) in zip(spec.blocks, spans, strict=True):
         row = top
         ncols = max(1, len(block.df.columns))
         if block.title:
@@ -274,10 +274,10 @@ def build_tool_sheet(
                 )
             )
         first = header_row + 1
-        if len(spec.blocks) == 1:  # one block: its data rows follow its header, whole rows at once
-            data_rows = _encoded_rows(column_xml, first, n, lines)
+        if alone:  # no other block in these rows: whole rows at once
+            segments.append((first, _encoded_rows(column_xml, first, n, lines)))
             if n and column_xml:
-                last_data_row = first + n - 1
+                last_data_row = max(last_data_row, first + n - 1)
         else:
             for i, cells_text in enumerate(map("".join, zip(*column_xml))):
                 rows.setdefault(first + i, []).append(cells_text)
@@ -290,7 +290,6 @@ def build_tool_sheet(
         places.append(place)
         extents.append((top, header_row + n))
         max_col = max(max_col, left + ncols - 1)
-        next_row = header_row + n + 2
     last_row = max([*rows, last_data_row]) if rows or last_data_row else 1
     parts = [
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n',
@@ -319,12 +318,21 @@ def build_tool_sheet(
             + "</cols>"
         )
     parts.append("<sheetData>")
+    body: list[bytes] = []  # rows ascending: the rows dict's and the segments', which never share a row
+    pending = iter(sorted(segments, key=lambda segment: segment[0]))
+    segment = next(pending, None)
     for r in sorted(rows):
+        while segment is not None and segment[0] < r:
+            body += ["".join(parts).encode("utf-8"), *segment[1]]
+            parts, segment = [], next(pending, None)
         cells = rows[r]
         if len(cells) > 1 and len(spec.blocks) > 1:  # blocks side by side: cells must ascend by column
             cells = sorted(cells, key=_first_col)
         parts.append(f'<row r="{r}"{_height(lines, r)}>' + "".join(cells) + "</row>")
-    head = "".join(parts).encode("utf-8")
+    body.append("".join(parts).encode("utf-8"))
+    while segment is not None:
+        body += segment[1]
+        segment = next(pending, None)
     parts = ["</sheetData>"]
     if autofilter:
         parts.append(f'<autoFilter ref="{autofilter}"/>')
@@ -335,8 +343,25 @@ def build_tool_sheet(
     if drawing_rid:
         parts.append(f'<drawing r:id="{drawing_rid}"/>')
     parts.append("</worksheet>")
-    xml = b"".join([head, *data_rows, "".join(parts).encode("utf-8")])
+    xml = b"".join([*body, "".join(parts).encode("utf-8")])
     return ToolSheetXml(xml, places, autofilter, setup.print_titles)
+
+
+def _block_spans(blocks: list[Block]) -> list[tuple[int, int, bool]]:
+    """(top row, left column, alone) of each block: `alone` when no other block has a row among its
+    data rows, so they can be encoded whole rows at a time instead of merged cell by cell."""
+    tops, next_row = [], 1
+    for block in blocks:
+        top, left = block.at if block.at else (next_row, 1)
+        tops.append((top, left))
+        next_row = top + block.height + 1  # a blank row between blocks stacked by default
+    ranges = [(top, top + block.height - 1) for (top, _), block in zip(tops, blocks, strict=True)]
+    out = []
+    for i, ((top, left), block) in enumerate(zip(tops, blocks, strict=True)):
+        first, last = top + block.height - len(block.df), top + block.height - 1
+        alone = all(hi < first or lo > last for j, (lo, hi) in enumerate(ranges) if j != i)
+        out.append((top, left, alone))
+    return out
 
 
 ROWS_PER_PIECE = 16_384
