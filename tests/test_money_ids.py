@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
+import pytest
 from frames import frame
 
 from xlcrm.ops.ids import assign_missing_ids, duplicated_ids, id_pattern
@@ -64,6 +66,26 @@ def test_id_pattern_and_assignment_never_reuses():
     new = assign_missing_ids(c, s, avoid=["C000004", "C009999"])  # orphan follow-ups' IDs are skipped
     assert list(new) == ["C000005", "C000006"]
     assert assign_missing_ids(frame("customers", [{"customer_id": "X1"}]), s).empty
+
+
+@pytest.mark.parametrize("avoid", [
+    [" c000004\x1c", "C000005", "c000007 "],  # ASCII: hashed by Arrow, folded as str.strip().upper()
+    ["客户", " c000004\u3000", "C000005", "c000007 "],  # not ASCII: a Python set
+    pd.Series(["c000004", None, np.nan, "C000005", "C000007"], dtype=object),  # a column with blanks
+    (v for v in ["c000004", 5, "C000005", "C000007"]),  # an ID that is not text: skipped, as before
+])
+def test_new_ids_skip_every_taken_id_however_it_is_written(avoid):
+    """Taken IDs are compared with spaces and case folded, in the batch search for free numbers."""
+    c = frame("customers", [{"customer_id": "C000003"}, *[{"customer_id": None}] * 4])
+    new = assign_missing_ids(c, Settings(), avoid=avoid)
+    assert list(new) == ["C000006", "C000008", "C000009", "C000010"]
+
+
+def test_many_new_ids_in_batches():
+    taken = [f"C{n:06d}" for n in range(1, 200, 2)]  # every odd number up to 199
+    c = frame("customers", [{"customer_id": "C000000"}, *[{"customer_id": None}] * 150])
+    new = assign_missing_ids(c, Settings(), avoid=taken)
+    assert list(new) == [f"C{n:06d}" for n in [*range(2, 200, 2), *range(200, 251)]]
 
 
 def test_duplicate_ids_case_and_space_folded():

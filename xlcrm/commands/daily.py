@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import Msg, Problem, Severity, XlcrmError
-from ..model.book import empty_frame
+from ..model.book import empty_frame, with_columns
 from ..model.values import blank_mask
 from ..ops.changelog import LOG_COLUMNS, change_rows, same_values
 from ..ops.classify import CLASSIFICATIONS, classify_customers
@@ -74,13 +74,14 @@ def plan_check(book: CrmBook, ctx: Context, *, archived_ids: tuple[str, ...] = (
     plan = EditPlan(operation="check")
     info = book.sheets["customers"]
 
-    # Each referenced ID once (1.3M references, ~0.1M distinct IDs on the M book).
-    referenced = pd.concat([book.followups["customer_id"], book.purchases["customer_id"]]).dropna().unique()
+    # IDs follow-ups and purchases refer to (1.3M references on the M book; hashed by Arrow in there).
+    referenced = pd.concat([book.followups["customer_id"], book.purchases["customer_id"]], ignore_index=True)
     new_ids = assign_missing_ids(book.customers, book.settings, archived=archived_ids, avoid=referenced)
     customers = book.customers
     if len(new_ids):
-        customers = customers.copy()
-        customers.loc[new_ids.index, "customer_id"] = new_ids
+        ids = customers["customer_id"].copy()
+        ids.loc[new_ids.index] = new_ids
+        customers = with_columns(customers, {"customer_id": ids})
         rows = customers.loc[new_ids.index, "_row"]
         plan.add(ColumnWrite(info.name, info.header_of("customer_id", CUSTOMERS.column("customer_id").header(lang)),
                              info.header_row, dict(zip(rows.astype(int), new_ids)), col=info.columns.get("customer_id"),
@@ -215,8 +216,11 @@ def plan_regrade(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = No
         if col.kind == Kind.MONEY:
             new = new.round(2)
         elif col.choices and key != "grade":  # classifications: codes inside, labels in the workbook
-            labels = {code: choice_label(col.choices, code, lang) for code in new.dropna().unique() if code}
-            new = new.map(labels)  # one lookup per distinct code, not per row
+            # One lookup per distinct code, then taken by position (Series.map hashes every row again).
+            codes, distinct = pd.factorize(new)  # a blank → -1: the appended NaN
+            shown = np.array([*(choice_label(col.choices, code, lang) if code else np.nan for code in distinct), np.nan],
+                             dtype=object)
+            new = pd.Series(shown[codes], index=new.index, dtype=object)
         todo = np.ones(len(rows), dtype=bool)
         if key in info.columns:  # an existing column: write only the cells whose value changes
             old = book.customers[key]
@@ -244,9 +248,7 @@ def plan_regrade(book: CrmBook, ctx: Context, computed: pd.DataFrame | None = No
               {"n": len(computed), "dist": dist, "c": changed, "log": book.sheet_name_for("change_log"),
                "first": f"，其中 {first} 位首次评级" if first else "",
                "first_en": f", {first} graded for the first time" if first else ""})
-    updated = book.customers.copy()
-    for key in COMPUTED:
-        updated[key] = computed[key]
+    updated = with_columns(book.customers, {key: computed[key] for key in COMPUTED})
     result = CommandResult("regrade", msg, {"customers": len(computed), "grade_changes": changed, "first_grades": first,
                                             **{f"grade_{g}": int(n) for g, n in grade_counts.items()}})
     return Planned(plan, result, dataclasses.replace(book, customers=updated))

@@ -31,7 +31,8 @@ def open_complaints(service: pd.DataFrame, customers: pd.DataFrame, settings: Se
                        & (service["date"] <= now)]
     days = (now - rows["date"]).dt.days
     rows, days = rows[days > settings.complaint_sla_days], days[days > settings.complaint_sla_days]
-    cards = customers.dropna(subset=["customer_id"]).drop_duplicates("customer_id").set_index("customer_id")
+    cards = (customers[["customer_id", "company", "contact", "owner"]].dropna(subset=["customer_id"])
+             .drop_duplicates("customer_id").set_index("customer_id"))
     name = cards["company"].where(cards["company"].notna(), cards["contact"])
     out = pd.DataFrame({
         "customer_id": rows["customer_id"],
@@ -62,7 +63,7 @@ def reassignment_list(customers: pd.DataFrame, last_contact: pd.Series, grades: 
     served = lookup(last_service(service, today).astype("datetime64[ns]"), customers["customer_id"])
     touch = pd.concat([last_contact.astype("datetime64[ns]"), served], axis=1).max(axis=1)
     mask, days = silent_customers(customers, touch, grades, settings.no_contact_days, today, owner=owner)
-    rows = customers.loc[mask]
+    rows = customers.loc[mask, ["customer_id", "company", "contact", "owner", "_row"]]
     out = pd.DataFrame({
         "customer_id": rows["customer_id"],
         "customer": rows["company"].where(rows["company"].notna(), rows["contact"]),
