@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 import xlsxwriter
 
+from xlcrm.ooxml import fastrows
 from xlcrm.ooxml.cellxml import cell_xml, encode
 from xlcrm.ooxml.columns import cells_xml, encode_series, encode_values
 from xlcrm.ooxml.fastzlib import deflate_chunks
@@ -347,3 +348,43 @@ def test_big_lists_and_computed_columns_built_in_pieces_give_the_same_bytes(tmp_
     listed = [row for row in wb["今日跟进"].iter_rows(values_only=True)]
     assert listed[2][0] == "C00000" and listed[-1][0] == f"C{n - 1:05d}" and len(listed) == n + 2
     wb.close()
+
+
+@pytest.mark.skipif(not fastrows.available(), reason="polars is not installed")
+@pytest.mark.parametrize("prefix", ["", "x:"])
+def test_rows_joined_by_polars_equal_the_cells_python_writes(prefix: str) -> None:
+    """`fastrows.rows_xml` (polars) gives exactly the rows `cells_xml` + a Python join give, with the
+    styles derived in the same order (their numbers in styles.xml depend on it)."""
+    rng = random.Random(5)
+    pool = [None, "abc", " lead", "tail ", "多\n行", "a&b", 1.5, 7, True, float("nan"), dt.datetime(2020, 5, 6, 7, 8),
+            dt.date(2024, 1, 2), "中文", ""]
+    n = 300
+    columns = [
+        [rng.choice(pool) for _ in range(n)],  # every kind, blanks, xml:space
+        [f"C{i:05d}" for i in range(n)],  # one kind, one shape
+        [rng.choice([None, 2.5, 3]) for _ in range(n)],  # numbers with blanks: unstyled blanks are left out
+        [rng.choice(["x", " y"]) for _ in range(n)],
+    ]
+    variants = [[0] * n, [rng.choice([0, 1, 2]) for _ in range(n)], None, [rng.choice([0, 3]) for _ in range(n)]]
+    heights = [rng.choice(["", ' ht="30" customHeight="1"']) for _ in range(n)]
+
+    def sattr_of(log: list, j: int):
+        def sattr(kind: str, variant: int) -> str:
+            log.append((j, kind, variant))
+            return f' s="{10 * j + variant}"' if (kind, variant) != ("e", 0) else ""
+        return sattr
+
+    encoded = [encode_values(values) for values in columns]
+    python_log: list = []
+    rows = [str(r) for r in range(7, 7 + n)]
+    cells = [cells_xml(prefix, "ABCD"[j], rows, kinds, texts, sattr_of(python_log, j), variants[j])
+             for j, (kinds, texts) in enumerate(encoded)]
+    want = "".join(f'<row r="{r}"{h}>' + "".join(c) + "</row>" for r, h, *c in zip(rows, heights, *cells)).encode()
+
+    polars_log: list = []
+    prepared = [fastrows.PreparedColumn(prefix, ("ABCD"[j], kinds, texts, sattr_of(polars_log, j), variants[j]))
+                for j, (kinds, texts) in enumerate(encoded)]
+    for per_piece in (n, 7, 1):
+        assert b"".join(fastrows.rows_xml(prefix, prepared, 7, n, heights, per_piece)) == want
+    assert polars_log == python_log
+    assert b"".join(fastrows.rows_xml(prefix, prepared[1:2], 7, n, None, 64)).startswith(b'<row r="7"><')

@@ -184,13 +184,14 @@ def test_a_broken_tool_sheet_checked_on_the_pool_stops_the_write(tmp_path: Path,
 
     path = build_plain_xlsx(tmp_path / "p.xlsx")
     before = path.read_bytes()
-    real = toolsheet._encoded_rows
+    def broken(real):
+        def build(*args):
+            pieces = real(*args)
+            return [pieces[0] + b"<oops", *pieces[1:]]
+        return build
 
-    def broken(*args):
-        pieces = real(*args)
-        return [pieces[0] + b"<oops", *pieces[1:]]
-
-    monkeypatch.setattr(toolsheet, "_encoded_rows", broken)
+    monkeypatch.setattr(toolsheet, "_encoded_rows", broken(toolsheet._encoded_rows))  # rows joined in Python
+    monkeypatch.setattr(toolsheet.fastrows, "rows_xml", broken(toolsheet.fastrows.rows_xml))  # or by polars
     big = pd.DataFrame({"客户编号": [f"C{i:06d}" for i in range(40_000)], "说明": ["需要跟进"] * 40_000})
     plan = EditPlan([SheetReplace("今日跟进", [Block(big)]), CellWrite("客户资料", 2, 1, "x")])
     with pytest.raises(WriteFailed, match="XML"):

@@ -212,3 +212,57 @@ def cells_xml(
 def _edge_space(joined: str) -> bool:
     """Whether any \\x00-separated value starts or ends with whitespace."""
     return _EDGE_SPACE.search(joined) is not None
+
+
+Shape = tuple[str, str] | None  # (after the row number, after the value), or None: the cell is left out
+
+
+def cell_shapes(
+    p: str,
+    kinds: Kinds,
+    texts: list[str],
+    sattr: Callable[[str, int], str | None],
+    variants: list[int] | None = None,
+) -> tuple[np.ndarray, list[Shape]]:
+    """`cells_xml` as a table, for an engine that joins whole columns (`ooxml.fastrows`).
+
+    Cell i is `open + letter + row + shapes[codes[i]][0] + texts[i] + shapes[codes[i]][1]`, or nothing
+    when its shape is None (an empty cell without a style). The same text as `cells_xml` gives, with
+    `sattr` called for the same (kind, variant)s in the same order (the styles' numbers depend on it)."""
+    n = len(texts)
+    tags = cell_tags(p)
+    if isinstance(kinds, str):
+        kind_names, kind_codes = np.array([kinds]), np.zeros(n, dtype=np.int64)
+    else:  # sorted names: the order the styles are derived in is set below, by first appearance
+        kind_names, kind_codes = np.unique(np.array(kinds, dtype="U1"), return_inverse=True)
+        kind_codes = kind_codes.reshape(-1)
+    kind_names = kind_names.tolist()
+    variant_codes = np.zeros(n, dtype=np.int64) if variants is None else np.asarray(variants, dtype=np.int64)
+    # xml:space="preserve" for inline strings with edge spaces or line breaks, as in cells_xml
+    # (the same whole-column test first: usually no value needs it).
+    preserve = np.zeros(n, dtype=np.int64)
+    if "s" in kind_names:
+        joined = "\x00".join(texts)
+        edges = needs_preserve(texts[0]) or needs_preserve(texts[-1])
+        if "\n" in joined or edges or _edge_space(joined):
+            strings = kind_codes == kind_names.index("s")
+            preserve = (np.fromiter((needs_preserve(x) for x in texts), dtype=bool, count=n) & strings).astype(np.int64)
+    key = (kind_codes * (int(variant_codes.max(initial=0)) + 1) + variant_codes) * 2 + preserve
+    distinct, first, codes = np.unique(key, return_index=True, return_inverse=True)
+    shapes: list[Shape] = [None] * len(distinct)
+    styles: dict[tuple[str, int], str | None] = {}
+    for at in np.argsort(first, kind="stable").tolist():  # in the order the cells need them
+        i = int(first[at])
+        kind, variant, pres = kind_names[int(kind_codes[i])], int(variant_codes[i]), bool(preserve[i])
+        if (kind, variant) not in styles:
+            styles[(kind, variant)] = sattr(kind, variant)
+        sa = styles[(kind, variant)]
+        if kind == "e":
+            shapes[at] = (f'"{sa}/>', "") if sa else None
+        elif kind == "s":
+            shapes[at] = (f'"{sa}{tags.inline_head}{PRESERVE if pres else ""}>', tags.inline_tail)
+        elif kind == "b":
+            shapes[at] = (f'"{sa}{tags.bool_head}', tags.value_tail)
+        else:
+            shapes[at] = (f'"{sa}{tags.value_head}', tags.value_tail)
+    return codes.reshape(-1).astype(np.int64), shapes

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ...ooxml import fastrows
 from ...ooxml.addresses import cell_ref, col_letter, range_ref
 from ...ooxml.cellxml import cell_xml, escape_text
 from ...ooxml.columns import Kinds, cells_xml, encode_series
@@ -145,7 +146,13 @@ def _cells_xml(
     variant_styles: list[tuple[str | None, bool]],
 ) -> list[str]:
     """The `<c>` elements of one column, one string per data row ("" for an empty unstyled cell)."""
+    sattr = _style_attr(block, column, text_columns, style_of, variant_styles)
+    return cells_xml("", col_letter(col), rows, kinds, texts, sattr, variants)
 
+
+def _style_attr(block: Block, column: str, text_columns: bool, style_of: _Styles,
+                variant_styles: list[tuple[str | None, bool]]):
+    """The ` s="n"` attribute of a column's cells of a kind and row variant (its style derived on first use)."""
     wrap = column in block.wrap
 
     def sattr(kind: str, variant: int) -> str:
@@ -154,27 +161,29 @@ def _cells_xml(
         s = style_of(CellStyle(number_format=fmt, fill=fill, bold=bold, wrap=wrap))
         return f' s="{s}"' if s else ""
 
-    return cells_xml("", col_letter(col), rows, kinds, texts, sattr, variants)
+    return sattr
 
 
 def _row_variants(block: Block, column: str | None = None) -> tuple[list[int], list[tuple[str | None, bool]]]:
     """Per data row, an index into the (fill, bold) styles rows have: row fills, the column's own cell
-    fills (they win) and the total row."""
+    fills (they win) and the total row. Styles are numbered in the order rows first need them."""
     n = len(block.df)
-    styles: list[tuple[str | None, bool]] = [(None, False)]
-    index = {(None, False): 0}
-    variants = [0] * n
+    fills = np.full(n, None, dtype=object)
     own = block.cell_fills.get(column, {}) if column is not None else {}
-    for i in range(n):
-        fill = own.get(i) or block.row_fills.get(i)
-        bold = block.total_row and i == n - 1
-        if fill is None and not bold:
-            continue
-        key = (fill, bold)
-        if key not in index:
-            index[key] = len(styles)
-            styles.append(key)
-        variants[i] = index[key]
+    for given, only_set in ((block.row_fills, False), (own, True)):  # a cell's own fill wins where it has one
+        at = [(i, f) for i, f in given.items() if 0 <= i < n and (f or not only_set)]
+        if at:
+            positions, values = zip(*at)
+            fills[list(positions)] = values
+    total = bool(block.total_row) and n > 0
+    codes, found = pd.factorize(fills[: n - 1] if total else fills)  # blanks (None) → -1: variant 0
+    styles: list[tuple[str | None, bool]] = [(None, False), *((fill, False) for fill in found.tolist())]
+    variants = (codes + 1).tolist()
+    if total:  # the total row is bold (with its fill, if any)
+        last = (fills[n - 1], True)
+        variants.append(styles.index(last) if last in styles else len(styles))
+        if last not in styles:
+            styles.append(last)
     return variants, styles
 
 
@@ -236,8 +245,10 @@ def build_tool_sheet(
         header_cells = rows.setdefault(header_row, [])
         n = len(block.df)
         column_xml: list[list[str]] = []
+        fast = alone and fastrows.available()  # whole rows joined by polars, not cell by cell here
+        prepared: list[fastrows.PreparedColumn] = []
         row_variants = _row_variants(block)  # once per block: a Python loop over its rows
-        row_numbers = list(map(str, range(header_row + 1, header_row + 1 + n)))  # the data rows' numbers as text
+        row_numbers = [] if fast else list(map(str, range(header_row + 1, header_row + 1 + n)))  # as text
         for j, column in enumerate(block.df.columns):
             col = left + j
             place.columns[str(column)] = col
@@ -259,6 +270,10 @@ def build_tool_sheet(
                                         else row_variants)
             if str(column) in block.wrap:
                 _wrapped_lines(texts, kinds, width, header_row + 1, lines)
+            if fast:
+                sattr = _style_attr(block, str(column), spec.text_columns, style_of, variant_styles)
+                prepared.append(fastrows.PreparedColumn("", (col_letter(col), kinds, texts, sattr, variants)))
+                continue
             column_xml.append(
                 _cells_xml(
                     kinds,
@@ -274,7 +289,12 @@ def build_tool_sheet(
                 )
             )
         first = header_row + 1
-        if alone:  # no other block in these rows: whole rows at once
+        if fast:
+            heights = [_height(lines, r) for r in range(first, first + n)] if lines else None
+            segments.append((first, fastrows.rows_xml("", prepared, first, n, heights, ROWS_PER_PIECE)))
+            if n and prepared:
+                last_data_row = max(last_data_row, first + n - 1)
+        elif alone:  # no other block in these rows: whole rows at once
             segments.append((first, _encoded_rows(column_xml, first, n, lines)))
             if n and column_xml:
                 last_data_row = max(last_data_row, first + n - 1)
