@@ -31,6 +31,7 @@ from xlcrm.workbook.edits import (
     CellMark,
     CellStyle,
     CellWrite,
+    ColumnValues,
     ColumnWrite,
     EditPlan,
     MarkCells,
@@ -388,3 +389,47 @@ def test_rows_joined_by_polars_equal_the_cells_python_writes(prefix: str) -> Non
         assert b"".join(fastrows.rows_xml(prefix, prepared, 7, n, heights, per_piece)) == want
     assert polars_log == python_log
     assert b"".join(fastrows.rows_xml(prefix, prepared[1:2], 7, n, None, 64)).startswith(b'<row r="7"><')
+
+
+@pytest.mark.skipif(not fastrows.available(), reason="polars is not installed")
+@pytest.mark.parametrize("sparse", [False, True])
+def test_computed_columns_joined_by_polars_give_the_same_bytes(tmp_path: Path, monkeypatch, sparse: bool) -> None:
+    """Blocks of rows where every computed column has a value for every row are joined by polars;
+    the file is byte for byte what the Python join writes (with marks on some of those rows, rows
+    absent from the sheet, and — `sparse` — a column that skips rows, which sends blocks to Python)."""
+    from xlcrm.workbook.writer import lazycolumns
+
+    rows = [r for r in range(2, 2500) if r not in GAP]
+
+    def plan() -> EditPlan:
+        edits = [
+            ColumnWrite("客户资料", "等级", 1, ColumnValues(rows, pd.Series([" A" if r % 11 == 0 else "B" for r in rows]))),
+            ColumnWrite("客户资料", "金额", 1, ColumnValues(rows, pd.Series([r * 0.5 if r % 5 else None for r in rows]))),
+            ColumnWrite("客户资料", "下次联系", 1,
+                        ColumnValues(rows, pd.Series(pd.to_datetime("2026-11-20") + pd.to_timedelta(rows, unit="D"))),
+                        style=CellStyle(number_format="yyyy-mm-dd")),
+            MarkCells("客户资料", [CellMark(10, 2, "名称有误", "error"), CellMark(1500, 5, "等级?", "warning")]),
+        ]
+        if sparse:
+            edits.append(ColumnWrite("客户资料", "备注", 1, {r: f"第{r}行" for r in rows[::3]}))
+        return EditPlan(edits)
+
+    def write(name: str) -> dict[str, bytes]:
+        source = tmp_path / "source.xlsx"
+        if not source.exists():
+            _book(source)
+        path = tmp_path / name
+        shutil.copyfile(source, path)
+        apply_plan(path, plan(), backup_keep=0)
+        with zipfile.ZipFile(path) as zf:
+            return {n: zf.read(n) for n in zf.namelist() if n != "docProps/core.xml"}
+
+    monkeypatch.setattr(sheetxml, "RENDER_BLOCK_ROWS", 97)
+    joined = []
+    real = lazycolumns.LazyRows._joined_by_polars
+    monkeypatch.setattr(lazycolumns.LazyRows, "_joined_by_polars",
+                        lambda self, *args: joined.append(1) or real(self, *args))
+    fast = write("fast.xlsx")
+    assert bool(joined) != sparse  # every block is dense, or none is
+    monkeypatch.setattr(fastrows, "pl", None)
+    assert write("python.xlsx") == fast

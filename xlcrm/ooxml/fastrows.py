@@ -59,6 +59,19 @@ def rows_xml(p: str, columns: list[PreparedColumn], first: int, n: int, heights:
             for start in range(0, n, rows_per_piece)]
 
 
+def cells_joined(columns: list[PreparedColumn], rows: list[int]) -> list[str]:
+    """Per row, its cells of every column side by side (a row's `<c>` elements, no row tag).
+
+    Every column has a value for every row (`texts[i]` is row `rows[i]`'s)."""
+    data: dict[str, object] = {"r": pl.Series(rows, dtype=pl.Int64).cast(pl.String)}
+    cells = [_cell_expr(j, column, data) for j, column in enumerate(columns)]
+    for j, column in enumerate(columns):
+        data[f"t{j}"] = pl.Series(column.texts, dtype=pl.String)
+    # with_columns, not select: a column whose cells are all left out is a literal, and a select of
+    # literals alone would give one row, not one per row.
+    return pl.DataFrame(data).with_columns(pl.concat_str(cells).alias("x"))["x"].to_list()
+
+
 def _cell_expr(j: int, column: PreparedColumn, data: dict) -> pl.Expr:
     shapes = column.shapes
     kept = [s is not None for s in shapes]

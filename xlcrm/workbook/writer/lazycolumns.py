@@ -9,13 +9,15 @@ its per-cell edits whenever anything else touches that cell (`take`), so both gi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...ooxml import fastrows
+from ...ooxml.addresses import col_letter
 from ...ooxml.columns import Kinds
-from .rowedit import CellSpec
+from .rowedit import CellSpec, RowRewriter
 
 
 class RowSet:
@@ -89,8 +91,6 @@ class LazyColumns(dict[int, LazyColumn]):
         return min(map(min, rowsets)), min(cols), max(map(max, rowsets)), max(cols)
 
 
-# (column, rows as text, kinds, texts, style) → one `<c>` string per row (RowRewriter.column_cells)
-ColumnCells = Callable[[int, list[str], Kinds, list[str], object], list[str]]
 
 
 class LazyRows:
@@ -120,7 +120,7 @@ class LazyRows:
             return self.rows.tolist()
         return np.union1d(self.rows, np.fromiter(edits, dtype=np.int64, count=len(edits))).tolist()
 
-    def cells(self, column_cells: ColumnCells, block: list[int]) -> dict[int, tuple[str, int, int]]:
+    def cells(self, rewriter: RowRewriter, block: list[int]) -> dict[int, tuple[str, int, int]]:
         """Row → (the XML of its lazy cells, first and last lazy column) for each row written by a
         lazy column among `block` (ascending row numbers)."""
         if not self.cols or not block:
@@ -129,6 +129,10 @@ class LazyRows:
         union = self.rows[np.searchsorted(self.rows, first) : np.searchsorted(self.rows, last, side="right")]
         if not len(union):
             return {}
+        dense = self._dense(union, first, last)
+        if dense is not None and fastrows.available():
+            return self._joined_by_polars(rewriter, union, dense)
+        column_cells = rewriter.column_cells
         present = np.zeros((len(self.cols), len(union)), dtype=bool)
         aligned = []
         for i, col in enumerate(self.cols):
@@ -153,3 +157,31 @@ class LazyRows:
         lo = numbers[present.argmax(axis=0)].tolist()
         hi = numbers[len(self.cols) - 1 - present[::-1].argmax(axis=0)].tolist()
         return dict(zip(union.tolist(), zip(map("".join, zip(*aligned)), lo, hi)))
+
+    def _dense(self, union: np.ndarray, first: int, last: int) -> list[tuple[int, int]] | None:
+        """Each column's (start, end) positions for these rows if every column has a value for
+        every row, in row order (the first run's case: all rows written); else None. Values taken
+        into per-cell edits do not matter: those rows are rendered from `SheetXml.pending`."""
+        spans = []
+        for col in self.cols:
+            rows, order = self._by_col[col]
+            i0, i1 = np.searchsorted(rows, [first, last + 1]).tolist()
+            if order is not None or i1 - i0 != len(union):
+                return None
+            spans.append((i0, i1))
+        return spans
+
+    def _joined_by_polars(self, rewriter: RowRewriter, union: np.ndarray,
+                          spans: list[tuple[int, int]]) -> dict[int, tuple[str, int, int]]:
+        """`cells` for a dense block, its columns joined by polars (the same text: `cells_xml`'s
+        grammar, see `ooxml.fastrows`)."""
+        prepared = []
+        for col, (i0, i1) in zip(self.cols, spans, strict=True):
+            column = self.columns[col]
+            kinds = column.kinds if isinstance(column.kinds, str) else column.kinds[i0:i1]
+            spec = (col_letter(col), kinds, column.texts[i0:i1], rewriter.column_sattr(col, column.style), None)
+            prepared.append(fastrows.PreparedColumn(rewriter.sheet.p, spec))
+        rows = union.tolist()
+        joined = fastrows.cells_joined(prepared, rows)
+        lo, hi = self.cols[0], self.cols[-1]
+        return {row: (xml, lo, hi) for row, xml in zip(rows, joined)}

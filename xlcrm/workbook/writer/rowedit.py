@@ -48,13 +48,17 @@ class RowRewriter:
         """New cells of one lazy column, one `<c>` string per row ("" for none), styled as a new
         cell of that column (`by_bytes` and `new_row` give the same; a row styled by `customFormat`
         is not appended to by `append_xml`)."""
+        return cells_xml(self.sheet.p, col_letter(col), rows, kinds, texts, self.column_sattr(col, style))
+
+    def column_sattr(self, col: int, style: object) -> Callable[[str, int], str | None]:
+        """The ` s="n"` attribute of a new cell of that column and kind (None: an empty cell left out)."""
         base, resolve = self.col_styles.get(col), self.resolve
 
         def sattr(kind: str, _variant: int) -> str | None:
             s = resolve(base, True, kind, style)
             return f' s="{s}"' if s else ("" if kind != "e" else None)
 
-        return cells_xml(self.sheet.p, col_letter(col), rows, kinds, texts, sattr)
+        return sattr
 
     def rewrite_row(self, start: int, end: int, row: int, cells: dict[int, CellSpec]) -> list:
         """The row at data[start:end] with `cells` applied, as pieces for the rope."""

@@ -336,7 +336,7 @@ class SheetXml(RowIndex):
             block = rows[k : k + RENDER_BLOCK_ROWS]
             if body_last is not None and block[0] > body_last:
                 break
-            cells_of = lazy.cells(rewriter.column_cells, block)  # row → (its lazy cells' XML, lo, hi)
+            cells_of = lazy.cells(rewriter, block)  # row → (its lazy cells' XML, lo, hi)
             where = located[k : k + len(block)] if located is not None else None
             spliced = self._splice_lazy(rewriter, block, where, cells_of)
             for i, row in enumerate(block):
