@@ -37,6 +37,19 @@ class PreparedColumn:
         self.open = cell_tags(p).open + letter
         self.codes, self.shapes, self.texts = codes, shapes, texts
 
+    def aligned(self, positions: np.ndarray, n: int) -> PreparedColumn:
+        """This column's cells at `positions` of n rows, nothing in the others."""
+        if len(positions) == n:
+            return self
+        out = object.__new__(PreparedColumn)
+        out.open, out.shapes = self.open, [*self.shapes, None]
+        out.codes = np.full(n, len(self.shapes), dtype=np.int64)
+        out.codes[positions] = self.codes
+        texts = np.full(n, "", dtype=object)
+        texts[positions] = self.texts
+        out.texts = texts.tolist()
+        return out
+
 
 def rows_xml(p: str, columns: list[PreparedColumn], first: int, n: int, heights: list[str] | None,
              rows_per_piece: int) -> list[bytes]:

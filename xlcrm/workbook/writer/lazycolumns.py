@@ -129,59 +129,45 @@ class LazyRows:
         union = self.rows[np.searchsorted(self.rows, first) : np.searchsorted(self.rows, last, side="right")]
         if not len(union):
             return {}
-        dense = self._dense(union, first, last)
-        if dense is not None and fastrows.available():
-            return self._joined_by_polars(rewriter, union, dense)
-        column_cells = rewriter.column_cells
         present = np.zeros((len(self.cols), len(union)), dtype=bool)
-        aligned = []
+        values: list[tuple[int, np.ndarray, Kinds, list[str], object]] = []  # (col, positions in union, …)
         for i, col in enumerate(self.cols):
             rows, order = self._by_col[col]
             i0, i1 = np.searchsorted(rows, [first, last + 1]).tolist()
-            cells = np.full(len(union), "", dtype=object)
-            if i1 > i0:
-                column = self.columns[col]
-                mine = rows[i0:i1]
-                if order is None:
-                    texts = column.texts[i0:i1]
-                    kinds = column.kinds if isinstance(column.kinds, str) else column.kinds[i0:i1]
-                else:
-                    picked = order[i0:i1].tolist()
-                    texts = [column.texts[k] for k in picked]
-                    kinds = column.kinds if isinstance(column.kinds, str) else [column.kinds[k] for k in picked]
-                at = np.searchsorted(union, mine)
-                present[i, at] = True
-                cells[at] = column_cells(col, list(map(str, mine.tolist())), kinds, texts, column.style)
-            aligned.append(cells.tolist())
+            if i1 <= i0:
+                continue
+            column = self.columns[col]
+            if order is None:
+                texts = column.texts[i0:i1]
+                kinds = column.kinds if isinstance(column.kinds, str) else column.kinds[i0:i1]
+            else:
+                picked = order[i0:i1].tolist()
+                texts = [column.texts[k] for k in picked]
+                kinds = column.kinds if isinstance(column.kinds, str) else [column.kinds[k] for k in picked]
+            at = np.searchsorted(union, rows[i0:i1])
+            present[i, at] = True
+            values.append((col, at, kinds, texts, column.style))
         numbers = np.asarray(self.cols)
         lo = numbers[present.argmax(axis=0)].tolist()
         hi = numbers[len(self.cols) - 1 - present[::-1].argmax(axis=0)].tolist()
-        return dict(zip(union.tolist(), zip(map("".join, zip(*aligned)), lo, hi)))
+        join = self._joined_by_polars if fastrows.available() else self._joined
+        return dict(zip(union.tolist(), zip(join(rewriter, union, values), lo, hi)))
 
-    def _dense(self, union: np.ndarray, first: int, last: int) -> list[tuple[int, int]] | None:
-        """Each column's (start, end) positions for these rows if every column has a value for
-        every row, in row order (the first run's case: all rows written); else None. Values taken
-        into per-cell edits do not matter: those rows are rendered from `SheetXml.pending`."""
-        spans = []
-        for col in self.cols:
-            rows, order = self._by_col[col]
-            i0, i1 = np.searchsorted(rows, [first, last + 1]).tolist()
-            if order is not None or i1 - i0 != len(union):
-                return None
-            spans.append((i0, i1))
-        return spans
+    @staticmethod
+    def _joined(rewriter: RowRewriter, union: np.ndarray, values: list) -> list[str]:
+        """Each row's cells side by side: a column's cells made at once (`cells_xml`), joined per row."""
+        aligned = []
+        for col, at, kinds, texts, style in values:
+            cells = np.full(len(union), "", dtype=object)
+            cells[at] = rewriter.column_cells(col, list(map(str, union[at].tolist())), kinds, texts, style)
+            aligned.append(cells.tolist())
+        return list(map("".join, zip(*aligned)))
 
-    def _joined_by_polars(self, rewriter: RowRewriter, union: np.ndarray,
-                          spans: list[tuple[int, int]]) -> dict[int, tuple[str, int, int]]:
-        """`cells` for a dense block, its columns joined by polars (the same text: `cells_xml`'s
-        grammar, see `ooxml.fastrows`)."""
+    @staticmethod
+    def _joined_by_polars(rewriter: RowRewriter, union: np.ndarray, values: list) -> list[str]:
+        """The same text joined by polars (`cells_xml`'s grammar as a table: `ooxml.fastrows`)."""
         prepared = []
-        for col, (i0, i1) in zip(self.cols, spans, strict=True):
-            column = self.columns[col]
-            kinds = column.kinds if isinstance(column.kinds, str) else column.kinds[i0:i1]
-            spec = (col_letter(col), kinds, column.texts[i0:i1], rewriter.column_sattr(col, column.style), None)
-            prepared.append(fastrows.PreparedColumn(rewriter.sheet.p, spec))
-        rows = union.tolist()
-        joined = fastrows.cells_joined(prepared, rows)
-        lo, hi = self.cols[0], self.cols[-1]
-        return {row: (xml, lo, hi) for row, xml in zip(rows, joined)}
+        for col, at, kinds, texts, style in values:
+            spec = (col_letter(col), kinds, texts, rewriter.column_sattr(col, style), None)
+            prepared.append(fastrows.PreparedColumn(rewriter.sheet.p, spec).aligned(at, len(union)))
+        return fastrows.cells_joined(prepared, union.tolist())
