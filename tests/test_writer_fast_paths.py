@@ -351,7 +351,7 @@ def test_big_lists_and_computed_columns_built_in_pieces_give_the_same_bytes(tmp_
     wb.close()
 
 
-@pytest.mark.skipif(not fastrows.available(), reason="polars is not installed")
+@pytest.mark.skipif(not fastrows.installed(), reason="polars is not installed")
 @pytest.mark.parametrize("prefix", ["", "x:"])
 def test_rows_joined_by_polars_equal_the_cells_python_writes(prefix: str) -> None:
     """`fastrows.rows_xml` (polars) gives exactly the rows `cells_xml` + a Python join give, with the
@@ -391,7 +391,7 @@ def test_rows_joined_by_polars_equal_the_cells_python_writes(prefix: str) -> Non
     assert b"".join(fastrows.rows_xml(prefix, prepared[1:2], 7, n, None, 64)).startswith(b'<row r="7"><')
 
 
-@pytest.mark.skipif(not fastrows.available(), reason="polars is not installed")
+@pytest.mark.skipif(not fastrows.installed(), reason="polars is not installed")
 @pytest.mark.parametrize("sparse", [False, True])
 def test_computed_columns_joined_by_polars_give_the_same_bytes(tmp_path: Path, monkeypatch, sparse: bool) -> None:
     """Computed columns are joined by polars; the file is byte for byte what the Python join writes
@@ -425,6 +425,7 @@ def test_computed_columns_joined_by_polars_give_the_same_bytes(tmp_path: Path, m
             return {n: zf.read(n) for n in zf.namelist() if n != "docProps/core.xml"}
 
     monkeypatch.setattr(sheetxml, "RENDER_BLOCK_ROWS", 97)
+    monkeypatch.setattr(fastrows, "MIN_CELLS", 0)
     joined = []
     real = lazycolumns.LazyRows._joined_by_polars
     monkeypatch.setattr(lazycolumns.LazyRows, "_joined_by_polars",

@@ -2,9 +2,9 @@
 
 Python builds a list's rows at ~0.6 µs a cell (the L book's Due Today: 9.4M cells, 5.5 s of its
 9.5 s). Here the same pieces — `columns.cell_shapes`, the grammar `columns.cells_xml` writes cell
-by cell — are joined by `polars.concat_str` a slice of rows at a time. Where polars is not
-installed, `available()` is False and the caller joins them in Python; tests compare the two byte
-for byte.
+by cell — are joined by `polars.concat_str` a slice of rows at a time (and a computed column's
+cells per row, `cells_joined`). Where polars is not installed, or for a block too small to be worth
+loading it (`worth_it`), the caller joins them in Python; tests compare the two byte for byte.
 """
 
 from __future__ import annotations
@@ -16,16 +16,34 @@ import numpy as np
 from .cellxml import cell_tags
 from .columns import Kinds, cell_shapes
 
-try:  # optional: the fast path (pip install polars); Python joins the same pieces without it
-    import polars as pl
-except ImportError:  # pragma: no cover - exercised where polars is absent
-    pl = None
-
 ColumnSpec = tuple[str, Kinds, list[str], Callable[[str, int], str | None], list[int] | None]
 
+# Below this many cells Python joins a block about as fast as polars is loaded (0.1 s from a warm
+# disk, more from a cold one: its library is 170 MB), so small books never load it.
+MIN_CELLS = 200_000
+_UNTRIED = object()
+pl = _UNTRIED  # polars once imported; None where it is not installed (optional: Python joins then)
 
-def available() -> bool:
-    return pl is not None
+
+def _polars():
+    global pl
+    if pl is _UNTRIED:
+        try:
+            import polars
+        except ImportError:  # pragma: no cover - exercised where polars is absent
+            pl = None
+        else:
+            pl = polars
+    return pl
+
+
+def installed() -> bool:
+    return _polars() is not None
+
+
+def worth_it(cells: int) -> bool:
+    """Whether to join this many cells with polars."""
+    return cells >= MIN_CELLS and installed()
 
 
 class PreparedColumn:
@@ -58,6 +76,7 @@ def rows_xml(p: str, columns: list[PreparedColumn], first: int, n: int, heights:
     `heights[i]` is row i's height attributes ("" for none); None when no row has any."""
     if n == 0 or not columns:
         return []
+    pl = _polars()
     data: dict[str, object] = {"r": pl.int_range(first, first + n, eager=True).cast(pl.String)}
     if heights is not None:
         data["h"] = pl.Series(heights, dtype=pl.String)
@@ -76,6 +95,7 @@ def cells_joined(columns: list[PreparedColumn], rows: list[int]) -> list[str]:
     """Per row, its cells of every column side by side (a row's `<c>` elements, no row tag).
 
     Every column has a value for every row (`texts[i]` is row `rows[i]`'s)."""
+    pl = _polars()
     data: dict[str, object] = {"r": pl.Series(rows, dtype=pl.Int64).cast(pl.String)}
     cells = [_cell_expr(j, column, data) for j, column in enumerate(columns)]
     for j, column in enumerate(columns):
@@ -85,7 +105,8 @@ def cells_joined(columns: list[PreparedColumn], rows: list[int]) -> list[str]:
     return pl.DataFrame(data).with_columns(pl.concat_str(cells).alias("x"))["x"].to_list()
 
 
-def _cell_expr(j: int, column: PreparedColumn, data: dict) -> pl.Expr:
+def _cell_expr(j: int, column: PreparedColumn, data: dict):
+    pl = _polars()
     shapes = column.shapes
     kept = [s is not None for s in shapes]
     if len(shapes) == 1:  # one shape for the whole column (the usual case): plain literals
@@ -104,7 +125,7 @@ def _cell_expr(j: int, column: PreparedColumn, data: dict) -> pl.Expr:
     return pl.when(pl.col(f"k{j}")).then(cell).otherwise(pl.lit(""))
 
 
-def _utf8(series: pl.Series) -> bytes:
+def _utf8(series) -> bytes:
     """The concatenated UTF-8 of a string column (its Arrow data buffers, copied once)."""
     import pyarrow as pa
 

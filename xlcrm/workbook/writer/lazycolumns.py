@@ -150,7 +150,7 @@ class LazyRows:
         numbers = np.asarray(self.cols)
         lo = numbers[present.argmax(axis=0)].tolist()
         hi = numbers[len(self.cols) - 1 - present[::-1].argmax(axis=0)].tolist()
-        join = self._joined_by_polars if fastrows.available() else self._joined
+        join = self._joined_by_polars if fastrows.worth_it(len(union) * len(values)) else self._joined
         return dict(zip(union.tolist(), zip(join(rewriter, union, values), lo, hi)))
 
     @staticmethod

@@ -245,7 +245,7 @@ def build_tool_sheet(
         header_cells = rows.setdefault(header_row, [])
         n = len(block.df)
         column_xml: list[list[str]] = []
-        fast = alone and fastrows.available()  # whole rows joined by polars, not cell by cell here
+        fast = alone and fastrows.worth_it(n * ncols)  # whole rows joined by polars, not cell by cell here
         prepared: list[fastrows.PreparedColumn] = []
         row_variants = _row_variants(block)  # once per block: a Python loop over its rows
         row_numbers = [] if fast else list(map(str, range(header_row + 1, header_row + 1 + n)))  # as text
