@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import string
 import zipfile
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +15,6 @@ import pyarrow as pa
 
 from ..errors import FileRefused
 from ..ooxml.rels import rels_path, resolve_target
-from . import headstart
 from .guard import ensure_readable
 from .ownership import SheetRef
 
@@ -152,11 +153,13 @@ class SheetLoader:
     reader of its own (fastexcel readers cannot be shared across threads). A sheet nobody asked
     the pool for, or every sheet with threads=1 (or where threads are unavailable, e.g. Pyodide),
     is read on the calling thread with the main reader. A sheet the CLI started parsing before
-    the read began (`headstart`) is taken from there, not loaded again.
+    the read began is taken from `early` (`headstart.take`), not loaded again.
     """
 
-    def __init__(self, path: Path, kind: str, xl, names: list[str], threads: int):
+    def __init__(self, path: Path, kind: str, xl, names: list[str], threads: int,
+                 early: Callable[[Path, str], Future | None] = lambda _path, _name: None):
         self.path, self.kind, self.xl = path, kind, xl
+        self.early = early  # a load already under way (`headstart.take`), or None
         self.futures: dict = {}
         self.pool = None
         if threads > 1 and len(names) > 1:
@@ -171,7 +174,7 @@ class SheetLoader:
                 self.pool, self.futures = None, {}
 
     def _load(self, name: str) -> Grid:
-        early = headstart.take(self.path, name)
+        early = self.early(self.path, name)
         if early is not None:  # parsing since the CLI started; this worker waits for it without using a core
             return early.result()
         if getattr(self.local, "xl", None) is None:
@@ -206,7 +209,7 @@ class SheetLoader:
         return out
 
     def get(self, name: str) -> Grid:
-        future = self.futures.pop(name, None) or headstart.take(self.path, name)
+        future = self.futures.pop(name, None) or self.early(self.path, name)
         if future is not None:
             return future.result()
         return load_grid(self.xl, name)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..model.book import CrmBook
 from ..schema import match_sheet
+from . import headstart
 from .assemble import Progress, assemble_book
 from .csv_input import read_customers_csv
 from .datasheet import (
@@ -75,7 +76,7 @@ def read_book(
     # biggest first, while ownership and headers are looked at. Others load when first looked at.
     sizes = part_sizes(path)
     likely = sorted((n for n in worksheets if _likely(n, keys)), key=lambda n: -sizes.get(parts.get(n, ""), 0))
-    loader = SheetLoader(path, kind, xl, likely, threads)
+    loader = SheetLoader(path, kind, xl, likely, threads, early=headstart.take)
     grids: dict[str, Grid] = {}  # sheets already loaded to look at their headers
 
     def grid_of(name: str) -> Grid:
