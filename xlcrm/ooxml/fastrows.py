@@ -94,7 +94,7 @@ def rows_xml(p: str, columns: list[PreparedColumn], first: int, n: int, heights:
 def cells_joined(columns: list[PreparedColumn], rows: list[int]) -> list[str]:
     """Per row, its cells of every column side by side (a row's `<c>` elements, no row tag).
 
-    Every column has a value for every row (`texts[i]` is row `rows[i]`'s)."""
+    Each column is aligned to `rows` (`texts[i]` is row `rows[i]`'s; see `PreparedColumn.aligned`)."""
     pl = _polars()
     data: dict[str, object] = {"r": pl.Series(rows, dtype=pl.Int64).cast(pl.String)}
     cells = [_cell_expr(j, column, data) for j, column in enumerate(columns)]

@@ -179,11 +179,9 @@ def _row_variants(block: Block, column: str | None = None) -> tuple[list[int], l
     codes, found = pd.factorize(fills[: n - 1] if total else fills)  # blanks (None) → -1: variant 0
     styles: list[tuple[str | None, bool]] = [(None, False), *((fill, False) for fill in found.tolist())]
     variants = (codes + 1).tolist()
-    if total:  # the total row is bold (with its fill, if any)
-        last = (fills[n - 1], True)
-        variants.append(styles.index(last) if last in styles else len(styles))
-        if last not in styles:
-            styles.append(last)
+    if total:  # the total row is bold (with its fill, if any): a style no other row has
+        variants.append(len(styles))
+        styles.append((fills[n - 1], True))
     return variants, styles
 
 
@@ -247,7 +245,7 @@ def build_tool_sheet(
         column_xml: list[list[str]] = []
         fast = alone and fastrows.worth_it(n * ncols)  # whole rows joined by polars, not cell by cell here
         prepared: list[fastrows.PreparedColumn] = []
-        row_variants = _row_variants(block)  # once per block: a Python loop over its rows
+        row_variants = _row_variants(block)  # once per block, for the columns without fills of their own
         row_numbers = [] if fast else list(map(str, range(header_row + 1, header_row + 1 + n)))  # as text
         for j, column in enumerate(block.df.columns):
             col = left + j
