@@ -91,8 +91,6 @@ class LazyColumns(dict[int, LazyColumn]):
         return min(map(min, rowsets)), min(cols), max(map(max, rowsets)), max(cols)
 
 
-
-
 class LazyRows:
     """The rows a sheet's lazy columns write, and their cells' XML made a block of rows at a time
     (a column at a time within the block; each column's values found by row, in any order)."""
