@@ -184,8 +184,6 @@ class SheetLoader:
     def then(self, name: str, work):
         """A future of `work(grid)`, queued on the pool when `name` has loaded (so no worker sits
         waiting for a load); None when the sheet is not loading on the pool or was already taken."""
-        from concurrent.futures import Future
-
         load = self.futures.get(name)
         if load is None or self.pool is None:
             return None
