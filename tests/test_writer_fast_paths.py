@@ -434,3 +434,21 @@ def test_computed_columns_joined_by_polars_give_the_same_bytes(tmp_path: Path, m
     assert joined  # sparse columns too: a column's cells are placed at its rows
     monkeypatch.setattr(fastrows, "pl", None)
     assert write("python.xlsx") == fast
+
+
+def test_a_polars_that_cannot_load_here_leaves_the_join_to_python(monkeypatch) -> None:
+    """polars warns before it crashes on a processor without the instructions its build needs (old
+    office PCs); that, like any failure to load it, means Python joins the rows."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def unlucky(name, *args, **kwargs):
+        if name == "polars":
+            raise RuntimeWarning("Missing required CPU features.")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(fastrows, "pl", fastrows._UNTRIED)
+    monkeypatch.setattr(builtins, "__import__", unlucky)
+    assert not fastrows.installed()
+    assert not fastrows.worth_it(10**9)

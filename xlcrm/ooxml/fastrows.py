@@ -9,6 +9,7 @@ loading it (`worth_it`), the caller joins them in Python; tests compare the two 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -29,8 +30,12 @@ def _polars():
     global pl
     if pl is _UNTRIED:
         try:
-            import polars
-        except ImportError:  # pragma: no cover - exercised where polars is absent
+            with warnings.catch_warnings():
+                # polars warns, and then crashes, on a processor without the instructions its build
+                # needs (an old office PC): there, as where it is not installed, Python joins instead.
+                warnings.simplefilter("error", RuntimeWarning)
+                import polars
+        except Exception:  # ImportError, that warning, or any other failure to load
             pl = None
         else:
             pl = polars
