@@ -88,13 +88,14 @@ def _plan() -> EditPlan:
     )
 
 
-def _write(tmp_path: Path, name: str) -> dict[str, bytes]:
+def _write(tmp_path: Path, name: str, plan: EditPlan | None = None) -> dict[str, bytes]:
+    """`plan` (default `_plan()`) applied to a copy of the test book: the file's members."""
     source = tmp_path / "source.xlsx"
     if not source.exists():
         _book(source)  # built once: xlsxwriter stamps the time into docProps/core.xml
     path = tmp_path / name
     shutil.copyfile(source, path)
-    apply_plan(path, _plan(), backup_keep=0)
+    apply_plan(path, plan or _plan(), backup_keep=0)
     with zipfile.ZipFile(path) as zf:
         return {n: zf.read(n) for n in zf.namelist()}
 
@@ -330,20 +331,10 @@ def test_big_lists_and_computed_columns_built_in_pieces_give_the_same_bytes(tmp_
             SheetReplace("今日跟进", [block]),
         ])
 
-    def write(name: str) -> dict[str, bytes]:
-        source = tmp_path / "source.xlsx"
-        if not source.exists():
-            _book(source)
-        path = tmp_path / name
-        shutil.copyfile(source, path)
-        apply_plan(path, plan(), backup_keep=0)
-        with zipfile.ZipFile(path) as zf:
-            return {n: zf.read(n) for n in zf.namelist()}
-
-    whole = write("whole.xlsx")
+    whole = _write(tmp_path, "whole.xlsx", plan())
     monkeypatch.setattr(toolsheet, "ROWS_PER_PIECE", 7)
     monkeypatch.setattr(sheetxml, "RENDER_BLOCK_ROWS", 13)
-    pieces = write("pieces.xlsx")
+    pieces = _write(tmp_path, "pieces.xlsx", plan())
     assert pieces == whole
     wb = openpyxl.load_workbook(tmp_path / "pieces.xlsx", read_only=True)
     listed = [row for row in wb["今日跟进"].iter_rows(values_only=True)]
@@ -414,26 +405,16 @@ def test_computed_columns_joined_by_polars_give_the_same_bytes(tmp_path: Path, m
             edits.append(ColumnWrite("客户资料", "备注", 1, {r: f"第{r}行" for r in rows[::3]}))
         return EditPlan(edits)
 
-    def write(name: str) -> dict[str, bytes]:
-        source = tmp_path / "source.xlsx"
-        if not source.exists():
-            _book(source)
-        path = tmp_path / name
-        shutil.copyfile(source, path)
-        apply_plan(path, plan(), backup_keep=0)
-        with zipfile.ZipFile(path) as zf:
-            return {n: zf.read(n) for n in zf.namelist() if n != "docProps/core.xml"}
-
     monkeypatch.setattr(sheetxml, "RENDER_BLOCK_ROWS", 97)
     monkeypatch.setattr(fastrows, "MIN_CELLS", 0)
     joined = []
     real = lazycolumns.LazyRows._joined_by_polars
     monkeypatch.setattr(lazycolumns.LazyRows, "_joined_by_polars",
                         staticmethod(lambda *args: joined.append(1) or real(*args)))
-    fast = write("fast.xlsx")
+    fast = _write(tmp_path, "fast.xlsx", plan())
     assert joined  # sparse columns too: a column's cells are placed at its rows
     monkeypatch.setattr(fastrows, "pl", None)
-    assert write("python.xlsx") == fast
+    assert _write(tmp_path, "python.xlsx", plan()) == fast
 
 
 def test_a_polars_that_cannot_load_here_leaves_the_join_to_python(monkeypatch) -> None:
