@@ -374,7 +374,7 @@ def test_rows_joined_by_polars_equal_the_cells_python_writes(prefix: str) -> Non
     want = "".join(f'<row r="{r}"{h}>' + "".join(c) + "</row>" for r, h, *c in zip(rows, heights, *cells)).encode()
 
     polars_log: list = []
-    prepared = [fastrows.PreparedColumn(prefix, ("ABCD"[j], kinds, texts, sattr_of(polars_log, j), variants[j]))
+    prepared = [fastrows.PreparedColumn.of(prefix, "ABCD"[j], kinds, texts, sattr_of(polars_log, j), variants[j])
                 for j, (kinds, texts) in enumerate(encoded)]
     for per_piece in (n, 7, 1):
         assert b"".join(fastrows.rows_xml(prefix, prepared, 7, n, heights, per_piece)) == want

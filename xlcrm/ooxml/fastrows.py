@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from .cellxml import cell_tags
-from .columns import Kinds, cell_shapes
-
-ColumnSpec = tuple[str, Kinds, list[str], Callable[[str, int], str | None], list[int] | None]
+from .columns import Kinds, Shape, cell_shapes
 
 # Below this many cells Python joins a block about as fast as polars is loaded (0.1 s from a warm
 # disk, more from a cold one: its library is 170 MB), so small books never load it.
@@ -51,27 +50,32 @@ def worth_it(cells: int) -> bool:
     return cells >= MIN_CELLS and installed()
 
 
+@dataclass
 class PreparedColumn:
-    """One column's pieces, ready to join: its shapes are resolved (and its styles derived) at once."""
+    """One column's pieces, ready to join: cell i is `open + row + shapes[codes[i]][0] + texts[i] +
+    shapes[codes[i]][1]`, or nothing when that shape is None (see `columns.cell_shapes`)."""
 
-    def __init__(self, p: str, spec: ColumnSpec):
-        letter, kinds, texts, sattr, variants = spec
+    open: str
+    codes: np.ndarray
+    shapes: list[Shape]
+    texts: list[str]
+
+    @classmethod
+    def of(cls, p: str, letter: str, kinds: Kinds, texts: list[str], sattr: Callable[[str, int], str | None],
+           variants: list[int] | None = None) -> PreparedColumn:
+        """A column's cells (`cells_xml`'s arguments); its styles are derived here, in cells_xml's order."""
         codes, shapes = cell_shapes(p, kinds, texts, sattr, variants)
-        self.open = cell_tags(p).open + letter
-        self.codes, self.shapes, self.texts = codes, shapes, texts
+        return cls(cell_tags(p).open + letter, codes, shapes, texts)
 
     def aligned(self, positions: np.ndarray, n: int) -> PreparedColumn:
         """This column's cells at `positions` of n rows, nothing in the others."""
         if len(positions) == n:
             return self
-        out = object.__new__(PreparedColumn)
-        out.open, out.shapes = self.open, [*self.shapes, None]
-        out.codes = np.full(n, len(self.shapes), dtype=np.int64)
-        out.codes[positions] = self.codes
+        codes = np.full(n, len(self.shapes), dtype=np.int64)  # the appended None: nothing
+        codes[positions] = self.codes
         texts = np.full(n, "", dtype=object)
         texts[positions] = self.texts
-        out.texts = texts.tolist()
-        return out
+        return PreparedColumn(self.open, codes, [*self.shapes, None], texts.tolist())
 
 
 def rows_xml(p: str, columns: list[PreparedColumn], first: int, n: int, heights: list[str] | None,
@@ -111,6 +115,7 @@ def cells_joined(columns: list[PreparedColumn], rows: list[int]) -> list[str]:
 
 
 def _cell_expr(j: int, column: PreparedColumn, data: dict):
+    """The polars expression of column j's cells; the per-cell pieces it needs are added to `data`."""
     pl = _polars()
     shapes = column.shapes
     kept = [s is not None for s in shapes]

@@ -166,6 +166,7 @@ class LazyRows:
         """The same text joined by polars (`cells_xml`'s grammar as a table: `ooxml.fastrows`)."""
         prepared = []
         for col, at, kinds, texts, style in values:
-            spec = (col_letter(col), kinds, texts, rewriter.column_sattr(col, style), None)
-            prepared.append(fastrows.PreparedColumn(rewriter.sheet.p, spec).aligned(at, len(union)))
+            column = fastrows.PreparedColumn.of(rewriter.sheet.p, col_letter(col), kinds, texts,
+                                                rewriter.column_sattr(col, style))
+            prepared.append(column.aligned(at, len(union)))
         return fastrows.cells_joined(prepared, union.tolist())

@@ -270,7 +270,7 @@ def build_tool_sheet(
                 _wrapped_lines(texts, kinds, width, header_row + 1, lines)
             if fast:
                 sattr = _style_attr(block, str(column), spec.text_columns, style_of, variant_styles)
-                prepared.append(fastrows.PreparedColumn("", (col_letter(col), kinds, texts, sattr, variants)))
+                prepared.append(fastrows.PreparedColumn.of("", col_letter(col), kinds, texts, sattr, variants))
                 continue
             column_xml.append(
                 _cells_xml(
