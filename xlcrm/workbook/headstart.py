@@ -112,19 +112,27 @@ def _identity(path: Path, stat: os.stat_result) -> tuple:
     return os.path.realpath(path), stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 
-def _biggest_data_sheet(path: Path, grid) -> str | None:
-    """The read's first and longest load: the biggest worksheet named like a data sheet, if big enough."""
+def named_like_data(name: str, keys: tuple[str, ...] | None = None) -> bool:
+    """Is this sheet, by its name alone, a data sheet (or an optional one, e.g. Service) the read
+    will load whole? The reader starts loading these at once (`reader._likely`); the head start
+    picks the biggest of them. `keys`: only these sheet keys (a read of some sheets)."""
     from ..model.ownership import is_internal
     from ..schema import DATA_SHEETS, OPTIONAL_SHEETS, match_sheet
 
+    key = match_sheet(name)
+    return (any(key == spec.key for spec in (*DATA_SHEETS, *OPTIONAL_SHEETS)) and (keys is None or key in keys)
+            and not is_internal(name))
+
+
+def _biggest_data_sheet(path: Path, grid) -> str | None:
+    """The read's first and longest load: the biggest worksheet named like a data sheet, if big enough."""
     parts = grid.sheet_parts(path)
     # A macro or dialog sheet makes the read open a filtered copy (grid.calamine_source): not worth it here.
     if not parts or any(kind not in ("worksheet", "chartsheet") for _, kind, _ in parts):
         return None
-    keys = {spec.key for spec in (*DATA_SHEETS, *OPTIONAL_SHEETS)}
     sizes = grid.part_sizes(path)
     candidates = [(sizes.get(part, 0), name) for name, kind, part in parts
-                  if kind == "worksheet" and match_sheet(name) in keys and not is_internal(name)]
+                  if kind == "worksheet" and named_like_data(name)]
     if not candidates:
         return None
     size, name = max(candidates)

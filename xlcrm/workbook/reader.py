@@ -41,7 +41,6 @@ from .grid import (
 )
 from .guard import ensure_readable
 from .locate import DATA_KEYS, OPTIONAL_KEYS, HeaderMatch, find_header, guess_language, locate_sheets, read_ownership
-from .ownership import is_internal
 from .shared_strings import SharedStringWatch
 
 
@@ -140,10 +139,7 @@ def _type_early(loader: SheetLoader, names: list[str], ownership, strings: Share
 
 def _likely(name: str, keys: tuple[str, ...] | None) -> bool:
     """Is this sheet, by its name alone, one the read will load whole (a data sheet or Settings)?"""
-    key = match_sheet(name)
-    if key == "settings":
-        return True
-    return key in (*DATA_KEYS, *OPTIONAL_KEYS) and (keys is None or key in keys) and not is_internal(name)
+    return match_sheet(name) == "settings" or headstart.named_like_data(name, keys)
 
 
 def read_tool_sheet(path: Path, name: str) -> pd.DataFrame | None:
