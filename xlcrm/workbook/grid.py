@@ -16,7 +16,7 @@ import pyarrow as pa
 from ..errors import FileRefused
 from ..ooxml.rels import rels_path, resolve_target
 from .guard import ensure_readable
-from .ownership import SheetRef
+from ..model.ownership import SheetRef  # pure data: the head start imports grid before pandas is loaded
 
 
 @dataclass
