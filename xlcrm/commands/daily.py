@@ -382,7 +382,7 @@ def check(port: WorkbookPort, ctx: Context) -> CommandResult:
 @command("regrade", "评级", "Regrade", "按需求和预计成交日期评 A–E 级，更新计算列",
          "Grade customers A–E and update the computed columns")
 def regrade(port: WorkbookPort, ctx: Context) -> CommandResult:
-    book = port.read()
+    book = port.read(writes=("customers",))
     ctx.stage("评级", "Grading")
     return apply_planned(port, plan_regrade(book, ctx), ctx)
 
@@ -404,7 +404,7 @@ def run_all(port: WorkbookPort, ctx: Context) -> CommandResult:
 
 
 def _plan_run(port: WorkbookPort, ctx: Context) -> Planned:
-    book = port.read()
+    book = port.read(writes=("customers",))  # its computed columns
     ctx.stage("校验", "Checking")
     checked = plan_check(book, ctx, archived_ids=archived_ids(port, book))
     ctx.stage("评级", "Grading")

@@ -36,6 +36,7 @@ class FileWorkbook:
         self._lang = "zh-CN"
         self._lock = WorkbookLock(resolve(self.path), lock_wait)
         self.fingerprint: Fingerprint | None = None  # the file as `read` saw it
+        self._ahead = None  # writer.ahead.WriteAhead: sheets `apply` will write, inflated while the command plans
         self.last_write = None  # the writer's WriteResult of the last apply
 
     @property
@@ -59,7 +60,7 @@ class FileWorkbook:
             self.close()
             raise
 
-    def read(self, keys: tuple[str, ...] | None = None) -> CrmBook:
+    def read(self, keys: tuple[str, ...] | None = None, *, writes: tuple[str, ...] = ()) -> CrmBook:
         from .reader import read_book
 
         self._hold()
@@ -69,7 +70,19 @@ class FileWorkbook:
             self.close()
             raise
         self._settings, self._lang = book.settings, book.lang
+        self._write_ahead(book, writes)
         return book
+
+    def _write_ahead(self, book: CrmBook, writes: tuple[str, ...]) -> None:
+        """Inflate the sheets the command will write into while it plans (`writer.ahead`)."""
+        from .grid import sheet_parts
+        from .writer.ahead import WriteAhead
+
+        if self._ahead is not None:
+            self._ahead.drop()
+        names = {book.sheets[key].name for key in writes if key in book.sheets}
+        parts = [part for name, kind, part in sheet_parts(resolve(self.path)) if name in names and kind == "worksheet"]
+        self._ahead = WriteAhead.start(resolve(self.path), parts)
 
     def read_sheet(self, name: str) -> pd.DataFrame | None:
         from .reader import read_tool_sheet
@@ -96,13 +109,16 @@ class FileWorkbook:
         try:
             self.last_write = apply_plan(self.path, plan, backup_dir=self.backup_dir, backup_keep=keep,
                                          lang=self.lang, fingerprint=self.fingerprint, unlock_protected=unlock,
-                                         lock_wait=self._lock.wait)
+                                         lock_wait=self._lock.wait, ahead=self._ahead)
         finally:
             self.close()  # the read → write span is over
         self.fingerprint = None  # a second apply needs a fresh read
 
     def close(self) -> None:
         """End the read → write span: release the lock (reading again takes it again)."""
+        if self._ahead is not None:
+            self._ahead.drop()
+            self._ahead = None
         self._lock.release()
 
     def __enter__(self) -> FileWorkbook:

@@ -11,8 +11,10 @@ from .edits import EditPlan
 
 
 class WorkbookPort(Protocol):
-    def read(self, keys: tuple[str, ...] | None = None) -> CrmBook:
-        """Read the data sheets (`keys`: only these; default all) and the settings, once per command."""
+    def read(self, keys: tuple[str, ...] | None = None, *, writes: tuple[str, ...] = ()) -> CrmBook:
+        """Read the data sheets (`keys`: only these; default all) and the settings, once per command.
+        `writes`: the data sheets the command will write into (a hint: the file port prepares them
+        for the write while the command plans)."""
         ...
 
     def read_sheet(self, name: str) -> pd.DataFrame | None:

@@ -82,8 +82,8 @@ class XlwingsWorkbook(XlwingsEdits):
             pa.RecordBatch.from_arrays([], names=[])
         return Grid(name=sheet.name, batch=batch, col_index=list(range(width)))
 
-    def read(self, keys: tuple[str, ...] | None = None) -> CrmBook:
-        """Every data sheet (`keys` is for file readers that can skip sheets; live Excel reads them all)."""
+    def read(self, keys: tuple[str, ...] | None = None, *, writes: tuple[str, ...] = ()) -> CrmBook:
+        """Every data sheet (`keys` and `writes` are for file readers: live Excel reads them all)."""
         from .reader import assemble_book, locate_sheets, read_ownership
 
         sheets = {s.name: s for s in self.book.sheets}

@@ -32,6 +32,7 @@ from ..ownership import is_internal
 from ..package_check import CheckedPackage, check_zip
 from ..stamp import MARKER, render, tokens
 from . import streamed
+from .ahead import WriteAhead
 from .editor import Editor
 from .save import (
     checkpoint,
@@ -76,9 +77,12 @@ class WriteResult:
 
 def plan_to_bytes(
     blob: bytes, plan: EditPlan, lang: str = "zh-CN", timings: dict[str, float] | None = None,
-    file_name: str = "workbook", *, unlock_protected: bool = False,
+    file_name: str = "workbook", *, unlock_protected: bool = False, inflated: dict[str, bytes] | None = None,
 ) -> tuple[bytes, Package, Editor]:
-    """Apply a plan to a package held in memory; return the verified new package bytes."""
+    """Apply a plan to a package held in memory; return the verified new package bytes.
+
+    `inflated`: parts of `blob` inflated already, from these very bytes (`ahead.WriteAhead`); the
+    package takes them out of the dict."""
     timings = {} if timings is None else timings
     clock = time.perf_counter()
 
@@ -91,6 +95,8 @@ def plan_to_bytes(
     try:
         check_zip(zipfile.ZipFile(io.BytesIO(blob)), file_name)  # duplicates, zip bombs, broken structural XML
         pkg = CheckedPackage(blob, file_name)
+        while inflated:  # emptied: the package's copy is then the only one held
+            pkg.adopt(*inflated.popitem())
     except (zipfile.BadZipFile, ValueError) as exc:
         raise FileRefused(
             "文件不是可写入的 Excel 工作簿（{err}）。", "The file is not a workbook xlcrm can write ({err}).", err=exc
@@ -234,12 +240,14 @@ def apply_plan(
     fingerprint: Fingerprint | None = None,
     unlock_protected: bool = False,
     lock_wait: float | None = None,
+    ahead: WriteAhead | None = None,
 ) -> WriteResult:
     """Make every edit of `plan` in the workbook at `path`; all or nothing (see module doc).
 
     `fingerprint`: the file as the caller read it; if it is no longer that file, nothing is
     written (FileRefused). `unlock_protected`: write into protected sheets / a structure-locked
     book (the protection itself is kept). A symlink is written through to its target.
+    `ahead`: parts inflated while the command planned, used if the file still has those bytes.
     """
     started = time.perf_counter()
     shown = Path(path)
@@ -253,12 +261,12 @@ def apply_plan(
         with open(path, "rb") as fh:
             blob = fh.read()
             stat = os.fstat(fh.fileno())
-        if fingerprint is not None and (
-            not fingerprint.same_stat(stat) or Fingerprint.of(path, blob).digest != fingerprint.digest
-        ):
+        digest = Fingerprint.of(path, blob).digest if fingerprint is not None or ahead is not None else None
+        if fingerprint is not None and (not fingerprint.same_stat(stat) or digest != fingerprint.digest):
             raise changed_error(shown.name)
+        inflated = ahead.parts_for(digest) if ahead is not None else {}
         result.timings["read_file"] = time.perf_counter() - started
-        data, pkg, editor = _render(blob, plan, lang, unlock_protected, result)
+        data, pkg, editor = _render(blob, plan, lang, unlock_protected, result, inflated)
         del blob
         result.parts_changed = sorted(n for n in pkg.touched() if n in pkg.infos)
         result.parts_added = sorted(n for n in pkg.changed if n not in pkg.infos)
@@ -277,7 +285,8 @@ def apply_plan(
     return result
 
 
-def _render(blob: bytes, plan: EditPlan, lang: str, unlock_protected: bool, result: WriteResult):
+def _render(blob: bytes, plan: EditPlan, lang: str, unlock_protected: bool, result: WriteResult,
+            inflated: dict[str, bytes]):
     import warnings
 
     collecting = gc.isenabled()
@@ -289,7 +298,7 @@ def _render(blob: bytes, plan: EditPlan, lang: str, unlock_protected: bool, resu
             warnings.simplefilter("always")
             try:
                 out = plan_to_bytes(blob, plan, lang, result.timings, result.path.name,
-                                    unlock_protected=unlock_protected)
+                                    unlock_protected=unlock_protected, inflated=inflated)
             except XlcrmError:
                 raise
             except (KeyError, ValueError, OverflowError) as exc:  # a package we cannot handle: write nothing
