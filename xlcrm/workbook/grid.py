@@ -14,9 +14,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from ..errors import FileRefused
+from ..model.ownership import SheetRef  # pure data: the head start imports grid before pandas is loaded
 from ..ooxml.rels import rels_path, resolve_target
 from .guard import ensure_readable
-from ..model.ownership import SheetRef  # pure data: the head start imports grid before pandas is loaded
 
 
 @dataclass
