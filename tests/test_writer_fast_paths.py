@@ -433,3 +433,22 @@ def test_a_polars_that_cannot_load_here_leaves_the_join_to_python(monkeypatch) -
     monkeypatch.setattr(builtins, "__import__", unlucky)
     assert not fastrows.installed()
     assert not fastrows.worth_it(10**9)
+
+
+def test_rows_of_lazy_columns_are_united_as_a_sort_would():
+    """`lazycolumns._union` marks rows in a table instead of sorting them: the same rows, ascending,
+    once each — also for numbers no sheet row has (sorted then)."""
+    from xlcrm.workbook.writer.lazycolumns import _union
+
+    rng = np.random.default_rng(7)
+    cases = [
+        [np.array([5, 3, 9, 3]), np.array([1, 9]), np.array([], dtype=np.int64)],
+        [rng.integers(1, 1_048_577, 50_000), rng.integers(1, 1_048_577, 7)],
+        [np.array([1_048_576]), np.array([2])],
+        [np.array([-1, 4]), np.array([2_000_000, 4])],
+        [np.array([], dtype=np.int64)],
+    ]
+    for arrays in cases:
+        expected = np.unique(np.concatenate(arrays)).astype(np.int64)
+        got = _union(arrays)
+        assert got.dtype == np.int64 and got.tolist() == expected.tolist()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...ooxml import fastrows
-from ...ooxml.addresses import col_letter
+from ...ooxml.addresses import MAX_ROW, col_letter
 from ...ooxml.columns import Kinds
 from .rowedit import CellSpec, RowRewriter
 
@@ -91,6 +91,22 @@ class LazyColumns(dict[int, LazyColumn]):
         return min(map(min, rowsets)), min(cols), max(map(max, rowsets)), max(cols)
 
 
+def _union(arrays: list[np.ndarray]) -> np.ndarray:
+    """The row numbers in any of `arrays`, ascending, once each: marked in a table of the sheet's rows
+    (np.unique sorts them: 1 s for the L book's columns of 10⁶ rows; this takes milliseconds)."""
+    arrays = [a for a in arrays if len(a)]
+    if not arrays:
+        return np.empty(0, dtype=np.int64)
+    low = min(int(a.min()) for a in arrays)
+    high = max(int(a.max()) for a in arrays)
+    if low < 0 or high > MAX_ROW:  # not sheet rows: sort instead
+        return np.unique(np.concatenate(arrays))
+    seen = np.zeros(high + 1, dtype=bool)
+    for a in arrays:
+        seen[a] = True
+    return np.flatnonzero(seen).astype(np.int64, copy=False)
+
+
 class LazyRows:
     """The rows a sheet's lazy columns write, and their cells' XML made a block of rows at a time
     (a column at a time within the block; each column's values found by row, in any order)."""
@@ -109,14 +125,13 @@ class LazyRows:
                     rows = rows[order]
                 by_rowset[id(rowset)] = (rows, order)
         self._by_col = {col: by_rowset[id(columns[col].rowset)] for col in self.cols}
-        arrays = [rows for rows, _ in by_rowset.values()]
-        self.rows = np.unique(np.concatenate(arrays)) if arrays else np.empty(0, dtype=np.int64)
+        self.rows = _union([rows for rows, _ in by_rowset.values()])
 
     def merged_with(self, edits: dict[int, object]) -> list[int]:
         """These rows and the rows with per-cell edits, ascending."""
         if not edits:
             return self.rows.tolist()
-        return np.union1d(self.rows, np.fromiter(edits, dtype=np.int64, count=len(edits))).tolist()
+        return _union([self.rows, np.fromiter(edits, dtype=np.int64, count=len(edits))]).tolist()
 
     def cells(self, rewriter: RowRewriter, block: list[int]) -> dict[int, tuple[str, int, int]]:
         """Row → (the XML of its lazy cells, first and last lazy column) for each row written by a
