@@ -452,3 +452,29 @@ def test_rows_of_lazy_columns_are_united_as_a_sort_would():
         expected = np.unique(np.concatenate(arrays)).astype(np.int64)
         got = _union(arrays)
         assert got.dtype == np.int64 and got.tolist() == expected.tolist()
+
+
+def test_texts_scanned_once_are_written_as_texts_scanned_twice():
+    """`_texts` marks a column plain (no escaping, no xml:space) in one scan; `cells_xml` and
+    `cell_shapes` then skip theirs. Values that look plain only across the separator, or only at the
+    column's ends, must not be taken for plain."""
+    from xlcrm.ooxml.cellxml import cell_tags
+    from xlcrm.ooxml.columns import PlainTexts, cell_shapes
+
+    tricky = ["a\ue000 b", "\ue000", " x", "y ", "a\nb", "_x0041_", "a&b", "", "\u3000全角"]
+    for bad in tricky:
+        for values in ([bad], [bad, "ok"], ["ok", bad], ["ok", bad, "ok"], ["ok", None, bad]):
+            kinds, texts = encode_values(values)
+            assert list(zip([kinds] * len(values) if isinstance(kinds, str) else kinds, texts)) == \
+                [encode(v) for v in values]
+            rows = [str(i + 2) for i in range(len(values))]
+            want = ["" if k == "e" else cell_xml("x:", f"C{r}", STYLES.get(k), k, t)
+                    for r, (k, t) in zip(rows, map(encode, values))]
+            assert cells_xml("x:", "C", rows, kinds, texts, _sattr) == want
+            codes, shapes = cell_shapes("x:", kinds, texts, _sattr)
+            made = ["" if shapes[c] is None else f"{cell_tags('x:').open}C{r}{shapes[c][0]}{t}{shapes[c][1]}"
+                    for r, c, t in zip(rows, codes.tolist(), texts)]
+            assert made == want
+    kinds, texts = encode_values(["plain", "text", None])
+    assert isinstance(texts, PlainTexts) and isinstance(texts[1:], PlainTexts)
+    assert not isinstance(encode_values(["a", " b"])[1], PlainTexts)

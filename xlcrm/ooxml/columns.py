@@ -20,6 +20,8 @@ from .cellxml import MAX_TEXT, NEEDS_WORK, PRESERVE, cell_tags, encode, escape_t
 from .dates import to_serials
 
 _EDGE_SPACE = re.compile(r"\x00\s|\s\x00")
+_SEP = "\ue000"  # joins a column's values for one scan: not whitespace, nothing NEEDS_WORK looks for
+_NOT_PLAIN = re.compile(NEEDS_WORK.pattern + r"|\n|\ue000\s|\s\ue000")
 Kinds = str | list[str]  # one kind for every cell of the column, or one per cell
 _FIRST_DATE, _LAST_DATE = dt.datetime(1700, 1, 1), dt.datetime(2200, 1, 1)  # built once, not per value
 
@@ -33,9 +35,26 @@ def _numbers(x: np.ndarray) -> list[str]:
     return [str(int(v)) if w else repr(v) for v, w in zip(values, whole.tolist())]
 
 
+class PlainTexts(list):
+    """A column's texts known to need neither escaping nor xml:space="preserve" (no edge spaces, no
+    line breaks), found by `_texts` in one scan, so `cells_xml` and `cell_shapes` skip theirs (on the
+    L book's tool sheets each scan cost seconds). A slice of plain texts is plain."""
+
+    __slots__ = ()
+
+    def __getitem__(self, i):
+        got = super().__getitem__(i)
+        return PlainTexts(got) if isinstance(i, slice) else got
+
+
 def _texts(values: list[str]) -> list[str]:
     """`escape_text` for a list of str, skipping the work when no value needs it (the usual case)."""
-    if max(map(len, values), default=0) <= MAX_TEXT and not NEEDS_WORK.search("\n".join(values)):
+    if max(map(len, values), default=0) > MAX_TEXT:
+        return [escape_text(v) for v in values]
+    joined = _SEP.join(values)
+    if not _NOT_PLAIN.search(joined) and not (needs_preserve(values[0]) or needs_preserve(values[-1])):
+        return PlainTexts(values)
+    if not NEEDS_WORK.search(joined):
         return values
     return [escape_text(v) for v in values]
 
@@ -176,9 +195,9 @@ def cells_xml(
     else:
         table = {key: sattr(*key) for key in dict.fromkeys(zip(kinds, variants))}
         sas = [table[key] for key in zip(kinds, variants)]
+    plain = isinstance(texts, PlainTexts)
     if uniform and kinds == "s":
-        joined = "\x00".join(texts)
-        if "\n" not in joined and not any(needs_preserve(x) for x in (texts[0], texts[-1])) and not _edge_space(joined):
+        if plain or not _any_preserve(texts):
             return [f'{c}{r}"{sa}{is_}>{x}{t}' for r, sa, x in zip(rows, sas, texts)]
     if uniform and kinds in ("n", "d", "t"):
         return [f'{c}{r}"{sa}{vh}{x}{v}' for r, sa, x in zip(rows, sas, texts)]
@@ -189,9 +208,7 @@ def cells_xml(
             for r, sa, k, x in zip(rows, sas, kind_list, texts)
         ]
     if "b" not in kind_list:  # text with blanks (and numbers): mostly no value needs xml:space
-        joined = "\x00".join(texts)
-        edges = needs_preserve(texts[0]) or needs_preserve(texts[-1])
-        if "\n" not in joined and not edges and not _edge_space(joined):
+        if plain or not _any_preserve(texts):
             return [
                 f'{c}{r}"{sa}{is_}>{x}{t}' if k == "s" else (f'{c}{r}"{sa}/>' if sa else "") if k == "e"
                 else f'{c}{r}"{sa}{vh}{x}{v}'
@@ -207,6 +224,12 @@ def cells_xml(
         else f'{c}{r}"{sa}{vh}{x}{v}'
         for r, sa, k, x in zip(rows, sas, kind_list, texts)
     ]
+
+
+def _any_preserve(texts: list[str]) -> bool:
+    """Whether any value needs xml:space="preserve" (one join and one scan of the column)."""
+    joined = "\x00".join(texts)
+    return "\n" in joined or needs_preserve(texts[0]) or needs_preserve(texts[-1]) or _edge_space(joined)
 
 
 def _edge_space(joined: str) -> bool:
@@ -240,10 +263,8 @@ def cell_shapes(
     # xml:space="preserve" for inline strings with edge spaces or line breaks, as in cells_xml
     # (the same whole-column test first: usually no value needs it).
     preserve = np.zeros(n, dtype=np.int64)
-    if "s" in kind_names:
-        joined = "\x00".join(texts)
-        edges = needs_preserve(texts[0]) or needs_preserve(texts[-1])
-        if "\n" in joined or edges or _edge_space(joined):
+    if "s" in kind_names and not isinstance(texts, PlainTexts):
+        if _any_preserve(texts):
             strings = kind_codes == kind_names.index("s")
             preserve = (np.fromiter((needs_preserve(x) for x in texts), dtype=bool, count=n) & strings).astype(np.int64)
     key = (kind_codes * (int(variant_codes.max(initial=0)) + 1) + variant_codes) * 2 + preserve
