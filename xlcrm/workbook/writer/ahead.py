@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import zipfile
 from pathlib import Path
 
 from ...ooxml import fastrows
@@ -50,17 +51,18 @@ class WriteAhead:
 
     def _run(self) -> None:
         try:
-            blob = self.path.read_bytes()
-            pkg = Package(blob, self.path.name)
-            wanted = [p for p in self.parts if p in pkg.infos]
-            sizes = [pkg.infos[p].file_size for p in wanted]
-            if sum(sizes) <= MAX_BYTES:
+            with zipfile.ZipFile(self.path) as zf:  # the directory only: is it worth reading the file?
+                sizes = {info.filename: info.file_size for info in zf.infolist()}
+            wanted = [p for p in self.parts if p in sizes]
+            if wanted and sum(sizes[p] for p in wanted) <= MAX_BYTES:
+                blob = self.path.read_bytes()
+                pkg = Package(blob, self.path.name)
                 digest = hashlib.sha256(blob).hexdigest()
-                inflated = {part: pkg.read(part) for part in wanted}
+                inflated = {part: pkg.read(part) for part in wanted if part in pkg.infos}
                 if not self.dropped:
                     self.inflated, self.digest = inflated, digest
-            del pkg, blob
-            if max(sizes, default=0) >= POLARS_MIN_BYTES:
+                del pkg, blob
+            if max((sizes[p] for p in wanted), default=0) >= POLARS_MIN_BYTES:
                 fastrows.installed()  # imported now, not in the middle of the write
         except Exception:  # the write inflates the part itself and reports what is wrong, if anything
             self.inflated, self.digest = {}, None
