@@ -84,10 +84,13 @@ def test_a_file_changed_after_the_ahead_read_is_inflated_again(sample_zh, sample
     assert _parts(book) == _parts(expected)
 
 
-def test_run_through_the_file_port_inflates_basic_info_ahead(sample_zh, adopted):
-    result = xlcrm.run(sample_zh, today=TODAY)
-    assert result.counts["due"] >= 0
+def test_run_and_regrade_through_the_file_port_inflate_basic_info_ahead(sample_zh, adopted):
+    xlcrm.run(sample_zh, today=TODAY)
     assert adopted == [_customers_part(sample_zh)]
+    xlcrm.regrade(sample_zh, today=TODAY)
+    assert adopted == [_customers_part(sample_zh)] * 2
+    xlcrm.summary(sample_zh, today=TODAY)  # writes its own sheet only: nothing inflated ahead
+    assert adopted == [_customers_part(sample_zh)] * 2
 
 
 def test_nothing_is_held_past_the_size_limit_or_for_a_command_that_does_not_write(sample_zh, monkeypatch, adopted):

@@ -80,7 +80,10 @@ class FileWorkbook:
 
         if self._ahead is not None:
             self._ahead.drop()
+            self._ahead = None
         names = {book.sheets[key].name for key in writes if key in book.sheets}
+        if not names:
+            return
         parts = [part for name, kind, part in sheet_parts(resolve(self.path)) if name in names and kind == "worksheet"]
         self._ahead = WriteAhead.start(resolve(self.path), parts)
 
