@@ -119,7 +119,7 @@ def child_stages(path: Path) -> dict:
 
     def planned() -> EditPlan:
         # In a function of its own, as in run_all: the book's frames are freed before the write.
-        book = port.read()
+        book = port.read(writes=("customers",))  # as run_all: Basic Info is inflated ahead for the write
         lap("read")
         archived = daily.archived_ids(port, book)
         lap("archive_ids")

@@ -133,11 +133,11 @@ def test_the_installed_entry_point_runs_through_the_head_start(sample_zh):
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "今日需跟进" in out.stdout
-    from xlcrm.cli_entry import main as entry  # what [project.scripts] names
+    from xlcrm.cli_entry import script as entry  # what [project.scripts] names
 
     assert entry.__module__ == "xlcrm.cli_entry"
     text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
-    assert 'xlcrm = "xlcrm.cli_entry:main"' in text
+    assert 'xlcrm = "xlcrm.cli_entry:script"' in text
 
 
 def test_the_head_start_parses_without_waiting_for_pandas():

@@ -1,6 +1,6 @@
 """`python -m xlcrm` (`py -m xlcrm` on Windows): the CLI where the `xlcrm` script is not on PATH."""
 
-from .cli_entry import main
+from .cli_entry import script
 
 if __name__ == "__main__":
-    main()
+    script()
