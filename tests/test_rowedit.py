@@ -199,7 +199,7 @@ def test_rows_spliced_in_one_batch_leave_their_new_cells_as_evidence() -> None:
     written: list[bytes] = []
     rewriter = RowRewriter(sheet, _resolve, {}, written)
     located = [sheet.locate(r) for r in range(1, 6)]
-    cells = [f'<c r="B{r}"><v>9</v></c>' for r in range(1, 5)] + ['<c r="B5"><v>oops</c>']
+    cells = [f'<c r="B{r}"><v>9</v></c>'.encode() for r in range(1, 5)] + [b'<c r="B5"><v>oops</c>']
     done = rewriter.append_many([s for _, s, _ in located], [e for _, _, e in located], [2] * 5, [2] * 5, cells)
     assert [d is not None for d in done] == [True, False, False, False, True]
     wide = SheetXml(data.replace(b'spans="1:1"', b'spans="1:4"'), "客户资料")  # spans that cover B: kept
@@ -209,7 +209,7 @@ def test_rows_spliced_in_one_batch_leave_their_new_cells_as_evidence() -> None:
     cut, new = done[0]
     row_end = located[0][2]
     assert data[:cut] + new + data[cut:row_end] == data[:row_end].replace(b"</row>", b'<c r="B1"><v>9</v></c></row>')
-    assert written == [cells[0].encode(), cells[4].encode()]
+    assert written == [cells[0], cells[4]]
     assert written[0] is new  # the rope and the evidence share the bytes
     assert well_formed([b"<x>", *written, b"</x>"]) is not None  # the broken cell is caught
     assert well_formed([b"<x>", written[0], b"</x>"]) is None

@@ -100,10 +100,12 @@ def rows_xml(p: str, columns: list[PreparedColumn], first: int, n: int, heights:
             for start in range(0, n, rows_per_piece)]
 
 
-def cells_joined(columns: list[PreparedColumn], rows: list[int]) -> list[str]:
-    """Per row, its cells of every column side by side (a row's `<c>` elements, no row tag).
+def cells_joined(columns: list[PreparedColumn], rows: list[int]) -> list[bytes]:
+    """Per row, its cells of every column side by side (a row's `<c>` elements, no row tag), as UTF-8.
 
-    Each column is aligned to `rows` (`texts[i]` is row `rows[i]`'s; see `PreparedColumn.aligned`)."""
+    Each column is aligned to `rows` (`texts[i]` is row `rows[i]`'s; see `PreparedColumn.aligned`).
+    The rows are cut from the joined column's Arrow data (one copy), never made Python strs first:
+    `to_list` and an `encode` per row were half of Basic Info's rendering on the L book."""
     pl = _polars()
     data: dict[str, object] = {"r": pl.Series(rows, dtype=pl.Int64).cast(pl.String)}
     cells = [_cell_expr(j, column, data) for j, column in enumerate(columns)]
@@ -111,7 +113,7 @@ def cells_joined(columns: list[PreparedColumn], rows: list[int]) -> list[str]:
         data[f"t{j}"] = pl.Series(column.texts, dtype=pl.String)
     # with_columns, not select: a column whose cells are all left out is a literal, and a select of
     # literals alone would give one row, not one per row.
-    return pl.DataFrame(data).with_columns(pl.concat_str(cells).alias("x"))["x"].to_list()
+    return _utf8_rows(pl.DataFrame(data).with_columns(pl.concat_str(cells).alias("x"))["x"])
 
 
 def _cell_expr(j: int, column: PreparedColumn, data: dict):
@@ -135,16 +137,38 @@ def _cell_expr(j: int, column: PreparedColumn, data: dict):
     return pl.when(pl.col(f"k{j}")).then(cell).otherwise(pl.lit(""))
 
 
-def _utf8(series) -> bytes:
-    """The concatenated UTF-8 of a string column (its Arrow data buffers, copied once)."""
+def _utf8_rows(series) -> list[bytes]:
+    """Each value of a string column (no nulls) as its UTF-8 bytes."""
+    out: list[bytes] = []
+    for chunk, offsets in _arrow_chunks(series):
+        if chunk.null_count:
+            raise ValueError("a joined row is null")  # concat_str of a null: a text that was None
+        data = chunk.buffers()[2]
+        if data is None:  # every value empty
+            out += [b""] * len(chunk)
+            continue
+        base = int(offsets[0])
+        blob = data.slice(base, int(offsets[-1]) - base).to_pybytes()
+        bounds = (offsets - base).tolist()
+        out += [blob[a:b] for a, b in zip(bounds, bounds[1:])]
+    return out
+
+
+def _arrow_chunks(series):
+    """(large_string chunk, its value offsets) of a polars string column, chunk by chunk."""
     import pyarrow as pa
 
-    out = []
     chunks = series.to_arrow()
     for chunk in (chunks.chunks if isinstance(chunks, pa.ChunkedArray) else [chunks]):
         if not pa.types.is_large_string(chunk.type):
             chunk = chunk.cast(pa.large_string())
-        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64)[chunk.offset : chunk.offset + len(chunk) + 1]
+        yield chunk, np.frombuffer(chunk.buffers()[1], dtype=np.int64)[chunk.offset : chunk.offset + len(chunk) + 1]
+
+
+def _utf8(series) -> bytes:
+    """The concatenated UTF-8 of a string column (its Arrow data buffers, copied once)."""
+    out = []
+    for chunk, offsets in _arrow_chunks(series):
         if len(offsets) > 1:
             out.append(chunk.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0])).to_pybytes())
     return b"".join(out)

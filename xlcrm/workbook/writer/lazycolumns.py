@@ -167,17 +167,17 @@ class LazyRows:
         return dict(zip(union.tolist(), zip(join(rewriter, union, values), lo, hi)))
 
     @staticmethod
-    def _joined(rewriter: RowRewriter, union: np.ndarray, values: list) -> list[str]:
-        """Each row's cells side by side: a column's cells made at once (`cells_xml`), joined per row."""
+    def _joined(rewriter: RowRewriter, union: np.ndarray, values: list) -> list[bytes]:
+        """Each row's cells side by side, as UTF-8: a column's cells made at once (`cells_xml`), joined per row."""
         aligned = []
         for col, at, kinds, texts, style in values:
             cells = np.full(len(union), "", dtype=object)
             cells[at] = rewriter.column_cells(col, list(map(str, union[at].tolist())), kinds, texts, style)
             aligned.append(cells.tolist())
-        return list(map("".join, zip(*aligned)))
+        return [row.encode("utf-8") for row in map("".join, zip(*aligned))]
 
     @staticmethod
-    def _joined_by_polars(rewriter: RowRewriter, union: np.ndarray, values: list) -> list[str]:
+    def _joined_by_polars(rewriter: RowRewriter, union: np.ndarray, values: list) -> list[bytes]:
         """The same text joined by polars (`cells_xml`'s grammar as a table: `ooxml.fastrows`)."""
         prepared = []
         for col, at, kinds, texts, style in values:

@@ -311,24 +311,24 @@ class RowRewriter:
                 parts.append(f"{head}{suffix}{middle}{text}{end_}")
             return pieces(tag, gt, end, cols[0], cols[-1], "".join(parts).encode("utf-8"), restyled)
 
-        def append_xml(start: int, end: int, lo: int, hi: int, cells: str) -> list | None:
-            """The same for cells already made (columns `lo`..`hi`, see `column_cells`)."""
+        def append_xml(start: int, end: int, lo: int, hi: int, cells: bytes) -> list | None:
+            """The same for cells already made, as UTF-8 (columns `lo`..`hi`, see `column_cells`)."""
             found = tag_if_appendable(start, end, lo)
-            return None if found is None else pieces(*found, end, lo, hi, cells.encode("utf-8"))
+            return None if found is None else pieces(*found, end, lo, hi, cells)
 
-        def append_many(starts: list[int], ends: list[int], los: list[int], his: list[int], cells: list[str]) -> list:
+        def append_many(starts: list[int], ends: list[int], los: list[int], his: list[int], cells: list[bytes]
+                        ) -> list:
             """`append_xml` for many rows at once (a computed column's 100k rows): for each row the
-            offset where its new cells go (its `</row>`) and those cells, or None where
+            offset where its new cells (UTF-8) go (its `</row>`) and those cells, or None where
             `append_xml` must decide (see `tag_if_appendable`; or `spans` to widen). Rows taken here
             keep their tag; their cells are what was written (the same objects, not copies: a
             million rows' cells are 0.7 GB)."""
             out: list = []
-            for start, end, lo, hi, xml in zip(starts, ends, los, his, cells):
+            for start, end, lo, hi, new in zip(starts, ends, los, his, cells):
                 found = tag_if_appendable(start, end, lo)
                 if found is None or not spans_cover(found[0], lo, hi):
                     out.append(None)
                     continue
-                new = xml.encode("utf-8")
                 written.append(new)  # to be checked as XML (the row's tag is kept as it was)
                 out.append((end - n_close, new))
             return out

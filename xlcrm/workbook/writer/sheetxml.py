@@ -328,6 +328,7 @@ class SheetXml(RowIndex):
         pos = self.b0
         body_last = self.last_row_number() or 0 if self.new_rows else None
         row_open, row_close = f"<{self.p}row r=\"", f"</{self.p}row>"
+        close_text = row_close.encode()
         close_tag = self.row_close  # bytes (row_close above is text, for rows made here)
         located = self.locate_all(rows)  # a complete index: every row found in one search
         # A block of rows at a time: the lazy cells' XML of 10⁶ rows would otherwise be held all at
@@ -336,7 +337,7 @@ class SheetXml(RowIndex):
             block = rows[k : k + RENDER_BLOCK_ROWS]
             if body_last is not None and block[0] > body_last:
                 break
-            cells_of = lazy.cells(rewriter, block)  # row → (its lazy cells' XML, lo, hi)
+            cells_of = lazy.cells(rewriter, block)  # row → (its lazy cells' XML as UTF-8, lo, hi)
             where = located[k : k + len(block)] if located is not None else None
             spliced = self._splice_lazy(rewriter, block, where, cells_of)
             for i, row in enumerate(block):
@@ -370,7 +371,7 @@ class SheetXml(RowIndex):
                     out.extend(pieces)
                     pos = end
                 else:
-                    new_row = f"{row_open}{row}\">{new_cells}{row_close}".encode() if new_cells else b""
+                    new_row = b"".join((f'{row_open}{row}">'.encode(), new_cells, close_text)) if new_cells else b""
                     written.append(new_row)
                     out.append(new_row)
                     pos = start
@@ -403,7 +404,7 @@ class SheetXml(RowIndex):
         rewriter: RowRewriter,
         rows: list[int],
         located: list[tuple[bool, int, int]] | None,
-        cells_of: dict[int, tuple[str, int, int]],
+        cells_of: dict[int, tuple[bytes, int, int]],
     ) -> dict[int, tuple[int, bytes]]:
         """Position in `rows` → (offset of the row's `</row>`, its new cells) for every row that
         only gets lazy cells right of its last cell, decided for the block at once
