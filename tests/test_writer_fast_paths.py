@@ -478,3 +478,25 @@ def test_texts_scanned_once_are_written_as_texts_scanned_twice():
     kinds, texts = encode_values(["plain", "text", None])
     assert isinstance(texts, PlainTexts) and isinstance(texts[1:], PlainTexts)
     assert not isinstance(encode_values(["a", " b"])[1], PlainTexts)
+
+
+def test_the_plain_scans_agree_with_one_regex_of_all_that_is_not_plain():
+    """`columns._plain` splits the test into scans that run at memchr speed (a class, a substring,
+    `\\ue000\\s` on the join and on its reverse); it must say exactly what one regex of everything
+    that makes a joined column not plain says."""
+    import random
+    import re
+
+    from xlcrm.ooxml.cellxml import NEEDS_WORK
+    from xlcrm.ooxml.columns import _SEP, _plain
+
+    whole = re.compile(NEEDS_WORK.pattern + r"|\n|\ue000\s|\s\ue000")
+    alphabet = ["a", "中", " ", "\u3000", "\t", "\n", "_", "x", "&", "<", "\x01", "\ud800", "\ufffe", "\x85", _SEP]
+    rng = random.Random(7)
+    seen = {True: 0, False: 0}
+    for _ in range(20_000):
+        joined = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
+        want = whole.search(joined) is None
+        assert _plain(joined) is want, repr(joined)
+        seen[want] += 1
+    assert min(seen.values()) > 1000  # both verdicts were tried often
