@@ -105,7 +105,7 @@ def cells_joined(columns: list[PreparedColumn], rows: list[int]) -> list[bytes]:
 
     Each column is aligned to `rows` (`texts[i]` is row `rows[i]`'s; see `PreparedColumn.aligned`).
     The rows are cut from the joined column's Arrow data (one copy), never made Python strs first:
-    `to_list` and an `encode` per row were half of Basic Info's rendering on the L book."""
+    `to_list` and an `encode` per row were a fifth of Basic Info's rendering in a profile of the L book."""
     pl = _polars()
     data: dict[str, object] = {"r": pl.Series(rows, dtype=pl.Int64).cast(pl.String)}
     cells = [_cell_expr(j, column, data) for j, column in enumerate(columns)]
