@@ -59,7 +59,7 @@ def exit_now(code: object) -> None:
             stream.flush()
         except (OSError, ValueError):  # a closed pipe (`xlcrm … | head`) or a closed stream
             pass
-    os._exit(status & 0xFF)
+    os._exit(status if os.name == "nt" else status & 0xFF)  # Windows keeps wide codes, as sys.exit does there
 
 
 if __name__ == "__main__":
