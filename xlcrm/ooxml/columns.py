@@ -19,7 +19,7 @@ import pandas as pd
 from .cellxml import MAX_TEXT, NEEDS_WORK, PRESERVE, cell_tags, encode, escape_text, needs_preserve
 from .dates import to_serials
 
-_EDGE_SPACE = re.compile(r"\x00\s|\s\x00")
+_SPACE_AFTER_NUL = re.compile(r"\x00\s")  # searched in a join and its reverse, as _SPACE_AFTER_SEP below
 _SEP = "\ue000"  # joins a column's values for one scan: not whitespace, nothing NEEDS_WORK looks for
 # What makes a joined column not plain, as scans that each run at memchr speed: NEEDS_WORK's
 # characters or a line break, "_x", and whitespace beside a separator (searched as `\ue000\s` in the
@@ -239,14 +239,14 @@ def cells_xml(
 
 
 def _any_preserve(texts: list[str]) -> bool:
-    """Whether any value needs xml:space="preserve" (one join and one scan of the column)."""
+    """Whether any value needs xml:space="preserve" (one join of the column, scanned at memchr speed)."""
     joined = "\x00".join(texts)
     return "\n" in joined or needs_preserve(texts[0]) or needs_preserve(texts[-1]) or _edge_space(joined)
 
 
 def _edge_space(joined: str) -> bool:
     """Whether any \\x00-separated value starts or ends with whitespace."""
-    return _EDGE_SPACE.search(joined) is not None
+    return bool(_SPACE_AFTER_NUL.search(joined) or _SPACE_AFTER_NUL.search(joined[::-1]))
 
 
 Shape = tuple[str, str] | None  # (after the row number, after the value), or None: the cell is left out
