@@ -41,8 +41,8 @@ def exit_now(code: object) -> None:
     non-daemon thread is still running, the usual exit instead (it waits for that thread)."""
     import threading
 
-    others = [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
-    if any(t.is_alive() for t in others):
+    me = threading.current_thread()
+    if any(t is not me and not t.daemon and t.is_alive() for t in threading.enumerate()):
         raise SystemExit(code)
     if code is None:
         status = 0

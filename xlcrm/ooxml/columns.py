@@ -19,7 +19,6 @@ import pandas as pd
 from .cellxml import MAX_TEXT, NEEDS_WORK, PRESERVE, cell_tags, encode, escape_text, needs_preserve
 from .dates import to_serials
 
-_SPACE_AFTER_NUL = re.compile(r"\x00\s")  # searched in a join and its reverse, as _SPACE_AFTER_SEP below
 _SEP = "\ue000"  # joins a column's values for one scan: not whitespace, nothing NEEDS_WORK looks for
 # What makes a joined column not plain, as scans that each run at memchr speed: NEEDS_WORK's
 # characters or a line break, "_x", and whitespace beside a separator (searched as `\ue000\s` in the
@@ -67,8 +66,13 @@ def _texts(values: list[str]) -> list[str]:
 def _plain(joined: str) -> bool:
     """Whether no value in `joined` (values joined by _SEP) needs escaping, and none has a line break
     or whitespace at an edge inside the join (the first and last values' outer edges are not seen)."""
-    return not (_WORK_OR_BREAK.search(joined) or _WORK_TEXT in joined
-                or _SPACE_AFTER_SEP.search(joined) or _SPACE_AFTER_SEP.search(joined[::-1]))
+    return not (_WORK_OR_BREAK.search(joined) or _WORK_TEXT in joined or _space_beside_sep(joined))
+
+
+def _space_beside_sep(joined: str) -> bool:
+    """Whether whitespace touches a separator in `joined`: a value (not the first's start nor the
+    last's end) starts or ends with it."""
+    return bool(_SPACE_AFTER_SEP.search(joined) or _SPACE_AFTER_SEP.search(joined[::-1]))
 
 
 def _datetimes(series: pd.Series, one_kind: bool) -> tuple[Kinds, list[str]]:
@@ -239,14 +243,11 @@ def cells_xml(
 
 
 def _any_preserve(texts: list[str]) -> bool:
-    """Whether any value needs xml:space="preserve" (one join of the column, scanned at memchr speed)."""
-    joined = "\x00".join(texts)
-    return "\n" in joined or needs_preserve(texts[0]) or needs_preserve(texts[-1]) or _edge_space(joined)
-
-
-def _edge_space(joined: str) -> bool:
-    """Whether any \\x00-separated value starts or ends with whitespace."""
-    return bool(_SPACE_AFTER_NUL.search(joined) or _SPACE_AFTER_NUL.search(joined[::-1]))
+    """Whether any value may need xml:space="preserve" (one join of the column, scanned at memchr
+    speed). A value holding the separator itself can only make it say yes; callers then test each
+    value (`needs_preserve`), so the bytes do not depend on it."""
+    joined = _SEP.join(texts)
+    return "\n" in joined or needs_preserve(texts[0]) or needs_preserve(texts[-1]) or _space_beside_sep(joined)
 
 
 Shape = tuple[str, str] | None  # (after the row number, after the value), or None: the cell is left out

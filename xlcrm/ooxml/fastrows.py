@@ -143,12 +143,8 @@ def _utf8_rows(series) -> list[bytes]:
     for chunk, offsets in _arrow_chunks(series):
         if chunk.null_count:
             raise ValueError("a joined row is null")  # concat_str of a null: a text that was None
-        data = chunk.buffers()[2]
-        if data is None:  # every value empty
-            out += [b""] * len(chunk)
-            continue
         base = int(offsets[0])
-        blob = data.slice(base, int(offsets[-1]) - base).to_pybytes()
+        blob = chunk.buffers()[2].slice(base, int(offsets[-1]) - base).to_pybytes()
         bounds = (offsets - base).tolist()
         out += [blob[a:b] for a, b in zip(bounds, bounds[1:])]
     return out

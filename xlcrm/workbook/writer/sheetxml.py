@@ -327,9 +327,8 @@ class SheetXml(RowIndex):
         out: list = []
         pos = self.b0
         body_last = self.last_row_number() or 0 if self.new_rows else None
-        row_open, row_close = f"<{self.p}row r=\"", f"</{self.p}row>"
-        close_text = row_close.encode()
-        close_tag = self.row_close  # bytes (row_close above is text, for rows made here)
+        row_open = f"<{self.p}row r=\""  # for rows made here
+        close_tag = self.row_close
         located = self.locate_all(rows)  # a complete index: every row found in one search
         # A block of rows at a time: the lazy cells' XML of 10⁶ rows would otherwise be held all at
         # once (several GB of small strings for the L book).
@@ -371,7 +370,7 @@ class SheetXml(RowIndex):
                     out.extend(pieces)
                     pos = end
                 else:
-                    new_row = b"".join((f'{row_open}{row}">'.encode(), new_cells, close_text)) if new_cells else b""
+                    new_row = b"".join((f'{row_open}{row}">'.encode(), new_cells, close_tag)) if new_cells else b""
                     written.append(new_row)
                     out.append(new_row)
                     pos = start
