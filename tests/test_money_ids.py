@@ -55,6 +55,46 @@ def test_customer_money_uses_last_12_months_for_abc():
     assert values(m["abc_class"]) == [None, "A", "B"]
 
 
+def _pattern_one_id_at_a_time(ids, settings):
+    """id_pattern as it was before Arrow counted: one Python call per ID (the reference)."""
+    from collections import Counter
+
+    s = pd.Series([i for i in ids if isinstance(i, str) and i.strip()], dtype=object).str.strip()
+    parts = s.str.extract(r"^(?P<prefix>\D*?)(?P<number>\d+)$").dropna()
+    if parts.empty:
+        return settings.id_prefix, settings.id_digits, 0
+    prefix = Counter(parts["prefix"]).most_common(1)[0][0]
+    same = parts[parts["prefix"] == prefix]["number"]
+    return prefix, int(Counter(same.str.len()).most_common(1)[0][0]), max(int(n) for n in same)
+
+
+def test_id_pattern_counted_by_arrow_agrees_with_one_id_at_a_time():
+    import random
+
+    rng = random.Random(15)
+    s = Settings()
+    pieces = ["C", "KH-", "c", "", "X", " ", "\t", "\x1f", "客", "-", "7"]
+    for _ in range(400):
+        ids = []
+        for _ in range(rng.randint(0, 30)):
+            kind = rng.random()
+            if kind < 0.1:
+                ids.append(rng.choice([None, float("nan"), "", "  ", "ABC", "12a"]))
+            else:
+                ids.append(rng.choice(pieces[:4]) + str(rng.randint(0, 10 ** rng.randint(1, 7))).zfill(rng.randint(1, 6))
+                           + rng.choice(["", "", " ", "\x1c"]))
+        if rng.random() < 0.2:
+            ids.append(rng.choice(pieces) + "123")  # now and then one that is not ASCII
+        assert id_pattern(ids, s) == _pattern_one_id_at_a_time(ids, s), ids
+    # ties: the first seen wins, for the prefix and for the digits
+    assert id_pattern(["B01", "A001", "A01", "B001"], s) == ("B", 2, 1)
+    assert id_pattern(["K1", 5, "K22"], s) == ("K", 1, 22)  # a number among the IDs: the pandas way
+    # a number longer than int64 holds is still a number (it used to stop the check with OverflowError)
+    assert id_pattern(["C" + "9" * 30, "C1"], s) == ("C", 30, int("9" * 30))
+    long = frame("customers", [{"customer_id": "C" + "9" * 30}, {"customer_id": None}])
+    assert list(assign_missing_ids(long, s)) == ["C1" + "0" * 30]
+
+
 def test_id_pattern_and_assignment_never_reuses():
     s = Settings()
     assert id_pattern(["C000001", "C000010", "K9"], s) == ("C", 6, 10)

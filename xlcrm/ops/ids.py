@@ -13,21 +13,62 @@ import pyarrow.compute as pc
 from ..settings import Settings
 
 _PATTERN = r"^(?P<prefix>\D*?)(?P<number>\d+)$"
+# What str.strip() removes from ASCII text (str.isspace: the separators \x1c-\x1f too).
+_ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 
 
 def id_pattern(ids: Iterable[str], settings: Settings) -> tuple[str, int, int]:
-    """(prefix, digits, highest number) of the IDs in use: the most common prefix wins.
+    """(prefix, digits, highest number) of the IDs in use: the most common prefix wins (on a tie, the
+    one seen first), then the most common number of digits among its IDs.
 
     With no usable IDs yet, the Settings' prefix and digit count are used, starting from 0.
     """
-    s = pd.Series([i for i in ids if isinstance(i, str) and i.strip()], dtype=object).str.strip()
-    parts = _id_parts(s).dropna()
-    if parts.empty:
-        return settings.id_prefix, settings.id_digits, 0
-    prefix = Counter(parts["prefix"]).most_common(1)[0][0]
-    same = parts[parts["prefix"] == prefix]["number"]
-    digits = Counter(same.str.len()).most_common(1)[0][0]
-    return prefix, int(digits), int(same.astype("int64").max())
+    ids = ids if isinstance(ids, list) else list(ids)
+    found = _pattern_by_arrow(ids)
+    if found is None:
+        s = pd.Series([i for i in ids if isinstance(i, str) and i.strip()], dtype=object).str.strip()
+        parts = _id_parts(s).dropna()
+        if parts.empty:
+            found = ()
+        else:
+            prefix = Counter(parts["prefix"]).most_common(1)[0][0]
+            same = parts[parts["prefix"] == prefix]["number"]
+            digits = Counter(same.str.len()).most_common(1)[0][0]
+            found = prefix, int(digits), max(int(n) for n in same)  # Python ints: any number of digits
+    return found or (settings.id_prefix, settings.id_digits, 0)
+
+
+def _pattern_by_arrow(ids: list) -> tuple | None:
+    """`id_pattern`'s answer (() for no usable ID) when every ID is ASCII text, counted by Arrow (the L
+    book's 1M IDs: one Python call per ID cost ~1 s); None for any other list, or a number too long
+    for int64 (the caller's pandas way then counts them)."""
+    try:
+        arr = pa.array(ids, type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):  # not all text
+        return None
+    if len(arr) and not pc.all(pc.string_is_ascii(arr)).as_py():
+        return None
+    text = pc.utf8_trim(arr, characters=_ASCII_SPACE)  # str.strip() on ASCII text
+    text = text.filter(pc.greater(pc.binary_length(text), 0))  # nulls dropped too
+    prefix, number = pc.extract_regex(text, _PATTERN).flatten()
+    usable = pc.is_valid(number)
+    prefix, number = prefix.filter(usable), number.filter(usable)
+    if not len(prefix):
+        return ()
+    common = _most_common(prefix)
+    same = number.filter(pc.equal(prefix, common))
+    try:
+        highest = pc.max(pc.cast(same, pa.int64())).as_py()
+    except pa.ArrowException:  # more digits than int64 holds
+        return None
+    return common, int(_most_common(pc.binary_length(same))), int(highest)
+
+
+def _most_common(values: pa.Array):
+    """The most frequent value; on a tie the one seen first (as `Counter.most_common`: value_counts
+    lists values in the order they first appear, and argmax takes the first of equal counts)."""
+    counts = pc.value_counts(values)
+    return counts.field("values")[int(np.argmax(counts.field("counts").to_numpy()))].as_py()
 
 
 def _id_parts(ids: pd.Series) -> pd.DataFrame:
@@ -65,9 +106,6 @@ def assign_missing_ids(customers: pd.DataFrame, settings: Settings, *, archived:
         number += len(batch)
     return pd.Series(new_ids[: len(missing)], index=missing, dtype=object)
 
-
-# What str.strip() removes from ASCII text (str.isspace: the separators \x1c-\x1f too).
-_ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 
 
 def _taken(groups: list[Iterable]) -> Callable[[list[str]], list[bool]]:
