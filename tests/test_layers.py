@@ -1,7 +1,7 @@
 """The architecture, checked: every import of every module (function-local ones included) forms a
 graph with no cycle, and each layer imports only from itself and the layers below it:
 
-    ooxml  ←  model (and the helpers beside it: i18n, schema, settings, errors, procs, vba)
+    ooxml  ←  model (and the helpers beside it: i18n, schema, settings, errors, procs, forked, vba)
            ←  ops  ←  workbook  ←  commands  ←  front ends (cli, addin, api, lite, build tools)
 
 Imports under `if TYPE_CHECKING:` are left out: they are never executed, they only name a type.
@@ -25,6 +25,7 @@ PLACES = {
     "xlcrm.settings": "model",
     "xlcrm.errors": "model",
     "xlcrm.procs": "model",
+    "xlcrm.forked": "model",  # pure work in a forked child: imports nothing of xlcrm
     "xlcrm.version": "model",
     "xlcrm.vba": "model",
     "xlcrm.ops": "ops",

@@ -1,0 +1,184 @@
+"""Pure work on the other core: `Forked(fn)` computes `fn()` in a forked child while the caller goes
+on, and `result()` hands its value back.
+
+Why a process: the daily run's planning is pandas and Arrow work that holds the GIL, so a thread
+gains nothing (measured: Basic Info's phone checks on a thread of their own ran no faster). A
+forked child sees the book the parent read copy-on-write, so nothing is pickled on the way in, and
+it sends back only its result (the M book's check: 8,013 problems, under 1 MB). On the M book the
+check then runs beside the grading: 1.6–1.8 s for both instead of 2.2–2.5 s. The price is memory:
+the pages either process writes to are copied (the M book: +170–250 MB while both run).
+
+Safe by construction:
+- The child runs one pure function, writes nothing but its pickled result to a pipe and leaves with
+  `os._exit`: no atexit handler runs there (the workbook's lock stays the parent's), no buffered
+  output is flushed twice, no file is touched.
+- Anything odd gives the parent's own computation of `fn()` instead, with its own errors: the child
+  raised, died, sent something unreadable, or made no progress for `STALL_SECONDS` (a library lock
+  held by another thread at the fork would hang the child, never the parent).
+- A child is forked only on Linux (fork is unsafe with macOS's system libraries and absent on
+  Windows), with two usable cores, memory to spare, work the caller says is big enough, and not
+  when XLCRM_FORK=0 (XLCRM_FORK=1: fork whenever possible, whatever the size — for tests).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import pickle
+import select
+import signal
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+FORK_ENV = "XLCRM_FORK"
+STALL_SECONDS = 5.0  # a child whose CPU time has not moved for this long is taken for hung
+POLL_SECONDS = 0.25
+# Free memory asked for, as a share of the parent's resident size: the child writes to pages it
+# touches (reference counts), so they are copied. The M book's check copied 15 % (164 of 1,120 MB).
+SPARE_MEMORY_SHARE = 0.5
+
+
+def fork_wanted(worth_it: bool) -> bool:
+    """Fork for this work? XLCRM_FORK=0 never, =1 whenever this machine can, else when `worth_it`."""
+    setting = os.environ.get(FORK_ENV, "").strip()
+    if setting == "0" or not sys.platform.startswith("linux") or not hasattr(os, "fork"):
+        return False
+    if len(os.sched_getaffinity(0)) < 2:
+        return False
+    if setting == "1":
+        return True
+    return worth_it and _memory_to_spare()
+
+
+class Forked(Generic[T]):
+    """`fn()` computed in a forked child (see the module doc), or by `result()` itself."""
+
+    def __init__(self, fn: Callable[[], T], *, worth_it: bool = True):
+        self.fn = fn
+        self.pid: int | None = None  # the child, while it is ours to reap
+        self._fd: int | None = None  # the pipe's reading end
+        if fork_wanted(worth_it):
+            self._start()
+
+    @property
+    def forked(self) -> bool:
+        return self.pid is not None
+
+    def _start(self) -> None:
+        read_fd, write_fd = os.pipe()
+        try:
+            with warnings.catch_warnings():  # Python 3.12+ warns about forking a process with threads
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+        except OSError:  # no memory or process slots to spare: computed in the parent
+            os.close(read_fd)
+            os.close(write_fd)
+            return
+        if pid == 0:
+            os.close(read_fd)
+            _child(self.fn, write_fd)  # never returns
+        os.close(write_fd)
+        self.pid, self._fd = pid, read_fd
+
+    def result(self) -> T:
+        """The child's value; the parent's own `fn()` if there is no child or it failed. Once."""
+        if self.pid is not None:
+            data = self._receive()
+            status = self._reap(kill=data is None)
+            if data is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+                try:
+                    return pickle.loads(data)
+                except Exception:  # noqa: BLE001 — an unreadable result: computed here instead
+                    pass
+        return self.fn()
+
+    def close(self) -> None:
+        """Stop and reap the child if its result is not wanted (an error in the parent)."""
+        if self.pid is not None:
+            self._reap(kill=True)
+
+    def __enter__(self) -> Forked[T]:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _receive(self) -> bytes | None:
+        """Everything the child wrote, once it closed the pipe; None if it stopped making progress."""
+        assert self._fd is not None and self.pid is not None
+        chunks: list[bytes] = []
+        cpu, quiet_since = None, time.monotonic()
+        while True:
+            ready, _, _ = select.select([self._fd], [], [], POLL_SECONDS)
+            now = time.monotonic()
+            if ready:
+                chunk = os.read(self._fd, 1 << 20)
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+                quiet_since = now
+                continue
+            ticks = _cpu_ticks(self.pid)
+            if ticks != cpu:
+                cpu, quiet_since = ticks, now
+            elif now - quiet_since > STALL_SECONDS:
+                return None
+
+    def _reap(self, *, kill: bool) -> int:
+        pid, self.pid = self.pid, None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if kill:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        while True:
+            try:
+                return os.waitpid(pid, 0)[1]
+            except InterruptedError:  # pragma: no cover — retried by Python itself since 3.5
+                continue
+            except ChildProcessError:  # reaped elsewhere (a SIGCHLD handler): no status to trust
+                return -1  # not WIFEXITED
+
+
+def _child(fn: Callable[[], object], write_fd: int) -> None:
+    """In the forked child: compute, send, and leave without any of the parent's exit work."""
+    code = 1
+    try:
+        gc.disable()  # a collection would touch (and so copy) every tracked object of the parent
+        view = memoryview(pickle.dumps(fn(), protocol=pickle.HIGHEST_PROTOCOL))
+        while view:
+            view = view[os.write(write_fd, view):]
+        code = 0
+    except BaseException:  # noqa: BLE001 — the parent computes it again and raises the error there
+        pass
+    finally:
+        os._exit(code)
+
+
+def _cpu_ticks(pid: int) -> int | None:
+    """User + system CPU ticks of a process so far (None if /proc cannot tell)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _memory_to_spare() -> bool:
+    """Is MemAvailable at least SPARE_MEMORY_SHARE of this process's resident size?"""
+    try:
+        with open("/proc/meminfo") as f:
+            available = next(int(line.split()[1]) for line in f if line.startswith("MemAvailable:"))
+        with open("/proc/self/status") as f:
+            resident = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return False
+    return available >= resident * SPARE_MEMORY_SHARE
