@@ -12,7 +12,10 @@ Anything odd — the file changed, a damaged part, no threads — and the write 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import sys
 import threading
 import zipfile
 from pathlib import Path
@@ -50,6 +53,7 @@ class WriteAhead:
         return ahead
 
     def _run(self) -> None:
+        _yield_to_planning()
         try:
             with zipfile.ZipFile(self.path) as zf:  # the directory only: is it worth reading the file?
                 sizes = {info.filename: info.file_size for info in zf.infolist()}
@@ -79,3 +83,15 @@ class WriteAhead:
         """Free what was inflated, now or when the thread is done (the command will not write)."""
         self.dropped = True
         self.inflated = {}
+
+
+def _yield_to_planning() -> None:
+    """Lower this thread's priority (Linux: niceness is per thread) to the lowest.
+
+    The planning keeps both cores busy now (`run` checks in a forked child while it grades); at equal
+    priority this thread took a third of them, and the planning lasted 2.0–2.2 s instead of
+    1.4–1.6 s on the M book. At the lowest it runs on what the two leave, and once the write waits
+    for it nothing competes with it: the write was no slower (4.2–5.0 s, as before)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
