@@ -130,3 +130,30 @@ def test_a_damaged_part_is_left_to_the_write_to_report(sample_zh, tmp_path, adop
     with pytest.raises(xlcrm.errors.FileRefused):
         apply_plan(damaged, plan, backup_dir=tmp_path / "b", ahead=early)
     assert adopted == []
+
+
+@pytest.mark.parametrize("chunk", [1 << 20, 4093])  # the parts' bytes across many reads, too
+def test_one_pass_keeps_only_the_parts_and_hashes_the_whole_file(sample_zh, monkeypatch, chunk):
+    """What the thread holds is the wanted parts' stored bytes; what it inflates is what the zip holds."""
+    import io
+
+    monkeypatch.setattr(ahead_module, "CHUNK", chunk)
+    blob = sample_zh.read_bytes()
+    with zipfile.ZipFile(sample_zh) as zf:
+        wanted = [zf.getinfo(_customers_part(sample_zh)), zf.getinfo("xl/styles.xml")]
+        expected = {info.filename: zf.read(info) for info in wanted}
+        start_dir = zf.start_dir
+    inflated, digest = ahead_module._inflate_while_hashing(io.BytesIO(blob), wanted, start_dir)
+    assert inflated == expected and digest == hashlib.sha256(blob).hexdigest()
+
+    class RewrittenInPlace(io.BytesIO):
+        """The directory as it was; the bytes hashed after it, rewritten by another program."""
+
+        def read(self, *args):
+            out = super().read(*args)
+            with self.getbuffer() as view:
+                view[-30] ^= 0x01
+            return out
+
+    with pytest.raises(ValueError, match="changed"):
+        ahead_module._inflate_while_hashing(RewrittenInPlace(blob), wanted, start_dir)

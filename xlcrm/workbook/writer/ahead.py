@@ -1,12 +1,14 @@
 """The write's first sheet inflated while the command is still planning.
 
-`xlcrm run` on the M book plans for ~2.5 s on one core while the other has nothing to do; the write
-then starts by inflating Basic Info (135 MB of XML, ~0.5 s) on the main thread. A `WriteAhead`
-inflates the sheets the command said it will write into on a thread of its own during the planning
-(zlib releases the GIL) and loads polars, which the write joins big blocks with (`ooxml.fastrows`).
+The write of `xlcrm run` on the M book starts by inflating Basic Info (135 MB of XML, ~0.5 s) on the
+main thread. A `WriteAhead` inflates the sheets the command said it will write into on a thread of
+its own while the command plans (zlib releases the GIL), at the lowest priority — the planning has
+both cores (`run` checks in a forked child) —, and loads polars, which the write joins big blocks
+with (`ooxml.fastrows`). It reads the file once, hashing it and keeping only those sheets' stored
+bytes, so what it holds through the planning is what it inflates, not the whole file.
 
 The write adopts an inflated part only if the file's bytes it reads are the very bytes the thread
-read (same SHA-256): the part is then the same bytes its own inflate would make, CRC-checked alike.
+hashed (same SHA-256): the part is then the same bytes its own inflate would make, CRC-checked alike.
 Anything odd — the file changed, a damaged part, no threads — and the write inflates as before.
 """
 
@@ -15,13 +17,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import struct
 import sys
 import threading
 import zipfile
 from pathlib import Path
 
 from ...ooxml import fastrows
-from ...ooxml.package import Package
+from ...ooxml.fastzlib import crc32, inflate_raw
 
 # Inflated parts held through the planning at most: the L book's Basic Info (1.45 GB) would add to
 # the planning's peak, which is the run's; it is inflated by the write, as before.
@@ -55,18 +58,16 @@ class WriteAhead:
     def _run(self) -> None:
         _yield_to_planning()
         try:
-            with zipfile.ZipFile(self.path) as zf:  # the directory only: is it worth reading the file?
-                sizes = {info.filename: info.file_size for info in zf.infolist()}
-            wanted = [p for p in self.parts if p in sizes]
-            if wanted and sum(sizes[p] for p in wanted) <= MAX_BYTES:
-                blob = self.path.read_bytes()
-                pkg = Package(blob, self.path.name)
-                digest = hashlib.sha256(blob).hexdigest()
-                inflated = {part: pkg.read(part) for part in wanted if part in pkg.infos}
-                if not self.dropped:
-                    self.inflated, self.digest = inflated, digest
-                del pkg, blob
-            if max((sizes[p] for p in wanted), default=0) >= POLARS_MIN_BYTES:
+            with open(self.path, "rb") as fh:
+                with zipfile.ZipFile(fh) as zf:  # the directory only: is it worth reading the file?
+                    infos = {info.filename: info for info in zf.infolist()}
+                    start_dir = zf.start_dir
+                wanted = [infos[p] for p in self.parts if p in infos]
+                if wanted and sum(info.file_size for info in wanted) <= MAX_BYTES:
+                    inflated, digest = _inflate_while_hashing(fh, wanted, start_dir)
+                    if not self.dropped:
+                        self.inflated, self.digest = inflated, digest
+            if max((info.file_size for info in wanted), default=0) >= POLARS_MIN_BYTES:
                 fastrows.installed()  # imported now, not in the middle of the write
         except Exception:  # the write inflates the part itself and reports what is wrong, if anything
             self.inflated, self.digest = {}, None
@@ -83,6 +84,65 @@ class WriteAhead:
         """Free what was inflated, now or when the thread is done (the command will not write)."""
         self.dropped = True
         self.inflated = {}
+
+
+CHUNK = 1 << 20
+_LOCAL = struct.Struct("<4s5H3L2H")  # a zip member's local header: signature … name length, extra length
+MAX_LOCAL_EXTRA = 0xFFFF
+
+
+def _inflate_while_hashing(fh, wanted: list[zipfile.ZipInfo], start_dir: int) -> tuple[dict[str, bytes], str]:
+    """The wanted members inflated and the SHA-256 of the whole file, from one pass over it that keeps
+    only those members' stored bytes — not the whole file: this thread runs at the lowest priority,
+    so it may hold what it keeps through the planning, the run's peak (M: 79 MB of file → ~15 MB).
+
+    Every byte inflated is a byte hashed: the members are found through the directory read before the
+    pass, and that directory must be byte for byte the one at the end of the hashed bytes (a file
+    rewritten in place meanwhile gives ValueError). Each member is CRC- and size-checked as
+    `Package._inflate` checks it."""
+    size = fh.seek(0, os.SEEK_END)
+    fh.seek(start_dir)
+    directory = fh.read()
+    spans = [(info, info.header_offset, min(size, info.header_offset + _LOCAL.size + len(info.orig_filename.encode())
+                                             + MAX_LOCAL_EXTRA + info.compress_size)) for info in wanted]
+    kept = {info.filename: bytearray() for info in wanted}
+    tail = bytearray()
+    digest = hashlib.sha256()
+    fh.seek(0)
+    pos, buf = 0, bytearray(CHUNK)
+    while n := fh.readinto(buf):
+        piece = memoryview(buf)[:n]
+        digest.update(piece)
+        for info, lo, hi in spans:
+            if lo < pos + n and hi > pos:
+                kept[info.filename] += piece[max(lo - pos, 0):min(hi - pos, n)]
+        if pos + n > start_dir:
+            tail += piece[max(start_dir - pos, 0):]
+        pos += n
+    if pos != size or bytes(tail) != directory:
+        raise ValueError("the file changed while it was read")
+    return {info.filename: _member(info, kept.pop(info.filename)) for info in wanted}, digest.hexdigest()
+
+
+def _member(info: zipfile.ZipInfo, stored: bytearray) -> bytes:
+    """A member's inflated bytes from its local header onwards, checked (ValueError if damaged)."""
+    header = _LOCAL.unpack_from(stored, 0)
+    if header[0] != b"PK\x03\x04":
+        raise ValueError(f"bad local header for {info.filename}")
+    name_length, extra_length = header[9], header[10]
+    start = _LOCAL.size + name_length + extra_length
+    payload = memoryview(stored)[start:start + info.compress_size]
+    if len(payload) != info.compress_size:
+        raise ValueError(f"{info.filename} is cut short")
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        data = inflate_raw(payload, limit=info.file_size)
+    elif info.compress_type == zipfile.ZIP_STORED:
+        data = bytes(payload)
+    else:
+        raise ValueError(f"{info.filename}: compression {info.compress_type}")
+    if len(data) != info.file_size or crc32(data) != info.CRC:
+        raise ValueError(f"{info.filename} is damaged")
+    return data
 
 
 def _yield_to_planning() -> None:
