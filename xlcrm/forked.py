@@ -49,7 +49,7 @@ def fork_wanted(worth_it: bool) -> bool:
     setting = os.environ.get(FORK_ENV, "").strip()
     if setting == "0" or not sys.platform.startswith("linux") or not hasattr(os, "fork"):
         return False
-    if len(os.sched_getaffinity(0)) < 2:
+    if len(os.sched_getaffinity(0)) < 2 or _cpu_ticks(os.getpid()) is None:  # no /proc: a hung child could not be told
         return False
     if setting == "1":
         return True
@@ -68,6 +68,7 @@ class Forked(Generic[T]):
 
     @property
     def forked(self) -> bool:
+        """Is a child computing it (until `result` or `close` has reaped it)?"""
         return self.pid is not None
 
     def _start(self) -> None:
@@ -114,8 +115,10 @@ class Forked(Generic[T]):
         assert self._fd is not None and self.pid is not None
         chunks: list[bytes] = []
         cpu, quiet_since = None, time.monotonic()
+        poll = select.poll()  # not select(): no limit on the descriptor's number in a process with many files open
+        poll.register(self._fd, select.POLLIN)
         while True:
-            ready, _, _ = select.select([self._fd], [], [], POLL_SECONDS)
+            ready = poll.poll(POLL_SECONDS * 1000)
             now = time.monotonic()
             if ready:
                 chunk = os.read(self._fd, 1 << 20)
