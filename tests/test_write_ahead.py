@@ -157,3 +157,20 @@ def test_one_pass_keeps_only_the_parts_and_hashes_the_whole_file(sample_zh, monk
 
     with pytest.raises(ValueError, match="changed"):
         ahead_module._inflate_while_hashing(RewrittenInPlace(blob), wanted, start_dir)
+
+
+def test_a_package_the_write_refuses_is_not_inflated_ahead(sample_zh, tmp_path):
+    """Two members of one name: which would a reader take? The write refuses such a file; the ahead keeps nothing."""
+    import warnings
+
+    part = _customers_part(sample_zh)
+    twice = tmp_path / "twice.xlsx"
+    with zipfile.ZipFile(sample_zh) as src, zipfile.ZipFile(twice, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
+            dst.writestr(part, b"<worksheet/>")
+    early = WriteAhead.start(twice, [part])
+    early.done.wait()
+    assert early.digest is None and early.inflated == {}

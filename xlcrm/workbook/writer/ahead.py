@@ -60,8 +60,11 @@ class WriteAhead:
         try:
             with open(self.path, "rb") as fh:
                 with zipfile.ZipFile(fh) as zf:  # the directory only: is it worth reading the file?
-                    infos = {info.filename: info for info in zf.infolist()}
+                    listed = zf.infolist()
+                    infos = {info.filename: info for info in listed}
                     start_dir = zf.start_dir
+                if len(infos) != len(listed) or any(info.flag_bits & 0x1 for info in listed):
+                    raise ValueError("duplicate or encrypted members: the write refuses the file")
                 wanted = [infos[p] for p in self.parts if p in infos]
                 if wanted and sum(info.file_size for info in wanted) <= MAX_BYTES:
                     inflated, digest = _inflate_while_hashing(fh, wanted, start_dir)
@@ -88,7 +91,7 @@ class WriteAhead:
 
 CHUNK = 1 << 20
 _LOCAL = struct.Struct("<4s5H3L2H")  # a zip member's local header: signature … name length, extra length
-MAX_LOCAL_EXTRA = 0xFFFF
+MAX_FIELD = 0xFFFF  # the longest name or extra field a local header can have
 
 
 def _inflate_while_hashing(fh, wanted: list[zipfile.ZipInfo], start_dir: int) -> tuple[dict[str, bytes], str]:
@@ -103,8 +106,10 @@ def _inflate_while_hashing(fh, wanted: list[zipfile.ZipInfo], start_dir: int) ->
     size = fh.seek(0, os.SEEK_END)
     fh.seek(start_dir)
     directory = fh.read()
-    spans = [(info, info.header_offset, min(size, info.header_offset + _LOCAL.size + len(info.orig_filename.encode())
-                                             + MAX_LOCAL_EXTRA + info.compress_size)) for info in wanted]
+    # From the local header to the end of the data; the local name and extra field may differ from the
+    # directory's (their lengths are read from the local header itself in `_member`).
+    spans = [(info, info.header_offset, min(size, info.header_offset + _LOCAL.size + 2 * MAX_FIELD + info.compress_size))
+             for info in wanted]
     kept = {info.filename: bytearray() for info in wanted}
     tail = bytearray()
     digest = hashlib.sha256()
