@@ -141,13 +141,10 @@ class Forked(Generic[T]):
         if kill:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        while True:
-            try:
-                return os.waitpid(pid, 0)[1]
-            except InterruptedError:  # pragma: no cover — retried by Python itself since 3.5
-                continue
-            except ChildProcessError:  # reaped elsewhere (a SIGCHLD handler): no status to trust
-                return -1  # not WIFEXITED
+        try:
+            return os.waitpid(pid, 0)[1]  # (EINTR is retried by Python itself)
+        except ChildProcessError:  # reaped elsewhere (a SIGCHLD handler): no status to trust
+            return -1  # not WIFEXITED
 
 
 def _child(fn: Callable[[], object], write_fd: int) -> None:
