@@ -37,6 +37,39 @@ class DamagedPart(Exception):
         super().__init__(f"{package}: part {part} is damaged ({reason})")
         self.package, self.part, self.reason = package, part, reason
 
+
+LOCAL_HEADER_MAX = _LOCAL.size + 2 * 0xFFFF  # a local header with the longest name and extra field
+
+
+class MemberMismatch(ValueError):
+    """Inflated bytes that do not match their directory entry; `reason` is TOO_BIG or BAD_CRC."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def stored_bytes(buf: bytes | bytearray, offset: int, info: zipfile.ZipInfo) -> memoryview:
+    """A member's compressed bytes as stored, from its local header at `offset` of `buf` (the local
+    name and extra field may differ from the directory's: their lengths are read from the header)."""
+    header = _LOCAL.unpack_from(buf, offset)
+    if header[0] != b"PK\x03\x04":
+        raise ValueError(f"bad local header for {info.filename}")
+    start = offset + _LOCAL.size + header[10] + header[11]
+    return memoryview(buf)[start : start + info.compress_size]
+
+
+def inflate_member(info: zipfile.ZipInfo, payload: bytes | memoryview) -> bytes:
+    """A deflated member's bytes, size- and CRC-checked (MemberMismatch). Inflating stops just past
+    the size the zip directory declared, so a part lying about its size cannot balloon."""
+    data = inflate_raw(payload, limit=info.file_size)
+    if len(data) != info.file_size:
+        raise MemberMismatch(TOO_BIG if len(data) > info.file_size else BAD_CRC)
+    if crc32(data) != info.CRC:
+        raise MemberMismatch(BAD_CRC)
+    return data
+
+
 class Rope:
     """A part's new bytes as a list of pieces, never joined: slices (memoryviews) of the inflated
     input around the rewritten rows. A 450 MB sheet with a few edited rows is then deflated
@@ -222,16 +255,13 @@ class Package:
             self._prefetched[name] = self.pool.submit(self._inflate, name)
 
     def _inflate(self, name: str) -> bytes:
-        """A member's bytes, CRC-checked (fast inflate for deflated members). Inflating stops just
-        past the size the zip directory declared, so a part lying about its size cannot balloon."""
+        """A member's bytes, CRC-checked (fast inflate for deflated members, see `inflate_member`)."""
         info = self.infos[name]
         if info.compress_type == zipfile.ZIP_DEFLATED:
-            data = inflate_raw(self.raw(name), limit=info.file_size)
-            if len(data) != info.file_size:
-                raise self.damaged(name, TOO_BIG if len(data) > info.file_size else BAD_CRC)
-            if crc32(data) != info.CRC:
-                raise self.damaged(name, BAD_CRC)
-            return data
+            try:
+                return inflate_member(info, self.raw(name))
+            except MemberMismatch as exc:
+                raise self.damaged(name, exc.reason) from None
         try:
             return self._zip.read(name)
         except zipfile.BadZipFile as exc:
@@ -256,12 +286,7 @@ class Package:
     def raw(self, name: str) -> memoryview:
         """The member's compressed bytes exactly as stored in the input."""
         info = self.infos[name]
-        off = info.header_offset
-        header = _LOCAL.unpack_from(self.blob, off)
-        if header[0] != b"PK\x03\x04":
-            raise ValueError(f"bad local header for {name}")
-        start = off + _LOCAL.size + header[10] + header[11]
-        return memoryview(self.blob)[start : start + info.compress_size]
+        return stored_bytes(self.blob, info.header_offset, info)
 
     # -- editing -------------------------------------------------------------------------------
     def write(self, name: str, data: bytes | Rope) -> None:

@@ -17,14 +17,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import struct
 import sys
 import threading
 import zipfile
 from pathlib import Path
 
 from ...ooxml import fastrows
-from ...ooxml.fastzlib import crc32, inflate_raw
+from ...ooxml.package import LOCAL_HEADER_MAX, inflate_member, stored_bytes
 
 # Inflated parts held through the planning at most: the L book's Basic Info (1.45 GB) would add to
 # the planning's peak, which is the run's; it is inflated by the write, as before.
@@ -90,8 +89,6 @@ class WriteAhead:
 
 
 CHUNK = 1 << 20
-_LOCAL = struct.Struct("<4s5H3L2H")  # a zip member's local header: signature … name length, extra length
-MAX_FIELD = 0xFFFF  # the longest name or extra field a local header can have
 
 
 def _inflate_while_hashing(fh, wanted: list[zipfile.ZipInfo], start_dir: int) -> tuple[dict[str, bytes], str]:
@@ -102,13 +99,12 @@ def _inflate_while_hashing(fh, wanted: list[zipfile.ZipInfo], start_dir: int) ->
     Every byte inflated is a byte hashed: the members are found through the directory read before the
     pass, and that directory must be byte for byte the one at the end of the hashed bytes (a file
     rewritten in place meanwhile gives ValueError). Each member is CRC- and size-checked as
-    `Package._inflate` checks it."""
+    `Package._inflate` checks it (`ooxml.package.inflate_member`)."""
     size = fh.seek(0, os.SEEK_END)
     fh.seek(start_dir)
     directory = fh.read()
-    # From the local header to the end of the data; the local name and extra field may differ from the
-    # directory's (their lengths are read from the local header itself in `_member`).
-    spans = [(info, info.header_offset, min(size, info.header_offset + _LOCAL.size + 2 * MAX_FIELD + info.compress_size))
+    # From the local header to the end of the data, whatever the lengths of the local name and extra field.
+    spans = [(info, info.header_offset, min(size, info.header_offset + LOCAL_HEADER_MAX + info.compress_size))
              for info in wanted]
     kept = {info.filename: bytearray() for info in wanted}
     tail = bytearray()
@@ -124,30 +120,19 @@ def _inflate_while_hashing(fh, wanted: list[zipfile.ZipInfo], start_dir: int) ->
         if pos + n > start_dir:
             tail += piece[max(start_dir - pos, 0):]
         pos += n
-    if pos != size or bytes(tail) != directory:
+    if pos != size or tail != directory:
         raise ValueError("the file changed while it was read")
     return {info.filename: _member(info, kept.pop(info.filename)) for info in wanted}, digest.hexdigest()
 
 
 def _member(info: zipfile.ZipInfo, stored: bytearray) -> bytes:
-    """A member's inflated bytes from its local header onwards, checked (ValueError if damaged)."""
-    header = _LOCAL.unpack_from(stored, 0)
-    if header[0] != b"PK\x03\x04":
-        raise ValueError(f"bad local header for {info.filename}")
-    name_length, extra_length = header[9], header[10]
-    start = _LOCAL.size + name_length + extra_length
-    payload = memoryview(stored)[start:start + info.compress_size]
+    """A deflated member's bytes from its local header onwards, checked as `Package` checks them."""
+    if info.compress_type != zipfile.ZIP_DEFLATED:  # (sheets always are) left to the write
+        raise ValueError(f"{info.filename}: compression {info.compress_type}")
+    payload = stored_bytes(stored, 0, info)
     if len(payload) != info.compress_size:
         raise ValueError(f"{info.filename} is cut short")
-    if info.compress_type == zipfile.ZIP_DEFLATED:
-        data = inflate_raw(payload, limit=info.file_size)
-    elif info.compress_type == zipfile.ZIP_STORED:
-        data = bytes(payload)
-    else:
-        raise ValueError(f"{info.filename}: compression {info.compress_type}")
-    if len(data) != info.file_size or crc32(data) != info.CRC:
-        raise ValueError(f"{info.filename} is damaged")
-    return data
+    return inflate_member(info, payload)
 
 
 def _yield_to_planning() -> None:
