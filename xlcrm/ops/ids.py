@@ -46,7 +46,7 @@ def _pattern_by_arrow(ids: list) -> tuple | None:
         arr = pa.array(ids, type=pa.large_string(), from_pandas=True)
     except (pa.ArrowException, TypeError, ValueError):  # not all text
         return None
-    if len(arr) and not pc.all(pc.string_is_ascii(arr)).as_py():
+    if not _all_ascii(arr):
         return None
     text = pc.utf8_trim(arr, characters=_ASCII_SPACE)  # str.strip() on ASCII text
     text = text.filter(pc.greater(pc.binary_length(text), 0))  # nulls dropped too
@@ -64,6 +64,11 @@ def _pattern_by_arrow(ids: list) -> tuple | None:
     return common, int(_most_common(pc.binary_length(same))), int(highest)
 
 
+def _all_ascii(arr: pa.Array) -> bool:
+    """Every (non-null) value ASCII? Then Arrow's byte-wise kernels fold and strip it as Python would."""
+    return pc.all(pc.string_is_ascii(arr)).as_py() is not False
+
+
 def _most_common(values: pa.Array):
     """The most frequent value; on a tie the one seen first (as `Counter.most_common`: value_counts
     lists values in the order they first appear, and argmax takes the first of equal counts)."""
@@ -75,7 +80,7 @@ def _id_parts(ids: pd.Series) -> pd.DataFrame:
     """`ids.str.extract(_PATTERN)`; all-ASCII IDs (the usual case) through Arrow's RE2, where \\D and \\d
     mean what re means on ASCII (pandas extracts object columns one Python call per ID)."""
     arr = pa.array(ids.to_numpy(), type=pa.large_string())
-    if len(arr) == 0 or not pc.all(pc.string_is_ascii(arr)).as_py():
+    if len(arr) == 0 or not _all_ascii(arr):
         return ids.str.extract(_PATTERN)
     prefix, number = pc.extract_regex(arr, _PATTERN).flatten()  # a non-matching ID: null in both
     return pd.DataFrame({"prefix": prefix.to_numpy(zero_copy_only=False),
@@ -119,7 +124,7 @@ def _taken(groups: list[Iterable]) -> Callable[[list[str]], list[bool]]:
         arrays = None
     if arrays is not None:
         keys = pc.unique(pa.chunked_array(arrays, type=pa.large_string()).combine_chunks().drop_null())
-        if pc.all(pc.string_is_ascii(keys)).as_py() is not False:
+        if _all_ascii(keys):
             keys = pc.unique(pc.ascii_upper(pc.utf8_trim(keys, characters=_ASCII_SPACE)))
             return lambda batch: pc.is_in(pa.array([c.upper() for c in batch], type=pa.large_string()),
                                           value_set=keys).to_pylist()
