@@ -44,6 +44,7 @@ from .save import (
     temp_path,
     write_temp,
 )
+from .toolahead import ToolSheetsAhead
 from .verify import check_changed_xml, verify_output
 
 __all__ = ["WriteResult", "apply_plan", "plan_to_bytes"]
@@ -104,7 +105,8 @@ def plan_to_bytes(
     editor = Editor(pkg, lang, unlock_protected=unlock_protected)
     lap("open")
     last_touch = _last_touches(plan)
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    # The tool sheets are built by a forked child meanwhile, when worth it (forked before the pool's threads start).
+    with ToolSheetsAhead(editor, plan) as editor.tools_ahead, ThreadPoolExecutor(max_workers=2) as pool:
         pkg.pool = pool  # big sheets deflate on the other core while later edits are made
         parts = _edit_parts(editor, plan)
         marks_only = _marks_only(editor, plan, parts)

@@ -40,7 +40,7 @@ from .sheetxml import SheetXml
 from .streamed import Scan, scan, stream_rendered
 from .styles import StyleBook
 from .tables import SheetTables
-from .toolsheet import build_tool_sheet
+from .toolsheet import build_tool_sheet, code_name_of
 from .verify import check_soon
 
 # Inflated sheet XML held at once, beyond which a sheet waits for earlier ones to finish deflating
@@ -74,6 +74,7 @@ class Editor:
         self._scans: dict[str, object] = {}  # part → future of its `streamed.Scan` (a marks-only big sheet)
         self._streamed: dict[str, Scan] = {}  # part → the scan its stand-in `SheetXml` was made from
         self.owned = None  # ownership.OwnershipGuard: what xlcrm created here, loaded on the first edit
+        self.tools_ahead = None  # toolahead.ToolSheetsAhead: tool sheets a forked child builds meanwhile
 
     # -- access --------------------------------------------------------------------------------
     def sheet(self, name: str) -> tuple[SheetEntry, SheetXml]:
@@ -335,8 +336,7 @@ class Editor:
                 del self.sheet_xmls[entry.part]
             old = self.pkg.read(entry.part)
             kept = protection.check_sheet(entry.name, old[max(0, old.rfind(b"sheetData")) :], self.unlock_protected)
-            m = re.search(rb'<(?:\w+:)?sheetPr\b[^>]*\bcodeName="([^"]*)"', old)
-            code_name = m.group(1).decode("utf-8") if m else None
+            code_name = code_name_of(old)
             if b"<f" in old or b":f>" in old:
                 self.formula_changed = True
             for part in self.exclusive_parts(entry.part):
@@ -356,7 +356,9 @@ class Editor:
             drawing = new_drawing_part(self.pkg)
             drawing_rid = self.pkg.add_rel(entry.part, DRAWING_REL, drawing)
         self._room_for_cells(sum(len(b.df) * max(len(b.df.columns), 1) for b in edit.blocks))
-        built = build_tool_sheet(edit, self.styles, code_name=code_name, drawing_rid=drawing_rid)
+        built = self.tools_ahead.take(edit, self.styles, code_name) if self.tools_ahead is not None else None
+        if built is None:
+            built = build_tool_sheet(edit, self.styles, code_name=code_name, drawing_rid=drawing_rid)
         self.pkg.write(entry.part, protection.keep_protection(built.xml, kept) if kept else built.xml)
         if len(built.xml) > (1 << 20):
             self.pkg.compress_soon(entry.part)  # deflate on the other core while later edits are made

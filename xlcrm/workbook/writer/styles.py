@@ -160,6 +160,11 @@ class StyleBook:
             self.root.insert(pos, el)
         return el
 
+    @property
+    def format_count(self) -> int:
+        """How many cell formats (cellXfs) the book has now: the index the next new one gets."""
+        return len(self._items(self.xfs))
+
     def _items(self, container: etree._Element) -> list[etree._Element]:
         return [el for el in container if isinstance(el.tag, str)]
 

@@ -10,7 +10,9 @@ tab colour, and a page setup for printing (see `page_setup`).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -34,6 +36,9 @@ from ..edits import (
 )
 from .printing import page_setup
 from .styles import StyleBook
+
+if TYPE_CHECKING:
+    from .toolahead import ChildStyles
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -107,13 +112,17 @@ def _column_cells(series: pd.Series) -> tuple[Kinds, list[str], str]:
 
 
 class _Styles:
-    """Style indexes for a tool sheet, derived once per combination."""
+    """Style indexes for a tool sheet, derived once per combination, in the order cells first need them.
 
-    def __init__(self, book: StyleBook):
+    `book` is the workbook's StyleBook or a stand-in whose `derive` may give a token for an index
+    (`toolahead.ChildStyles`, in a forked child); either way only the ` s="…"` attribute text is
+    made of what it returns."""
+
+    def __init__(self, book: StyleBook | ChildStyles):
         self.book = book
-        self.cache: dict[CellStyle, int] = {}
+        self.cache: dict[CellStyle, int | str] = {}
 
-    def __call__(self, style: CellStyle) -> int:
+    def __call__(self, style: CellStyle) -> int | str:
         if style == CellStyle():
             return 0
         if style not in self.cache:
@@ -197,6 +206,12 @@ def _wrapped_lines(texts: list[str], kinds: Kinds, width: float, first_row: int,
             lines[first_row + i] = max(lines.get(first_row + i, 1), n)
 
 
+def code_name_of(old: bytes) -> str | None:
+    """The VBA code name of the sheet a tool sheet replaces (kept, so the add-in's code still finds it)."""
+    m = re.search(rb'<(?:\w+:)?sheetPr\b[^>]*\bcodeName="([^"]*)"', old)
+    return m.group(1).decode("utf-8") if m else None
+
+
 def _height(lines: dict[int, int], row: int) -> str:
     n = lines.get(row)
     return f' ht="{15 * n}" customHeight="1"' if n else ""
@@ -213,8 +228,11 @@ def _dropdowns_xml(validations: list[tuple[str, list[str]]]) -> str:
 
 
 def build_tool_sheet(
-    spec: SheetReplace, styles: StyleBook, *, code_name: str | None = None, drawing_rid: str | None = None
+    spec: SheetReplace, styles: StyleBook | ChildStyles, *, code_name: str | None = None,
+    drawing_rid: str | None = None, polars: bool = True,
 ) -> ToolSheetXml:
+    """The sheet's XML. `polars=False`: rows joined by Python only (the same bytes; in a forked
+    child, where polars' thread pool did not survive the fork)."""
     style_of = _Styles(styles)
     rows: dict[int, list[str]] = {}  # sheet row → its cells, for titles, headers and blocks side by side
     places: list[BlockPlace] = []
@@ -235,15 +253,16 @@ def build_tool_sheet(
             rows.setdefault(row, []).append(
                 cell_xml("", cell_ref(row, left), style_of(TITLE_STYLE), "s", escape_text(block.title))
             )
-            for c in range(left + 1, left + ncols):
-                rows[row].append(f'<c r="{cell_ref(row, c)}" s="{style_of(TITLE_STYLE)}"/>')
+            title_s = style_of(TITLE_STYLE)
+            for c in range(left + 1, left + ncols):  # (a style index 0 is no attribute, as in `cell_xml`)
+                rows[row].append(f'<c r="{cell_ref(row, c)}"' + (f' s="{title_s}"' if title_s else "") + "/>")
             row += 1
         header_row = row
         place = BlockPlace(header_row, header_row + 1, header_row + len(block.df), left)
         header_cells = rows.setdefault(header_row, [])
         n = len(block.df)
         column_xml: list[list[str]] = []
-        fast = alone and fastrows.worth_it(n * ncols)  # whole rows joined by polars, not cell by cell here
+        fast = alone and polars and fastrows.worth_it(n * ncols)  # whole rows joined by polars, not cell by cell here
         prepared: list[fastrows.PreparedColumn] = []
         row_variants = _row_variants(block)  # once per block, for the columns without fills of their own
         row_numbers = [] if fast else list(map(str, range(header_row + 1, header_row + 1 + n)))  # as text
