@@ -219,22 +219,29 @@ def _tokened(indexes: dict[int, int], width: int) -> tuple[bytes, bytes]:
     return (text + "".join(cells)).encode(), (text + "".join(expected)).encode()
 
 
+def _fill(xml: bytes, indexes: dict[int, int], width: int) -> bytes | None:
+    found = toolahead._find_tokens(xml, width)  # in the child
+    return None if found is None else toolahead._fill_tokens(bytearray(xml), *found, indexes, width)
+
+
 @pytest.mark.parametrize("indexes, width", [
     ({0: 12, 1: 13, 91: 40}, 2),  # in place: every index as wide as the tokens
     ({0: 120, 1: 7, 2: 0}, 3),  # another width, and 0: no attribute at all
 ])
 def test_tokens_are_replaced_by_their_indexes(indexes, width):
     xml, expected = _tokened(indexes, width)
-    assert toolahead._fill_tokens(xml, indexes, width) == expected
+    assert _fill(xml, indexes, width) == expected
 
 
 def test_a_mark_that_is_not_a_known_token_refuses_the_sheet():
     xml, _ = _tokened({0: 12, 1: 13}, 2)
-    assert toolahead._fill_tokens(xml, {0: 12}, 2) is None  # a token the parent did not derive
-    assert toolahead._fill_tokens(xml, {0: 12, 1: 13}, 3) is None  # not closed where it should be
+    assert _fill(xml, {0: 12}, 2) is None  # a token the parent did not derive
+    assert _fill(xml, {0: 12, 1: 13}, 3) is None  # not closed where it should be
     stray = xml.replace(b"<t>s=", b"<t>\x01#s=")
-    assert toolahead._fill_tokens(stray, {0: 12, 1: 13}, 2) is None  # not in an attribute
-    assert toolahead._fill_tokens(b'<c s="12"/>', {}, 2) == b'<c s="12"/>'
+    assert _fill(stray, {0: 12, 1: 13}, 2) is None  # not in an attribute
+    assert _fill(b'<c s="12"/>', {}, 2) == b'<c s="12"/>'
+    at, number = toolahead._find_tokens(xml, 2)
+    assert toolahead._fill_tokens(bytearray(xml), at + 1, number, {0: 12, 1: 13}, 2) is None  # not at a mark
 
 
 def test_token_numbers_are_unique_and_bounded():

@@ -69,7 +69,9 @@ class ChildStyles:
 class _Built:
     """One tool sheet as the child built it."""
 
-    sheet: ToolSheetXml  # its XML with tokens for the formats new in the child
+    sheet: ToolSheetXml  # its XML (a bytearray) with tokens for the formats new in the child
+    at: np.ndarray  # where the tokens are
+    number: np.ndarray  # and which each is
     log: list[tuple[CellStyle, int]]  # every derive the build made, with the child's index, in order
     first_new: int  # the child's indexes from here on are tokens
     width: int  # of each token
@@ -127,8 +129,13 @@ class ToolSheetsAhead:
                 except TokenSpace:
                     out[i] = None
                     continue
-                out[i] = _Built(built, child_styles.log, child_styles.first_new, child_styles.width, code_name,
-                                [(w.message, w.category) for w in caught])
+                # Sent as a bytearray, so the parent writes the indexes into it in place; the tokens
+                # are found here, on this core.
+                built.xml = bytearray(built.xml)
+                tokens = _find_tokens(built.xml, child_styles.width)
+                out[i] = None if tokens is None else _Built(
+                    built, *tokens, child_styles.log, child_styles.first_new, child_styles.width, code_name,
+                    [(w.message, w.category) for w in caught])
             return out
 
         forked = Forked(build_all, worth_it=MIN_CELLS <= cells <= MAX_CELLS)
@@ -167,7 +174,7 @@ class ToolSheetsAhead:
                     return None
             else:
                 indexes[child_index - built.first_new] = index
-        xml = _fill_tokens(built.sheet.xml, indexes, built.width)
+        xml = _fill_tokens(built.sheet.xml, built.at, built.number, indexes, built.width)
         if xml is None:
             return None
         for message, category in built.warned:
@@ -191,13 +198,12 @@ class ToolSheetsAhead:
         self._built = None
 
 
-def _fill_tokens(xml: bytes, indexes: dict[int, int], width: int) -> bytes | None:
-    """`xml` with each token (`width` wide) replaced by its index; None if a mark is not such a token."""
+def _find_tokens(xml: bytes | bytearray, width: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(where, which): each token's position in `xml` and its number (in the child); None if a mark
+    is not a token `width` wide in an ` s="…"` attribute."""
     data = np.frombuffer(xml, dtype=np.uint8)
     at = np.flatnonzero(data == MARK)
-    if not len(at):
-        return xml
-    if int(at[0]) < len(_ATTR) or int(at[-1]) + width >= data.size:
+    if len(at) and (int(at[0]) < len(_ATTR) or int(at[-1]) + width >= data.size):
         return None
     for j, byte in enumerate(_ATTR):  # every mark opens an s="…" attribute …
         if not (data[at - len(_ATTR) + j] == byte).all():
@@ -210,20 +216,32 @@ def _fill_tokens(xml: bytes, indexes: dict[int, int], width: int) -> bytes | Non
         if ((letter < 0) | (letter >= _LETTERS)).any():
             return None
         number = number * _LETTERS + letter
-    if not np.isin(number, np.fromiter(indexes, dtype=np.int64, count=len(indexes))).all():
+    return at, number
+
+
+def _fill_tokens(xml: bytearray, at: np.ndarray, number: np.ndarray, indexes: dict[int, int],
+                 width: int) -> bytes | None:
+    """`xml` with the token at each position `at` (`_find_tokens`) replaced by its number's index;
+    None if one has no index. In place when every index is as wide as the tokens (the usual case);
+    other widths and 0 (no attribute at all, as the parent's build writes it) by a slower pass.
+    (A mark the child did not find would be left, and the written part's XML check refuses it.)"""
+    if not len(at):
+        return bytes(xml)
+    known = np.fromiter(indexes, dtype=np.int64, count=len(indexes))
+    data = np.frombuffer(xml, dtype=np.uint8)
+    if not (np.isin(number, known).all() and (data[at] == MARK).all()):
         return None
-    if all(index and len(str(index)) == width for index in indexes.values()):  # the usual case: in place
+    if all(index and len(str(index)) == width for index in indexes.values()):
         digits = np.zeros((max(indexes) + 1, width), dtype=np.uint8)
         for k, index in indexes.items():
             digits[k] = np.frombuffer(str(index).encode("ascii"), dtype=np.uint8)
-        out = bytearray(xml)
-        view = np.frombuffer(out, dtype=np.uint8)
         for j in range(width):
-            view[at + j] = digits[number, j]
-        return bytes(out)
+            data[at + j] = digits[number, j]
+        del data  # (a bytearray with a view on it cannot be copied)
+        return bytes(xml)
     texts = {_token(k, width).encode("latin-1"): (_ATTR + b"%d\"" % index if index else b"")
              for k, index in indexes.items()}
-    return re.sub(rb' s="\x01[#-~]+"', lambda m: texts[m.group(0)[len(_ATTR):-1]], xml)
+    return re.sub(rb' s="\x01[#-~]+"', lambda m: texts[m.group(0)[len(_ATTR):-1]], bytes(xml))
 
 
 def _candidates(plan: EditPlan) -> list[tuple[int, SheetReplace]]:
