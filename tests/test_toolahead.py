@@ -266,3 +266,43 @@ def test_formats_the_book_had_keep_their_index_in_the_child():
     assert token == toolahead._token(0, 2)
     assert styles.log == [(CellStyle(bold=True), 4), (CellStyle(number_format=FMT_DATE), 10)]
     assert np.frombuffer(token.encode(), dtype=np.uint8)[0] == toolahead.MARK
+
+
+@needs_fork
+def test_the_childs_xml_check_stands_and_a_broken_sheet_is_still_refused(source, tmp_path, monkeypatch):
+    from xlcrm.errors import WriteFailed
+    from xlcrm.workbook.writer import verify
+
+    checked: list[str] = []
+    real_check = verify._check_docs
+
+    def spy(name, docs):
+        checked.append(name)
+        return real_check(name, docs)
+
+    monkeypatch.setattr(verify, "_check_docs", spy)
+    # Over the tool sheets of an earlier run, whose formats the book has: each index written in
+    # place of its token (with the usual width), so the child's check of the sheet stands.
+    _write(source, tmp_path / "first.xlsx", _plan(), monkeypatch, "0")
+    source = tmp_path / "first.xlsx"
+    tool_parts = {part for name, _, part in sheet_parts(source) if name in ("今日跟进", "问题")}
+    checked.clear()
+    _write(source, tmp_path / "ok.xlsx", _plan(), monkeypatch, "1")
+    assert len(tool_parts) == 2 and not tool_parts & set(checked)
+    assert "xl/worksheets/sheet1.xml" in checked
+
+    real_build = toolahead.build_tool_sheet
+    parent = os.getpid()
+
+    def broken(*args, **kwargs):
+        built = real_build(*args, **kwargs)
+        if os.getpid() != parent:
+            built.xml = built.xml.replace(b"</sheetData>", b"<row></sheetData>", 1)
+        return built
+
+    monkeypatch.setattr(toolahead, "build_tool_sheet", broken)
+    path = tmp_path / "broken.xlsx"
+    shutil.copyfile(source, path)
+    with pytest.raises(WriteFailed):  # taken from the child, checked in the parent, refused
+        apply_plan(path, _plan(), backup_keep=0)
+    assert path.read_bytes() == source.read_bytes()

@@ -359,10 +359,14 @@ class Editor:
         built = self.tools_ahead.take(edit, self.styles, code_name) if self.tools_ahead is not None else None
         if built is None:
             built = build_tool_sheet(edit, self.styles, code_name=code_name, drawing_rid=drawing_rid)
-        self.pkg.write(entry.part, protection.keep_protection(built.xml, kept) if kept else built.xml)
-        if len(built.xml) > (1 << 20):
-            self.pkg.compress_soon(entry.part)  # deflate on the other core while later edits are made
-            check_soon(self.pkg, entry.part)  # and check it there too
+        xml = protection.keep_protection(built.xml, kept) if kept else built.xml
+        self.pkg.write(entry.part, xml)
+        if built.well_formed and xml is built.xml:
+            self.pkg.xml_checked[entry.part] = self.pkg.changed[entry.part]
+        elif len(xml) > (1 << 20):
+            check_soon(self.pkg, entry.part)  # on the other core while later edits are made
+        if len(xml) > (1 << 20):
+            self.pkg.compress_soon(entry.part)  # deflate there too
         if drawing:
             add_charts(self.pkg, drawing, name, edit.charts, built.places, [b.df for b in edit.blocks])
         index = self.wb.find(name).index

@@ -38,6 +38,7 @@ import numpy as np
 
 from ...forked import Forked
 from ..edits import CellStyle, EditPlan, SheetReplace
+from ..package_check import well_formed
 from .toolsheet import ToolSheetXml, build_tool_sheet, code_name_of
 
 MIN_CELLS = 200_000  # below this the sheets take ~0.2 s: not worth a process
@@ -133,9 +134,12 @@ class ToolSheetsAhead:
                 # are found here, on this core.
                 built.xml = bytearray(built.xml)
                 tokens = _find_tokens(built.xml, child_styles.width)
-                out[i] = None if tokens is None else _Built(
-                    built, *tokens, child_styles.log, child_styles.first_new, child_styles.width, code_name,
-                    [(w.message, w.category) for w in caught])
+                if tokens is None:
+                    out[i] = None
+                    continue
+                built.well_formed = _well_formed_with_digits(built.xml, *tokens, child_styles.width)
+                out[i] = _Built(built, *tokens, child_styles.log, child_styles.first_new, child_styles.width,
+                                code_name, [(w.message, w.category) for w in caught])
             return out
 
         forked = Forked(build_all, worth_it=MIN_CELLS <= cells <= MAX_CELLS)
@@ -179,6 +183,8 @@ class ToolSheetsAhead:
             return None
         for message, category in built.warned:
             warnings.warn(message, category, stacklevel=2)
+        # Checked in the child with digits for the tokens: digits in their place leave it well-formed.
+        built.sheet.well_formed = built.sheet.well_formed and len(xml) == len(built.sheet.xml)
         built.sheet.xml = xml
         return built.sheet
 
@@ -217,6 +223,17 @@ def _find_tokens(xml: bytes | bytearray, width: int) -> tuple[np.ndarray, np.nda
             return None
         number = number * _LETTERS + letter
     return at, number
+
+
+def _well_formed_with_digits(xml: bytearray, at: np.ndarray, number: np.ndarray, width: int) -> bool:
+    """Is `xml` well-formed XML with each token as digits? (In the child, on its core: the parent, which
+    writes only digits over the tokens, then need not parse the sheet again.)"""
+    probe = bytearray(xml)
+    data = np.frombuffer(probe, dtype=np.uint8)
+    for j in range(width):
+        data[at + j] = ord("1")
+    del data
+    return well_formed(bytes(probe)) is None
 
 
 def _fill_tokens(xml: bytearray, at: np.ndarray, number: np.ndarray, indexes: dict[int, int],

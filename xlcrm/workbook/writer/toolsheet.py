@@ -65,6 +65,7 @@ class ToolSheetXml:
     places: list[BlockPlace]
     autofilter: str | None  # range, for the _FilterDatabase name
     print_titles: str | None = None  # rows repeated on every printed page ("$1:$2"), for _xlnm.Print_Titles
+    well_formed: bool = False  # these very bytes were found well-formed already (`toolahead`: in the child)
 
 
 def _first_col(cells: str) -> int:
