@@ -14,6 +14,8 @@ child's peak RSS are taken from the operating system (`os.wait4`). The workbook 
 - xlcrm run: the CLI, `xlcrm run <copy> --today 2026-11-20`, as a user runs it; then once more on
   the file it wrote (nothing new: answered from the run's record).
 - stages: the same command's steps timed inside one process (read, check, compute, …, write).
+- `--pairs N`: fastexcel and `xlcrm run` measured N times, alternately (this machine's speed drifts
+  by a third within minutes); each pair's ratio is printed and the table shows the median pair.
 - naive: openpyxl `load_workbook` (normal mode, it must write) → DataFrames from `ws.values` →
   the very same pure operations (`xlcrm.commands.daily.plan_*`, `compute_columns`) → the same
   computed columns, marks, Issues / Due Today / Stale sheets and Change Log rows written with
@@ -393,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", choices=sorted(FILES), default="S")
     parser.add_argument("--skip-naive", action="store_true", help="reuse the naive row of the last full run")
     parser.add_argument("--only", choices=["fastexcel", "run", "stages", "naive"], action="append")
+    parser.add_argument("--pairs", type=int, default=1, metavar="N",
+                        help="measure fastexcel and run N times, alternately; the table shows the median pair")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("path", nargs="?", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -409,7 +413,11 @@ def main(argv: list[str] | None = None) -> int:
     saved = DATA / f"run_bench_{args.size}.json"
     previous = json.loads(saved.read_text()) if saved.exists() else {}
     wanted = args.only or ["fastexcel", "run", "stages"] + ([] if args.skip_naive else ["naive"])
+    if args.pairs > 1 and "fastexcel" in wanted and "run" in wanted:  # (fastexcel, run) × N, then the rest
+        rest = [key for key in wanted if key not in ("fastexcel", "run")]
+        wanted = ["fastexcel", "run"] * args.pairs + rest
     rows: dict[str, dict] = {}
+    pairs: list[tuple[dict, dict, dict]] = []  # (fastexcel, run, repeat) of each alternation
     me = [sys.executable, str(Path(__file__).resolve())]
     with tempfile.TemporaryDirectory(prefix="xlcrm-run-bench-") as tmp:
         folder = Path(tmp)
@@ -426,11 +434,21 @@ def main(argv: list[str] | None = None) -> int:
                 rows["repeat"] = measure(argv, "repeat")
                 print(f"repeat: {rows['repeat']['seconds']:.1f} s, {rows['repeat']['peak_mb']:.0f} MB",
                       file=sys.stderr, flush=True)
+                if "fastexcel" in rows:
+                    pairs.append((rows["fastexcel"], rows["run"], rows["repeat"]))
             for leftover in folder.iterdir():
                 if leftover.is_file():
                     leftover.unlink()
                 else:
                     shutil.rmtree(leftover)
+    if len(pairs) > 1:
+        ratios = [run["seconds"] / fx["seconds"] for fx, run, _ in pairs]
+        print("Alternated pairs (fastexcel s, run s, ratio): " + "; ".join(
+            f"{fx['seconds']:.1f}, {run['seconds']:.1f}, {ratio:.2f}×" for (fx, run, _), ratio in zip(pairs, ratios)),
+            file=sys.stderr, flush=True)
+        median = sorted(range(len(pairs)), key=ratios.__getitem__)[len(pairs) // 2]
+        rows["fastexcel"], rows["run"], rows["repeat"] = pairs[median]
+        rows["run"]["pair_ratios"] = [round(r, 3) for r in ratios]
     for key, row in previous.items():
         if key not in rows and key == "naive":
             rows[key] = {**row, "reused": True}

@@ -16,7 +16,9 @@ those derives again, in the same order — the very derives the build in the par
 so styles.xml is numbered as it always was — and writes each token's index over it in place. A
 token is unmistakable: escaped cell text never holds a \\x01 (XML forbids it; `escape_text` drops
 it), and each one found must sit in an ` s="…"` attribute. An index of another width (or 0, which
-is no attribute at all) is put in by a slower pass.
+is no attribute at all) is put in by a slower pass. The child also finds the tokens and checks the
+sheet's XML with digits in their place, so the parent, which writes only digits there, need not
+parse it again; a thread takes the child's result off the pipe as soon as it comes.
 
 Only for SheetReplace edits without charts whose sheet no other edit of the plan touches, and only
 for enough cells to be worth a process and few enough to take back at once (the L book's tool
@@ -157,10 +159,6 @@ class ToolSheetsAhead:
         except BaseException:  # noqa: BLE001 — (only an interpreter shutting down): built in the parent
             self._built = {}
 
-    @property
-    def forked(self) -> bool:
-        return self._forked is not None
-
     def take(self, edit: SheetReplace, styles, code_name: str | None) -> ToolSheetXml | None:
         """This edit's sheet with the workbook's style indexes in place, or None: build it here."""
         i = self._index.pop(id(edit), None)
@@ -232,7 +230,6 @@ def _well_formed_with_digits(xml: bytearray, at: np.ndarray, number: np.ndarray,
     data = np.frombuffer(probe, dtype=np.uint8)
     for j in range(width):
         data[at + j] = ord("1")
-    del data
     return well_formed(bytes(probe)) is None
 
 
@@ -254,7 +251,6 @@ def _fill_tokens(xml: bytearray, at: np.ndarray, number: np.ndarray, indexes: di
             digits[k] = np.frombuffer(str(index).encode("ascii"), dtype=np.uint8)
         for j in range(width):
             data[at + j] = digits[number, j]
-        del data  # (a bytearray with a view on it cannot be copied)
         return bytes(xml)
     texts = {_token(k, width).encode("latin-1"): (_ATTR + b"%d\"" % index if index else b"")
              for k, index in indexes.items()}
