@@ -82,7 +82,7 @@ def _with_code_name(path: Path, sheet: str, code_name: str) -> None:
     part = next(part for name, _, part in sheet_parts(path) if name == sheet)
     with zipfile.ZipFile(path) as zf:
         members = [(info, zf.read(info)) for info in zf.infolist()]
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:  # ok-to-save (a test fixture, rewritten)
         for info, data in members:
             if info.filename == part:
                 data = data.replace(b"<sheetPr>", f'<sheetPr codeName="{code_name}">'.encode(), 1)
