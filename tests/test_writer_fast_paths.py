@@ -103,7 +103,7 @@ def _write(tmp_path: Path, name: str, plan: EditPlan | None = None) -> dict[str,
 def test_bisected_rows_and_ropes_give_the_same_bytes(tmp_path: Path, monkeypatch) -> None:
     general = _write(tmp_path, "general.xlsx")
     monkeypatch.setattr(rowindex, "LAZY_MIN_BYTES", 0)
-    monkeypatch.setattr(sheetxml, "LAZY_MAX_ROWS", 10**9)
+    monkeypatch.setattr(rowindex, "LAZY_MAX_ROWS", 10**9)
     monkeypatch.setattr(sheetxml, "ROPE_MIN_BYTES", 0)
     monkeypatch.setattr(verify, "INFLATE_LIMIT", 0)
     fast = _write(tmp_path, "fast.xlsx")

@@ -141,6 +141,7 @@ class MarkBook:
         notes = Notes(self.ed, entry.part, sx)
         if self._already_marked(old, edit, sx, notes):
             return  # the same marks as last time, still in place: leave the sheet untouched
+        sx.expect_rows(len({mark.row for mark in edit.marks} | {split_ref(m.cell)[0] for m in old}))
         restored: dict[str, int | None] = {}
         for m in old:
             row, col = split_ref(m.cell)

@@ -130,6 +130,12 @@ class RowIndex:
         self.rows, self.starts, self.ends = rows, starts, ends
         self.full = True
 
+    def expect_rows(self, n: int) -> None:
+        """`n` rows are about to be looked up or edited: index every row now if that is cheaper than
+        bisecting for each (the rule of `LAZY_MAX_ROWS`)."""
+        if n and not self.full and n > LAZY_MAX_ROWS + (self.b1 - self.b0) // 50_000:
+            self.index_rows()
+
     def ensure_full_index(self) -> None:
         if not self.full:
             self.index_rows()

@@ -18,7 +18,7 @@ from ...ooxml.package import Rope
 from .formulas import prepare_for_edits
 from .lazycolumns import LazyColumns, LazyRows
 from .rowedit import ATTR_R, ATTR_S, CellSpec, RowRewriter, StyleResolver
-from .rowindex import LAZY_MAX_ROWS, RowIndex
+from .rowindex import RowIndex
 
 ROPE_MIN_BYTES = 16 << 20  # rendered parts above this stay in pieces (see package.Rope)
 RENDER_BLOCK_ROWS = 65_536  # rows whose new cells are made at once (see `render`)
@@ -320,8 +320,7 @@ class SheetXml(RowIndex):
         edits = self._edits
         lazy = LazyRows(self.columns)
         rows = lazy.merged_with(edits)
-        if rows and not self.full and len(rows) > LAZY_MAX_ROWS + (self.b1 - self.b0) // 50_000:
-            self.index_rows()  # many rows to find: one pass over all of them is cheaper
+        self.expect_rows(len(rows))  # many rows to find: one pass over all of them is cheaper
         data = self.data
         view = memoryview(data)
         out: list = []
