@@ -88,7 +88,7 @@ def test_id_pattern_counted_by_arrow_agrees_with_one_id_at_a_time():
         assert id_pattern(ids, s) == _pattern_one_id_at_a_time(ids, s), ids
     # ties: the first seen wins, for the prefix and for the digits
     assert id_pattern(["B01", "A001", "A01", "B001"], s) == ("B", 2, 1)
-    assert id_pattern(["K1", 5, "K22"], s) == ("K", 1, 22)  # a number among the IDs: the pandas way
+    assert id_pattern(["K1", 5, "K22"], s) == ("K", 1, 22)  # a number among the IDs: its texts counted
     # a number longer than int64 holds is still a number (it used to stop the check with OverflowError)
     assert id_pattern(["C" + "9" * 30, "C1"], s) == ("C", 30, int("9" * 30))
     long = frame("customers", [{"customer_id": "C" + "9" * 30}, {"customer_id": None}])
@@ -135,9 +135,9 @@ def test_duplicate_ids_case_and_space_folded():
 
 
 def test_id_parts_through_arrow_equal_str_extract() -> None:
-    """All-ASCII IDs are split by Arrow's RE2; the result is pandas' own `str.extract` (re)."""
-    from xlcrm.ops.ids import _PATTERN, _id_parts
-
-    for ids in (["KH001", "KH002", "X9", "abc", "12", "a\n1", "K-7", "007"], ["KH001", "客户01", "KH１２"]):
-        s = pd.Series(ids, dtype=object)
-        assert _id_parts(s).dropna().equals(s.str.extract(_PATTERN).dropna())
+    """All-ASCII IDs are split by Arrow's RE2 (also when numbers are among them); the pattern is what
+    pandas' own `str.extract` (re) finds."""
+    s = Settings()
+    for ids in (["KH001", "KH002", "X9", "abc", "12", "a\n1", "K-7", "007"], ["KH001", "客户01", "KH１２"],
+                ["KH001", 7, "KH02", 3.5, None]):
+        assert id_pattern(ids, s) == _pattern_one_id_at_a_time(ids, s), ids

@@ -25,9 +25,12 @@ def id_pattern(ids: Iterable[str], settings: Settings) -> tuple[str, int, int]:
     """
     ids = ids if isinstance(ids, list) else list(ids)
     found = _pattern_by_arrow(ids)
+    if found is None:  # not all text (a number typed as an ID), not ASCII, or a number past int64
+        texts = [i for i in ids if isinstance(i, str)]
+        found = _pattern_by_arrow(texts) if len(texts) < len(ids) else None
     if found is None:
-        s = pd.Series([i for i in ids if isinstance(i, str) and i.strip()], dtype=object).str.strip()
-        parts = _id_parts(s).dropna()
+        s = pd.Series([i for i in texts if i.strip()], dtype=object).str.strip()
+        parts = s.str.extract(_PATTERN).dropna()
         if parts.empty:
             found = ()
         else:
@@ -74,17 +77,6 @@ def _most_common(values: pa.Array):
     lists values in the order they first appear, and argmax takes the first of equal counts)."""
     counts = pc.value_counts(values)
     return counts.field("values")[int(np.argmax(counts.field("counts").to_numpy()))].as_py()
-
-
-def _id_parts(ids: pd.Series) -> pd.DataFrame:
-    """`ids.str.extract(_PATTERN)`; all-ASCII IDs (the usual case) through Arrow's RE2, where \\D and \\d
-    mean what re means on ASCII (pandas extracts object columns one Python call per ID)."""
-    arr = pa.array(ids.to_numpy(), type=pa.large_string())
-    if len(arr) == 0 or not _all_ascii(arr):
-        return ids.str.extract(_PATTERN)
-    prefix, number = pc.extract_regex(arr, _PATTERN).flatten()  # a non-matching ID: null in both
-    return pd.DataFrame({"prefix": prefix.to_numpy(zero_copy_only=False),
-                         "number": number.to_numpy(zero_copy_only=False)}, index=ids.index, dtype=object)
 
 
 def assign_missing_ids(customers: pd.DataFrame, settings: Settings, *, archived: Iterable[str] = (),
