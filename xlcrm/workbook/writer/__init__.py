@@ -189,8 +189,7 @@ def _edit_parts(editor: Editor, plan: EditPlan) -> list[str | None]:
     """The existing sheet part each edit writes into (None: a new sheet, or none)."""
     out: list[str | None] = []
     for edit in plan.edits:
-        name = getattr(edit, "sheet", None) or getattr(edit, "name", None)
-        entry = editor.wb.find(str(name)) if name else None
+        entry = editor.wb.find(edit.sheet)
         out.append(entry.part if entry is not None else None)
     return out
 
@@ -224,12 +223,7 @@ def _first_uses(editor: Editor, parts: list[str | None]) -> dict[int, str]:
 
 def _last_touches(plan: EditPlan) -> dict[str, int]:
     """Sheet name (casefolded) → index of the last edit that writes into that user sheet."""
-    last: dict[str, int] = {}
-    for i, edit in enumerate(plan.edits):
-        name = getattr(edit, "sheet", None) or getattr(edit, "name", None)
-        if name:
-            last[str(name).casefold()] = i
-    return last
+    return {edit.sheet.casefold(): i for i, edit in enumerate(plan.edits)}
 
 
 def apply_plan(

@@ -34,6 +34,7 @@ import os
 import re
 import threading
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -259,11 +260,7 @@ def _fill_tokens(xml: bytearray, at: np.ndarray, number: np.ndarray, indexes: di
 
 def _candidates(plan: EditPlan) -> list[tuple[int, SheetReplace]]:
     """(place in the plan, edit) of the SheetReplace edits without charts whose sheet only they touch."""
-    touches: dict[str, int] = {}
-    for edit in plan.edits:
-        name = getattr(edit, "sheet", None) or getattr(edit, "name", None)
-        if name:
-            touches[str(name).casefold()] = touches.get(str(name).casefold(), 0) + 1
+    touches = Counter(edit.sheet.casefold() for edit in plan.edits)
     return [
         (i, edit) for i, edit in enumerate(plan.edits)
         if isinstance(edit, SheetReplace) and not edit.charts and touches.get(edit.sheet.casefold()) == 1
