@@ -152,13 +152,12 @@ def child_fastexcel(path: Path) -> dict:
 
 
 def child_stages(path: Path) -> dict:
-    """`xlcrm run`'s steps (commands.daily.run_all) with a clock around each."""
+    """`xlcrm run`'s steps with a clock around each: the command's own planning (`daily._plan_run`,
+    with its forked check), each step it calls timed where it returns, then the write."""
     import datetime as dt
 
     from xlcrm.commands import daily
     from xlcrm.commands.base import Context
-    from xlcrm.forked import Forked
-    from xlcrm.workbook.edits import EditPlan
     from xlcrm.workbook.file_adapter import FileWorkbook
 
     stages: dict[str, float] = {}
@@ -167,38 +166,33 @@ def child_stages(path: Path) -> dict:
     def lap(name: str) -> None:
         nonlocal clock
         now = time.perf_counter()
-        stages[name] = round(now - clock, 3)
+        stages[name] = round(stages.get(name, 0.0) + now - clock, 3)
         clock = now
 
+    def timed(name: str, fn):
+        def run(*args, **kwargs):
+            out = fn(*args, **kwargs)
+            lap(name)
+            return out
+        return run
+
+    class TimedForked(daily.Forked):
+        def result(self):
+            forked = self.forked
+            out = super().result()
+            lap("check_wait" if forked else "find_problems")  # in the child: only the wait is seen
+            return out
+
+    for name in ("archived_ids", "assign_ids", "compute_columns", "plan_regrade", "plan_due", "finish_check",
+                 "run_plan"):
+        setattr(daily, name, timed(name, getattr(daily, name)))
+    daily.Forked = TimedForked
     ctx = Context(today=dt.date.fromisoformat(TODAY), user="bench")
     port = FileWorkbook(path, backup_dir=path.parent / "backup")
-
-    def planned() -> EditPlan:
-        # In a function of its own, as in run_all: the book's frames are freed before the write.
-        book = port.read(writes=("customers",))  # as run_all: Basic Info is inflated ahead for the write
-        lap("read")
-        archived = daily.archived_ids(port, book)
-        lap("archive_ids")
-        new = daily.assign_ids(book, archived)
-        lap("assign_ids")
-        rows = len(book.customers) + len(book.followups) + len(book.purchases)
-        # As run_all: the problems are found in a forked child while this process grades.
-        with Forked(lambda: daily.find_problems(new.book, ctx.today),
-                    worth_it=rows >= daily.PARALLEL_CHECK_ROWS) as problems:
-            forked = problems.forked
-            computed = daily.compute_columns(new.book, ctx.today)
-            lap("compute")
-            graded = daily.plan_regrade(new.book, ctx, computed)
-            lap("plan_regrade")
-            due = daily.plan_due(graded.book, ctx, computed)
-            lap("plan_due")
-            found = problems.result()
-            lap("check_wait" if forked else "find_problems")
-        checked = daily.finish_check(new, found, ctx)
-        lap("finish_check")
-        return daily.run_plan(book, (checked.plan, graded.plan, due.plan))
-
-    port.apply(planned())
+    port.read = timed("read", port.read)
+    planned = daily._plan_run(port, ctx)  # (the run cache records the plan; nothing is read from it here)
+    lap("result")
+    port.apply(planned.plan)
     lap("write")
     writer = {k: round(v, 3) for k, v in port.last_write.timings.items()}
     return {"stages": stages, "writer": writer}
