@@ -51,6 +51,37 @@ def test_a_result_bigger_than_the_pipe_comes_back_whole(always_fork):
     assert Forked(lambda: (in_child(), blob)).result() == (True, blob)
 
 
+@linux_only
+def test_raw_pieces_come_back_as_one_buffer(always_fork):
+    blob = os.urandom(3 << 20)
+    work = Forked(lambda: [b"child" if in_child() else b"parent", blob, memoryview(blob)[:5]], raw=True)
+    assert work.forked
+    got = work.result()
+    assert isinstance(got, bytearray) and got == b"child" + blob + blob[:5]
+    assert Forked(lambda: b"", raw=True).result() == b""
+
+
+def test_raw_in_the_parent_is_the_same_bytes(monkeypatch):
+    monkeypatch.setenv(forked.FORK_ENV, "0")
+    assert Forked(lambda: [b"ab", b"cd"], raw=True).result() == b"abcd"
+    assert Forked(lambda: b"ab", raw=True).result() == b"ab"
+
+
+@linux_only
+def test_a_raw_result_of_another_length_than_announced_is_computed_again(always_fork, monkeypatch):
+    real = forked.struct.pack
+
+    def lying(fmt, *values):  # the child announces one byte less than it sends
+        return real(fmt, *(v - 1 for v in values)) if in_child() else real(fmt, *values)
+
+    monkeypatch.setattr(forked.struct, "pack", lying)
+    work = Forked(lambda: [b"child" if in_child() else b"parent"], raw=True)
+    assert work.forked and work.result() == b"parent"
+    monkeypatch.setattr(forked.struct, "pack", lambda fmt, *values: real(fmt, *(v + 1 for v in values))
+                        if in_child() else real(fmt, *values))  # one more than it sends: the stream ends early
+    assert Forked(lambda: [b"child" if in_child() else b"parent"], raw=True).result() == b"parent"
+
+
 def test_no_child_when_switched_off_or_too_small(monkeypatch):
     monkeypatch.setenv(forked.FORK_ENV, "0")
     work = Forked(os.getpid)

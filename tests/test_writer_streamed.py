@@ -6,9 +6,11 @@ and hand every sheet it cannot follow to the whole-sheet path.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import struct
+import sys
 import zipfile
 import zlib
 from pathlib import Path
@@ -17,9 +19,10 @@ import openpyxl
 import pytest
 import xlsxwriter
 
+from xlcrm import forked
 from xlcrm.ooxml.package import Package, StreamRope
 from xlcrm.workbook.edits import CellMark, CellStyle, ColumnWrite, EditPlan, MarkCells
-from xlcrm.workbook.writer import apply_plan, streamed
+from xlcrm.workbook.writer import apply_plan, editor, streamed
 
 SHEET = "xl/worksheets/sheet2.xml"  # 跟进记录
 
@@ -58,6 +61,14 @@ def _apply(source: Path, target: Path, plans: list[EditPlan], stream: bool, monk
         with zipfile.ZipFile(target) as zf:
             steps.append({n: zf.read(n) for n in zf.namelist()})
     return steps
+
+
+@pytest.fixture(autouse=True, params=["in-process", "forked"])
+def fork_mode(request, monkeypatch) -> str:
+    """Every test both ways: the scans and second passes on the pool, and in forked children
+    (`forked.Forked`, where this machine can fork; elsewhere both runs are in-process)."""
+    monkeypatch.setenv(forked.FORK_ENV, "0" if request.param == "in-process" else "1")
+    return request.param
 
 
 @pytest.fixture
@@ -159,7 +170,7 @@ def _commented(xml: bytes) -> bytes:
 
 @pytest.mark.parametrize(("change", "streams"), [(_prefixed, True), (_no_r, False), (_commented, False)])
 def test_sheets_laid_out_otherwise_give_the_same_bytes(tmp_path: Path, monkeypatch, small_chunks, change,
-                                                      streams: bool) -> None:
+                                                      streams: bool, fork_mode: str) -> None:
     source = _rezip(_book(tmp_path / "plain.xlsx", rows=1500), tmp_path / "source.xlsx", change)
     plans = [EditPlan([_marks([2, 3, 700, 1100, 1499])]), EditPlan([_marks([3, 1400])])]
     whole = _apply(source, tmp_path / "whole.xlsx", plans, False, monkeypatch)
@@ -167,7 +178,8 @@ def test_sheets_laid_out_otherwise_give_the_same_bytes(tmp_path: Path, monkeypat
     scan = streamed.scan
     monkeypatch.setattr("xlcrm.workbook.writer.editor.scan", lambda *a: scans.append(scan(*a)) or scans[-1])
     assert _apply(source, tmp_path / "streamed.xlsx", plans, True, monkeypatch) == whole
-    assert len(scans) == 2 and (scans[0] is not None) == streams  # (the first write gives every row its r=)
+    if fork_mode == "in-process":  # (a forked child's scans are not seen from here)
+        assert len(scans) == 2 and (scans[0] is not None) == streams  # (the first write gives every row its r=)
 
 
 def test_a_mark_on_a_row_that_is_not_there_is_made_on_the_whole_sheet(tmp_path: Path, monkeypatch,
@@ -210,3 +222,59 @@ def test_a_stream_rope_keeps_nothing_and_checks_its_size() -> None:
     assert not rope.available() and rope.crc() == zlib.crc32(b"<a></a>")
     with pytest.raises(ValueError, match="not 9"):
         StreamRope(9, source).tobytes()
+
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2,
+                                reason="forks only on Linux with two usable cores")
+
+
+FORKED_ONLY = pytest.mark.parametrize("fork_mode", ["forked"], indirect=True)
+
+
+@linux_only
+@FORKED_ONLY
+def test_children_scan_and_deflate_the_streamed_sheet(tmp_path: Path, monkeypatch, fork_mode) -> None:
+    made = []
+    real = editor.Forked
+
+    def spy(*args, **kwargs):
+        child = real(*args, **kwargs)
+        made.append((child, child.forked, child.raw))
+        return child
+
+    monkeypatch.setattr(editor, "Forked", spy)
+    source = _book(tmp_path / "source.xlsx")
+    _apply(source, tmp_path / "streamed.xlsx", PLANS[:1], True, monkeypatch)
+    assert [(was_forked, raw) for _, was_forked, raw in made] == [(True, False), (True, True)]  # the scan, the deflate
+    assert not any(child.forked for child, _, _ in made)  # both reaped
+
+
+@linux_only
+@FORKED_ONLY
+@pytest.mark.parametrize("failing", ["scan", "deflate_record"])
+def test_a_child_that_fails_leaves_the_work_to_the_parent(tmp_path: Path, monkeypatch, fork_mode, failing) -> None:
+    parent = os.getpid()
+    real = getattr(editor, failing)
+
+    def fails_in_the_child(*args):
+        if os.getpid() != parent:
+            raise RuntimeError("the child failed")
+        return real(*args)
+
+    source = _book(tmp_path / "source.xlsx")
+    whole = _apply(source, tmp_path / "whole.xlsx", PLANS[:2], False, monkeypatch)
+    monkeypatch.setattr(editor, failing, fails_in_the_child)
+    assert _apply(source, tmp_path / "streamed.xlsx", PLANS[:2], True, monkeypatch) == whole
+
+
+@linux_only
+@FORKED_ONLY
+def test_a_failed_write_stops_a_scan_nobody_took(tmp_path: Path, monkeypatch, fork_mode) -> None:
+    source = _book(tmp_path / "source.xlsx")
+    closed = []
+    monkeypatch.setattr(streamed.ScansElsewhere, "close", lambda self: closed.append(self) or self.child.close())
+    monkeypatch.setattr(editor.Editor, "_stand_in", lambda *a: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setattr(streamed, "MIN_BYTES", 0)
+    with pytest.raises(RuntimeError, match="boom"):
+        apply_plan(shutil.copyfile(source, tmp_path / "b.xlsx"), PLANS[0], backup_keep=0)
+    assert len(closed) == 1 and not closed[0].forked

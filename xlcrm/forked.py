@@ -8,7 +8,8 @@ it sends back only its result (the M book's check: 8,013 problems, under 1 MB). 
 check then runs beside the grading: 1.6–1.8 s for both instead of 2.2–2.5 s. The price is memory:
 the pages either process writes to are copied (the M book: +170–250 MB while both run).
 The write uses it too: a run's tool sheets are built in a child while the parent edits the
-user's sheets (`workbook.writer.toolahead`).
+user's sheets (`workbook.writer.toolahead`), and the big sheets that only get marks are streamed by
+children (`workbook.writer.streamed`), whose bytes come back raw (`raw=True`: no pickle, one copy).
 
 Safe by construction:
 - The child runs one pure function, writes nothing but its pickled result to a pipe and leaves with
@@ -31,6 +32,7 @@ import os
 import pickle
 import select
 import signal
+import struct
 import sys
 import time
 import warnings
@@ -61,10 +63,15 @@ def fork_wanted(worth_it: bool) -> bool:
 
 
 class Forked(Generic[T]):
-    """`fn()` computed in a forked child (see the module doc), or by `result()` itself."""
+    """`fn()` computed in a forked child (see the module doc), or by `result()` itself.
 
-    def __init__(self, fn: Callable[[], T], *, worth_it: bool = True):
+    `raw=True`: `fn` returns bytes or a list of bytes-like pieces, and `result()` is their
+    concatenation (a bytearray from the child: read straight into place, never pickled — a
+    deflated sheet of 60 MB is not held three times over)."""
+
+    def __init__(self, fn: Callable[[], T], *, worth_it: bool = True, raw: bool = False):
         self.fn = fn
+        self.raw = raw
         self.pid: int | None = None  # the child, while it is ours to reap
         self._fd: int | None = None  # the pipe's reading end
         if fork_wanted(worth_it):
@@ -89,7 +96,7 @@ class Forked(Generic[T]):
             return
         if pid == 0:
             os.close(read_fd)
-            _child(self.fn, write_fd)  # never returns
+            _child(self.fn, write_fd, self.raw)  # never returns
         os.close(write_fd)
         self.pid, self._fd = pid, read_fd
 
@@ -99,11 +106,16 @@ class Forked(Generic[T]):
             data = self._receive()
             status = self._reap(kill=data is None)
             if data is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+                if self.raw:
+                    return data
                 try:
                     return pickle.loads(data)
                 except Exception:  # noqa: BLE001 — an unreadable result: computed here instead
                     pass
-        return self.fn()
+        value = self.fn()
+        if self.raw and isinstance(value, (list, tuple)):
+            return b"".join(value)
+        return value
 
     def close(self) -> None:
         """Stop and reap the child if its result is not wanted (an error in the parent)."""
@@ -116,10 +128,11 @@ class Forked(Generic[T]):
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _receive(self) -> bytes | None:
-        """Everything the child wrote, once it closed the pipe; None if it stopped making progress."""
+    def _receive(self) -> bytes | bytearray | None:
+        """Everything the child wrote, once it closed the pipe; None if it stopped making progress
+        (or, raw, sent another length than it announced)."""
         assert self._fd is not None and self.pid is not None
-        chunks: list[bytes] = []
+        sink = _RawSink() if self.raw else _Chunks()
         cpu, quiet_since = None, time.monotonic()
         poll = select.poll()  # not select(): no limit on the descriptor's number in a process with many files open
         poll.register(self._fd, select.POLLIN)
@@ -127,10 +140,8 @@ class Forked(Generic[T]):
             ready = poll.poll(POLL_SECONDS * 1000)
             now = time.monotonic()
             if ready:
-                chunk = os.read(self._fd, 1 << 20)
-                if not chunk:
-                    return b"".join(chunks)
-                chunks.append(chunk)
+                if not sink.read(self._fd):
+                    return sink.value()
                 quiet_since = now
                 continue
             ticks = _cpu_ticks(self.pid)
@@ -153,14 +164,63 @@ class Forked(Generic[T]):
             return -1  # not WIFEXITED
 
 
-def _child(fn: Callable[[], object], write_fd: int) -> None:
+class _Chunks:
+    """A pickled result as it arrives."""
+
+    def __init__(self):
+        self.chunks: list[bytes] = []
+
+    def read(self, fd: int) -> int:
+        chunk = os.read(fd, 1 << 20)
+        self.chunks.append(chunk)
+        return len(chunk)
+
+    def value(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+class _RawSink:
+    """A raw result as it arrives: its 8-byte length, then its bytes, read straight into place."""
+
+    def __init__(self):
+        self.head = b""
+        self.buf: bytearray | None = None
+        self.at = 0
+        self.extra = False
+
+    def read(self, fd: int) -> int:
+        if self.buf is None:
+            got = os.read(fd, 8 - len(self.head))
+            self.head += got
+            if len(self.head) == 8:
+                self.buf = bytearray(struct.unpack("<Q", self.head)[0])
+            return len(got)
+        if self.at == len(self.buf):  # all there: only the end of the stream may follow
+            more = os.read(fd, 1 << 16)
+            self.extra |= bool(more)  # more than announced: refused
+            return len(more)
+        got = os.readv(fd, [memoryview(self.buf)[self.at : self.at + (1 << 20)]])
+        self.at += got
+        return got
+
+    def value(self) -> bytearray | None:
+        return self.buf if self.buf is not None and self.at == len(self.buf) and not self.extra else None
+
+
+def _child(fn: Callable[[], object], write_fd: int, raw: bool = False) -> None:
     """In the forked child: compute, send, and leave without any of the parent's exit work."""
     code = 1
     try:
         gc.disable()  # a collection would touch (and so copy) every tracked object of the parent
-        view = memoryview(pickle.dumps(fn(), protocol=pickle.HIGHEST_PROTOCOL))
-        while view:
-            view = view[os.write(write_fd, view):]
+        if raw:
+            value = fn()
+            pieces = [memoryview(p).cast("B") for p in (value if isinstance(value, (list, tuple)) else [value])]
+            pieces.insert(0, memoryview(struct.pack("<Q", sum(len(p) for p in pieces))))
+        else:
+            pieces = [memoryview(pickle.dumps(fn(), protocol=pickle.HIGHEST_PROTOCOL))]
+        for view in pieces:
+            while view:
+                view = view[os.write(write_fd, view):]
         code = 0
     except BaseException:  # noqa: BLE001 — the parent computes it again and raises the error there
         pass

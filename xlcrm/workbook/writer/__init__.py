@@ -13,6 +13,7 @@ included — the original file is untouched.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import io
 import os
@@ -105,8 +106,10 @@ def plan_to_bytes(
     editor = Editor(pkg, lang, unlock_protected=unlock_protected)
     lap("open")
     last_touch = _last_touches(plan)
-    # The tool sheets are built by a forked child meanwhile, when worth it (forked before the pool's threads start).
-    with ToolSheetsAhead(editor, plan) as editor.tools_ahead, ThreadPoolExecutor(max_workers=2) as pool:
+    # The tool sheets are built by a forked child meanwhile, when worth it (forked before the pool's
+    # threads start); `closing`: a streamed sheet's scan not taken (the write failed) has its child stopped.
+    with ToolSheetsAhead(editor, plan) as editor.tools_ahead, ThreadPoolExecutor(max_workers=2) as pool, \
+            contextlib.closing(editor):
         pkg.pool = pool  # big sheets deflate on the other core while later edits are made
         parts = _edit_parts(editor, plan)
         marks_only = _marks_only(editor, plan, parts)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import deque
+from functools import partial
 
 from typing_extensions import assert_never  # typing.assert_never is 3.11+
 
 from ...errors import Location, XlcrmError
+from ...forked import Forked
 from ...ooxml.addresses import MAX_ROW, col_letter, quote_sheet
 from ...ooxml.cellxml import encode, escape_text
 from ...ooxml.columns import cells_xml, encode_series, encode_values
-from ...ooxml.package import Package
+from ...ooxml.package import Package, deflate_record
 from ...ooxml.rels import rels_path
 from ...procs import return_free_memory
 from ..edits import (
@@ -37,7 +39,7 @@ from .readback import SharedStrings, cell_text
 from .rowedit import CellSpec
 from .sheets import SheetEntry, Workbook
 from .sheetxml import SheetXml
-from .streamed import Scan, scan, stream_rendered
+from .streamed import Scan, ScansElsewhere, scan, stream_rendered
 from .styles import StyleBook
 from .tables import SheetTables
 from .toolsheet import build_tool_sheet, code_name_of
@@ -75,6 +77,7 @@ class Editor:
         self._streamed: dict[str, Scan] = {}  # part → the scan its stand-in `SheetXml` was made from
         self.owned = None  # ownership.OwnershipGuard: what xlcrm created here, loaded on the first edit
         self.tools_ahead = None  # toolahead.ToolSheetsAhead: tool sheets a forked child builds meanwhile
+        self._children: list = []  # forked scans of streamed sheets, to stop if the write fails
 
     # -- access --------------------------------------------------------------------------------
     def sheet(self, name: str) -> tuple[SheetEntry, SheetXml]:
@@ -92,13 +95,23 @@ class Editor:
 
     def stream_marks(self, marks: dict[str, list[MarkCells]]) -> None:
         """Big sheet parts whose only edits are these marks are not inflated whole: the rows the
-        marks touch are found by streaming each part on the pool, starting now, and the sheet is
-        edited through a stand-in made of them (see `streamed`)."""
+        marks touch are found by streaming each part, starting now — in a forked child where it
+        can (a pool thread would share the GIL with this thread's editing, and wait for it), else
+        on the pool — and the sheet is edited through a stand-in made of them (see `streamed`)."""
+        wanted = {}
         for part, edits in marks.items():
             name = edits[0].sheet
             rows = self.mark_book().rows_touched(name, edits)
             if rows and self.pkg.pool is not None:
-                self._scans[part] = self.pkg.pool.submit(scan, self.pkg, part, name, rows)
+                wanted[part] = (name, rows)
+        if not wanted:
+            return
+        pkg = self.pkg
+        child = ScansElsewhere(Forked(lambda: {p: scan(pkg, p, name, rows) for p, (name, rows) in wanted.items()}))
+        for part, (name, rows) in wanted.items():
+            self._scans[part] = child.of(part) if child.forked else pkg.pool.submit(scan, pkg, part, name, rows)
+        if child.forked:
+            self._children.append(child)
 
     def _stand_in(self, part: str, name: str) -> SheetXml | None:
         """The stand-in of a streamed sheet, once its scan is done (None: edit the part whole)."""
@@ -461,6 +474,12 @@ class Editor:
                 if data is None:
                     sx.release()
                     return
+                # Its second pass and deflate (~1 s for the M book's Follow-ups) in a forked child:
+                # on a pool thread it crawled beside this thread's renders, each waiting for the GIL.
+                # (The package reaps it: a thread waits for it as soon as the part is written.)
+                child = Forked(partial(deflate_record, data), raw=True)
+                if child.forked:
+                    data.deflated_elsewhere = child
             self.pkg.write(part, data)
             if sx.evidence is not None:
                 check_soon(self.pkg, part, sx.evidence)
@@ -478,6 +497,12 @@ class Editor:
         entry = self.wb.find(name)
         if entry is not None and entry.part in self.sheet_xmls:
             self.flush(entry.part)
+
+    def close(self) -> None:
+        """Stop the streamed sheets' scans whose result is no longer wanted (the write failed)."""
+        for child in self._children:
+            child.close()
+        self._children = []
 
     def finish(self) -> None:
         if self.marks is not None:
