@@ -61,6 +61,13 @@ def test_raw_pieces_come_back_as_one_buffer(always_fork):
     assert Forked(lambda: b"", raw=True).result() == b""
 
 
+@linux_only
+def test_a_child_asked_to_yield_runs_nicer(always_fork):
+    mine = os.nice(0)
+    assert Forked(lambda: os.nice(0), nice=5).result() == min(mine + 5, 19)
+    assert os.nice(0) == mine  # the parent's own is unchanged
+
+
 def test_raw_in_the_parent_is_the_same_bytes(monkeypatch):
     monkeypatch.setenv(forked.FORK_ENV, "0")
     assert Forked(lambda: [b"ab", b"cd"], raw=True).result() == b"abcd"

@@ -69,9 +69,10 @@ class Forked(Generic[T]):
     concatenation (a bytearray from the child: read straight into place, never pickled — a
     deflated sheet of 60 MB is not held three times over)."""
 
-    def __init__(self, fn: Callable[[], T], *, worth_it: bool = True, raw: bool = False):
+    def __init__(self, fn: Callable[[], T], *, worth_it: bool = True, raw: bool = False, nice: int = 0):
         self.fn = fn
         self.raw = raw
+        self.nice = nice  # added to the child's niceness: work needed later yields to work needed now
         self.pid: int | None = None  # the child, while it is ours to reap
         self._fd: int | None = None  # the pipe's reading end
         if fork_wanted(worth_it):
@@ -96,7 +97,7 @@ class Forked(Generic[T]):
             return
         if pid == 0:
             os.close(read_fd)
-            _child(self.fn, write_fd, self.raw)  # never returns
+            _child(self.fn, write_fd, self.raw, self.nice)  # never returns
         os.close(write_fd)
         self.pid, self._fd = pid, read_fd
 
@@ -207,11 +208,14 @@ class _RawSink:
         return self.buf if self.buf is not None and self.at == len(self.buf) and not self.extra else None
 
 
-def _child(fn: Callable[[], object], write_fd: int, raw: bool = False) -> None:
+def _child(fn: Callable[[], object], write_fd: int, raw: bool = False, nice: int = 0) -> None:
     """In the forked child: compute, send, and leave without any of the parent's exit work."""
     code = 1
     try:
         gc.disable()  # a collection would touch (and so copy) every tracked object of the parent
+        if nice:
+            with contextlib.suppress(OSError):
+                os.nice(nice)
         if raw:
             value = fn()
             pieces = [memoryview(p).cast("B") for p in (value if isinstance(value, (list, tuple)) else [value])]

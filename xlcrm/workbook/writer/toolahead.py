@@ -46,6 +46,9 @@ from .toolsheet import ToolSheetXml, build_tool_sheet, code_name_of
 
 MIN_CELLS = 200_000  # below this the sheets take ~0.2 s: not worth a process
 MAX_CELLS = 4_000_000  # above this their XML (40+ bytes a cell) is more than the parent should take at once
+# The sheets are wanted only once the user's sheets are edited: the child yields the cores to the
+# parent and to the streamed sheets' scan, which the parent waits for sooner.
+NICE = 10
 MARK = 0x01  # starts a token; never in a sheet's XML otherwise
 _FIRST_LETTER, _LETTERS = 0x23, 92  # a token's number, after the mark, in the ASCII characters # … ~ (no quote)
 _ATTR = b' s="'
@@ -145,7 +148,7 @@ class ToolSheetsAhead:
                                 code_name, [(w.message, w.category) for w in caught])
             return out
 
-        forked = Forked(build_all, worth_it=MIN_CELLS <= cells <= MAX_CELLS)
+        forked = Forked(build_all, worth_it=MIN_CELLS <= cells <= MAX_CELLS, nice=NICE)
         if forked.forked:  # else each sheet is built when its edit comes, as without this
             self._forked = forked
             self._index = {id(edit): i for i, edit in edits}
