@@ -20,6 +20,7 @@ import pytest
 import xlsxwriter
 
 from xlcrm import forked
+from xlcrm.ooxml.fastzlib import can_splice
 from xlcrm.ooxml.package import Package, StreamRope
 from xlcrm.workbook.edits import CellMark, CellStyle, ColumnWrite, EditPlan, MarkCells
 from xlcrm.workbook.writer import apply_plan, editor, streamed
@@ -111,15 +112,20 @@ def test_streamed_marks_give_the_bytes_of_a_whole_edit(tmp_path: Path, monkeypat
 
 
 def test_marks_made_early_read_the_same(tmp_path: Path, monkeypatch) -> None:
-    """A streamed sheet's marks are made before the other sheets are rendered: the style numbers
-    may come in another order, but every cell reads the same."""
+    """Without ISA-L a streamed sheet's marks are made before the other sheets are rendered (its
+    second pass then overlaps them): the style numbers may come in another order, but every cell
+    reads the same. With ISA-L the scan deflates as it goes, the marks keep their place, and the
+    bytes are those of the whole edit."""
     source = _book(tmp_path / "source.xlsx")
     plan = EditPlan([
         ColumnWrite("客户资料", "等级", 1, {r: "AB"[r % 2] for r in range(2, 200)}, style=CellStyle(bold=True)),
         MarkCells("客户资料", [CellMark(5, 2, "名称重复")]),
         _marks([2, 15, 700, 2999], col=4),
     ])
-    _apply(source, tmp_path / "whole.xlsx", [plan], False, monkeypatch)
+    whole = _apply(source, tmp_path / "whole.xlsx", [plan], False, monkeypatch)
+    if can_splice():
+        assert _apply(source, tmp_path / "streamed.xlsx", [plan], True, monkeypatch) == whole
+    monkeypatch.setattr(editor, "can_splice", lambda: False)
     _apply(source, tmp_path / "streamed.xlsx", [plan], True, monkeypatch)
     a, b = openpyxl.load_workbook(tmp_path / "whole.xlsx"), openpyxl.load_workbook(tmp_path / "streamed.xlsx")
     for name in ("客户资料", "跟进记录"):
@@ -233,7 +239,12 @@ FORKED_ONLY = pytest.mark.parametrize("fork_mode", ["forked"], indirect=True)
 
 @linux_only
 @FORKED_ONLY
-def test_children_scan_and_deflate_the_streamed_sheet(tmp_path: Path, monkeypatch, fork_mode) -> None:
+@pytest.mark.parametrize("splice", [True, False], ids=["pieces", "no-isal"])
+def test_children_scan_and_deflate_the_streamed_sheet(tmp_path: Path, monkeypatch, fork_mode, splice) -> None:
+    """With ISA-L the scan's child deflates the sheet in pieces as it goes and the second pass lays
+    them end to end (no second child); without it, a child makes the second pass and deflates."""
+    if splice and not can_splice():
+        pytest.skip("ISA-L is not installed")
     made = []
     real = editor.Forked
 
@@ -243,10 +254,38 @@ def test_children_scan_and_deflate_the_streamed_sheet(tmp_path: Path, monkeypatc
         return child
 
     monkeypatch.setattr(editor, "Forked", spy)
+    monkeypatch.setattr(editor, "can_splice", lambda: splice)
     source = _book(tmp_path / "source.xlsx")
-    _apply(source, tmp_path / "streamed.xlsx", PLANS[:1], True, monkeypatch)
-    assert [(was_forked, raw) for _, was_forked, raw in made] == [(True, False), (True, True)]  # the scan, the deflate
-    assert not any(child.forked for child, _, _ in made)  # both reaped
+    whole = _apply(source, tmp_path / "whole.xlsx", PLANS, False, monkeypatch)
+    made.clear()
+    assert _apply(source, tmp_path / "streamed.xlsx", PLANS, True, monkeypatch) == whole
+    assert all(was_forked and raw for _, was_forked, raw in made)
+    # A scan per plan; without ISA-L also a second pass per plan that changed the sheet (all but the
+    # repeat of the same marks, which leaves the sheet as it was).
+    assert len(made) == (5 if splice else 5 + 4)
+    assert not any(child.forked for child, _, _ in made)  # all reaped
+
+
+def test_pieces_laid_end_to_end_are_the_spliced_part(tmp_path: Path) -> None:
+    """The second pass from the scan's pieces: the same bytes as streaming the part again, whatever
+    rows changed (none, the first, the last, two side by side) and with a new frame."""
+    if not can_splice():
+        pytest.skip("ISA-L is not installed")
+    source = _book(tmp_path / "source.xlsx", rows=1500)
+    pkg = Package(source.read_bytes())
+    wanted = [2, 3, 700, 1499, 1500]
+    found = streamed.scan(pkg, SHEET, "跟进记录", wanted, deflate=True)
+    back = streamed.unpack_scans(b"".join(streamed.pack_scans({SHEET: found})))[SHEET]
+    assert back.rows == found.rows and len(back.stretches.pieces) == len(found.stretches.pieces)
+    frame = found.frame
+    for changed, head, tail in [({}, frame.head + b"<!-- -->", frame.tail), ({2: b'<row r="2"/>'}, frame.head, frame.tail),
+                                ({1500: b'<row r="1500"><c r="A1500"><v>1</v></c></row>', 3: b'<row r="3"/>'},
+                                 frame.head, frame.tail + b" "), ({700: b'<row r="700"/>'}, frame.head, frame.tail)]:
+        rope = streamed.spliced(pkg, SHEET, "跟进记录", back, head, tail, changed)
+        crc, payload = streamed._deflated("跟进记录", back, head, tail, changed, rope.size)
+        expected = rope.tobytes()
+        assert zlib.decompress(bytes(payload), -15) == expected
+        assert crc == zlib.crc32(expected)
 
 
 @linux_only

@@ -78,5 +78,42 @@ def crc32(data: bytes | memoryview, value: int = 0) -> int:
     return (_fast or zlib).crc32(data, value)
 
 
+def can_splice() -> bool:
+    """Deflate streams can be made in independent pieces and their CRCs joined (ISA-L: zlib's
+    Python module has no crc32_combine)."""
+    return _fast is not None and hasattr(_fast, "crc32_combine")
+
+
+def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
+    """The CRC-32 of a + b from crc(a), crc(b) and len(b) (ISA-L; see `can_splice`)."""
+    return _fast.crc32_combine(crc1, crc2, length2)
+
+
+class PieceDeflater:
+    """Raw deflate in independent pieces: each `cut` ends a piece with a full flush (byte-aligned,
+    the history cleared), so pieces made here and elsewhere can be laid end to end as one stream —
+    a final piece (`finish=True`) last. Each piece: (CRC-32, length, deflated bytes)."""
+
+    def __init__(self):
+        mod = _fast or zlib
+        self._mod = mod
+        self._comp = mod.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
+        self._out: list[bytes] = []
+        self.crc = self.size = 0
+
+    def feed(self, data: bytes | memoryview) -> None:
+        if len(data):
+            self.crc, self.size = self._mod.crc32(data, self.crc), self.size + len(data)
+            self._out.append(self._comp.compress(data))
+
+    def cut(self, finish: bool = False) -> tuple[int, int, bytes]:
+        self._out.append(self._comp.flush(zlib.Z_FINISH if finish else zlib.Z_FULL_FLUSH))
+        piece = (self.crc & 0xFFFFFFFF, self.size, b"".join(self._out))
+        self._out, self.crc, self.size = [], 0, 0
+        if finish:
+            self._comp = self._mod.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
+        return piece
+
+
 def backend() -> str:
     return "isal" if _fast else "zlib"

@@ -322,6 +322,13 @@ class Package:
         self.compressed.pop(name, None)
         self._compressed_from.pop(name, None)
 
+    def write_deflated(self, name: str, data: Rope, crc: int, payload: bytes) -> None:
+        """Write a part whose raw deflate (and CRC-32) was made already: nothing deflates it again."""
+        self.write(name, data)
+        data._crc = crc
+        self.compressed[name] = (crc, payload)
+        self._compressed_from[name] = data
+
     def delete(self, name: str) -> None:
         self.changed.pop(name, None)
         self._cache.pop(name, None)

@@ -118,7 +118,9 @@ def plan_to_bytes(
         # second pass (see `streamed`) runs on the other core meanwhile — unless that sheet is too
         # big to render beside it (the L book's Basic Info, 1.45 GB: the passes' chunks and deflated
         # output would add to the write's peak). Only marks-only edits move, and only earlier.
-        early = [i for i, part in enumerate(parts) if part in marks_only]
+        # (Not when their scans deflated as they went: the second pass is then cheap, and made later
+        # nothing waits for the scans.)
+        early = [i for i, part in enumerate(parts) if part in marks_only and not editor.scans_deflate]
         first_use = _first_uses(editor, parts)
         done: set[int] = set()
 

@@ -14,6 +14,7 @@ from ...forked import Forked
 from ...ooxml.addresses import MAX_ROW, col_letter, quote_sheet
 from ...ooxml.cellxml import encode, escape_text
 from ...ooxml.columns import cells_xml, encode_series, encode_values
+from ...ooxml.fastzlib import can_splice
 from ...ooxml.package import Package, deflate_record
 from ...ooxml.rels import rels_path
 from ...procs import return_free_memory
@@ -39,7 +40,7 @@ from .readback import SharedStrings, cell_text
 from .rowedit import CellSpec
 from .sheets import SheetEntry, Workbook
 from .sheetxml import SheetXml
-from .streamed import Scan, ScansElsewhere, scan, stream_rendered
+from .streamed import Scan, ScansElsewhere, pack_scans, scan, stream_rendered
 from .styles import StyleBook
 from .tables import SheetTables
 from .toolsheet import build_tool_sheet, code_name_of
@@ -78,6 +79,9 @@ class Editor:
         self.owned = None  # ownership.OwnershipGuard: what xlcrm created here, loaded on the first edit
         self.tools_ahead = None  # toolahead.ToolSheetsAhead: tool sheets a forked child builds meanwhile
         self._children: list = []  # forked scans of streamed sheets, to stop if the write fails
+        # The streamed sheets' scans deflate as they go (with ISA-L): their second pass is then cheap,
+        # so their marks need not be made early (`plan_to_bytes`).
+        self.scans_deflate = False
 
     # -- access --------------------------------------------------------------------------------
     def sheet(self, name: str) -> tuple[SheetEntry, SheetXml]:
@@ -106,12 +110,14 @@ class Editor:
                 wanted[part] = (name, rows)
         if not wanted:
             return
-        pkg = self.pkg
-        child = ScansElsewhere(Forked(lambda: {p: scan(pkg, p, name, rows) for p, (name, rows) in wanted.items()}))
+        pkg, deflate = self.pkg, can_splice()
+        child = ScansElsewhere(Forked(lambda: pack_scans({p: scan(pkg, p, name, rows, deflate)
+                                                          for p, (name, rows) in wanted.items()}), raw=True))
         for part, (name, rows) in wanted.items():
-            self._scans[part] = child.of(part) if child.forked else pkg.pool.submit(scan, pkg, part, name, rows)
+            self._scans[part] = child.of(part) if child.forked else pkg.pool.submit(scan, pkg, part, name, rows, deflate)
         if child.forked:
             self._children.append(child)
+        self.scans_deflate = deflate  # forked or not: the same order of edits, so the same bytes
 
     def _stand_in(self, part: str, name: str) -> SheetXml | None:
         """The stand-in of a streamed sheet, once its scan is done (None: edit the part whole)."""
@@ -469,18 +475,24 @@ class Editor:
         streamed = self._streamed.pop(part, None)
         if sx.has_edits() or sx.new_rows or (sx.head, sx.tail) != self._original_frame[part] or sx.body_changed:
             data = sx.render(self.resolve)
+            deflated = None
             if streamed is not None:  # the stand-in's rows and frame, swapped into the streamed part
-                data = stream_rendered(self.pkg, part, sx.name, data, streamed)
-                if data is None:
+                spliced = stream_rendered(self.pkg, part, sx.name, data, streamed)
+                if spliced is None:
                     sx.release()
                     return
-                # Its second pass and deflate (~1 s for the M book's Follow-ups) in a forked child:
-                # on a pool thread it crawled beside this thread's renders, each waiting for the GIL.
-                # (The package reaps it: a thread waits for it as soon as the part is written.)
-                child = Forked(partial(deflate_record, data), raw=True)
-                if child.forked:
-                    data.deflated_elsewhere = child
-            self.pkg.write(part, data)
+                data, deflated = spliced
+                if deflated is None:
+                    # Its second pass and deflate (~1 s for the M book's Follow-ups) in a forked child:
+                    # on a pool thread it crawled beside this thread's renders, each waiting for the GIL.
+                    # (The package reaps it: a thread waits for it as soon as the part is written.)
+                    child = Forked(partial(deflate_record, data), raw=True)
+                    if child.forked:
+                        data.deflated_elsewhere = child
+            if deflated is not None:  # laid end to end from the scan's pieces: nothing to deflate
+                self.pkg.write_deflated(part, data, *deflated)
+            else:
+                self.pkg.write(part, data)
             if sx.evidence is not None:
                 check_soon(self.pkg, part, sx.evidence)
             self.formula_changed |= sx.formula_overwritten

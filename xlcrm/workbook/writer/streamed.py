@@ -3,12 +3,16 @@
 `run` marks a few thousand cells of Follow-ups and Purchases (a fill and a note) and writes
 nothing else there, yet the M book's Follow-ups is 0.5 GB of XML. Instead of inflating such a
 part whole, the editor works on a stand-in: the sheet's frame (everything around sheetData) and
-only the rows the marks touch, found by streaming the part once (`scan`). When the stand-in has
-been edited and rendered, `spliced` streams the part again while it is deflated, swapping the
-rewritten rows in. Both passes hold a chunk at a time and run on the other core — in forked
-children where the machine can (`forked.Forked`: the scans of all such sheets in one, each
-sheet's second pass and deflate in one whose deflated bytes come back raw), else on the writer's
-pool. On a pool thread a pass shares the GIL with the main thread's editing and waits for it at
+only the rows the marks touch, found by streaming the part once (`scan`). With ISA-L the scan
+also deflates the part as it goes, in independent pieces (`Stretches`: each stretch between those
+rows and each of those rows ends with a full flush), so once the stand-in has been edited and
+rendered, the part's deflate is laid end to end from the scan's pieces and the changed rows
+deflated afresh, its CRC joined with `crc32_combine` (`_deflated`: the M book's Follow-ups is
+neither inflated nor deflated a second time). Without ISA-L, `spliced` streams the part again
+while it is deflated, swapping the rewritten rows in. The streaming runs on the other core — in
+forked children where the machine can (`forked.Forked`: the scans of all such sheets in one, whose
+deflated pieces come back raw; without ISA-L each second pass in one of its own), else on the
+writer's pool, where a pass shares the GIL with the main thread's editing and waits for it at
 every step (the M book's Follow-ups scan: 0.5 s alone, 2.5 s beside a busy thread). The bytes
 are those that editing the whole part would give (the tests compare them, both ways).
 
@@ -17,17 +21,20 @@ ascending order, each with `r=`). A part laid out otherwise — rows without `r=
 order, a comment where the rows start, a row the marks need that is not there, a stored (not
 deflated) member — is `NotStreamable`, and the editor inflates it whole as before.
 
-The writer makes these sheets' marks before it renders any other sheet (`plan_to_bytes`), so the
-second pass overlaps the rest of the write. Each search that holds the GIL stays short: the main
-thread is editing meanwhile.
+Without ISA-L the writer makes these sheets' marks before it renders any other sheet
+(`plan_to_bytes`), so the costly second pass overlaps the rest of the write. Each search that
+holds the GIL stays short: on the pool, the main thread is editing meanwhile.
 """
 
 from __future__ import annotations
 
+import pickle
+import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ...errors import WriteFailed
+from ...ooxml.fastzlib import PieceDeflater, crc32_combine
 from ...ooxml.package import Package, Rope, StreamRope
 from .rowindex import RowIndex
 from .sheetxml import SheetXml, namespace_prefix
@@ -55,11 +62,24 @@ class Frame:
 
 
 @dataclass
+class Stretches:
+    """A part's sheetData deflated while it was scanned, in independent pieces (full flushes): each
+    stretch between the wanted rows, and each wanted row — so the second pass only deflates the rows
+    that changed and lays the rest end to end. `pieces`: (row, or None for a stretch; CRC-32; length;
+    offset and length of its deflated bytes in `blob`)."""
+
+    pieces: list[tuple[int | None, int, int, int, int]]
+    blob: bytes | memoryview
+
+
+@dataclass
 class Scan:
-    """The first pass over a part: its frame and the rows the marks need, as bytes."""
+    """The first pass over a part: its frame and the rows the marks need, as bytes (and, from a
+    scan that deflated as it went, its sheetData in pieces)."""
 
     frame: Frame
     rows: dict[int, bytes]
+    stretches: Stretches | None = None
 
     def stand_in(self) -> bytes:
         """A small worksheet with the same frame and only these rows, for `SheetXml` to edit."""
@@ -155,18 +175,73 @@ def _located(
         raise NotStreamable(f"row {rows[k]} not found")
 
 
-def scan(pkg: Package, part: str, name: str, rows: Iterable[int]) -> Scan | None:
-    """Stream `part` once and keep its frame and the given rows (None: not streamable)."""
+def scan(pkg: Package, part: str, name: str, rows: Iterable[int], deflate: bool = False) -> Scan | None:
+    """Stream `part` once and keep its frame and the given rows (None: not streamable); with
+    `deflate`, also its sheetData deflated in pieces (`Stretches`: the second pass is then cheap)."""
     frame = Frame()
     wanted = sorted(set(rows))
     found: dict[int, bytes] = {}
+    deflater = PieceDeflater() if deflate else None
+    pieces: list[tuple[int | None, int, int, bytes]] = []
+
+    def cut(row: int | None) -> None:
+        if deflater.size:
+            pieces.append((row, *deflater.cut()))
+
     try:
-        for data, _start, _end, hits in _located(pkg.inflated_chunks(part, CHUNK_BYTES), frame, wanted, name):
-            for row, start, stop in hits:
-                found[row] = data[start:stop]
+        for data, start, end, hits in _located(pkg.inflated_chunks(part, CHUNK_BYTES), frame, wanted, name):
+            at = start
+            for row, begin, stop in hits:
+                found[row] = data[begin:stop]
+                if deflater is not None:
+                    deflater.feed(memoryview(data)[at:begin])
+                    cut(None)
+                    deflater.feed(found[row])
+                    cut(row)
+                at = stop
+            if deflater is not None:
+                deflater.feed(memoryview(data)[at:end])
+        if deflater is not None:
+            cut(None)
     except (NotStreamable, ValueError):
         return None
-    return Scan(frame, found)
+    if deflater is None:
+        return Scan(frame, found)
+    index, offset = [], 0
+    for row, crc, size, deflated in pieces:
+        index.append((row, crc, size, offset, len(deflated)))
+        offset += len(deflated)
+    return Scan(frame, found, Stretches(index, b"".join(d for *_, d in pieces)))
+
+
+def pack_scans(scans: dict[str, Scan | None]) -> list:
+    """Scans as raw bytes for `Forked(raw=True)`: their deflated pieces are not pickled (60 MB for
+    the M book's Follow-ups) but sent after an 8-byte length and the pickle of the rest."""
+    meta, blobs = {}, []
+    for part, found in scans.items():
+        if found is not None and found.stretches is not None:
+            meta[part] = (found.frame, found.rows, found.stretches.pieces, len(found.stretches.blob))
+            blobs.append(found.stretches.blob)
+        else:
+            meta[part] = found
+    head = pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL)
+    return [struct.pack("<Q", len(head)), head, *blobs]
+
+
+def unpack_scans(data: bytes | bytearray) -> dict[str, Scan | None]:
+    """`pack_scans`' bytes back as scans; the deflated pieces stay where they are (memoryviews)."""
+    view = memoryview(data)
+    (n,) = struct.unpack("<Q", view[:8])
+    meta = pickle.loads(view[8 : 8 + n])
+    at, out = 8 + n, {}
+    for part, found in meta.items():
+        if isinstance(found, tuple):
+            frame, rows, pieces, size = found
+            out[part] = Scan(frame, rows, Stretches(pieces, view[at : at + size]))
+            at += size
+        else:
+            out[part] = found
+    return out
 
 
 class ScansElsewhere:
@@ -186,7 +261,7 @@ class ScansElsewhere:
 
     def take(self, part: str) -> Scan | None:
         if self.found is None:
-            self.found = self.child.result()
+            self.found = unpack_scans(self.child.result())
         return self.found.pop(part)
 
     def close(self) -> None:
@@ -236,9 +311,11 @@ def spliced(pkg: Package, part: str, name: str, scan: Scan, head: bytes, tail: b
     return StreamRope(size, pieces)
 
 
-def stream_rendered(pkg: Package, part: str, name: str, rendered: bytes | Rope, found: Scan) -> StreamRope | None:
+def stream_rendered(pkg: Package, part: str, name: str, rendered: bytes | Rope, found: Scan
+                    ) -> tuple[StreamRope, tuple[int, bytes] | None] | None:
     """The part, once the stand-in made from `found` has been rendered: the stand-in's frame and
-    the rows whose bytes changed, swapped into the streamed input (None: nothing changed)."""
+    the rows whose bytes changed, swapped into the streamed input (None: nothing changed); and,
+    when the scan deflated as it went, the part's (CRC-32, deflated bytes), laid end to end."""
     data = rendered.tobytes() if isinstance(rendered, Rope) else rendered
     new = SheetXml(data, name)
     new.ensure_full_index()
@@ -253,4 +330,38 @@ def stream_rendered(pkg: Package, part: str, name: str, rendered: bytes | Rope, 
     frame = found.frame
     if not rows and (head, tail, frame.open_tag) == (frame.head, frame.tail, b"<" + frame.p + b"sheetData>"):
         return None
-    return spliced(pkg, part, name, found, head, tail, rows)
+    rope = spliced(pkg, part, name, found, head, tail, rows)
+    if found.stretches is None:
+        return rope, None
+    return rope, _deflated(name, found, head, tail, rows, rope.size)
+
+
+def _deflated(name: str, found: Scan, head: bytes, tail: bytes, rows: dict[int, bytes], size: int
+              ) -> tuple[int, bytes]:
+    """(CRC-32, raw deflate) of the spliced part from the scan's pieces: the new frame and the
+    changed rows deflated here, every other piece as the scan deflated it."""
+    p = found.frame.p
+    deflater = PieceDeflater()
+    out: list = []
+    crc = made = 0
+
+    def add(piece_crc: int, length: int, deflated) -> None:
+        nonlocal crc, made
+        crc, made = crc32_combine(crc, piece_crc, length) if made else piece_crc, made + length
+        out.append(deflated)
+
+    deflater.feed(head + b"<" + p + b"sheetData>")
+    add(*deflater.cut())
+    blob = found.stretches.blob
+    for row, piece_crc, length, at, n in found.stretches.pieces:
+        if row is not None and row in rows:
+            deflater.feed(rows[row])
+            add(*deflater.cut())
+        else:
+            add(piece_crc, length, blob[at : at + n])
+    deflater.feed(found.frame.close_tag + tail)
+    add(*deflater.cut(finish=True))
+    if made != size:  # the sizes are in the zip headers: a wrong one would make a broken file
+        raise WriteFailed("工作表“{sheet}”无法逐段写入（{err}）", "sheet '{sheet}' could not be streamed ({err})",
+                          sheet=name, err=f"made {made} bytes, not {size}")
+    return crc & 0xFFFFFFFF, b"".join(out)
