@@ -352,7 +352,7 @@ def _deflated(name: str, found: Scan, head: bytes, tail: bytes, rows: dict[int, 
 
     deflater.feed(head + b"<" + p + b"sheetData>")
     add(*deflater.cut())
-    blob = found.stretches.blob
+    blob = memoryview(found.stretches.blob)  # slices, not copies
     for row, piece_crc, length, at, n in found.stretches.pieces:
         if row is not None and row in rows:
             deflater.feed(rows[row])
