@@ -25,7 +25,6 @@ from pathlib import Path
 
 from ...errors import FileRefused, WriteFailed, XlcrmError
 from ...ooxml.package import Package, data_crc
-from ...procs import return_free_memory
 from ..edits import EditPlan, MarkCells, Stamp
 from ..guard import Fingerprint, changed_error, ensure_writable, resolve, translate_os_error
 from ..lock import WorkbookLock
@@ -113,38 +112,18 @@ def plan_to_bytes(
         pkg.pool = pool  # big sheets deflate on the other core while later edits are made
         parts = _edit_parts(editor, plan)
         marks_only = _marks_only(editor, plan, parts)
+        # The edits are made in the plan's order, streamed sheets' too (their scans run meanwhile):
+        # the bytes are those of editing every sheet whole, whichever way a sheet is written.
         editor.stream_marks(marks_only)
-        # Streamed sheets' marks are made before the first other sheet is rendered, so that their
-        # second pass (see `streamed`) runs on the other core meanwhile — unless that sheet is too
-        # big to render beside it (the L book's Basic Info, 1.45 GB: the passes' chunks and deflated
-        # output would add to the write's peak). Only marks-only edits move, and only earlier.
-        # (Not when their scans deflated as they went: the second pass is then cheap, and made later
-        # nothing waits for the scans.)
-        early = [i for i, part in enumerate(parts) if part in marks_only and not editor.scans_deflate]
         first_use = _first_uses(editor, parts)
-        done: set[int] = set()
-
-        def apply(i: int) -> None:
+        for i, edit in enumerate(plan.edits):
             if i + 1 in first_use:  # inflate the next big sheet on the other core while this edit is made
                 editor.prefetch(first_use.pop(i + 1), besides=parts[i])
-            edit = plan.edits[i]
             editor.apply(edit)
-            done.add(i)
             lap(type(edit).__name__)
-            names = [n for n, last in last_touch.items() if last == i]
-            if names and early and i not in early:
-                if editor.fits():
-                    for j in [j for j in early if j not in done]:
-                        apply(j)
-                early.clear()
-                return_free_memory()  # what the scans' chunks left in the pool threads' heaps
-            for name in names:
+            for name in [n for n, last in last_touch.items() if last == i]:
                 editor.flush_sheet(name)
             lap("render")
-
-        for i in range(len(plan.edits)):
-            if i not in done:
-                apply(i)
         editor.finish()
         pkg.drop_stale_overrides()
         pkg.drop_unchanged()

@@ -79,9 +79,6 @@ class Editor:
         self.owned = None  # ownership.OwnershipGuard: what xlcrm created here, loaded on the first edit
         self.tools_ahead = None  # toolahead.ToolSheetsAhead: tool sheets a forked child builds meanwhile
         self._children: list = []  # forked scans of streamed sheets, to stop if the write fails
-        # The streamed sheets' scans deflate as they go (with ISA-L): their second pass is then cheap,
-        # so their marks need not be made early (`plan_to_bytes`).
-        self.scans_deflate = False
 
     # -- access --------------------------------------------------------------------------------
     def sheet(self, name: str) -> tuple[SheetEntry, SheetXml]:
@@ -117,7 +114,6 @@ class Editor:
             self._scans[part] = child.of(part) if child.forked else pkg.pool.submit(scan, pkg, part, name, rows, deflate)
         if child.forked:
             self._children.append(child)
-        self.scans_deflate = deflate  # forked or not: the same order of edits, so the same bytes
 
     def _stand_in(self, part: str, name: str) -> SheetXml | None:
         """The stand-in of a streamed sheet, once its scan is done (None: edit the part whole)."""

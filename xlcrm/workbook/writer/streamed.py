@@ -21,9 +21,9 @@ ascending order, each with `r=`). A part laid out otherwise — rows without `r=
 order, a comment where the rows start, a row the marks need that is not there, a stored (not
 deflated) member — is `NotStreamable`, and the editor inflates it whole as before.
 
-Without ISA-L the writer makes these sheets' marks before it renders any other sheet
-(`plan_to_bytes`), so the costly second pass overlaps the rest of the write. Each search that
-holds the GIL stays short: on the pool, the main thread is editing meanwhile.
+The edits keep the plan's order (`plan_to_bytes`), so the bytes are those of editing every sheet
+whole, with ISA-L or without. Each search that holds the GIL stays short: on the pool, the main
+thread is editing meanwhile.
 """
 
 from __future__ import annotations
