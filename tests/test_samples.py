@@ -276,5 +276,6 @@ def test_committed_samples_are_current(lang, tmp_path):
     committed = REPO / "sample_workbooks" / SAMPLE_FILES[lang]
     assert committed.exists(), "run: python -m xlcrm.samples --out sample_workbooks"
     fresh = generate_workbook(tmp_path / SAMPLE_FILES[lang], lang=lang, manifest=True)
-    assert fresh.read_bytes() == committed.read_bytes()
+    assert fresh.read_bytes() == committed.read_bytes(), (
+        "sample_workbooks/ is stale: make samples (xlsxwriter must be constraints.txt's version)")
     assert fresh.with_suffix(".dirt.json").read_text(encoding="utf-8") == committed.with_suffix(".dirt.json").read_text(encoding="utf-8")

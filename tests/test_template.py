@@ -177,7 +177,8 @@ def test_rebuild_is_byte_reproducible_and_matches_committed(built, lang, tmp_pat
     assert again.read_bytes() == built[lang].read_bytes()
     committed = REPO / "templates" / TEMPLATE_FILES[lang]
     assert committed.exists(), "run: python -m xlcrm.template --out templates"
-    assert committed.read_bytes() == built[lang].read_bytes(), "templates/ is stale: python -m xlcrm.template --out templates"
+    assert committed.read_bytes() == built[lang].read_bytes(), (
+        "templates/ is stale: make templates (xlsxwriter must be constraints.txt's version, as `make install` has it)")
 
 
 def test_new_workbook_creates_and_refuses_to_overwrite(tmp_path):
