@@ -11,10 +11,8 @@ from __future__ import annotations
 import io
 import posixpath
 import struct
-import threading
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
 
 from lxml import etree
 
@@ -125,9 +123,6 @@ class StreamRope(Rope):
         self._crc = None
         self.deflating = None
         self._released = False
-        # Deflated by another process meanwhile (the writer forks one for a big streamed sheet):
-        # an object whose result() is `deflate_record(self)`'s bytes, or None.
-        self.deflated_elsewhere = None
 
     def iter_pieces(self) -> Iterator:
         made = 0
@@ -160,28 +155,6 @@ def same_bytes(a: bytes | memoryview, b: bytes | memoryview, chunk: int = 1 << 2
         return False
     a, b = memoryview(a), memoryview(b)
     return all(bytes(a[i:i + chunk]) == bytes(b[i:i + chunk]) for i in range(0, len(a), chunk))
-
-
-def deflate_record(rope: Rope) -> list:
-    """A rope's CRC-32 (4 bytes, little-endian) and raw deflate, as `StreamRope.deflated_elsewhere`
-    hands them back."""
-    crc, payload = deflate_chunks(rope.iter_pieces())
-    return [crc.to_bytes(4, "little"), payload]
-
-
-def _on_a_thread(fn: Callable, *args) -> Future:
-    """`fn(*args)` on a daemon thread of its own, as a future (a wait that must not hold a pool worker)."""
-    future: Future = Future()
-
-    def run() -> None:
-        if future.set_running_or_notify_cancel():
-            try:
-                future.set_result(fn(*args))
-            except BaseException as exc:  # handed to whoever waits for it
-                future.set_exception(exc)
-
-    threading.Thread(target=run, name="xlcrm-deflated-elsewhere", daemon=True).start()
-    return future
 
 
 def data_crc(data: bytes | Rope) -> int:
@@ -488,15 +461,11 @@ class Package:
 
     # -- writing -------------------------------------------------------------------------------
     def compress_soon(self, name: str) -> None:
-        """Start deflating a final edited part on the pool (zlib/ISA-L release the GIL). A part
-        deflated elsewhere is waited for on a thread of its own, not a pool worker."""
+        """Start deflating a final edited part on the pool (zlib/ISA-L release the GIL)."""
         if self.pool is not None and name in self.changed and name not in self._compressed_from:
             data = self.changed[name]
             self._compressed_from[name] = data
-            if getattr(data, "deflated_elsewhere", None) is not None:
-                job = _on_a_thread(self._precompress, name, data)
-            else:
-                job = self.pool.submit(self._precompress, name, data)
+            job = self.pool.submit(self._precompress, name, data)
             if isinstance(data, Rope):
                 data.deflating = job
             self.jobs.append(job)
@@ -512,12 +481,7 @@ class Package:
         return jobs
 
     def _precompress(self, name: str, data: bytes | Rope) -> None:
-        elsewhere = getattr(data, "deflated_elsewhere", None)
-        if elsewhere is not None:
-            record = elsewhere.result()
-            crc, payload = int.from_bytes(record[:4], "little"), memoryview(record)[4:]
-        else:
-            crc, payload = deflate_chunks(data.iter_pieces() if isinstance(data, Rope) else [data])
+        crc, payload = deflate_chunks(data.iter_pieces() if isinstance(data, Rope) else [data])
         if self._compressed_from.get(name) is data:
             self.compressed[name] = (crc, payload)
         if isinstance(data, Rope):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import deque
-from functools import partial
 
 from typing_extensions import assert_never  # typing.assert_never is 3.11+
 
@@ -15,7 +14,7 @@ from ...ooxml.addresses import MAX_ROW, col_letter, quote_sheet
 from ...ooxml.cellxml import encode, escape_text
 from ...ooxml.columns import cells_xml, encode_series, encode_values
 from ...ooxml.fastzlib import can_splice
-from ...ooxml.package import Package, deflate_record
+from ...ooxml.package import Package
 from ...ooxml.rels import rels_path
 from ...procs import return_free_memory
 from ..edits import (
@@ -478,13 +477,6 @@ class Editor:
                     sx.release()
                     return
                 data, deflated = spliced
-                if deflated is None:
-                    # Its second pass and deflate (~1 s for the M book's Follow-ups) in a forked child:
-                    # on a pool thread it crawled beside this thread's renders, each waiting for the GIL.
-                    # (The package reaps it: a thread waits for it as soon as the part is written.)
-                    child = Forked(partial(deflate_record, data), raw=True)
-                    if child.forked:
-                        data.deflated_elsewhere = child
             if deflated is not None:  # laid end to end from the scan's pieces: nothing to deflate
                 self.pkg.write_deflated(part, data, *deflated)
             else:

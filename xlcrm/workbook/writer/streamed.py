@@ -9,11 +9,10 @@ rows and each of those rows ends with a full flush), so once the stand-in has be
 rendered, the part's deflate is laid end to end from the scan's pieces and the changed rows
 deflated afresh, its CRC joined with `crc32_combine` (`_deflated`: the M book's Follow-ups is
 neither inflated nor deflated a second time). Without ISA-L, `spliced` streams the part again
-while it is deflated, swapping the rewritten rows in. The streaming runs on the other core — in
-forked children where the machine can (`forked.Forked`: the scans of all such sheets in one, whose
-deflated pieces come back raw; without ISA-L each second pass in one of its own), else on the
-writer's pool, where a pass shares the GIL with the main thread's editing and waits for it at
-every step (the M book's Follow-ups scan: 0.5 s alone, 2.5 s beside a busy thread). The bytes
+while the pool deflates it, swapping the rewritten rows in. The scans run on the other core — in a
+forked child where the machine can (`forked.Forked`: the scans of all such sheets in one, whose
+deflated pieces come back raw), else on the writer's pool, where a pass shares the GIL with the
+main thread's editing and waits for it at every step (the M book's Follow-ups scan: 0.5 s alone, 2.5 s beside a busy thread). The bytes
 are those that editing the whole part would give (the tests compare them, both ways).
 
 The stream finds rows the way the lazy row index does (`RowIndex.locate`: Excel writes rows in

@@ -143,7 +143,7 @@ class ToolSheetsAhead:
                 if tokens is None:
                     out[i] = None
                     continue
-                built.well_formed = _well_formed_with_digits(built.xml, *tokens, child_styles.width)
+                built.well_formed = _well_formed_with_digits(built.xml, tokens[0], child_styles.width)
                 out[i] = _Built(built, *tokens, child_styles.log, child_styles.first_new, child_styles.width,
                                 code_name, [(w.message, w.category) for w in caught])
             return out
@@ -227,7 +227,7 @@ def _find_tokens(xml: bytes | bytearray, width: int) -> tuple[np.ndarray, np.nda
     return at, number
 
 
-def _well_formed_with_digits(xml: bytearray, at: np.ndarray, number: np.ndarray, width: int) -> bool:
+def _well_formed_with_digits(xml: bytearray, at: np.ndarray, width: int) -> bool:
     """Is `xml` well-formed XML with each token as digits? (In the child, on its core: the parent, which
     writes only digits over the tokens, then need not parse the sheet again.)"""
     probe = bytearray(xml)
