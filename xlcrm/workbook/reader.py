@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..model.book import CrmBook
+from ..procs import return_free_memory
 from ..schema import match_sheet
 from . import headstart
 from .assemble import Progress, assemble_book
@@ -107,6 +108,10 @@ def read_book(
     finally:
         loader.close()
     strings.verify(book)  # a damaged shared-string index would silently read as string 0
+    # The parse's cells, its Arrow copies and the typing's temporaries are freed by now but kept by
+    # the allocators; hand them back so what follows (planning, a forked check) starts from the book
+    # itself (L book: 3.5 → 2.7 GB, planning's peak 4.6 → 3.7 GB; M: 21 ms, 1.03 → 0.80 GB).
+    return_free_memory()
     say("完成 / Done", 1.0)
     book.path = path
     return book
