@@ -117,3 +117,60 @@ class PieceDeflater:
 
 def backend() -> str:
     return "isal" if _fast else "zlib"
+
+
+class DeflateAlongside:
+    """A `PieceDeflater` fed on a thread of its own, in the order fed, while the caller goes on
+    making the next bytes (ISA-L and zlib release the GIL while they deflate). The caller hands
+    over each batch of pieces and drops its own references, so what is fed is freed as soon as it
+    is deflated; `cut` waits for everything fed and ends the piece with a full flush."""
+
+    def __init__(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._deflater = PieceDeflater()
+        self._jobs: list = []
+        try:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlcrm-deflate")
+        except RuntimeError:  # pragma: no cover - no threads on this platform: deflate as fed
+            self._pool = None
+
+    def feed(self, pieces: list) -> None:
+        if not pieces:
+            return
+        if self._pool is not None:
+            try:  # one worker: the batches are deflated in the order fed
+                self._jobs.append(self._pool.submit(self._feed, pieces))
+                return
+            except RuntimeError:  # pragma: no cover - threads unavailable after all
+                self._pool = None
+        self._feed(pieces)
+
+    def _feed(self, pieces: list) -> None:
+        for buf in joined_batches(pieces, BATCH_BYTES):
+            self._deflater.feed(buf)
+        pieces.clear()  # the caller kept no reference: the memoryviews and new rows go now
+
+    def also(self, work, *args) -> None:
+        """Run `work(*args)` on the same thread, after what was fed so far (`cut` waits for it too)."""
+        if self._pool is not None:
+            try:
+                self._jobs.append(self._pool.submit(work, *args))
+                return
+            except RuntimeError:  # pragma: no cover - threads unavailable after all
+                self._pool = None
+        work(*args)
+
+    def cut(self) -> tuple[int, int, bytes]:
+        """(CRC-32, length, deflated bytes) of everything fed, full-flushed (see PieceDeflater)."""
+        self.close()
+        jobs, self._jobs = self._jobs, []
+        for job in jobs:
+            job.result()  # a failed batch fails the piece: its bytes would be missing
+        return self._deflater.cut()
+
+    def close(self) -> None:
+        """Stop the thread once what was fed is deflated (also when the caller gave up)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None

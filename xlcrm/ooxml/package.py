@@ -111,6 +111,19 @@ class Rope:
         self.pieces = []
 
 
+class DeflatedRope(Rope):
+    """A part's new bytes deflated while they were made (`SheetXml.render(deflate=True)`): the pieces
+    are gone, its size, CRC and raw deflate are kept (`Package.write_deflated`); read back by
+    inflating that."""
+
+    def __init__(self, size: int, crc: int, payload: bytes):
+        super().__init__([])
+        self.size, self._crc, self.payload = size, crc, payload
+
+    def iter_pieces(self) -> Iterator:
+        return inflate_chunks(self.payload, 16 << 20)
+
+
 class StreamRope(Rope):
     """A part's new bytes made afresh, piece by piece, each time they are read (`source()`) and
     never held: a big sheet streamed from its compressed input with a few rows swapped in (see

@@ -69,8 +69,7 @@ def well_formed(data: bytes | Iterable) -> str | None:
 
     libxml2 gives the same verdicts as expat here (tests compare them) at the same speed, but lxml
     lets other threads run while it parses: the writer checks one part while it builds the next."""
-    parser = etree.XMLParser(target=_NoTree(), huge_tree=True, resolve_entities=False, no_network=True,
-                             load_dtd=False)
+    parser = _checking_parser()
     try:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             for buf in joined_batches(data, PARSE_BATCH):
@@ -81,6 +80,38 @@ def well_formed(data: bytes | Iterable) -> str | None:
     except etree.XMLSyntaxError as exc:
         return str(exc)
     return None
+
+
+def _checking_parser() -> etree.XMLParser:
+    return etree.XMLParser(target=_NoTree(), huge_tree=True, resolve_entities=False, no_network=True,
+                           load_dtd=False)
+
+
+class WellFormedFeed:
+    """`well_formed` for a document handed over in batches as it is made, each parsed and then
+    dropped (the writer checks a big sheet's new rows block by block while it renders the next)."""
+
+    def __init__(self):
+        self._parser = _checking_parser()
+        self.problem: str | None = None
+
+    def feed(self, pieces: Iterable) -> None:
+        if self.problem is not None:
+            return
+        try:
+            for buf in joined_batches(pieces, PARSE_BATCH):
+                self._parser.feed(bytes(buf))
+        except etree.XMLSyntaxError as exc:
+            self.problem = str(exc)
+
+    def close(self) -> str | None:
+        """None if everything fed is one well-formed document, else the parser's complaint."""
+        if self.problem is None:
+            try:
+                self._parser.close()
+            except etree.XMLSyntaxError as exc:
+                self.problem = str(exc)
+        return self.problem
 
 
 def _damaged(name: str, zh: str, en: str, **args) -> FileRefused:

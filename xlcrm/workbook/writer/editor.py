@@ -14,7 +14,7 @@ from ...ooxml.addresses import MAX_ROW, col_letter, quote_sheet
 from ...ooxml.cellxml import encode, escape_text
 from ...ooxml.columns import cells_xml, encode_series, encode_values
 from ...ooxml.fastzlib import can_splice
-from ...ooxml.package import Package
+from ...ooxml.package import DeflatedRope, Package
 from ...ooxml.rels import rels_path
 from ...procs import return_free_memory
 from ..edits import (
@@ -43,7 +43,7 @@ from .streamed import Scan, ScansElsewhere, pack_scans, scan, stream_rendered
 from .styles import StyleBook
 from .tables import SheetTables
 from .toolsheet import build_tool_sheet, code_name_of
-from .verify import check_soon
+from .verify import check_soon, part_not_xml
 
 # Inflated sheet XML held at once, beyond which a sheet waits for earlier ones to finish deflating
 # before it is inflated (and is not prefetched): the write's peak memory, not its speed, is bounded.
@@ -469,15 +469,17 @@ class Editor:
             return
         streamed = self._streamed.pop(part, None)
         if sx.has_edits() or sx.new_rows or (sx.head, sx.tail) != self._original_frame[part] or sx.body_changed:
-            data = sx.render(self.resolve)
-            deflated = None
+            data = sx.render(self.resolve, deflate=streamed is None)
+            deflated = (data.crc(), data.payload) if isinstance(data, DeflatedRope) else None
+            if sx.rows_problem is not None:  # its written rows were checked while it was rendered
+                raise part_not_xml(part, sx.rows_problem)
             if streamed is not None:  # the stand-in's rows and frame, swapped into the streamed part
                 spliced = stream_rendered(self.pkg, part, sx.name, data, streamed)
                 if spliced is None:
                     sx.release()
                     return
                 data, deflated = spliced
-            if deflated is not None:  # laid end to end from the scan's pieces: nothing to deflate
+            if deflated is not None:  # deflated already (alongside the render, or from the scan's pieces)
                 self.pkg.write_deflated(part, data, *deflated)
             else:
                 self.pkg.write(part, data)

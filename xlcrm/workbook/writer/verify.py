@@ -97,10 +97,11 @@ def _check_docs(name: str, docs: list) -> None:
     for doc in docs:
         problem = well_formed(doc.iter_pieces() if isinstance(doc, Rope) else doc)
         if problem:
-            raise _not_xml(name, problem)
+            raise part_not_xml(name, problem)
 
 
-def _not_xml(part: str, problem: str):
+def part_not_xml(part: str, problem: str) -> WriteFailed:
+    """The write's failure when a part it made does not parse (`problem`: the parser's complaint)."""
     return _fail("部件 {part} 不是合法 XML（{err}）", "part {part} is not well-formed XML ({err})", part=part, err=problem)
 
 
@@ -132,7 +133,7 @@ def verify_output(pkg: Package, written: bytes, xml_checked: bool = False) -> No
             if name.endswith(XML_SUFFIXES) and not xml_checked:
                 problem = well_formed(data)
                 if problem:
-                    raise _not_xml(name, problem)
+                    raise part_not_xml(name, problem)
         else:
             a, b = pkg.infos[name], out_pkg.infos[name]
             if a.CRC != b.CRC or a.file_size != b.file_size or not same_bytes(pkg.raw(name), out_pkg.raw(name)):
