@@ -163,14 +163,16 @@ class DeflateAlongside:
 
     def cut(self) -> tuple[int, int, bytes]:
         """(CRC-32, length, deflated bytes) of everything fed, full-flushed (see PieceDeflater)."""
-        self.close()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)  # everything fed is deflated, in order
+            self._pool = None
         jobs, self._jobs = self._jobs, []
         for job in jobs:
             job.result()  # a failed batch fails the piece: its bytes would be missing
         return self._deflater.cut()
 
     def close(self) -> None:
-        """Stop the thread once what was fed is deflated (also when the caller gave up)."""
+        """Stop the thread, dropping what is not deflated yet (the caller gave up; after `cut`: nothing)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None

@@ -435,12 +435,14 @@ class SheetXml(RowIndex):
         open_, close = f"<{p}sheetData>".encode(), f"</{p}sheetData>".encode()
         self.evidence = None
         self.rows_problem = None
-        if not self.rows_without_r and not self.body_changed:
+        if not self.rows_without_r and not self.body_changed and root:
             # What must parse for the whole part to parse: the frame around sheetData, and what was
-            # written into it; the rest are whole <row> elements copied from the input.
-            if root:
-                end_root = b"</" + (root.group(1) or b"") + b"worksheet>"
-                self.evidence = [head + open_ + close + tail, [root.group(0), *written, end_root]]
+            # written into it (unless checked while rendering); the rest are whole <row> elements
+            # copied from the input.
+            end_root = b"</" + (root.group(1) or b"") + b"worksheet>"
+            self.evidence = [head + open_ + close + tail]
+            if rows_check is None:
+                self.evidence.append([root.group(0), *written, end_root])
         if body is not None:
             body.feed(out)
             out = []
@@ -449,7 +451,6 @@ class SheetXml(RowIndex):
                 written.clear()
             rows = body.cut()
             if rows_check is not None:
-                self.evidence = self.evidence[:1]  # the written rows are checked already
                 self.rows_problem = rows_check.close()
             return _laid_end_to_end(head + open_, rows, close + tail)
         rope = Rope([head, open_, *out, close, tail])
