@@ -140,3 +140,19 @@ def test_a_document_fed_in_batches_gets_the_verdict_of_the_whole(doc: bytes) -> 
     for at in range(0, len(doc), 7):
         feed.feed([doc[at : at + 7]])
     assert (feed.close() is None) == (well_formed(doc) is None)
+
+
+def test_a_render_that_fails_stops_the_thread_without_deflating_the_rest(monkeypatch) -> None:
+    """`close` (a render that raised) drops the batches not yet deflated and stops the thread."""
+    import threading
+
+    along = DeflateAlongside()
+    gate = threading.Event()
+    along.also(gate.wait)  # the thread is busy: the batches below wait behind it
+    batches = [[b"<row/>" * 1000] for _ in range(5)]
+    for batch in batches:
+        along.feed(batch)
+    threading.Timer(0.05, gate.set).start()
+    along.close()
+    assert batches == [[b"<row/>" * 1000]] * 5  # never deflated (a deflated batch is emptied)
+    assert not any(t.name.startswith("xlcrm-deflate") for t in threading.enumerate())
