@@ -65,8 +65,8 @@ def _write(source: Path, target: Path, alongside: bool, monkeypatch) -> dict[str
 def test_a_sheet_deflated_alongside_reads_as_the_whole_render(tmp_path: Path, monkeypatch) -> None:
     source = _book(tmp_path / "in.xlsx")
     made: list[int] = []
-    laid = sheetxml._laid_end_to_end
-    monkeypatch.setattr(sheetxml, "_laid_end_to_end", lambda *a: made.append(1) or laid(*a))
+    laid = sheetxml.laid_end_to_end
+    monkeypatch.setattr(sheetxml, "laid_end_to_end", lambda *a: made.append(1) or laid(*a))
     along = _write(source, tmp_path / "along.xlsx", True, monkeypatch)
     assert made, "the sheet was not deflated alongside"
     made.clear()
@@ -156,3 +156,20 @@ def test_a_render_that_fails_stops_the_thread_without_deflating_the_rest(monkeyp
     along.close()
     assert batches == [[b"<row/>" * 1000]] * 5  # never deflated (a deflated batch is emptied)
     assert not any(t.name.startswith("xlcrm-deflate") for t in threading.enumerate())
+
+
+@needs_isal
+def test_pieces_from_different_deflaters_make_one_stream() -> None:
+    from xlcrm.ooxml.fastzlib import PieceDeflater, laid_end_to_end
+
+    parts = [b"<row r=\"%d\"/>" % i * 50 for i in range(20)]
+    pieces = []
+    for part in parts:
+        deflater = PieceDeflater()  # each piece on its own, as the scan's child and the render's thread make them
+        deflater.feed(part)
+        pieces.append(deflater.cut())
+    pieces.insert(3, PieceDeflater().cut())  # an empty piece is fine too
+    crc, size, payload = laid_end_to_end(b"<sheetData>", pieces, b"</sheetData>")
+    whole = b"<sheetData>" + b"".join(parts) + b"</sheetData>"
+    assert zlib.decompress(payload, -15) == whole
+    assert (crc, size) == (zlib.crc32(whole), len(whole))

@@ -6,6 +6,7 @@ Both produce standard raw deflate streams; which one made a part cannot be told 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable
 
 from .pieces import joined_batches
 
@@ -113,6 +114,24 @@ class PieceDeflater:
         if finish:
             self._comp = self._mod.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
         return piece
+
+
+def laid_end_to_end(first: bytes, pieces: Iterable[tuple[int, int, bytes | memoryview]], last: bytes
+                    ) -> tuple[int, int, bytes]:
+    """One raw deflate stream from independent pieces (each (CRC-32, length, full-flushed deflate),
+    see `PieceDeflater`) with `first` and `last` deflated here around them: (CRC-32, length, bytes)
+    of the whole, the CRCs joined with `crc32_combine` (so: ISA-L, see `can_splice`)."""
+    deflater = PieceDeflater()
+    deflater.feed(first)
+    crc, size, deflated = deflater.cut()
+    out = [deflated]
+    for piece_crc, length, deflated in pieces:
+        crc, size = crc32_combine(crc, piece_crc, length), size + length
+        out.append(deflated)
+    deflater.feed(last)
+    piece_crc, length, deflated = deflater.cut(finish=True)
+    out.append(deflated)
+    return crc32_combine(crc, piece_crc, length) & 0xFFFFFFFF, size + length, b"".join(out)
 
 
 def backend() -> str:

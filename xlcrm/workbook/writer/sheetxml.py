@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ...errors import Location, WriteFailed
 from ...ooxml.addresses import MAX_COL, col_index, col_letter, parse_range, range_ref
 from ...ooxml.columns import Kinds
-from ...ooxml.fastzlib import DeflateAlongside, PieceDeflater, can_splice, crc32_combine
+from ...ooxml.fastzlib import DeflateAlongside, can_splice, laid_end_to_end
 from ...ooxml.package import DeflatedRope, Rope
 from ..package_check import WellFormedFeed
 from .formulas import prepare_for_edits
@@ -31,19 +31,6 @@ RENDER_BLOCK_ROWS = 65_536  # rows whose new cells are made at once (see `render
 DEFLATE_ALONGSIDE_BYTES = 512 << 20
 
 _ROOT = re.compile(rb"<(\w+:)?worksheet\b")
-
-
-def _laid_end_to_end(first: bytes, body: tuple[int, int, bytes], last: bytes) -> DeflatedRope:
-    """The part from its rows deflated alongside (CRC-32, length, full-flushed deflate) and the frame
-    around them, deflated here: three independent pieces, one stream."""
-    front, back = PieceDeflater(), PieceDeflater()
-    front.feed(first)
-    back.feed(last)
-    pieces = (front.cut(), body, back.cut(finish=True))
-    crc, size = pieces[0][0], pieces[0][1]
-    for piece_crc, length, _ in pieces[1:]:
-        crc, size = crc32_combine(crc, piece_crc, length), size + length
-    return DeflatedRope(size, crc & 0xFFFFFFFF, b"".join(p[2] for p in pieces))
 
 
 def namespace_prefix(data: bytes) -> bytes:
@@ -452,7 +439,8 @@ class SheetXml(RowIndex):
             rows = body.cut()
             if rows_check is not None:
                 self.rows_problem = rows_check.close()
-            return _laid_end_to_end(head + open_, rows, close + tail)
+            crc, size, payload = laid_end_to_end(head + open_, [rows], close + tail)
+            return DeflatedRope(size, crc, payload)
         rope = Rope([head, open_, *out, close, tail])
         if self.evidence is not None and len(rope) > ROPE_MIN_BYTES:
             return rope

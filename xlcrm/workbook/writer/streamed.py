@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ...errors import WriteFailed
-from ...ooxml.fastzlib import PieceDeflater, crc32_combine
+from ...ooxml.fastzlib import PieceDeflater, laid_end_to_end
 from ...ooxml.package import Package, Rope, StreamRope
 from .rowindex import RowIndex
 from .sheetxml import SheetXml, namespace_prefix
@@ -339,28 +339,20 @@ def _deflated(name: str, found: Scan, head: bytes, tail: bytes, rows: dict[int, 
               ) -> tuple[int, bytes]:
     """(CRC-32, raw deflate) of the spliced part from the scan's pieces: the new frame and the
     changed rows deflated here, every other piece as the scan deflated it."""
-    p = found.frame.p
     deflater = PieceDeflater()
-    out: list = []
-    crc = made = 0
-
-    def add(piece_crc: int, length: int, deflated) -> None:
-        nonlocal crc, made
-        crc, made = crc32_combine(crc, piece_crc, length) if made else piece_crc, made + length
-        out.append(deflated)
-
-    deflater.feed(head + b"<" + p + b"sheetData>")
-    add(*deflater.cut())
     blob = memoryview(found.stretches.blob)  # slices, not copies
-    for row, piece_crc, length, at, n in found.stretches.pieces:
-        if row is not None and row in rows:
-            deflater.feed(rows[row])
-            add(*deflater.cut())
-        else:
-            add(piece_crc, length, blob[at : at + n])
-    deflater.feed(found.frame.close_tag + tail)
-    add(*deflater.cut(finish=True))
+
+    def pieces() -> Iterator[tuple[int, int, bytes | memoryview]]:
+        for row, piece_crc, length, at, n in found.stretches.pieces:
+            if row is not None and row in rows:
+                deflater.feed(rows[row])
+                yield deflater.cut()
+            else:
+                yield piece_crc, length, blob[at : at + n]
+
+    crc, made, payload = laid_end_to_end(head + b"<" + found.frame.p + b"sheetData>", pieces(),
+                                         found.frame.close_tag + tail)
     if made != size:  # the sizes are in the zip headers: a wrong one would make a broken file
         raise WriteFailed("工作表“{sheet}”无法逐段写入（{err}）", "sheet '{sheet}' could not be streamed ({err})",
                           sheet=name, err=f"made {made} bytes, not {size}")
-    return crc & 0xFFFFFFFF, b"".join(out)
+    return crc, payload
