@@ -59,6 +59,11 @@ class Frame:
     def close_tag(self) -> bytes:
         return b"</" + self.p + b"sheetData>"
 
+    @property
+    def rendered_open_tag(self) -> bytes:
+        """`<sheetData>` as `SheetXml.render` writes it: what the output carries."""
+        return b"<" + self.p + b"sheetData>"
+
 
 @dataclass
 class Stretches:
@@ -281,8 +286,7 @@ def spliced(pkg: Package, part: str, name: str, scan: Scan, head: bytes, tail: b
     """The part with a new frame (`head`, `tail`) and `rows` (number → new bytes) swapped in, as a
     rope streamed from the input each time it is read; its size is known now."""
     old = scan.frame
-    p = old.p
-    open_tag, close_tag = b"<" + p + b"sheetData>", old.close_tag
+    open_tag, close_tag = old.rendered_open_tag, old.close_tag
     info = pkg.infos[part]
     body = info.file_size - len(old.head) - len(old.open_tag) - len(close_tag) - len(old.tail)
     size = len(head) + len(open_tag) + body + len(close_tag) + len(tail)
@@ -327,7 +331,7 @@ def stream_rendered(pkg: Package, part: str, name: str, rendered: bytes | Rope, 
             rows[row] = data[start:end]
     head, tail = new.head.encode("utf-8"), new.tail.encode("utf-8")
     frame = found.frame
-    if not rows and (head, tail, frame.open_tag) == (frame.head, frame.tail, b"<" + frame.p + b"sheetData>"):
+    if not rows and (head, tail, frame.open_tag) == (frame.head, frame.tail, frame.rendered_open_tag):
         return None
     rope = spliced(pkg, part, name, found, head, tail, rows)
     if found.stretches is None:
@@ -350,8 +354,7 @@ def _deflated(name: str, found: Scan, head: bytes, tail: bytes, rows: dict[int, 
             else:
                 yield piece_crc, length, blob[at : at + n]
 
-    crc, made, payload = laid_end_to_end(head + b"<" + found.frame.p + b"sheetData>", pieces(),
-                                         found.frame.close_tag + tail)
+    crc, made, payload = laid_end_to_end(head + found.frame.rendered_open_tag, pieces(), found.frame.close_tag + tail)
     if made != size:  # the sizes are in the zip headers: a wrong one would make a broken file
         raise WriteFailed("工作表“{sheet}”无法逐段写入（{err}）", "sheet '{sheet}' could not be streamed ({err})",
                           sheet=name, err=f"made {made} bytes, not {size}")
