@@ -1,7 +1,9 @@
-"""pid_alive: one liveness check for the click lock and the writer's temp cleanup, safe on Windows."""
+"""pid_alive: one liveness check for the click lock and the writer's temp cleanup, safe on Windows;
+drop_pages: a big buffer's pages handed back behind the writer."""
 
 from __future__ import annotations
 
+import mmap
 import os
 import subprocess
 import sys
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from xlcrm import addin, procs
+from xlcrm.procs import drop_pages
 from xlcrm.workbook.writer import save
 
 
@@ -98,3 +101,26 @@ def test_temp_cleanup_uses_the_windows_check(windows, tmp_path: Path) -> None:
     dead.write_bytes(b"half")
     assert save.clean_stale_temps(book) == [dead]
     assert live.exists() and not dead.exists()
+
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * mmap.PAGESIZE
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="madvise through glibc")
+def test_drop_pages_hands_back_the_whole_pages_of_a_stretch_and_says_where_they_end() -> None:
+    buf = bytes(range(256)) * (1 << 18)  # 64 MB, every page touched; byte i is i % 256
+    before = _resident_bytes()
+    start, stop = 1000, len(buf) - 1000
+    end = drop_pages(buf, start, stop)
+    assert stop - mmap.PAGESIZE < end <= stop
+    assert before - _resident_bytes() > 60 << 20  # the pages went back to the OS
+    # What lies outside the dropped pages keeps its bytes: before `start`, up to the first whole page,
+    # and from `end` on.
+    kept = [*range(0, start), *range(end, len(buf))]
+    assert all(buf[i] == i % 256 for i in kept)
+    assert drop_pages(buf, 10, 20) == 10  # less than a page: nothing
+    assert drop_pages(bytearray(1 << 20), 0, 1 << 20) == 0  # only `bytes`
+    assert drop_pages(buf, 50, 40) == 50

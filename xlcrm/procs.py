@@ -95,3 +95,28 @@ def return_free_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc (musl): nothing kept to hand back
         pass
+
+
+def drop_pages(buf: bytes, start: int, end: int) -> int:
+    """Hand back to the OS the whole memory pages inside `buf[start:end]`, a stretch of a big `bytes`
+    its holder will never read again (`madvise(MADV_DONTNEED)`: reading them would give zeros, so
+    only the one who knows that may call this). Returns where the dropped pages end (`start` when
+    nothing was dropped: not Linux, not `bytes`, less than a page, or madvise refused)."""
+    if not sys.platform.startswith("linux") or type(buf) is not bytes or not 0 <= start < end <= len(buf):
+        return start
+    import ctypes
+    import mmap
+
+    page = mmap.PAGESIZE
+    base = ctypes.cast(ctypes.c_char_p(buf), ctypes.c_void_p).value  # the bytes' own buffer, not a copy
+    lo = -(-(base + start) // page) * page  # first whole page at or after `start`
+    hi = (base + end) // page * page  # last whole page ends at or before `end`
+    if hi <= lo:
+        return start
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        if libc.madvise(ctypes.c_void_p(lo), ctypes.c_size_t(hi - lo), mmap.MADV_DONTNEED) != 0:
+            return start
+    except (OSError, AttributeError):
+        return start
+    return hi - base

@@ -16,6 +16,7 @@ from ...ooxml.addresses import MAX_COL, col_index, col_letter, parse_range, rang
 from ...ooxml.columns import Kinds
 from ...ooxml.fastzlib import DeflateAlongside, can_splice, laid_end_to_end
 from ...ooxml.package import DeflatedRope, Rope
+from ...procs import drop_pages
 from ..package_check import WellFormedFeed
 from .formulas import prepare_for_edits
 from .lazycolumns import LazyColumns, LazyRows
@@ -46,6 +47,18 @@ class ParsedCell:
     xml: str
     style: int | None
     has_formula: bool
+
+
+class _DropBehind:
+    """Hands back the pages of a big input part the render has left behind (`procs.drop_pages`).
+    Called on the deflate thread after the pieces fed before it (views of those pages) are deflated;
+    the render reads only at or after the offset it passes."""
+
+    def __init__(self, data: bytes, start: int):
+        self.data, self.done = data, start
+
+    def __call__(self, upto: int) -> None:
+        self.done = drop_pages(self.data, self.done, upto)
 
 
 class SheetXml(RowIndex):
@@ -359,6 +372,9 @@ class SheetXml(RowIndex):
         row_open = f"<{self.p}row r=\""  # for rows made here
         close_tag = self.row_close
         located = self.locate_all(rows)  # a complete index: every row found in one search
+        # Rendered forward from one complete index, the input behind `pos` is never read again once
+        # the deflate thread has taken what was fed: its pages go back to the OS block by block.
+        drop = _DropBehind(data, self.b0) if body is not None and located is not None else None
         # A block of rows at a time: the lazy cells' XML of 10⁶ rows would otherwise be held all at
         # once (several GB of small strings for the L book).
         for k in range(0, len(rows), RENDER_BLOCK_ROWS):
@@ -406,6 +422,8 @@ class SheetXml(RowIndex):
             if body is not None:  # handed over whole: freed once deflated (and checked)
                 body.feed(out)
                 out = []
+                if drop is not None:  # after that deflate, on its thread: nothing before `pos` is read again
+                    body.also(drop, pos)
                 if rows_check is not None:
                     body.also(rows_check.feed, written[:])
                     written.clear()
