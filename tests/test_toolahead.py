@@ -306,3 +306,20 @@ def test_the_childs_xml_check_stands_and_a_broken_sheet_is_still_refused(source,
     with pytest.raises(WriteFailed):  # taken from the child, checked in the parent, refused
         apply_plan(path, _plan(), backup_keep=0)
     assert path.read_bytes() == source.read_bytes()
+
+
+@pytest.mark.parametrize("fork", ["0", pytest.param("1", marks=needs_fork)])
+def test_a_big_tool_sheet_lets_go_of_its_xml_once_deflated(source, tmp_path, monkeypatch, fork):
+    """Above INFLATE_LIMIT a tool sheet is written as a rope, released once its deflate is made (its
+    check, when the parent built it, keeps its own reference): the same file as holding the XML."""
+    from xlcrm.ooxml.package import Rope
+    from xlcrm.workbook.writer import editor as editor_mod
+
+    held = _write(source, tmp_path / "held.xlsx", _plan(3000), monkeypatch, fork)
+    released: list[int] = []
+    release = Rope.release
+    monkeypatch.setattr(Rope, "release", lambda self: released.append(self.size) or release(self))
+    monkeypatch.setattr(editor_mod, "INFLATE_LIMIT", 1000)  # both tool sheets are "big"
+    roped = _write(source, tmp_path / "roped.xlsx", _plan(3000), monkeypatch, fork)
+    assert roped == held
+    assert len([size for size in released if size > 1000]) >= 2

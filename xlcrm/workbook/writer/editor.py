@@ -14,7 +14,7 @@ from ...ooxml.addresses import MAX_ROW, col_letter, quote_sheet
 from ...ooxml.cellxml import encode, escape_text
 from ...ooxml.columns import cells_xml, encode_series, encode_values
 from ...ooxml.fastzlib import can_splice
-from ...ooxml.package import DeflatedRope, Package
+from ...ooxml.package import DeflatedRope, Package, Rope
 from ...ooxml.rels import rels_path
 from ...procs import return_free_memory
 from ..edits import (
@@ -43,7 +43,7 @@ from .streamed import Scan, ScansElsewhere, pack_scans, scan, stream_rendered
 from .styles import StyleBook
 from .tables import SheetTables
 from .toolsheet import build_tool_sheet, code_name_of
-from .verify import check_soon, part_not_xml
+from .verify import INFLATE_LIMIT, check_soon, part_not_xml
 
 # Inflated sheet XML held at once, beyond which a sheet waits for earlier ones to finish deflating
 # before it is inflated (and is not prefetched): the write's peak memory, not its speed, is bounded.
@@ -374,12 +374,16 @@ class Editor:
         if built is None:
             built = build_tool_sheet(edit, self.styles, code_name=code_name, drawing_rid=drawing_rid)
         xml = protection.keep_protection(built.xml, kept) if kept else built.xml
-        self.pkg.write(entry.part, xml)
+        # A big one is written as a rope of one piece: once deflated on the pool it lets go of the XML
+        # (`Rope.release`) instead of holding it to the end of the write (the L book's tool sheets:
+        # 1.0 GB of XML, held while the package was built). Its check holds the XML meanwhile.
+        big = len(xml) > (1 << 20)
+        self.pkg.write(entry.part, Rope([xml]) if len(xml) > INFLATE_LIMIT else xml)
         if built.well_formed and xml is built.xml:
             self.pkg.xml_checked[entry.part] = self.pkg.changed[entry.part]
-        elif len(xml) > (1 << 20):
+        elif big or len(xml) > INFLATE_LIMIT:
             check_soon(self.pkg, entry.part)  # on the other core while later edits are made
-        if len(xml) > (1 << 20):
+        if big or len(xml) > INFLATE_LIMIT:
             self.pkg.compress_soon(entry.part)  # deflate there too
         if drawing:
             add_charts(self.pkg, drawing, name, edit.charts, built.places, [b.df for b in edit.blocks])

@@ -85,7 +85,12 @@ def check_soon(pkg: Package, name: str, evidence: list | None = None) -> None:
     big) or a tool sheet — on the pool while the next edits are made (lxml parses without the
     GIL). Its copies of what was written are freed once checked; `check_changed_xml` waits for it."""
     data = pkg.changed[name]
-    docs = evidence if evidence is not None and len(data) > INFLATE_LIMIT else [data]
+    if type(data) is Rope:  # a list of its pieces of its own: the rope lets go of them once deflated
+        docs = [Rope(data.pieces)]
+    else:
+        docs = [data]
+    if evidence is not None and len(data) > INFLATE_LIMIT:
+        docs = evidence
     if pkg.pool is None:
         _check_docs(name, docs)
     else:
