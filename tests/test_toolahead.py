@@ -323,3 +323,30 @@ def test_a_big_tool_sheet_lets_go_of_its_xml_once_deflated(source, tmp_path, mon
     roped = _write(source, tmp_path / "roped.xlsx", _plan(3000), monkeypatch, fork)
     assert roped == held
     assert len([size for size in released if size > 1000]) >= 2
+
+
+def test_a_big_tool_sheet_built_here_is_checked_before_its_deflate_and_refused_when_broken(source, tmp_path,
+                                                                                           monkeypatch):
+    """A rope written by the parent is checked and then deflated by one job on the pool: broken XML
+    fails the write, naming the part, and leaves the file as it was."""
+    from xlcrm.errors import WriteFailed
+    from xlcrm.workbook.writer import editor as editor_mod
+
+    monkeypatch.setenv(forked.FORK_ENV, "0")
+    monkeypatch.setattr(editor_mod, "INFLATE_LIMIT", 1000)
+    real_build = editor_mod.build_tool_sheet
+
+    def broken(edit, *args, **kwargs):
+        built = real_build(edit, *args, **kwargs)
+        if edit.sheet == "今日跟进":
+            built.xml = bytes(built.xml).replace(b"</sheetData>", b"<row></sheetData>", 1)
+        return built
+
+    monkeypatch.setattr(editor_mod, "build_tool_sheet", broken)
+    path = tmp_path / "broken.xlsx"
+    shutil.copyfile(source, path)
+    with pytest.raises(WriteFailed) as failed:
+        apply_plan(path, _plan(3000), backup_keep=0)
+    assert "xl/worksheets/sheet2.xml" in str(failed.value)  # Due Today, the book's second sheet
+    assert "not well-formed XML" in failed.value.render("en")
+    assert path.read_bytes() == source.read_bytes()

@@ -198,8 +198,8 @@ def _record_deflates(monkeypatch) -> list[tuple[str, str]]:
     events: list[tuple[str, str]] = []
     precompress = Package._precompress
 
-    def deflated(self, name, data):
-        precompress(self, name, data)
+    def deflated(self, name, data, first=None):
+        precompress(self, name, data, first)
         events.append(("deflated", name))
 
     monkeypatch.setattr(Package, "_precompress", deflated)

@@ -473,12 +473,13 @@ class Package:
         return pattern.format(n)
 
     # -- writing -------------------------------------------------------------------------------
-    def compress_soon(self, name: str) -> None:
-        """Start deflating a final edited part on the pool (zlib/ISA-L release the GIL)."""
+    def compress_soon(self, name: str, first: Callable[[], None] | None = None) -> None:
+        """Start deflating a final edited part on the pool (zlib/ISA-L release the GIL); `first`: work
+        the same job does before (its error fails the job, and the part is not deflated)."""
         if self.pool is not None and name in self.changed and name not in self._compressed_from:
             data = self.changed[name]
             self._compressed_from[name] = data
-            job = self.pool.submit(self._precompress, name, data)
+            job = self.pool.submit(self._precompress, name, data, first)
             if isinstance(data, Rope):
                 data.deflating = job
             self.jobs.append(job)
@@ -493,7 +494,9 @@ class Package:
         jobs, self.jobs = self.jobs, []
         return jobs
 
-    def _precompress(self, name: str, data: bytes | Rope) -> None:
+    def _precompress(self, name: str, data: bytes | Rope, first: Callable[[], None] | None = None) -> None:
+        if first is not None:
+            first()
         crc, payload = deflate_chunks(data.iter_pieces() if isinstance(data, Rope) else [data])
         if self._compressed_from.get(name) is data:
             self.compressed[name] = (crc, payload)

@@ -374,16 +374,20 @@ class Editor:
         if built is None:
             built = build_tool_sheet(edit, self.styles, code_name=code_name, drawing_rid=drawing_rid)
         xml = protection.keep_protection(built.xml, kept) if kept else built.xml
-        # A big one is written as a rope of one piece: once deflated on the pool it lets go of the XML
-        # (`Rope.release`) instead of holding it to the end of the write (the L book's tool sheets:
-        # 1.0 GB of XML, held while the package was built). Its check holds the XML meanwhile.
-        big = len(xml) > (1 << 20)
-        self.pkg.write(entry.part, Rope([xml]) if len(xml) > INFLATE_LIMIT else xml)
-        if built.well_formed and xml is built.xml:
+        # A big one is written as a rope of one piece: once checked and deflated on the pool (one job,
+        # so it counts as held until both are done) it lets go of the XML (`Rope.release`) instead of
+        # holding it to the end of the write (the L book's tool sheets: 1.0 GB of XML, held while the
+        # package was built; the next one is built once it fits beside what is still held).
+        roped = len(xml) > INFLATE_LIMIT
+        self.pkg.write(entry.part, Rope([xml]) if roped else xml)
+        checked = built.well_formed and xml is built.xml
+        if checked:
             self.pkg.xml_checked[entry.part] = self.pkg.changed[entry.part]
-        elif big or len(xml) > INFLATE_LIMIT:
-            check_soon(self.pkg, entry.part)  # on the other core while later edits are made
-        if big or len(xml) > INFLATE_LIMIT:
+        if roped and not checked:
+            check_soon(self.pkg, entry.part, then_deflate=True)  # on the other core while later edits are made
+        elif len(xml) > (1 << 20):
+            if not checked:
+                check_soon(self.pkg, entry.part)
             self.pkg.compress_soon(entry.part)  # deflate there too
         if drawing:
             add_charts(self.pkg, drawing, name, edit.charts, built.places, [b.df for b in edit.blocks])

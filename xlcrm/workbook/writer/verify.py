@@ -80,10 +80,12 @@ def check_changed_xml(pkg: Package) -> None:
             _check_docs(name, [data])
 
 
-def check_soon(pkg: Package, name: str, evidence: list | None = None) -> None:
+def check_soon(pkg: Package, name: str, evidence: list | None = None, *, then_deflate: bool = False) -> None:
     """Check a part that is final for now — a rendered sheet (through its `evidence` when it is
     big) or a tool sheet — on the pool while the next edits are made (lxml parses without the
-    GIL). Its copies of what was written are freed once checked; `check_changed_xml` waits for it."""
+    GIL). Its copies of what was written are freed once checked; `check_changed_xml` waits for it.
+    `then_deflate`: the same job deflates it once checked (`Package.compress_soon(first=…)`), so a
+    rope lets go of its pieces only when both are done, and is counted as held until then."""
     data = pkg.changed[name]
     if type(data) is Rope:  # a list of its pieces of its own: the rope lets go of them once deflated
         docs = [Rope(data.pieces)]
@@ -93,6 +95,8 @@ def check_soon(pkg: Package, name: str, evidence: list | None = None) -> None:
         docs = evidence
     if pkg.pool is None:
         _check_docs(name, docs)
+    elif then_deflate:
+        pkg.compress_soon(name, first=lambda: _check_docs(name, docs))
     else:
         pkg.xml_jobs.append(pkg.pool.submit(_check_docs, name, docs))
     pkg.xml_checked[name] = data  # if it is written again, the new bytes are checked at the end
