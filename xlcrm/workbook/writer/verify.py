@@ -87,12 +87,10 @@ def check_soon(pkg: Package, name: str, evidence: list | None = None, *, then_de
     `then_deflate`: the same job deflates it once checked (`Package.compress_soon(first=…)`), so a
     rope lets go of its pieces only when both are done, and is counted as held until then."""
     data = pkg.changed[name]
-    if type(data) is Rope:  # a list of its pieces of its own: the rope lets go of them once deflated
-        docs = [Rope(data.pieces)]
-    else:
-        docs = [data]
     if evidence is not None and len(data) > INFLATE_LIMIT:
         docs = evidence
+    else:  # a rope's pieces in a list of the check's own: the rope lets go of its list once deflated
+        docs = [Rope(data.pieces) if type(data) is Rope else data]
     if pkg.pool is None:
         _check_docs(name, docs)
     elif then_deflate:
