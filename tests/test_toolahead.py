@@ -308,19 +308,20 @@ def test_the_childs_xml_check_stands_and_a_broken_sheet_is_still_refused(source,
     assert path.read_bytes() == source.read_bytes()
 
 
-@pytest.mark.parametrize("fork", ["0", pytest.param("1", marks=needs_fork)])
-def test_a_big_tool_sheet_lets_go_of_its_xml_once_deflated(source, tmp_path, monkeypatch, fork):
-    """Above INFLATE_LIMIT a tool sheet is written as a rope, released once its deflate is made (its
-    check, when the parent built it, keeps its own reference): the same file as holding the XML."""
+@pytest.mark.parametrize("fork, rows", [("0", 3000), ("0", 60_000), pytest.param("1", 3000, marks=needs_fork)])
+def test_a_big_tool_sheet_lets_go_of_its_xml_once_deflated(source, tmp_path, monkeypatch, fork, rows):
+    """Above INFLATE_LIMIT a tool sheet is written as a rope — built in the parent, of the pieces it was
+    made in (60,000 rows: joined by polars), never joined —, released once checked and deflated: the
+    same file as holding the joined XML."""
     from xlcrm.ooxml.package import Rope
     from xlcrm.workbook.writer import editor as editor_mod
 
-    held = _write(source, tmp_path / "held.xlsx", _plan(3000), monkeypatch, fork)
+    held = _write(source, tmp_path / "held.xlsx", _plan(rows), monkeypatch, fork)
     released: list[int] = []
     release = Rope.release
     monkeypatch.setattr(Rope, "release", lambda self: released.append(self.size) or release(self))
     monkeypatch.setattr(editor_mod, "INFLATE_LIMIT", 1000)  # both tool sheets are "big"
-    roped = _write(source, tmp_path / "roped.xlsx", _plan(3000), monkeypatch, fork)
+    roped = _write(source, tmp_path / "roped.xlsx", _plan(rows), monkeypatch, fork)
     assert roped == held
     assert len([size for size in released if size > 1000]) >= 2
 
@@ -330,6 +331,7 @@ def test_a_big_tool_sheet_built_here_is_checked_before_its_deflate_and_refused_w
     """A rope written by the parent is checked and then deflated by one job on the pool: broken XML
     fails the write, naming the part, and leaves the file as it was."""
     from xlcrm.errors import WriteFailed
+    from xlcrm.ooxml.package import Rope
     from xlcrm.workbook.writer import editor as editor_mod
 
     monkeypatch.setenv(forked.FORK_ENV, "0")
@@ -338,8 +340,9 @@ def test_a_big_tool_sheet_built_here_is_checked_before_its_deflate_and_refused_w
 
     def broken(edit, *args, **kwargs):
         built = real_build(edit, *args, **kwargs)
-        if edit.sheet == "今日跟进":
-            built.xml = bytes(built.xml).replace(b"</sheetData>", b"<row></sheetData>", 1)
+        if edit.sheet == "今日跟进":  # built as pieces (a rope), written as they are
+            assert isinstance(built.xml, Rope)
+            built.xml = Rope([built.xml.tobytes().replace(b"</sheetData>", b"<row></sheetData>", 1)])
         return built
 
     monkeypatch.setattr(editor_mod, "build_tool_sheet", broken)

@@ -371,15 +371,17 @@ class Editor:
             drawing_rid = self.pkg.add_rel(entry.part, DRAWING_REL, drawing)
         self._room_for_cells(sum(len(b.df) * max(len(b.df.columns), 1) for b in edit.blocks))
         built = self.tools_ahead.take(edit, self.styles, code_name) if self.tools_ahead is not None else None
-        if built is None:
-            built = build_tool_sheet(edit, self.styles, code_name=code_name, drawing_rid=drawing_rid)
+        if built is None:  # its pieces, not joined into one more copy: a big one is written as they are
+            built = build_tool_sheet(edit, self.styles, code_name=code_name, drawing_rid=drawing_rid, joined=False)
+            if kept or len(built.xml) <= INFLATE_LIMIT:
+                built.xml = built.xml.tobytes()
         xml = protection.keep_protection(built.xml, kept) if kept else built.xml
         # A big one is written as a rope of one piece: once checked and deflated on the pool (one job,
         # so it counts as held until both are done) it lets go of the XML (`Rope.release`) instead of
         # holding it to the end of the write (the L book's tool sheets: 1.0 GB of XML, held while the
         # package was built; the next one is built once it fits beside what is still held).
         roped = len(xml) > INFLATE_LIMIT
-        self.pkg.write(entry.part, Rope([xml]) if roped else xml)
+        self.pkg.write(entry.part, xml if isinstance(xml, Rope) else Rope([xml]) if roped else xml)
         checked = built.well_formed and xml is built.xml
         if checked:
             self.pkg.xml_checked[entry.part] = self.pkg.changed[entry.part]

@@ -21,6 +21,7 @@ from ...ooxml import fastrows
 from ...ooxml.addresses import cell_ref, col_letter, range_ref
 from ...ooxml.cellxml import cell_xml, escape_text
 from ...ooxml.columns import Kinds, cells_xml, encode_series
+from ...ooxml.package import Rope
 from ..edits import (
     FILL_HEADER,
     FILL_TITLE,
@@ -61,7 +62,7 @@ class BlockPlace:
 
 @dataclass
 class ToolSheetXml:
-    xml: bytes
+    xml: bytes | Rope  # a Rope when built with `joined=False`
     places: list[BlockPlace]
     autofilter: str | None  # range, for the _FilterDatabase name
     print_titles: str | None = None  # rows repeated on every printed page ("$1:$2"), for _xlnm.Print_Titles
@@ -230,10 +231,11 @@ def _dropdowns_xml(validations: list[tuple[str, list[str]]]) -> str:
 
 def build_tool_sheet(
     spec: SheetReplace, styles: StyleBook | ChildStyles, *, code_name: str | None = None,
-    drawing_rid: str | None = None, polars: bool = True,
+    drawing_rid: str | None = None, polars: bool = True, joined: bool = True,
 ) -> ToolSheetXml:
     """The sheet's XML. `polars=False`: rows joined by Python only (the same bytes; in a forked
-    child, where polars' thread pool did not survive the fork)."""
+    child, where polars' thread pool did not survive the fork). `joined=False`: the XML as a `Rope`
+    of the pieces it was made in, never joined (the L book's Due Today: 515 MB, joined a second time)."""
     style_of = _Styles(styles)
     rows: dict[int, list[str]] = {}  # sheet row → its cells, for titles, headers and blocks side by side
     places: list[BlockPlace] = []
@@ -381,7 +383,8 @@ def build_tool_sheet(
     if drawing_rid:
         parts.append(f'<drawing r:id="{drawing_rid}"/>')
     parts.append("</worksheet>")
-    xml = b"".join([*body, "".join(parts).encode("utf-8")])
+    pieces = [*body, "".join(parts).encode("utf-8")]
+    xml = b"".join(pieces) if joined else Rope(pieces)
     return ToolSheetXml(xml, places, autofilter, setup.print_titles)
 
 
