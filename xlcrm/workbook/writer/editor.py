@@ -376,13 +376,15 @@ class Editor:
             if kept or len(built.xml) <= INFLATE_LIMIT:
                 built.xml = built.xml.tobytes()
         xml = protection.keep_protection(built.xml, kept) if kept else built.xml
-        # A big one is written as a rope of one piece: once checked and deflated on the pool (one job,
-        # so it counts as held until both are done) it lets go of the XML (`Rope.release`) instead of
-        # holding it to the end of the write (the L book's tool sheets: 1.0 GB of XML, held while the
-        # package was built; the next one is built once it fits beside what is still held).
+        checked = built.well_formed and xml is built.xml  # these very bytes were checked (in the child)
+        # A big one is written as a rope: once checked and deflated on the pool (one job, so it counts
+        # as held until both are done) it lets go of the XML (`Rope.release`) instead of holding it to
+        # the end of the write (the L book's tool sheets: 1.0 GB of XML, held while the package was
+        # built; the next one is built once it fits beside what is still held).
         roped = len(xml) > INFLATE_LIMIT
-        self.pkg.write(entry.part, xml if isinstance(xml, Rope) else Rope([xml]) if roped else xml)
-        checked = built.well_formed and xml is built.xml
+        if roped and not isinstance(xml, Rope):
+            xml = Rope([xml])
+        self.pkg.write(entry.part, xml)
         if checked:
             self.pkg.xml_checked[entry.part] = self.pkg.changed[entry.part]
         if roped and not checked:
