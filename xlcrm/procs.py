@@ -8,6 +8,7 @@ process with the least right that allows it and ask for its exit code instead.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import socket
 import sys
@@ -87,14 +88,25 @@ def return_free_memory() -> None:
     arrow = sys.modules.get("pyarrow")  # only if the read loaded it; never imported just for this
     if arrow is not None:
         arrow.default_memory_pool().release_unused()
+    libc = _glibc()
+    if libc is not None:
+        try:
+            libc.malloc_trim(0)
+        except AttributeError:  # a libc without malloc_trim: nothing kept to hand back
+            pass
+
+
+@functools.cache
+def _glibc():
+    """glibc through ctypes, loaded once (None where there is none: not Linux, or musl)."""
     if not sys.platform.startswith("linux"):
-        return
+        return None
     import ctypes
 
     try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (musl): nothing kept to hand back
-        pass
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return None
 
 
 def drop_pages(buf: bytes, start: int, end: int) -> int:
@@ -102,7 +114,8 @@ def drop_pages(buf: bytes, start: int, end: int) -> int:
     its holder will never read again (`madvise(MADV_DONTNEED)`: reading them would give zeros, so
     only the one who knows that may call this). Returns where the dropped pages end (`start` when
     nothing was dropped: not Linux, not `bytes`, less than a page, or madvise refused)."""
-    if not sys.platform.startswith("linux") or type(buf) is not bytes or not 0 <= start < end <= len(buf):
+    libc = _glibc()
+    if libc is None or type(buf) is not bytes or not 0 <= start < end <= len(buf):
         return start
     import ctypes
     import mmap
@@ -114,9 +127,8 @@ def drop_pages(buf: bytes, start: int, end: int) -> int:
     if hi <= lo:
         return start
     try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
         if libc.madvise(ctypes.c_void_p(lo), ctypes.c_size_t(hi - lo), mmap.MADV_DONTNEED) != 0:
             return start
-    except (OSError, AttributeError):
+    except AttributeError:
         return start
     return hi - base
