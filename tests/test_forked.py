@@ -234,3 +234,39 @@ def test_run_with_children_writes_the_same_workbook(sample_zh, tmp_path, monkeyp
     a, b = _parts(here), _parts(sample_zh)
     assert a.keys() == b.keys()
     assert {name for name in a if a[name] != b[name]} <= timed
+
+
+@linux_only
+def test_the_run_lets_the_typed_text_go_once_the_check_has_it(sample_zh, tmp_path, monkeypatch):
+    """Only the check reads `raw`: once a child checks, the parent clears it before grading; a child
+    that fails then has the parent read the text again, and the problems are the same."""
+    from xlcrm.commands import daily
+    from xlcrm.workbook.file_adapter import FileWorkbook
+
+    alone = tmp_path / "alone.xlsx"
+    alone.write_bytes(sample_zh.read_bytes())
+    monkeypatch.setenv(forked.FORK_ENV, "0")
+    expected = xlcrm.run(alone, today=TODAY)
+
+    monkeypatch.setenv(forked.FORK_ENV, "1")
+    parent = os.getpid()
+    real_find, real_read = daily.find_problems, FileWorkbook.read
+    seen_raw, reads = [], []
+
+    def find_problems(book, today):
+        if os.getpid() != parent:  # the child fails: the parent computes the problems itself
+            raise RuntimeError("child failed")
+        seen_raw.append(sorted(book.raw))
+        return real_find(book, today)
+
+    def read(self, *args, **kwargs):
+        book = real_read(self, *args, **kwargs)
+        reads.append(book.raw)
+        return book
+
+    monkeypatch.setattr(daily, "find_problems", find_problems)
+    monkeypatch.setattr(FileWorkbook, "read", read)
+    beside = xlcrm.run(sample_zh, today=TODAY)
+    assert len(reads) == 2 and reads[0] == {}  # the first read's text was let go, then read again
+    assert seen_raw == [sorted(reads[1])] and "customers" in reads[1]
+    assert beside.counts == expected.counts and beside.data["problems"] == expected.data["problems"]

@@ -25,6 +25,7 @@ from ..ops.lookup import CustomerKeys
 from ..ops.purchases import customer_money
 from ..ops.service import service_problems
 from ..ops.validate import check_book, sort_problems
+from ..procs import return_free_memory
 from ..schema import CUSTOMERS, DUE_TODAY, ISSUES, STALE, Kind, choice_label, match_header
 from ..workbook.book import CrmBook
 from ..workbook.edits import (
@@ -437,7 +438,21 @@ def _plan_run(port: WorkbookPort, ctx: Context) -> Planned:
     # problems are found in a forked child while this process grades (`forked`; M book: 1.6–1.8 s
     # for both instead of 2.2–2.5 s). Either way the problems are exactly `find_problems`' own.
     rows = len(book.customers) + len(book.followups) + len(book.purchases)
-    with Forked(lambda: find_problems(new.book, ctx.today), worth_it=rows >= PARALLEL_CHECK_ROWS) as problems:
+    released = False  # the text as typed let go by this process (the child checks with its own view)
+
+    def check() -> list[Problem]:
+        checked = new.book
+        if released:  # the child failed after the text was let go: read it again from the unchanged file
+            checked = dataclasses.replace(new.book, raw=port.read(writes=("customers",)).raw)
+        return find_problems(checked, ctx.today)
+
+    with Forked(check, worth_it=rows >= PARALLEL_CHECK_ROWS) as problems:
+        if problems.forked:
+            # Only the check reads the text as the user typed it (`raw`, 1.1 GB for the L book): once
+            # the child has it, this process lets it go before grading (the planning's peak).
+            released = True
+            book.raw.clear()  # the same dict as new.book's
+            return_free_memory()
         ctx.stage("评级", "Grading")
         computed = compute_columns(new.book, ctx.today)
         graded = plan_regrade(new.book, ctx, computed)
