@@ -56,21 +56,27 @@ def inflate_raw(payload: bytes | memoryview, limit: int | None = None) -> bytes:
 def inflate_chunks(payload: bytes | memoryview, size: int, feed: int = 4 << 20):
     """Inflate a raw deflate stream into pieces of at most `size` bytes, a slice of input at a time
     (the whole is never held; ISA-L and zlib let other threads run meanwhile)."""
+    view = memoryview(payload)
+    return inflate_pieces((view[at : at + feed] for at in range(0, len(view), feed)), size)
+
+
+def inflate_pieces(inputs: Iterable[bytes | memoryview], size: int):
+    """Inflate a raw deflate stream given in pieces (read from a file as it goes, say) into pieces
+    of at most `size` bytes. Stops at the stream's end."""
     mod = _fast or zlib
     d = mod.decompressobj(-15)
-    view = memoryview(payload)
-    at = 0
+    inputs = iter(inputs)
     while not d.eof:
         if d.unconsumed_tail:
             piece = d.decompress(d.unconsumed_tail, size)
-        elif at < len(view):
-            piece = d.decompress(view[at : at + feed], size)
-            at += feed
         else:
-            piece = d.flush()
-            if piece:
-                yield piece
-            return
+            more = next(inputs, None)
+            if more is None:
+                piece = d.flush()
+                if piece:
+                    yield piece
+                return
+            piece = d.decompress(more, size)
         if piece:
             yield piece
 

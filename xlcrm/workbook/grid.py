@@ -159,6 +159,7 @@ class SheetLoader:
     def __init__(self, path: Path, kind: str, xl, names: list[str], threads: int,
                  early: Callable[[Path, str], Future | None] = lambda _path, _name: None):
         self.path, self.kind, self.xl = path, kind, xl
+        self.huge = huge_sheets(path, kind)  # read in stretches of rows (`stretches`)
         self.early = early  # a load already under way (`headstart.take`), or None
         self.futures: dict = {}
         self.pool = None
@@ -177,6 +178,9 @@ class SheetLoader:
         early = self.early(self.path, name)
         if early is not None:  # parsing since the CLI started; this worker waits for it without using a core
             return early.result()
+        stretched = load_stretched(self.path, name, self.huge)
+        if stretched is not None:
+            return stretched
         if getattr(self.local, "xl", None) is None:
             self.local.xl = open_workbook(self.path, self.kind)
         return load_grid(self.local.xl, name)
@@ -210,7 +214,8 @@ class SheetLoader:
         future = self.futures.pop(name, None) or self.early(self.path, name)
         if future is not None:
             return future.result()
-        return load_grid(self.xl, name)
+        stretched = load_stretched(self.path, name, self.huge)
+        return stretched if stretched is not None else load_grid(self.xl, name)
 
     def close(self) -> None:
         for future in self.futures.values():
@@ -233,6 +238,27 @@ def load_grid(xl, name: str) -> Grid:
             reason=str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__,
         ) from exc
     return Grid(name=name, batch=batch, col_index=[c.absolute_index for c in columns])
+
+
+def huge_sheets(path: Path, kind: str) -> dict[str, str]:
+    """Sheet name → part of the worksheets so big they are read in stretches of rows (`stretches`;
+    an .xlsx/.xlsm only). Two looks at the zip's directory, no part read."""
+    from .stretches import worth_it
+
+    if kind != "ooxml":
+        return {}
+    sizes = part_sizes(path)
+    return {name: part for name, k, part in sheet_parts(path) if k == "worksheet" and worth_it(sizes.get(part, 0))}
+
+
+def load_stretched(path: Path, name: str, huge: dict[str, str]) -> Grid | None:
+    """Sheet `name` read in stretches if it is one of `huge` and can be (else None: load it whole)."""
+    part = huge.get(name)
+    if part is None:
+        return None
+    from .stretches import load_in_stretches
+
+    return load_in_stretches(path, name, part)
 
 
 def column_letter(index0: int) -> str:

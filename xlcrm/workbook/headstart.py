@@ -6,7 +6,8 @@ fastexcel parses without holding the GIL. So the CLI's entry point (`start_for_a
 imports anything heavy, starts that one sheet on a thread of its own, and the read's `SheetLoader`
 takes the parse from here (`take`) instead of loading the sheet again.
 
-Safe by construction: it only reads, the sheet is parsed exactly as `grid.load_grid` parses it, and
+Safe by construction: it only reads, the sheet is parsed exactly as the read parses it (whole, or a
+huge one in stretches of rows: `grid.load_stretched`), and
 `take` hands it out only for the same file, unchanged since (path, size, mtime, inode), and the same
 sheet name. Whatever goes wrong here is dropped: the read then loads the sheet itself and raises its
 own error, if any. A head start nobody takes costs the other core for a while and its memory until
@@ -54,7 +55,9 @@ class HeadStart:
             return
         self.grid.set_running_or_notify_cancel()
         try:
-            self.grid.set_result(grid.load_grid(grid.open_workbook(self.path, "xlsx"), self.sheet))
+            stretched = grid.load_stretched(self.path, self.sheet, grid.huge_sheets(self.path, "ooxml"))
+            self.grid.set_result(stretched if stretched is not None
+                                 else grid.load_grid(grid.open_workbook(self.path, "xlsx"), self.sheet))
         except BaseException as exc:  # handed to the read, which raises it as its own load would
             self.grid.set_exception(exc)
 

@@ -89,6 +89,13 @@ def read_book(
         ownership = read_ownership(names, refs, grid_of)
         typing = _type_early(loader, likely, ownership, strings)
         by_key = locate_sheets(worksheets, grid_of, ownership, refs, keys)
+        # A sheet typed early as the key it was located as needs its grid no more once typed: let it go
+        # then, not when the book is put together (in key order, so Follow-ups' and Purchases' grids
+        # were held while Basic Info, last to load, was typed: the read's peak on the L book).
+        for key, name in by_key.items():
+            if typing.get(name, (None,))[0] == key:
+                typing[name][1].add_done_callback(
+                    lambda done, name=name: done.cancelled() or done.exception() or grids.pop(name, None))
         tables = excel_tables(path)
 
         def typed_early(name: str, key: str):
