@@ -179,3 +179,51 @@ def test_pieces_from_different_deflaters_make_one_stream() -> None:
     whole = b"<sheetData>" + b"".join(parts) + b"</sheetData>"
     assert zlib.decompress(payload, -15) == whole
     assert (crc, size) == (zlib.crc32(whole), len(whole))
+
+
+@pytest.mark.parametrize("alongside", [True, False], ids=["deflated-alongside", "rendered-whole"])
+def test_a_spilled_input_renders_as_the_input_held_in_memory(tmp_path: Path, monkeypatch, alongside) -> None:
+    """A huge input part is mapped from a temporary file (`ooxml.spill`); its pages go back as the
+    scans and the render pass them, and the rows read one by one (the marks) drop them too: the
+    written file is the one the input held in memory gives."""
+    from xlcrm.ooxml import spill
+    from xlcrm.workbook.writer import rowindex
+
+    if not alongside or not can_splice():
+        alongside = False
+    source = _book(tmp_path / "in.xlsx")
+    held = _write(source, tmp_path / "held.xlsx", alongside, monkeypatch)
+    spilled, drops = [], []
+    inflate, drop = spill.inflate_to_map, spill.drop
+    monkeypatch.setattr(spill, "SPILL_BYTES", 0)
+    monkeypatch.setattr(spill, "SCAN_STEP", 4096)
+    monkeypatch.setattr(sheetxml, "SPILLED_READS", 1)
+    monkeypatch.setattr(spill, "inflate_to_map", lambda *a: spilled.append(inflate(*a)) or spilled[-1])
+    monkeypatch.setattr(spill, "drop", lambda buf, a, b: drops.append(drop(buf, a, b) - a) or a + drops[-1])
+    assert rowindex.spill is spill and sheetxml.spill is spill
+    mapped = _write(source, tmp_path / "mapped.xlsx", alongside, monkeypatch)
+    if not sys.platform.startswith("linux"):
+        assert not spilled  # Linux only: elsewhere inflated into memory as before
+    else:
+        assert any(m is not None for m in spilled), "the sheet was not spilled"
+        assert sum(drops) > 50_000  # pages handed back by the index scan, the marks and the render
+    assert mapped == held
+
+
+def test_feeding_ahead_waits_for_the_deflate_to_catch_up() -> None:
+    """`ahead`: at most that many batches wait for the thread; `feed` waits for the oldest beyond."""
+    import threading
+    import time
+
+    along = DeflateAlongside(ahead=1)
+    gate = threading.Event()
+    along.also(gate.wait)
+    along.feed([b"<row/>"])  # queued behind the busy thread: one batch ahead
+    threading.Timer(0.3, gate.set).start()
+    started = time.monotonic()
+    along.feed([b"<row r=\"2\"/>"])  # a second would be two ahead: waits for the first
+    assert time.monotonic() - started >= 0.2
+    crc, size, piece = along.cut()
+    expected = b"<row/><row r=\"2\"/>"
+    assert (crc, size) == (zlib.crc32(expected), len(expected))
+    assert zlib.decompressobj(-15).decompress(piece) == expected

@@ -109,16 +109,22 @@ def _glibc():
         return None
 
 
-def drop_pages(buf: bytes, start: int, end: int) -> int:
-    """Hand back to the OS the whole memory pages inside `buf[start:end]`, a stretch of a big `bytes`
+def drop_pages(buf, start: int, end: int) -> int:
+    """Hand back to the OS the whole memory pages inside `buf[start:end]`: a stretch of a big `bytes`
     its holder will never read again (`madvise(MADV_DONTNEED)`: reading them would give zeros, so
-    only the one who knows that may call this). Returns where the dropped pages end (`start` when
-    nothing was dropped: not Linux, not `bytes`, less than a page, or madvise refused)."""
+    only the one who knows that may call this), or of a file mapped by `ooxml.spill` (always safe:
+    pages read again come back from the file). Returns where the dropped pages end (`start` when
+    nothing was dropped: not Linux, neither, less than a page, or madvise refused)."""
+    import mmap
+
+    if isinstance(buf, mmap.mmap):
+        from .ooxml.spill import drop
+
+        return drop(buf, start, end)
     libc = _glibc()
     if libc is None or type(buf) is not bytes or not 0 <= start < end <= len(buf):
         return start
     import ctypes
-    import mmap
 
     page = mmap.PAGESIZE
     base = ctypes.cast(ctypes.c_char_p(buf), ctypes.c_void_p).value  # the bytes' own buffer, not a copy
@@ -132,3 +138,4 @@ def drop_pages(buf: bytes, start: int, end: int) -> int:
     except AttributeError:
         return start
     return hi - base
+

@@ -150,11 +150,16 @@ class DeflateAlongside:
     over each batch of pieces and drops its own references, so what is fed is freed as soon as it
     is deflated; `cut` waits for everything fed and ends the piece with a full flush."""
 
-    def __init__(self):
+    def __init__(self, ahead: int | None = None):
+        from collections import deque
         from concurrent.futures import ThreadPoolExecutor
 
         self._deflater = PieceDeflater()
         self._jobs: list = []
+        # `ahead`: batches fed but not yet deflated at most; `feed` waits for the oldest beyond that
+        # (the render outruns the deflate: its blocks, held until deflated, were the L book's peak).
+        self._ahead = ahead
+        self._fed: deque = deque()
         try:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlcrm-deflate")
         except RuntimeError:  # pragma: no cover - no threads on this platform: deflate as fed
@@ -164,8 +169,13 @@ class DeflateAlongside:
         if not pieces:
             return
         if self._pool is not None:
+            if self._ahead is not None:
+                while len(self._fed) >= self._ahead:
+                    self._fed.popleft().result()
             try:  # one worker: the batches are deflated in the order fed
                 self._jobs.append(self._pool.submit(self._feed, pieces))
+                if self._ahead is not None:
+                    self._fed.append(self._jobs[-1])
                 return
             except RuntimeError:  # pragma: no cover - threads unavailable after all
                 self._pool = None

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from lxml import etree
 
+from . import spill
 from .fastzlib import crc32, deflate_chunks, inflate_chunks, inflate_raw
 from .rels import CT_NS, REL_NS, RELS_CT, Rel, relative_target, rels_path, resolve_target
 from .xmltree import new_child, parse_xml, serialize_xml
@@ -268,11 +269,19 @@ class Package:
             self._prefetched[name] = self.pool.submit(self._inflate, name)
 
     def _inflate(self, name: str) -> bytes:
-        """A member's bytes, CRC-checked (fast inflate for deflated members, see `inflate_member`)."""
+        """A member's bytes, CRC-checked (fast inflate for deflated members, see `inflate_member`).
+        A huge one comes back as a read-only mapping of a temporary file (`spill`), which reads like
+        `bytes`."""
         info = self.infos[name]
         if info.compress_type == zipfile.ZIP_DEFLATED:
             try:
+                if spill.worth_it(info.file_size):
+                    spilled = spill.inflate_to_map(info, self.raw(name))
+                    if spilled is not None:
+                        return spilled
                 return inflate_member(info, self.raw(name))
+            except spill.SpillMismatch as exc:
+                raise self.damaged(name, TOO_BIG if exc.too_big else BAD_CRC) from None
             except MemberMismatch as exc:
                 raise self.damaged(name, exc.reason) from None
         try:

@@ -258,7 +258,8 @@ def load_stretched(path: Path, name: str, huge: dict[str, str]) -> Grid | None:
         return None
     from .stretches import load_in_stretches
 
-    return load_in_stretches(path, name, part)
+    cells = load_in_stretches(path, part)
+    return Grid(name=name, batch=cells[0], col_index=cells[1]) if cells is not None else None
 
 
 def column_letter(index0: int) -> str:

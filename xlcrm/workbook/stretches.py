@@ -6,7 +6,7 @@ peak. A sheet over `MIN_BYTES` of XML is therefore cut, as it is inflated, into 
 `<row>` elements of about `STRETCH_BYTES` each. Each stretch is written as a one-sheet workbook of
 its own (stored, not deflated; with the book's styles, shared strings and date system, which decide
 how a cell reads as text) into a temporary file, parsed, turned into Arrow and deleted before the
-next is cut. The Grid is the one `grid.load_grid` makes of the whole sheet — the same rows (row i is
+next is cut. The cells are the ones `grid.load_grid` gives of the whole sheet — the same rows (row i is
 Excel row i + 1), columns and text, as `large_string` (see `_joined`); the tests compare the two.
 
 Anything this does not expect — no `<sheetData>`, a stretch whose first or last row carries no
@@ -29,7 +29,6 @@ import pyarrow as pa
 from ..ooxml.fastzlib import crc32, inflate_pieces
 from ..ooxml.rels import rels_path, resolve_target
 from ..procs import return_free_memory
-from .grid import Grid
 
 MIN_BYTES = 768 << 20  # sheets with more XML than this are read in stretches
 STRETCH_BYTES = 96 << 20  # XML per stretch: calamine holds ~2.5 bytes of cells per byte of XML
@@ -66,9 +65,11 @@ _ROOT_RELS = (
 SHEET = "S"
 
 
-def load_in_stretches(path: Path, name: str, part: str, stretch_bytes: int = STRETCH_BYTES) -> Grid | None:
-    """Sheet `name` (its part `part`) of the .xlsx/.xlsm at `path` as `grid.load_grid` would give it,
-    parsed a stretch of rows at a time; None when it cannot be (see the module doc)."""
+def load_in_stretches(path: Path, part: str, stretch_bytes: int = STRETCH_BYTES
+                      ) -> tuple[pa.RecordBatch, list[int]] | None:
+    """The cells of sheet part `part` of the .xlsx/.xlsm at `path` as `grid.load_grid` would give them
+    (the batch, and the Excel column of each of its columns), parsed a stretch of rows at a time;
+    None when they cannot be (see the module doc)."""
     import fastexcel
 
     pieces: list[_Stretch] = []
@@ -95,7 +96,7 @@ def load_in_stretches(path: Path, name: str, part: str, stretch_bytes: int = STR
             return_free_memory()  # the parse's cells, freed but kept by the allocator: the next parse reuses less
     except Exception:  # noqa: BLE001 — a full disk, a damaged part, calamine's own errors: the whole load decides
         return None
-    return _joined(name, pieces)
+    return _joined(pieces)
 
 
 class _Unexpected(Exception):
@@ -115,14 +116,14 @@ class _Stretch:
         return self.height > self.after and bool(self.columns)
 
 
-def _joined(name: str, pieces: list[_Stretch]) -> Grid:
+def _joined(pieces: list[_Stretch]) -> tuple[pa.RecordBatch, list[int]]:
     """The stretches' cells as one Grid: blank rows between them filled in as null rows, every
     column from the first used one to the last, like the whole sheet's parse. The columns are
     `large_string`, what the read turns every text column into (`datasheet._text_series`): joined
     so here, they are not copied again there."""
     full = [p for p in pieces if p.has_rows()]
     if not full:
-        return Grid(name=name, batch=pa.RecordBatch.from_arrays([], names=[]), col_index=[])
+        return pa.RecordBatch.from_arrays([], names=[]), []
     cols = range(min(min(p.columns) for p in full), max(max(p.columns) for p in full) + 1)
     text = pa.large_string()
     arrays = []
@@ -138,7 +139,7 @@ def _joined(name: str, pieces: list[_Stretch]) -> Grid:
         del parts
     # Named and marked as fastexcel marks a whole sheet's columns: "not null" where no cell is blank.
     schema = pa.schema([pa.field(f"__UNNAMED__{i}", text, nullable=a.null_count > 0) for i, a in enumerate(arrays)])
-    return Grid(name=name, batch=pa.RecordBatch.from_arrays(arrays, schema=schema), col_index=list(cols))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema), list(cols)
 
 
 def _stretches(path: Path, info: zipfile.ZipInfo, stretch_bytes: int) -> Iterator[tuple[list, int, int]]:

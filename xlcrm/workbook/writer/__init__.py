@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ...errors import FileRefused, WriteFailed, XlcrmError
 from ...ooxml.package import Package, data_crc
+from ...procs import return_free_memory
 from ..edits import EditPlan, MarkCells, Stamp
 from ..guard import Fingerprint, changed_error, ensure_writable, resolve, translate_os_error
 from ..lock import WorkbookLock
@@ -138,6 +139,7 @@ def plan_to_bytes(
             job.result()
         pkg.pool = None
     lap("deflate_wait")
+    return_free_memory()  # what the edits freed (the tool sheets' XML, the renders' strings): the build adds the file
     out = io.BytesIO()
     pkg.build(out, checkpoint)
     data = out.getvalue()

@@ -12,6 +12,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ...errors import Location, WriteFailed
+from ...ooxml import spill
 from ...ooxml.addresses import cell_ref, col_index, col_letter, parse_range
 
 if TYPE_CHECKING:
@@ -39,10 +40,10 @@ def check_overwrite(sheet: SheetXml, old: str, row: int, col: int) -> None:
 
 def has_formula_attrs(sheet: SheetXml) -> bool:
     """Any `<f …>` with attributes (shared/array formulas have them); one scan of the body."""
-    return sheet.data.find(b"<" + sheet.p.encode() + b"f ", sheet.b0, sheet.b1) >= 0
+    return spill.find(sheet.data, b"<" + sheet.p.encode() + b"f ", sheet.b0, sheet.b1) >= 0
 
 def check_array_ranges(sheet: SheetXml) -> None:
-    if sheet.data.find(b't="array"', sheet.b0, sheet.b1) < 0:
+    if spill.find(sheet.data, b't="array"', sheet.b0, sheet.b1) < 0:
         return
     for m in re.finditer(
         rb"<"
@@ -70,7 +71,7 @@ def unshare_overwritten_masters(sheet: SheetXml) -> None:
     Dependents (`<f t="shared" si="n"/>`) borrow the master's text; it is translated to each
     dependent's position (openpyxl's Translator) and written out, cached values kept.
     """
-    if sheet.data.find(b't="shared"', sheet.b0, sheet.b1) < 0:
+    if spill.find(sheet.data, b't="shared"', sheet.b0, sheet.b1) < 0:
         return
     p = sheet.p.encode()
     body = sheet.body

@@ -13,6 +13,7 @@ import re
 import numpy as np
 
 from ...errors import Location, WriteFailed
+from ...ooxml import spill
 
 # Sheets above this size find the rows they edit by bisecting bytes instead of indexing every row,
 # unless more than LAZY_MAX_ROWS (+1 per 50 kB) rows are edited.
@@ -111,8 +112,13 @@ class RowIndex:
         n = len(open_)
         rows, starts, ends = [], [], []
         limit = self.b1
+        # A spilled part (ooxml.spill) hands back the pages behind the scan as it goes.
+        dropped = self.b0 if spill.is_spilled(data) else limit
         pos = data.find(open_, self.b0, limit)
         while pos >= 0:
+            if pos - dropped > spill.SCAN_STEP:
+                spill.drop(data, dropped, pos)
+                dropped = pos
             if data[pos + n] not in b" \t\r\n/>":
                 pos = data.find(open_, pos + n, limit)
                 continue
@@ -141,6 +147,8 @@ class RowIndex:
             ends.append(end)
             prev = num
             pos = data.find(open_, end, limit)
+        if dropped < limit:
+            spill.drop(data, dropped, limit)
         self.rows, self.starts, self.ends = rows, starts, ends
         self.full = True
 

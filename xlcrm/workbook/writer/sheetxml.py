@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ...errors import Location, WriteFailed
+from ...ooxml import spill
 from ...ooxml.addresses import MAX_COL, col_index, col_letter, parse_range, range_ref
 from ...ooxml.columns import Kinds
 from ...ooxml.fastzlib import DeflateAlongside, can_splice, laid_end_to_end
@@ -30,6 +31,8 @@ RENDER_BLOCK_ROWS = 65_536  # rows whose new cells are made at once (see `render
 # next sheets' edits (M book's 190 MB Basic Info: the write 0.3–0.4 s longer alongside — the render
 # shares the GIL with that thread's joins and parse).
 DEFLATE_ALONGSIDE_BYTES = 512 << 20
+DEFLATE_AHEAD_BLOCKS = 2  # rendered blocks waiting for the deflate thread at most (see DeflateAlongside)
+SPILLED_READS = 4096  # a spilled input's pages are handed back after this many rows read one by one
 
 _ROOT = re.compile(rb"<(\w+:)?worksheet\b")
 
@@ -90,6 +93,7 @@ class SheetXml(RowIndex):
             self.b0, self.b1 = tag_end, close
             self.tail = data[close + len(b"</" + p + b"sheetData>") :].decode("utf-8")
         self.row_open = b"<" + p + b"row"
+        self._rows_read = 0  # rows read one by one (see `row_xml`)
         # Row index: complete (`full`) or, for a big sheet with few edited rows, the rows found so far.
         self.reset_index()
         self.rows_without_r = False
@@ -183,6 +187,10 @@ class SheetXml(RowIndex):
             return self.new_rows[row]
         found, start, end = self.locate(row)
         if found:
+            if spill.is_spilled(self.data):
+                self._rows_read += 1
+                if self._rows_read % SPILLED_READS == 0:  # rows read one by one (the marks): a page each
+                    spill.drop(self.data, 0, len(self.data))
             return self.data[start:end].decode("utf-8")
         return None
 
@@ -338,7 +346,7 @@ class SheetXml(RowIndex):
         prepare_for_edits(self)
         if self.columns and (self.new_rows or self.rows_without_r):
             self.split_columns()  # rare: rows merged with appended ones, or counted by position
-        body = DeflateAlongside() if deflate and self._deflating() else None
+        body = DeflateAlongside(ahead=DEFLATE_AHEAD_BLOCKS) if deflate and self._deflating() else None
         try:
             return self._render(resolve, body)
         finally:
@@ -374,7 +382,8 @@ class SheetXml(RowIndex):
         located = self.locate_all(rows)  # a complete index: every row found in one search
         # Rendered forward from one complete index, the input behind `pos` is never read again once
         # the deflate thread has taken what was fed: its pages go back to the OS block by block.
-        drop = _DropBehind(data, self.b0) if body is not None and located is not None else None
+        # A spilled input (ooxml.spill) is read back from its file if need be: its pages can go at once.
+        drop = _DropBehind(data, self.b0) if located is not None and (body is not None or spill.is_spilled(data)) else None
         # A block of rows at a time: the lazy cells' XML of 10⁶ rows would otherwise be held all at
         # once (several GB of small strings for the L book).
         for k in range(0, len(rows), RENDER_BLOCK_ROWS):
@@ -419,6 +428,8 @@ class SheetXml(RowIndex):
                     written.append(new_row)
                     out.append(new_row)
                     pos = start
+            if body is None and drop is not None:
+                drop(pos)
             if body is not None:  # handed over whole: freed once deflated (and checked)
                 body.feed(out)
                 out = []
