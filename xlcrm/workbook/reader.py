@@ -11,8 +11,9 @@ Formula cells give their cached values; hidden rows are read like any other.
 
 from __future__ import annotations
 
+import functools
 import os
-from concurrent.futures import CancelledError
+from concurrent.futures import CancelledError, Future
 from pathlib import Path
 
 import pandas as pd
@@ -92,10 +93,13 @@ def read_book(
         # A sheet typed early as the key it was located as needs its grid no more once typed: let it go
         # then, not when the book is put together (in key order, so Follow-ups' and Purchases' grids
         # were held while Basic Info, last to load, was typed: the read's peak on the L book).
+        def let_go(name: str, typed: Future) -> None:
+            if not typed.cancelled() and typed.exception() is None:  # else typed again from the grid
+                grids.pop(name, None)
+
         for key, name in by_key.items():
             if typing.get(name, (None,))[0] == key:
-                typing[name][1].add_done_callback(
-                    lambda done, name=name: done.cancelled() or done.exception() or grids.pop(name, None))
+                typing[name][1].add_done_callback(functools.partial(let_go, name))
         tables = excel_tables(path)
 
         def typed_early(name: str, key: str):

@@ -5,12 +5,14 @@ book's Basic Info (1M rows × 44 columns, 1.45 GB of XML) took ~2.9 GB while it 
 peak. A sheet over `MIN_BYTES` of XML is therefore cut, as it is inflated, into stretches of whole
 `<row>` elements of about `STRETCH_BYTES` each. Each stretch is written as a one-sheet workbook of
 its own (stored, not deflated; with the book's styles, shared strings and date system, which decide
-how a cell reads as text) into a temporary file, parsed, turned into Arrow and deleted before the
-next is cut. The cells are the ones `grid.load_grid` gives of the whole sheet — the same rows (row i is
+how a cell reads as text) into a temporary file, parsed with fastexcel's `skip_rows` past the rows
+of the stretches before it (it still walks them: later stretches take longer), turned into Arrow and
+deleted before the next is cut. The cells are the ones `grid.load_grid` gives of the whole sheet — the same rows (row i is
 Excel row i + 1), columns and text, as `large_string` (see `_joined`); the tests compare the two.
 
 Anything this does not expect — no `<sheetData>`, a stretch whose first or last row carries no
-`r=` number, rows out of order, a part that is neither stored nor deflated, a full disk — gives None,
+`r=` number, a stretch whose first row is numbered at or below one already read (rows out of order,
+which Excel never writes), a part neither stored nor deflated, a full disk — gives None,
 and the sheet is loaded whole as before (with its own errors, if the file is damaged).
 """
 
@@ -117,7 +119,7 @@ class _Stretch:
 
 
 def _joined(pieces: list[_Stretch]) -> tuple[pa.RecordBatch, list[int]]:
-    """The stretches' cells as one Grid: blank rows between them filled in as null rows, every
+    """The stretches' cells as one batch: blank rows between them filled in as null rows, every
     column from the first used one to the last, like the whole sheet's parse. The columns are
     `large_string`, what the read turns every text column into (`datasheet._text_series`): joined
     so here, they are not copied again there."""
