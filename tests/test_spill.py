@@ -121,3 +121,19 @@ def test_the_windowed_find_finds_what_find_does(tmp_path: Path, monkeypatch, nee
     for start in (0, 5000, 100_000):
         assert spill.find(mapped, needle, start, len(XML)) == XML.find(needle, start)
     assert spill.find(XML, needle, 0, len(XML)) == XML.find(needle)  # bytes: find as it is
+
+
+@linux_only
+def test_a_temporary_folder_held_in_memory_is_not_spilled_to(monkeypatch):
+    """A tmpfs /tmp is memory all the same: /var/tmp instead, or no spill when that is one too."""
+    if Path("/dev/shm").is_dir():
+        assert spill.filesystem_of("/dev/shm") in spill.MEMORY_FILESYSTEMS
+    tmp = spill.tempfile.gettempdir()
+    kinds = {tmp: "tmpfs", "/var/tmp": "ext4"}
+    monkeypatch.setattr(spill, "filesystem_of", lambda folder: kinds.get(folder, "ext4"))
+    monkeypatch.setattr(spill.os.path, "isdir", lambda _folder: True)
+    assert spill.spill_folder() == ("/var/tmp" if tmp != "/var/tmp" else None)
+    kinds["/var/tmp"] = "tmpfs"
+    assert spill.spill_folder() is None
+    info, blob = _zip()
+    assert spill.inflate_to_map(info, _payload(info, blob)) is None

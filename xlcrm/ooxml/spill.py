@@ -10,8 +10,9 @@ and only the pages being read are resident. Those can be handed back at any time
 reclaim), so the long scans over the part drop the pages behind them (`find`, `RowIndex.index_rows`)
 and the render drops what it has deflated (`drop`, through `procs.drop_pages`).
 
-Only on Linux and where the temporary folder has room; else None, and the part is inflated into
-memory as before. The file has no name from the start (or at once), so nothing is left behind.
+Only on Linux, where the temporary folder (or /var/tmp, when /tmp is a tmpfs: a file there would be
+memory all the same) is on a disk with room; else None, and the part is inflated into memory as
+before. The file has no name from the start (or at once), so nothing is left behind.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ def inflate_to_map(info: zipfile.ZipInfo, payload) -> mmap.mmap | None:
     """Member `info`'s bytes (its raw deflate `payload`) as a read-only mapping of a temporary file;
     None when the file cannot be made (no room, no temporary folder). SpillMismatch for a member
     whose bytes do not match its size or CRC-32."""
-    folder = tempfile.gettempdir()
+    folder = spill_folder()
+    if folder is None:
+        return None
     try:
         if shutil.disk_usage(folder).free < info.file_size + (256 << 20):
             return None
@@ -74,6 +77,36 @@ def inflate_to_map(info: zipfile.ZipInfo, payload) -> mmap.mmap | None:
         if size == 0:
             return None
         return mmap.mmap(fh.fileno(), size, access=mmap.ACCESS_READ)  # outlives the descriptor
+
+
+MEMORY_FILESYSTEMS = frozenset({"tmpfs", "ramfs"})  # a file there is memory: spilling would gain nothing
+
+
+def spill_folder() -> str | None:
+    """Where to spill: the temporary folder, or /var/tmp when that is held in memory (a tmpfs /tmp,
+    as on many Linux systems); None when both are."""
+    for folder in (tempfile.gettempdir(), "/var/tmp"):
+        if os.path.isdir(folder) and filesystem_of(folder) not in MEMORY_FILESYSTEMS:
+            return folder
+    return None
+
+
+def filesystem_of(folder: str) -> str:
+    """The type of the filesystem `folder` is on, from /proc/self/mounts (the longest mount point
+    that holds it); "" when unknown."""
+    try:
+        with open("/proc/self/mounts", encoding="utf-8", errors="replace") as fh:
+            mounts = [line.split()[1:3] for line in fh if len(line.split()) >= 3]
+    except OSError:
+        return ""
+    real = os.path.realpath(folder)
+    best, kind = "", ""
+    for point, fstype in mounts:
+        point = point.replace("\\040", " ")
+        inside = real == point or real.startswith(point.rstrip("/") + "/")
+        if inside and len(point) > len(best):
+            best, kind = point, fstype
+    return kind
 
 
 def is_spilled(data) -> bool:
