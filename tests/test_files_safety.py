@@ -4,7 +4,6 @@ folders named like workbooks, backups that are never partial and a full disk."""
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import json
 import os
 import re
@@ -20,6 +19,7 @@ import openpyxl
 import pandas as pd
 import pytest
 import xlsxwriter
+from disk_full import FillingFile, enospc
 from typer.testing import CliRunner
 from writer_fixtures import build_plain_xlsx, claim_sheets
 
@@ -404,35 +404,9 @@ def test_a_folder_named_like_a_workbook_is_a_clean_error(tmp_path: Path) -> None
 # --------------------------------------------------------------------------- 8. backups and a full disk
 
 
-def _enospc(*_a, **_k):
-    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-
-class _HalfWriter:
-    """A file whose second write finds the disk full (a partly written temp file or backup)."""
-
-    def __init__(self, fh):
-        self.fh, self.writes = fh, 0
-
-    def write(self, data):
-        self.writes += 1
-        if self.writes > 1:
-            _enospc()
-        return self.fh.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self.fh, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.fh.close()
-
-
 def _half_open(path, mode="r", *args, **kwargs):
     fh = open(path, mode, *args, **kwargs)
-    return _HalfWriter(fh) if "w" in mode else fh
+    return FillingFile(fh) if "w" in mode else fh
 
 
 @pytest.mark.parametrize("point", ["temp_write", "temp_fsync", "backup_copy", "backup_rename", "replace", "lock"])
@@ -447,18 +421,18 @@ def test_a_full_disk_anywhere_leaves_the_original_and_no_partial_files(point: st
     if point == "temp_write":
         monkeypatch.setattr(save_module, "open", _half_open, raising=False)
     elif point == "temp_fsync":
-        monkeypatch.setattr(save_module.os, "fsync", _enospc)
+        monkeypatch.setattr(save_module.os, "fsync", enospc)
     if point.startswith("backup_"):  # a folder without hard links: the backup is a copy
         monkeypatch.setattr(save_module.os, "link", _no_links)
     if point == "backup_copy":
         monkeypatch.setattr(save_module.shutil, "copyfileobj", lambda src, dst, n: (dst.write(src.read(100)),
-                                                                                  _enospc()))
+                                                                                  enospc()))
     if point in {"backup_rename", "replace"}:
         target = ".xlcrm-backup" if point == "backup_rename" else sample_zh.name
 
         def replace(src, dst):
             if Path(dst).parent.name == target or Path(dst).name == target:
-                _enospc()
+                enospc()
             return real_replace(src, dst)
 
         monkeypatch.setattr(save_module.os, "replace", replace)
@@ -472,7 +446,7 @@ def test_a_full_disk_anywhere_leaves_the_original_and_no_partial_files(point: st
             return fd
 
         def write(fd, data):
-            return _enospc() if fd in lock_fds else real_write(fd, data)
+            return enospc() if fd in lock_fds else real_write(fd, data)
 
         monkeypatch.setattr(lock.os, "open", open_)
         monkeypatch.setattr(lock.os, "write", write)
@@ -492,7 +466,7 @@ def _no_links(src, dst, *a, **kw):
 
 def test_the_cli_reports_a_full_disk_without_a_traceback(sample_zh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(save_module.os, "link", _no_links)
-    monkeypatch.setattr(save_module.shutil, "copyfileobj", lambda *a: _enospc())
+    monkeypatch.setattr(save_module.shutil, "copyfileobj", lambda *a: enospc())
     before = sample_zh.read_bytes()
     result = CliRunner().invoke(app, ["regrade", str(sample_zh), "--today", TODAY.isoformat()])
     assert result.exit_code == WriteFailed.exit_code

@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from disk_full import FillingFile
 
 from xlcrm.ooxml import spill
 from xlcrm.ooxml.package import DamagedPart, Package
@@ -75,24 +76,7 @@ def test_no_room_means_no_spill(monkeypatch):
 def test_a_disk_that_fills_meanwhile_means_no_spill(monkeypatch):
     info, blob = _zip()
     real = spill.tempfile.TemporaryFile
-
-    class Full:
-        def __init__(self, *a, **k):
-            self.fh = real(*a, **k)
-
-        def write(self, _data):
-            raise OSError(28, "No space left on device")
-
-        def __getattr__(self, name):
-            return getattr(self.fh, name)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.fh.close()
-
-    monkeypatch.setattr(spill.tempfile, "TemporaryFile", Full)
+    monkeypatch.setattr(spill.tempfile, "TemporaryFile", lambda *a, **k: FillingFile(real(*a, **k), writes_ok=0))
     assert spill.inflate_to_map(info, _payload(info, blob)) is None
 
 

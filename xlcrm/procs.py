@@ -138,4 +138,3 @@ def drop_pages(buf, start: int, end: int) -> int:
     except AttributeError:
         return start
     return hi - base
-

@@ -50,13 +50,21 @@ class MemberMismatch(ValueError):
         self.reason = reason
 
 
-def stored_bytes(buf: bytes | bytearray, offset: int, info: zipfile.ZipInfo) -> memoryview:
-    """A member's compressed bytes as stored, from its local header at `offset` of `buf` (the local
-    name and extra field may differ from the directory's: their lengths are read from the header)."""
+LOCAL_HEADER_SIZE = _LOCAL.size
+
+
+def local_header_length(buf: bytes | bytearray, offset: int, info: zipfile.ZipInfo) -> int:
+    """The length of the local header at `offset` of `buf` (its fixed part, `LOCAL_HEADER_SIZE` bytes,
+    is enough to tell): the local name and extra field may differ from the directory's."""
     header = _LOCAL.unpack_from(buf, offset)
     if header[0] != b"PK\x03\x04":
         raise ValueError(f"bad local header for {info.filename}")
-    start = offset + _LOCAL.size + header[10] + header[11]
+    return _LOCAL.size + header[10] + header[11]
+
+
+def stored_bytes(buf: bytes | bytearray, offset: int, info: zipfile.ZipInfo) -> memoryview:
+    """A member's compressed bytes as stored, from its local header at `offset` of `buf`."""
+    start = offset + local_header_length(buf, offset, info)
     return memoryview(buf)[start : start + info.compress_size]
 
 

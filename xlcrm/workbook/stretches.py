@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import struct
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -29,13 +28,13 @@ from pathlib import Path
 import pyarrow as pa
 
 from ..ooxml.fastzlib import crc32, inflate_pieces
+from ..ooxml.package import LOCAL_HEADER_SIZE, local_header_length
 from ..ooxml.rels import rels_path, resolve_target
 from ..procs import return_free_memory
 
 MIN_BYTES = 768 << 20  # sheets with more XML than this are read in stretches
 STRETCH_BYTES = 192 << 20  # XML per stretch: 8 for the L book (more cost time: each parse starts from row 1)
 _FEED = 16 << 20  # inflated at a time
-_LOCAL = struct.Struct("<4s5H3L2H")  # a zip member's local header
 _ROOT = re.compile(rb"<(\w+:)?worksheet\b")
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*/>")
 _ROW_NUMBER = re.compile(rb'\sr\s*=\s*"(\d+)"')
@@ -151,10 +150,7 @@ def _stretches(path: Path, info: zipfile.ZipInfo, stretch_bytes: int) -> Iterato
     is checked before the last stretch is handed out."""
     with open(path, "rb") as fh:
         fh.seek(info.header_offset)
-        header = _LOCAL.unpack(fh.read(_LOCAL.size))
-        if header[0] != b"PK\x03\x04":
-            raise _Unexpected
-        fh.seek(info.header_offset + _LOCAL.size + header[9] + header[10])
+        fh.seek(info.header_offset + local_header_length(fh.read(LOCAL_HEADER_SIZE), 0, info))
         stored = _read(fh, info.compress_size)
         chunks = inflate_pieces(stored, _FEED) if info.compress_type == zipfile.ZIP_DEFLATED else stored
         yield from _cut(chunks, info, stretch_bytes)
@@ -320,40 +316,17 @@ def _write_book(file: Path, book: dict[str, bytes], sheet: list) -> None:
     workbook_rels = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
                      b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
                      + b"".join(rels) + b"</Relationships>")
-    members = [("[Content_Types].xml", [_CONTENT_TYPES]), ("_rels/.rels", [_ROOT_RELS]),
-               ("xl/workbook.xml", [workbook]), ("xl/_rels/workbook.xml.rels", [workbook_rels])]
-    members += [(name, [book[name]]) for name in ("xl/styles.xml", "xl/sharedStrings.xml") if name in book]
-    members.append(("xl/worksheets/sheet1.xml", sheet))
-    _write_zip(file, members)
-
-
-_CENTRAL = struct.Struct("<4s6H3L5H2L")
-_END = struct.Struct("<4s4H2LH")
-_DOS_DATE = (1 << 5) | 1  # 1980-01-01
-
-
-def _write_zip(file: Path, members: list[tuple[str, list]]) -> None:
-    """A zip of stored members, each given as pieces (never joined). Under 4 GB: no zip64."""
-    central = []
-    with open(file, "wb") as out:
-        for name, pieces in members:
-            crc = 0
-            for piece in pieces:
-                crc = crc32(piece, crc)
-            size = sum(map(len, pieces))
-            if size >= 1 << 32:
-                raise _Unexpected
-            encoded = name.encode()
-            central.append(_CENTRAL.pack(b"PK\x01\x02", 20, 20, 0, 0, 0, _DOS_DATE, crc, size, size,
-                                         len(encoded), 0, 0, 0, 0, 0, out.tell()) + encoded)
-            out.write(_LOCAL.pack(b"PK\x03\x04", 20, 0, 0, 0, _DOS_DATE, crc, size, size, len(encoded), 0))
-            out.write(encoded)
-            for piece in pieces:
-                out.write(piece)
-        start = out.tell()
-        directory = b"".join(central)
-        out.write(directory)
-        out.write(_END.pack(b"PK\x05\x06", 0, 0, len(central), len(central), len(directory), start, 0))
+    with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as out:
+        out.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        out.writestr("_rels/.rels", _ROOT_RELS)
+        out.writestr("xl/workbook.xml", workbook)
+        out.writestr("xl/_rels/workbook.xml.rels", workbook_rels)
+        for name in ("xl/styles.xml", "xl/sharedStrings.xml"):
+            if name in book:
+                out.writestr(name, book[name])
+        with out.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as member:
+            for piece in sheet:  # never joined
+                member.write(piece)
 
 
 def worth_it(size: int) -> bool:
