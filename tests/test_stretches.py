@@ -43,6 +43,10 @@ def _book(path: Path, *, date1904: bool = False, inline: bool = False) -> Path:
         ws.write_string(row, 7, "   " if row % 5 == 0 else f"备注{row}")
         if row > 450:
             ws.write_string(row, 10, "后来才用的列")
+    shaded = wb.add_format({"bg_color": "#FFFF00"})
+    for row in range(210, 216):  # rows holding only formatted blank cells: rows without a value
+        ws.write_blank(row, 1, None, shaded)
+        ws.write_blank(row, 12, None, shaded)
     wb.close()
     return path
 
@@ -75,6 +79,33 @@ def test_stretches_give_the_whole_sheets_grid(tmp_path, stretch_bytes, inline):
     stretched = _stretched(path, "客户资料", stretch_bytes)
     assert stretched is not None
     _same(stretched, _whole(path, "客户资料"))
+
+
+@pytest.mark.parametrize(("stretch_bytes", "slow"), [(1, 0), (2_000, 2)])
+def test_a_stretch_is_parsed_from_its_first_row_or_placed_the_slow_way(tmp_path, monkeypatch, stretch_bytes, slow):
+    """A stretch after the first is parsed from its first row with a value (no empty rows laid out
+    above it). One whose first or last row holds no value (formatted blank rows; at 2 kB, two
+    stretches) cannot be placed so and is parsed again past the rows before it; one with no value
+    at all (at 1 byte, each of those rows) adds no cells. Each way, the whole sheet's grid."""
+    path = _book(tmp_path / "b.xlsx")
+    calls: list[int | None] = []
+    parse = stretches._parse
+
+    def counted(reader, after, first, last):
+        class Counted:
+            def load_sheet(self, *args, **kwargs):
+                calls.append(kwargs["skip_rows"])
+                return reader.load_sheet(*args, **kwargs)
+
+        return parse(Counted(), after, first, last)
+
+    monkeypatch.setattr(stretches, "_parse", counted)
+    stretched = _stretched(path, "客户资料", stretch_bytes)
+    assert stretched is not None
+    _same(stretched, _whole(path, "客户资料"))
+    assert calls[0] == 0  # the first stretch: from row 1
+    assert calls[1:].count(None) > 10  # every later stretch tried from its first row with a value …
+    assert len([skip for skip in calls[1:] if skip is not None]) == slow  # … and these parsed again
 
 
 def test_the_books_date_system_reads_the_same(tmp_path):

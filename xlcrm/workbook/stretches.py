@@ -5,10 +5,10 @@ book's Basic Info (1M rows × 44 columns, 1.45 GB of XML) took ~2.9 GB while it 
 peak. A sheet over `MIN_BYTES` of XML is therefore cut, as it is inflated, into stretches of whole
 `<row>` elements of about `STRETCH_BYTES` each. Each stretch is written as a one-sheet workbook of
 its own (stored, not deflated; with the book's styles, shared strings and date system, which decide
-how a cell reads as text) into a temporary file, parsed with fastexcel's `skip_rows` past the rows
-of the stretches before it (it still walks them: later stretches take longer), turned into Arrow and
-deleted before the next is cut. The cells are the ones `grid.load_grid` gives of the whole sheet — the same rows (row i is
-Excel row i + 1), columns and text, as `large_string` (see `_joined`); the tests compare the two.
+how a cell reads as text) into a temporary file, parsed from its first row with a value (`_parse`),
+turned into Arrow and deleted before the next is cut. The cells are the ones `grid.load_grid` gives
+of the whole sheet — the same rows (row i is Excel row i + 1), columns and text, as `large_string`
+(see `_joined`); the tests compare the two.
 
 Anything this does not expect — no `<sheetData>`, a stretch whose first or last row carries no
 `r=` number, a stretch whose first row is numbered at or below one already read (rows out of order,
@@ -33,7 +33,7 @@ from ..ooxml.rels import rels_path, resolve_target
 from ..procs import return_free_memory
 
 MIN_BYTES = 768 << 20  # sheets with more XML than this are read in stretches
-STRETCH_BYTES = 192 << 20  # XML per stretch: 8 for the L book (more cost time: each parse starts from row 1)
+STRETCH_BYTES = 192 << 20  # XML per stretch: 8 for the L book, each parse ~0.3 GB at its peak
 _FEED = 16 << 20  # inflated at a time
 _ROOT = re.compile(rb"<(\w+:)?worksheet\b")
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*/>")
@@ -88,16 +88,35 @@ def load_in_stretches(path: Path, part: str, stretch_bytes: int = STRETCH_BYTES
                 file = Path(folder) / "stretch.xlsx"
                 _write_book(file, book, sheet_xml)
                 del sheet_xml
-                sheet = fastexcel.read_excel(str(file)).load_sheet(
-                    SHEET, header_row=None, skip_rows=after, dtypes="string", whitespace_as_null=True)
-                stretch = _Stretch(after, sheet.to_arrow(), [c.absolute_index for c in sheet.selected_columns])
-                del sheet
+                stretch = _parse(fastexcel.read_excel(str(file)), after, first, last)
             pieces.append(stretch)
             after = max(last, stretch.height)
             return_free_memory()  # the parse's cells, freed but kept by the allocator: the next parse reuses less
     except Exception:  # noqa: BLE001 — a full disk, a damaged part, calamine's own errors: the whole load decides
         return None
     return _joined(pieces)
+
+
+def _parse(reader, after: int, first: int, last: int) -> _Stretch:
+    """A stretch of rows first..last (Excel rows) parsed from its workbook, after `after` rows.
+
+    Parsed from its first row with a value (`skip_rows=None`): a `skip_rows` count makes calamine
+    lay out every row above it as empty cells before skipping them (32 bytes a cell: the L book's
+    last stretches took 1.4 GB while they parsed, its first 0.4 GB). That first row is the
+    stretch's first only if the parse has as many rows as the stretch — as when its first and last
+    rows both hold a value, as in any list; else it is parsed again the slow way, which places it.
+    A stretch without a value (formatted blank rows) adds no cells: the rows between stretches are
+    blank rows when the stretches are joined."""
+    options = {"header_row": None, "dtypes": "string", "whitespace_as_null": True}
+    if after:
+        sheet = reader.load_sheet(SHEET, skip_rows=None, **options)
+        if sheet.height == 0:  # not one value (formatted blank rows): nothing to place
+            return _Stretch(after, pa.RecordBatch.from_arrays([], names=[]), [])
+        if sheet.height == last - first + 1:
+            return _Stretch(first - 1, sheet.to_arrow(), [c.absolute_index for c in sheet.selected_columns])
+        del sheet
+    sheet = reader.load_sheet(SHEET, skip_rows=after, **options)
+    return _Stretch(after, sheet.to_arrow(), [c.absolute_index for c in sheet.selected_columns])
 
 
 class _Unexpected(Exception):
