@@ -12,6 +12,7 @@ from .. import schema
 from ..errors import Location, Msg, Problem, SchemaError, Severity
 from ..model.book import ROW, SheetInfo
 from ..ops import normalize
+from ..procs import return_free_memory
 from ..settings import Settings
 from .grid import Grid, column_letter
 from .locate import HEADER_SCAN_ROWS, HeaderMatch, find_header, found_headers, required_missing
@@ -164,6 +165,7 @@ def _coerce(sheet_key: str, source: pd.DataFrame, sheet: str, headers: dict[str,
     from concurrent.futures import ThreadPoolExecutor
 
     half = n // 2
+    return_free_memory()  # what was freed since the parse (other sheets' typing, the stretches' join) first
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlcrm-type") as pool:
         try:
             first = pool.submit(normalize.coerce_frame, sheet_key, source.iloc[:half], sheet=sheet, headers=headers)
@@ -171,11 +173,20 @@ def _coerce(sheet_key: str, source: pd.DataFrame, sheet: str, headers: dict[str,
             return normalize.coerce_frame(sheet_key, source, sheet=sheet, headers=headers)
         second = normalize.coerce_frame(sheet_key, source.iloc[half:], sheet=sheet, headers=headers)
         first = first.result()
-    typed = pd.concat([first[0], second[0]])
+    return_free_memory()  # what the two threads' typing freed, kept in their heaps, before the stacking
+    typed = _stacked(first[0], second[0])
     by_column: dict[str | None, list[Problem]] = {}
     for problem in [*first[1], *second[1]]:  # one pass lists a column's problems together, rows ascending
         by_column.setdefault(problem.column_key, []).append(problem)
     return typed, [p for problems in by_column.values() for p in problems]
+
+
+def _stacked(top: pd.DataFrame, bottom: pd.DataFrame) -> pd.DataFrame:
+    """`pd.concat([top, bottom])`, a column at a time, each half's column let go once stacked: the
+    halves' columns are blocks of their own (`coerce_frame`), so the typed sheet is never held three
+    times over at once (the L book's Basic Info: 0.35 GB of object columns less at the read's peak)."""
+    columns = {name: pd.concat([top.pop(name), bottom.pop(name)]) for name in list(top.columns)}
+    return pd.DataFrame(columns, copy=False)
 
 
 def _text_series(array: pa.Array, index: pd.Index) -> pd.Series:
