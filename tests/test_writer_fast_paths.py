@@ -379,6 +379,9 @@ def test_rows_joined_by_polars_equal_the_cells_python_writes(prefix: str) -> Non
     for per_piece in (n, 7, 1):
         assert b"".join(fastrows.rows_xml(prefix, prepared, 7, n, heights, per_piece)) == want
     assert polars_log == python_log
+    compact = [column.compact() for column in prepared]  # texts as Arrow (how tool sheets hold them)
+    assert all(isinstance(column.texts, fastrows.pl.Series) for column in compact)
+    assert b"".join(fastrows.rows_xml(prefix, compact, 7, n, heights, 7)) == want
     assert b"".join(fastrows.rows_xml(prefix, prepared[1:2], 7, n, None, 64)).startswith(b'<row r="7"><')
 
 

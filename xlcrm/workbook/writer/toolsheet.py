@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -62,7 +63,7 @@ class BlockPlace:
 
 @dataclass
 class ToolSheetXml:
-    xml: bytes | Rope  # a Rope when built with `joined=False`
+    xml: bytes | Rope | Iterator[bytes]  # a Rope when built with `joined=False`, pieces when `streamed`
     places: list[BlockPlace]
     autofilter: str | None  # range, for the _FilterDatabase name
     print_titles: str | None = None  # rows repeated on every printed page ("$1:$2"), for _xlnm.Print_Titles
@@ -231,11 +232,14 @@ def _dropdowns_xml(validations: list[tuple[str, list[str]]]) -> str:
 
 def build_tool_sheet(
     spec: SheetReplace, styles: StyleBook | ChildStyles, *, code_name: str | None = None,
-    drawing_rid: str | None = None, polars: bool = True, joined: bool = True,
+    drawing_rid: str | None = None, polars: bool = True, joined: bool = True, streamed: bool = False,
 ) -> ToolSheetXml:
     """The sheet's XML. `polars=False`: rows joined by Python only (the same bytes; in a forked
     child, where polars' thread pool did not survive the fork). `joined=False`: the XML as a `Rope`
-    of the pieces it was made in, never joined (the L book's Due Today: 515 MB, joined a second time)."""
+    of the pieces it was made in, never joined (the L book's Due Today: 515 MB, joined a second time).
+    `streamed`: the XML as an iterator of its pieces, the rows polars joins made only as they are
+    taken, so a caller that deflates them as they come never holds the whole sheet. Every style is
+    derived before this returns, in the same order, so the bytes are the same whichever way."""
     style_of = _Styles(styles)
     rows: dict[int, list[str]] = {}  # sheet row → its cells, for titles, headers and blocks side by side
     places: list[BlockPlace] = []
@@ -292,7 +296,8 @@ def build_tool_sheet(
                 _wrapped_lines(texts, kinds, width, header_row + 1, lines)
             if fast:
                 sattr = _style_attr(block, str(column), spec.text_columns, style_of, variant_styles)
-                prepared.append(fastrows.PreparedColumn.of("", col_letter(col), kinds, texts, sattr, variants))
+                prepared.append(fastrows.PreparedColumn.of("", col_letter(col), kinds, texts, sattr, variants).compact())
+                del kinds, texts  # let this column's strs go before the next column's are made
                 continue
             column_xml.append(
                 _cells_xml(
@@ -311,7 +316,7 @@ def build_tool_sheet(
         first = header_row + 1
         if fast:
             heights = [_height(lines, r) for r in range(first, first + n)] if lines else None
-            segments.append((first, fastrows.rows_xml("", prepared, first, n, heights, ROWS_PER_PIECE)))
+            segments.append((first, fastrows.iter_rows_xml("", prepared, first, n, heights, ROWS_PER_PIECE)))
             if n and prepared:
                 last_data_row = max(last_data_row, first + n - 1)
         elif alone:  # no other block in these rows: whole rows at once
@@ -358,34 +363,45 @@ def build_tool_sheet(
             + "</cols>"
         )
     parts.append("<sheetData>")
-    body: list[bytes] = []  # rows ascending: the rows dict's and the segments', which never share a row
+    tail = ["</sheetData>"]
+    if autofilter:
+        tail.append(f'<autoFilter ref="{autofilter}"/>')
+    if validations:
+        tail.append(_dropdowns_xml(validations))
+    tail.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
+    tail.append(setup.after_margins)
+    if drawing_rid:
+        tail.append(f'<drawing r:id="{drawing_rid}"/>')
+    tail.append("</worksheet>")
+    pieces = _sheet_pieces(parts, rows, segments, lines, len(spec.blocks) > 1, "".join(tail))
+    if streamed:
+        xml = pieces
+    else:
+        xml = b"".join(pieces) if joined else Rope(list(pieces))
+    return ToolSheetXml(xml, places, autofilter, setup.print_titles)
+
+
+def _sheet_pieces(head: list[str], rows: dict[int, list[str]], segments: list[tuple[int, Iterable[bytes]]],
+                  lines: dict[int, int], side_by_side: bool, tail: str) -> Iterator[bytes]:
+    """The sheet's UTF-8 from `head` (up to `<sheetData>`) to `tail`: the rows of `rows` and of the
+    segments (blocks encoded whole, which never share a row with `rows`) in ascending order."""
+    parts = head
     pending = iter(sorted(segments, key=lambda segment: segment[0]))
     segment = next(pending, None)
     for r in sorted(rows):
         while segment is not None and segment[0] < r:
-            body += ["".join(parts).encode("utf-8"), *segment[1]]
+            yield "".join(parts).encode("utf-8")
+            yield from segment[1]
             parts, segment = [], next(pending, None)
         cells = rows[r]
-        if len(cells) > 1 and len(spec.blocks) > 1:  # blocks side by side: cells must ascend by column
+        if len(cells) > 1 and side_by_side:  # blocks side by side: cells must ascend by column
             cells = sorted(cells, key=_first_col)
         parts.append(f'<row r="{r}"{_height(lines, r)}>' + "".join(cells) + "</row>")
-    body.append("".join(parts).encode("utf-8"))
+    yield "".join(parts).encode("utf-8")
     while segment is not None:
-        body += segment[1]
+        yield from segment[1]
         segment = next(pending, None)
-    parts = ["</sheetData>"]
-    if autofilter:
-        parts.append(f'<autoFilter ref="{autofilter}"/>')
-    if validations:
-        parts.append(_dropdowns_xml(validations))
-    parts.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
-    parts.append(setup.after_margins)
-    if drawing_rid:
-        parts.append(f'<drawing r:id="{drawing_rid}"/>')
-    parts.append("</worksheet>")
-    pieces = [*body, "".join(parts).encode("utf-8")]
-    xml = b"".join(pieces) if joined else Rope(pieces)
-    return ToolSheetXml(xml, places, autofilter, setup.print_titles)
+    yield tail.encode("utf-8")
 
 
 def _block_spans(blocks: list[Block]) -> list[tuple[int, int, bool]]:
