@@ -198,6 +198,7 @@ def apply_planned(port: WorkbookPort, planned: Planned, ctx: Context) -> Command
 
             plan = traditional_plan(plan)
         ctx.stage("写入工作簿", "Writing the workbook")
+        plan.handed_over = True  # nothing here reads its edits again: the write frees each once made
         port.apply(plan)
         planned.result.written = True
     elif planned.plan and hasattr(port, "check"):  # dry run: meet the refusals the write would give

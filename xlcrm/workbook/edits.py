@@ -243,6 +243,9 @@ class EditPlan:
     edits: list[Edit] = field(default_factory=list)
     operation: str = ""  # "check", "regrade", … (for the backup name and logs)
     stamp: Stamp | None = None
+    # The caller reads the edits no more once written: the writer lets go of each once it is made
+    # (the L book's tool sheets' frames, ~1 GB, were otherwise held to the end of the write).
+    handed_over: bool = False
 
     def add(self, edit: Edit) -> EditPlan:
         self.edits.append(edit)

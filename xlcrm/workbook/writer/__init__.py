@@ -124,6 +124,8 @@ def plan_to_bytes(
             lap(type(edit).__name__)
             for name in [n for n, last in last_touch.items() if last == i]:
                 editor.flush_sheet(name)
+            if plan.handed_over:
+                plan.edits[i] = edit = None
             lap("render")
         editor.finish()
         pkg.drop_stale_overrides()
