@@ -297,7 +297,7 @@ def test_the_childs_xml_check_stands_and_a_broken_sheet_is_still_refused(source,
     def broken(*args, **kwargs):
         built = real_build(*args, **kwargs)
         if os.getpid() != parent:
-            built.xml = built.xml.replace(b"</sheetData>", b"<row></sheetData>", 1)
+            built.xml = iter([b"".join(built.xml).replace(b"</sheetData>", b"<row></sheetData>", 1)])
         return built
 
     monkeypatch.setattr(toolahead, "build_tool_sheet", broken)
@@ -330,8 +330,9 @@ def test_a_big_tool_sheet_built_here_is_checked_before_its_deflate_and_refused_w
                                                                                            monkeypatch):
     """A rope written by the parent is checked and then deflated by one job on the pool: broken XML
     fails the write, naming the part, and leaves the file as it was."""
+    from collections.abc import Iterator
+
     from xlcrm.errors import WriteFailed
-    from xlcrm.ooxml.package import Rope
     from xlcrm.workbook.writer import editor as editor_mod
 
     monkeypatch.setenv(forked.FORK_ENV, "0")
@@ -340,9 +341,9 @@ def test_a_big_tool_sheet_built_here_is_checked_before_its_deflate_and_refused_w
 
     def broken(edit, *args, **kwargs):
         built = real_build(edit, *args, **kwargs)
-        if edit.sheet == "今日跟进":  # built as pieces (a rope), written as they are
-            assert isinstance(built.xml, Rope)
-            built.xml = Rope([built.xml.tobytes().replace(b"</sheetData>", b"<row></sheetData>", 1)])
+        if edit.sheet == "今日跟进":  # built as pieces (made into a rope by the editor), written as they are
+            assert isinstance(built.xml, Iterator)
+            built.xml = iter([b"".join(built.xml).replace(b"</sheetData>", b"<row></sheetData>", 1)])
         return built
 
     monkeypatch.setattr(editor_mod, "build_tool_sheet", broken)

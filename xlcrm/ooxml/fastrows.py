@@ -86,16 +86,11 @@ class PreparedColumn:
 
 
 def rows_xml(p: str, columns: list[PreparedColumn], first: int, n: int, heights: list[str] | None,
-             rows_per_piece: int) -> list[bytes]:
-    """The UTF-8 `<row>` elements of rows first..first+n-1, `rows_per_piece` rows to a piece.
+             rows_per_piece: int) -> Iterator[bytes]:
+    """The UTF-8 `<row>` elements of rows first..first+n-1, `rows_per_piece` rows to a piece, each
+    piece joined only when it is taken.
 
     `heights[i]` is row i's height attributes ("" for none); None when no row has any."""
-    return list(iter_rows_xml(p, columns, first, n, heights, rows_per_piece))
-
-
-def iter_rows_xml(p: str, columns: list[PreparedColumn], first: int, n: int, heights: list[str] | None,
-                  rows_per_piece: int) -> Iterator[bytes]:
-    """`rows_xml`, each piece joined only when it is taken."""
     if n == 0 or not columns:
         return
     pl = _polars()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from typing_extensions import assert_never  # typing.assert_never is 3.11+
@@ -17,6 +17,7 @@ from ...ooxml.cellxml import encode, escape_text
 from ...ooxml.columns import cells_xml, encode_series, encode_values
 from ...ooxml.fastzlib import DeflateAlongside, can_splice, laid_end_to_end
 from ...ooxml.package import DeflatedRope, Package, Rope
+from ...ooxml.pieces import joined_batches
 from ...ooxml.rels import rels_path
 from ...procs import return_free_memory
 from ..edits import (
@@ -74,11 +75,11 @@ def deflated_checked(part: str, pieces: Iterable[bytes]) -> DeflatedRope:
     checking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlcrm-check")
     checks: deque = deque()
     try:
-        for batch in _batches(pieces, STREAMED_BATCH_BYTES):
+        for batch in joined_batches(pieces, STREAMED_BATCH_BYTES):
             while len(checks) >= STREAMED_AHEAD:
                 checks.popleft().result()
-            checks.append(checking.submit(check.feed, batch[:]))  # a copy: the deflate empties the list it is fed
-            body.feed(batch)
+            checks.append(checking.submit(check.feed, [batch]))
+            body.feed([batch])
         rows = body.cut()
         while checks:
             checks.popleft().result()
@@ -90,20 +91,6 @@ def deflated_checked(part: str, pieces: Iterable[bytes]) -> DeflatedRope:
         raise part_not_xml(part, problem)
     crc, size, payload = laid_end_to_end(b"", [rows], b"")
     return DeflatedRope(size, crc, payload)
-
-
-def _batches(pieces: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
-    """`pieces` in lists of at least `size` bytes (the last one: what is left)."""
-    batch: list[bytes] = []
-    held = 0
-    for piece in pieces:
-        batch.append(piece)
-        held += len(piece)
-        if held >= size:
-            yield batch
-            batch, held = [], 0
-    if batch:
-        yield batch
 
 
 class Editor:
@@ -423,13 +410,14 @@ class Editor:
         if built is None and not kept and can_splice() and cells * TOOL_CELL_BYTES > STREAMED_TOOL_BYTES:
             # Made, checked and deflated a few pieces at a time: the L book's Due Today (515 MB of XML)
             # was held whole, beside the next sheet being built, until the pool had checked and deflated it.
-            built = build_tool_sheet(edit, self.styles, code_name=code_name, drawing_rid=drawing_rid, streamed=True)
+            built = build_tool_sheet(edit, self.styles, code_name=code_name, drawing_rid=drawing_rid)
             data = deflated_checked(entry.part, built.xml)
             self.pkg.write_deflated(entry.part, data, data.crc(), data.payload)
             self.pkg.xml_checked[entry.part] = data
         else:
             if built is None:  # its pieces, not joined into one more copy: a big one is written as they are
-                built = build_tool_sheet(edit, self.styles, code_name=code_name, drawing_rid=drawing_rid, joined=False)
+                built = build_tool_sheet(edit, self.styles, code_name=code_name, drawing_rid=drawing_rid)
+                built.xml = Rope(list(built.xml))
                 if kept or len(built.xml) <= INFLATE_LIMIT:
                     built.xml = built.xml.tobytes()
             self._write_tool_xml(entry.part, built, kept)

@@ -138,7 +138,7 @@ class ToolSheetsAhead:
                     continue
                 # Sent as a bytearray, so the parent writes the indexes into it in place; the tokens
                 # are found here, on this core.
-                built.xml = bytearray(built.xml)
+                built.xml = bytearray().join(built.xml)
                 tokens = _find_tokens(built.xml, child_styles.width)
                 if tokens is None:
                     out[i] = None

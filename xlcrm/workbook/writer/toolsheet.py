@@ -63,7 +63,7 @@ class BlockPlace:
 
 @dataclass
 class ToolSheetXml:
-    xml: bytes | Rope | Iterator[bytes]  # a Rope when built with `joined=False`, pieces when `streamed`
+    xml: Iterator[bytes] | Rope | bytes  # pieces as built; their Rope or bytes once the caller has them
     places: list[BlockPlace]
     autofilter: str | None  # range, for the _FilterDatabase name
     print_titles: str | None = None  # rows repeated on every printed page ("$1:$2"), for _xlnm.Print_Titles
@@ -232,14 +232,13 @@ def _dropdowns_xml(validations: list[tuple[str, list[str]]]) -> str:
 
 def build_tool_sheet(
     spec: SheetReplace, styles: StyleBook | ChildStyles, *, code_name: str | None = None,
-    drawing_rid: str | None = None, polars: bool = True, joined: bool = True, streamed: bool = False,
+    drawing_rid: str | None = None, polars: bool = True,
 ) -> ToolSheetXml:
-    """The sheet's XML. `polars=False`: rows joined by Python only (the same bytes; in a forked
-    child, where polars' thread pool did not survive the fork). `joined=False`: the XML as a `Rope`
-    of the pieces it was made in, never joined (the L book's Due Today: 515 MB, joined a second time).
-    `streamed`: the XML as an iterator of its pieces, the rows polars joins made only as they are
-    taken, so a caller that deflates them as they come never holds the whole sheet. Every style is
-    derived before this returns, in the same order, so the bytes are the same whichever way."""
+    """The sheet, its XML as an iterator of UTF-8 pieces: the rows polars joins are made only as they
+    are taken, so a caller that deflates them as they come never holds the whole sheet (the L book's
+    Due Today: 515 MB of XML). Every style is derived before this returns, so the bytes do not depend
+    on when the pieces are taken. `polars=False`: rows joined by Python only (the same bytes; in a
+    forked child, where polars' thread pool did not survive the fork)."""
     style_of = _Styles(styles)
     rows: dict[int, list[str]] = {}  # sheet row → its cells, for titles, headers and blocks side by side
     places: list[BlockPlace] = []
@@ -316,7 +315,7 @@ def build_tool_sheet(
         first = header_row + 1
         if fast:
             heights = [_height(lines, r) for r in range(first, first + n)] if lines else None
-            segments.append((first, fastrows.iter_rows_xml("", prepared, first, n, heights, ROWS_PER_PIECE)))
+            segments.append((first, fastrows.rows_xml("", prepared, first, n, heights, ROWS_PER_PIECE)))
             if n and prepared:
                 last_data_row = max(last_data_row, first + n - 1)
         elif alone:  # no other block in these rows: whole rows at once
@@ -374,11 +373,7 @@ def build_tool_sheet(
         tail.append(f'<drawing r:id="{drawing_rid}"/>')
     tail.append("</worksheet>")
     pieces = _sheet_pieces(parts, rows, segments, lines, len(spec.blocks) > 1, "".join(tail))
-    if streamed:
-        xml = pieces
-    else:
-        xml = b"".join(pieces) if joined else Rope(list(pieces))
-    return ToolSheetXml(xml, places, autofilter, setup.print_titles)
+    return ToolSheetXml(pieces, places, autofilter, setup.print_titles)
 
 
 def _sheet_pieces(head: list[str], rows: dict[int, list[str]], segments: list[tuple[int, Iterable[bytes]]],
